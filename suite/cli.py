@@ -1,0 +1,239 @@
+"""Command line: `python run_suite.py [options]`.
+
+Parses and validates everything before Keras is imported, because the
+backend (KERAS_BACKEND) must be chosen before the first import. Bad usage is
+one line naming the bad value and the valid ones, and exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import sys
+import time
+from pathlib import Path
+
+from suite import DataUnavailable, UsageError
+from suite.registry import PROFILES, REGISTRY, load_builtin_studies, load_task_module, unknown_name_error
+
+BACKENDS = ("tensorflow", "jax", "torch")
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+EPILOG = """\
+examples:
+  python run_suite.py                          every study, quick profile, report in reports/
+  python run_suite.py --list                   the registered studies and tasks
+  python run_suite.py --studies locality --seeds 5
+  python run_suite.py --archs mlp,cnn --sizes 100,300,full
+  python run_suite.py --profile smoke --output /tmp/smoke     seconds: checks the plumbing
+  python run_suite.py --report-only            rebuild reports/index.html from the database
+  python run_suite.py --tasks-module my_study.py --studies my_study
+  python run_suite.py --backend jax            same models on JAX (pip install jax)
+
+Results go to OUTPUT/results.sqlite as each run finishes; rerunning the same
+command skips finished runs, so an interrupted suite resumes where it stopped.
+"""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line, exit 2 (argparse's usage block is noise here)
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(
+        prog="run_suite.py",
+        description="Inductive-bias benchmark suite: trains each registered architecture on "
+        "data its bias matches and data it does not, over growing training-set sizes and "
+        "several seeds, stores every result in SQLite and writes an HTML report with "
+        "learning curves and a verdict on each claim.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--list", action="store_true", help="list studies and tasks, then exit")
+    p.add_argument("--studies", metavar="A,B", help="comma-separated studies to run (default: all)")
+    p.add_argument("--archs", metavar="A,B", help="only these architectures (e.g. mlp,cnn)")
+    p.add_argument("--datasets", metavar="A,B",
+                   help="these datasets instead of the profile's (e.g. digits, tfds_mnist)")
+    p.add_argument("--sizes", metavar="N,M", help="training-set sizes instead of the profile's; "
+                   "integers or 'full' (the whole training pool)")
+    p.add_argument("--seeds", metavar="K|S1,S2",
+                   help="number of seeds (e.g. 5 -> seeds 0-4), or a comma-separated list of seeds")
+    p.add_argument("--profile", default="quick", metavar="NAME",
+                   help="smoke (seconds, for tests) | quick (default, CPU minutes) | full (GPU)")
+    p.add_argument("--output", default="reports", metavar="DIR",
+                   help="where results.sqlite and index.html go (default: reports/)")
+    p.add_argument("--report-only", action="store_true",
+                   help="rebuild the report from the database without training")
+    p.add_argument("--fresh", action="store_true",
+                   help="ignore earlier results: rerun the selected runs and replace their rows")
+    p.add_argument("--backend", metavar="NAME",
+                   help=f"Keras backend: {' | '.join(BACKENDS)} (default: $KERAS_BACKEND or tensorflow)")
+    p.add_argument("--data-dir", metavar="DIR",
+                   help="tensorflow-datasets data directory, for the tfds_* datasets")
+    p.add_argument("--tasks-module", metavar="PATH", action="append", default=[],
+                   help="a Python file that registers studies/tasks of your own (repeatable)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    return p
+
+
+def _split(text: str) -> list[str]:
+    return [t.strip() for t in text.split(",") if t.strip()]
+
+
+def _check_names(kind: str, names: list[str], valid) -> list[str]:
+    for name in names:
+        if name not in valid:
+            raise unknown_name_error(kind, name, valid)
+    return names
+
+
+def parse_sizes(text: str) -> list:
+    sizes = []
+    for token in _split(text):
+        if token == "full":
+            sizes.append("full")
+        elif token.isdigit() and int(token) > 0:
+            sizes.append(int(token))
+        else:
+            raise UsageError(f"bad size {token!r} in --sizes; valid: positive integers or 'full'")
+    if not sizes:
+        raise UsageError("--sizes is empty; valid: positive integers or 'full', comma-separated")
+    return sizes
+
+
+def parse_seeds(text: str) -> list[int]:
+    tokens = _split(text)
+    if not tokens or not all(t.isdigit() for t in tokens):
+        raise UsageError(f"bad --seeds {text!r}; valid: a count (e.g. 3) or a list of "
+                         f"non-negative integers (e.g. 0,1,7)")
+    if "," not in text:
+        count = int(tokens[0])
+        if count < 1:
+            raise UsageError(f"bad --seeds {text!r}; a count must be at least 1")
+        return list(range(count))
+    return sorted({int(t) for t in tokens})
+
+
+def select_backend(name: str | None) -> str:
+    """Sets KERAS_BACKEND before Keras is imported; checks it is installed."""
+    backend = name or os.environ.get("KERAS_BACKEND") or "tensorflow"
+    if backend not in BACKENDS:
+        raise unknown_name_error("backend", backend, BACKENDS)
+    if "keras" in sys.modules:
+        current = sys.modules["keras"].backend.backend()
+        if current != backend:
+            raise UsageError(f"Keras is already loaded with backend {current!r}; cannot switch to {backend!r}")
+    elif importlib.util.find_spec(backend) is None:
+        raise UsageError(f"backend {backend!r} is not installed (pip install {backend}); "
+                         f"valid backends: {', '.join(BACKENDS)}")
+    os.environ["KERAS_BACKEND"] = backend
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up chatter
+    return backend
+
+
+def list_registry(studies) -> str:
+    lines = []
+    for study in studies:
+        lines.append(f"{study.name}: {study.question}")
+        for task in REGISTRY.tasks(study.name):
+            flag = f"  [skipped: {task.skip}]" if task.skip else ""
+            matched = "matched" if task.matched else "mismatched"
+            lines.append(f"  {task.name:<45} {task.arch:<6} {task.dataset:<20} {matched}{flag}")
+    return "\n".join(lines)
+
+
+def _format_duration(seconds: float) -> str:
+    minutes, secs = divmod(int(round(seconds)), 60)
+    return f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    args = build_parser().parse_args(argv)
+    try:
+        return _main(args, argv)
+    except UsageError as e:
+        print(f"run_suite.py: error: {e}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+def _main(args, argv) -> int:
+    from suite.data import DATASETS
+
+    if args.profile not in PROFILES:
+        raise unknown_name_error("profile", args.profile, PROFILES)
+    backend = select_backend(args.backend)
+    load_builtin_studies()
+    for path in args.tasks_module:
+        try:
+            load_task_module(path)
+        except UsageError:
+            raise
+        except Exception as e:
+            raise UsageError(f"--tasks-module {path!r} failed to load: {type(e).__name__}: {e}") from None
+
+    names = _check_names("study", _split(args.studies), {s.name for s in REGISTRY.studies()}) \
+        if args.studies else [s.name for s in REGISTRY.studies()]
+    studies = [REGISTRY.study(n) for n in names]
+    if args.list:
+        print(list_registry(studies))
+        return 0
+    archs = _check_names("arch", _split(args.archs),
+                         {t.arch for s in studies for t in REGISTRY.tasks(s.name)}) if args.archs else None
+    datasets = _check_names("dataset", _split(args.datasets), DATASETS) if args.datasets else None
+    sizes = parse_sizes(args.sizes) if args.sizes else None
+    seeds = parse_seeds(args.seeds) if args.seeds else None
+
+    output = Path(args.output)
+    db_path = output / "results.sqlite"
+    from suite.store import Store
+
+    if args.report_only:
+        if not db_path.exists():
+            raise UsageError(f"no results database at {db_path}; run without --report-only first")
+        from suite.report import write_report
+
+        with Store(db_path) as store:
+            path = write_report(store, output / "index.html")
+        print(f"report: {path}")
+        return 0
+
+    started = time.time()
+    with Store(db_path) as store:
+        session = store.start_session(["run_suite.py", *argv])
+        from suite.runner import BUDGETS, plan_runs, run_plan
+        import dataclasses
+
+        print(f"planning {', '.join(names)} ({args.profile} profile, {backend} backend)...", file=sys.stderr)
+        plan = plan_runs(REGISTRY, studies, args.profile, backend, archs=archs, datasets=datasets,
+                         sizes=sizes, seeds=seeds, data_dir=args.data_dir)
+        for note in plan.notes:
+            print(f"note: {note}", file=sys.stderr)
+        for study in studies:
+            store.record_study(study, args.profile, dataclasses.asdict(BUDGETS[args.profile]))
+        for task, reason in plan.skipped:
+            store.record_skip(task, reason)
+        for task in {r.task.name: r.task for r in plan.runs}.values():
+            store.clear_skip(task)  # it was skipped before (e.g. data missing), runs now
+        done = set() if args.fresh else store.finished_keys()
+        pending = [r for r in plan.runs if r.key not in done]
+        print(f"{len(plan.runs)} runs planned: {len(plan.runs) - len(pending)} already done, "
+              f"{len(pending)} to run", file=sys.stderr)
+        try:
+            counts = run_plan(pending, store, data_dir=args.data_dir, progress=not args.no_progress)
+        except KeyboardInterrupt:
+            print(f"\ninterrupted: finished runs are saved in {db_path}; "
+                  f"run the same command again to resume", file=sys.stderr)
+            return EXIT_INTERRUPTED
+        store.finish_session(session, counts["ok"] + counts["failed"])
+        from suite.report import write_report
+
+        path = write_report(store, output / "index.html")
+    failed = f", {counts['failed']} failed" if counts["failed"] else ""
+    print(f"{len(pending)} runs in {_format_duration(time.time() - started)} on {counts['device']} "
+          f"({counts['ok']} ok{failed}, {len(plan.runs) - len(pending)} reused, "
+          f"{len(plan.skipped)} tasks skipped); report: {path}")
+    return 0

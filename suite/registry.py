@@ -1,0 +1,209 @@
+"""Registry of studies and tasks.
+
+A *task* pairs one dataset variant (a dataset plus an optional
+structure-destroying transform) with one architecture, an objective and its
+metric, and says which bias it tests and whether the data matches that bias.
+A *study* groups tasks around one question and states the lesson's claim it
+tests, with declarative rules for its verdicts (see `suite.claims`).
+
+Study modules under `tasks/` register into `REGISTRY` when imported; they are
+imported explicitly (`tasks.STUDY_MODULES`), never discovered by globbing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import importlib.util
+import itertools
+import sys
+from pathlib import Path
+from typing import Iterable, Mapping
+
+from suite import UsageError
+from suite.claims import Claim
+
+PROFILES = ("smoke", "quick", "full")
+
+
+def unknown_name_error(kind: str, name, valid: Iterable[str]) -> UsageError:
+    """One-line error naming the bad value and every valid one, sorted."""
+    valid = sorted(valid)
+    return UsageError(
+        f"unknown {kind} {name!r}; valid {kind}s: {', '.join(valid) if valid else '(none)'}"
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class Task:
+    """One (dataset variant, architecture) pair of a study.
+
+    Args:
+      name: unique name, by convention `study/dataset/variant/arch`.
+      study: the study this task belongs to.
+      dataset: a name in `suite.data.DATASETS`.
+      arch: a name in `suite.models.ARCHITECTURES`.
+      variant: a name in `suite.data.TRANSFORMS` ("natural" is the identity).
+      matched: whether the data's structure matches the bias under test.
+      bias: the bias this task probes, e.g. "spatial locality".
+      objective: a name in `suite.runner.OBJECTIVES` (loss, metrics, monitor).
+      metric: the primary metric key, namespaced by split (AlgoPerf style).
+      higher_is_better: the metric's direction.
+      hparams: explicit builder arguments; a missing `width` is fitted to
+        the study's parameter target (so compared models stay within 2x).
+      skip: if set, the pair makes no sense; the reason is reported.
+      description: free text shown in the report.
+    """
+
+    name: str
+    study: str
+    dataset: str
+    arch: str
+    variant: str = "natural"
+    matched: bool = True
+    bias: str = ""
+    objective: str = "classification"
+    metric: str = "test/accuracy"
+    higher_is_better: bool = True
+    hparams: Mapping = dataclasses.field(default_factory=dict)
+    skip: str | None = None
+    description: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class Study:
+    """A question about one bias, the lesson's claim, and how to judge it.
+
+    Args:
+      name: unique study name (used by `--studies`).
+      question: the question the study answers, in plain words.
+      claim: the lesson's sentence(s) this study tests.
+      expected: the outcome the lesson predicts.
+      claims: declarative verdict rules (`suite.claims.Claim`).
+      sizes: profile -> training-set sizes; "full" means the whole pool.
+      seeds: profile -> number of seeds.
+      datasets: profile -> datasets run by default in that profile.
+      param_target: parameter count that unset widths are fitted to.
+    """
+
+    name: str
+    question: str
+    claim: str
+    expected: str
+    claims: tuple[Claim, ...] = ()
+    sizes: Mapping[str, tuple] = dataclasses.field(default_factory=dict)
+    seeds: Mapping[str, int] = dataclasses.field(default_factory=dict)
+    datasets: Mapping[str, tuple] = dataclasses.field(default_factory=dict)
+    param_target: int = 20_000
+
+    def __post_init__(self):
+        for field in ("sizes", "seeds", "datasets"):
+            missing = [p for p in PROFILES if p not in getattr(self, field)]
+            if missing:
+                raise ValueError(
+                    f"study {self.name!r}: {field} lacks profiles {missing}. "
+                    f"Received: {field}={dict(getattr(self, field))}"
+                )
+
+
+class Registry:
+    """Studies and tasks by name; duplicates rejected, lookups list valid names."""
+
+    def __init__(self):
+        self._studies: dict[str, Study] = {}
+        self._tasks: dict[str, Task] = {}
+
+    def add_study(self, study: Study) -> Study:
+        if study.name in self._studies:
+            raise KeyError(f"study {study.name!r} is already registered")
+        self._studies[study.name] = study
+        return study
+
+    def add_task(self, task: Task) -> Task:
+        if task.study not in self._studies:
+            raise unknown_name_error("study", task.study, self._studies)
+        if task.name in self._tasks:
+            raise KeyError(f"task {task.name!r} is already registered")
+        self._tasks[task.name] = task
+        return task
+
+    def add_grid(
+        self,
+        study: str,
+        datasets: Iterable[str],
+        variants: Mapping[str, bool],
+        archs: Iterable[str],
+        **task_kwargs,
+    ) -> list[Task]:
+        """Registers one task per (dataset, variant, arch).
+
+        `variants` maps a variant name to whether it matches the bias.
+        """
+        return [
+            self.add_task(
+                Task(
+                    name=f"{study}/{ds}/{variant}/{arch}",
+                    study=study,
+                    dataset=ds,
+                    arch=arch,
+                    variant=variant,
+                    matched=matched,
+                    **task_kwargs,
+                )
+            )
+            for ds, (variant, matched), arch in itertools.product(
+                datasets, variants.items(), archs
+            )
+        ]
+
+    def study(self, name: str) -> Study:
+        if name not in self._studies:
+            raise unknown_name_error("study", name, self._studies)
+        return self._studies[name]
+
+    def task(self, name: str) -> Task:
+        if name not in self._tasks:
+            raise unknown_name_error("task", name, self._tasks)
+        return self._tasks[name]
+
+    def studies(self) -> list[Study]:
+        return [self._studies[n] for n in sorted(self._studies)]
+
+    def tasks(self, study: str | None = None) -> list[Task]:
+        return [
+            self._tasks[n]
+            for n in sorted(self._tasks)
+            if study is None or self._tasks[n].study == study
+        ]
+
+
+REGISTRY = Registry()
+register_study = REGISTRY.add_study
+register_task = REGISTRY.add_task
+register_grid = REGISTRY.add_grid
+
+
+def load_task_module(path: str | Path) -> None:
+    """Imports a user's study module from a file path; it registers on import."""
+    path = Path(path)
+    if not path.is_file():
+        raise UsageError(f"--tasks-module {str(path)!r} is not a file")
+    module_name = f"user_tasks_{abs(hash(str(path.resolve())))}"
+    if module_name in sys.modules:  # already loaded: registering twice would fail
+        return
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    try:
+        spec.loader.exec_module(module)
+    except Exception:
+        del sys.modules[module_name]
+        raise
+
+
+def load_builtin_studies() -> None:
+    """Imports every study module listed in `tasks.STUDY_MODULES` (once)."""
+    import tasks
+
+    for module in tasks.STUDY_MODULES:
+        importlib.import_module(module)

@@ -1,0 +1,383 @@
+"""The runner: expands studies into runs, trains, evaluates, stores.
+
+One linear path per run (`Trainer.run`): seed everything, take the seeded
+training subset, re-initialise the model, `fit` with early stopping on the
+validation split under a step budget, evaluate on the test split, commit.
+
+Speed (see ../shared/PERFORMANCE.md and bench/): most of a small Keras run is
+building, compiling and tracing, and per-step dispatch. So the runner keeps
+one compiled model per (architecture, input shape, hyperparameters) and, for
+every run, copies in the initial weights of a freshly built, freshly seeded
+model (the same initialisation a new model would get) and resets the
+optimizer's variables; the traced train function is kept. Runs execute
+grouped by model for the same reason. `steps_per_execution` cuts dispatch.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import math
+import platform
+import sys
+import time
+import traceback
+from typing import Iterable
+
+import numpy as np
+
+from suite import DataUnavailable, __version__
+from suite.data import load_variant, resolve_size, subsample
+
+RESULTS_VERSION = 1  # bump when a change in the runner changes results
+
+
+@dataclasses.dataclass(frozen=True)
+class Budget:
+    """Training budget, the same for every architecture of a profile.
+
+    Args:
+      max_steps: cap on optimizer steps (a budget in steps, not epochs, so
+        small training sets do not get fewer updates than large ones).
+      eval_every: minimum optimizer steps between validation checks; a small
+        training set is repeated within one "epoch" to reach it. Each
+        validation check is one entry of the stored history.
+      patience: validation checks without improvement before stopping; the
+        best weights (lowest validation loss) are restored.
+      batch_size: examples per step.
+      steps_per_execution: steps per call into the compiled train function.
+    """
+
+    max_steps: int
+    eval_every: int = 32
+    patience: int = 4
+    batch_size: int = 64
+    steps_per_execution: int = 16
+
+
+BUDGETS = {
+    "smoke": Budget(max_steps=24, eval_every=8, patience=2, steps_per_execution=8),
+    "quick": Budget(max_steps=300, eval_every=30, patience=3),
+    "full": Budget(max_steps=6000, eval_every=200, patience=6, steps_per_execution=32),
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class Objective:
+    """Loss and metrics of a task type; `evaluate` keys become test/<key>."""
+
+    loss: str
+    metrics: tuple
+    monitor: str = "val_loss"
+
+
+OBJECTIVES = {
+    "classification": Objective(loss="sparse_categorical_crossentropy_logits", metrics=("accuracy",)),
+}
+
+
+def make_loss(name: str):
+    import keras
+
+    if name == "sparse_categorical_crossentropy_logits":
+        return keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    return keras.losses.get(name)
+
+
+@dataclasses.dataclass(frozen=True)
+class RunSpec:
+    """Everything that determines one run's result."""
+
+    task: object  # registry.Task
+    n_train: int
+    seed: int
+    hparams: dict
+    budget: Budget
+    profile: str
+    backend: str
+
+    @property
+    def config(self) -> dict:
+        t = self.task
+        return {
+            "task": t.name, "study": t.study, "arch": t.arch, "dataset": t.dataset,
+            "variant": t.variant, "objective": t.objective, "metric": t.metric,
+            "hparams": self.hparams, "learning_rate": _learning_rate(t.arch),
+            "n_train": self.n_train, "seed": self.seed,
+            "budget": dataclasses.asdict(self.budget), "backend": self.backend,
+            "results_version": RESULTS_VERSION,
+        }
+
+    @property
+    def key(self) -> str:
+        blob = json.dumps(self.config, sort_keys=True, default=str)
+        return hashlib.sha256(blob.encode()).hexdigest()[:24]
+
+
+def _learning_rate(arch: str) -> float:
+    from suite.models import get_architecture
+
+    return get_architecture(arch).learning_rate
+
+
+# --- planning -------------------------------------------------------------------
+
+@dataclasses.dataclass
+class Plan:
+    runs: list
+    skipped: list  # (task, reason)
+    notes: list  # one-line messages for the user (e.g. unavailable data)
+
+
+def seeds_for(study, profile: str, seeds) -> list[int]:
+    if seeds is None:
+        return list(range(study.seeds[profile]))
+    return list(seeds)
+
+
+def plan_runs(registry, studies, profile, backend, archs=None, datasets=None,
+              sizes=None, seeds=None, data_dir=None) -> Plan:
+    """Expands the selected studies into runs over sizes x seeds."""
+    from suite.models import get_architecture, resolve_hparams
+
+    plan = Plan([], [], [])
+    unavailable: dict[str, str] = {}
+    for study in studies:
+        wanted = set(datasets) if datasets else set(study.datasets[profile])
+        for task in registry.tasks(study.name):
+            if archs and task.arch not in archs:
+                continue
+            if task.dataset not in wanted:
+                continue
+            if task.skip:
+                plan.skipped.append((task, task.skip))
+                continue
+            get_architecture(task.arch)  # fail early on an unknown name
+            try:
+                data = load_variant(task.dataset, task.variant, data_dir)
+            except DataUnavailable as e:
+                if task.dataset not in unavailable:
+                    unavailable[task.dataset] = str(e)
+                    plan.notes.append(str(e))
+                plan.skipped.append((task, unavailable[task.dataset]))
+                continue
+            hparams = resolve_hparams(task.arch, data.input_shape, data.num_classes,
+                                      study.param_target, task.hparams)
+            n_values = sorted({resolve_size(s, data) for s in (sizes or study.sizes[profile])})
+            for n in n_values:
+                for seed in seeds_for(study, profile, seeds):
+                    plan.runs.append(RunSpec(task, n, seed, hparams, BUDGETS[profile], profile, backend))
+    return plan
+
+
+# --- device and environment ----------------------------------------------------------
+
+def configure_device() -> str:
+    """Uses the GPU when one is visible (memory growth on); names the device."""
+    import keras
+
+    backend = keras.backend.backend()
+    try:
+        if backend == "tensorflow":
+            import tensorflow as tf
+
+            gpus = tf.config.list_physical_devices("GPU")
+            for gpu in gpus:
+                try:
+                    tf.config.experimental.set_memory_growth(gpu, True)
+                except RuntimeError:  # already initialised: growth cannot change now
+                    pass
+            if gpus:
+                details = tf.config.experimental.get_device_details(gpus[0])
+                return f"GPU ({details.get('device_name', gpus[0].name)})"
+        elif backend == "jax":
+            import jax
+
+            device = jax.devices()[0]
+            if device.platform != "cpu":
+                return f"GPU ({device.device_kind})"
+        elif backend == "torch":
+            import torch
+
+            if torch.cuda.is_available():
+                return f"GPU ({torch.cuda.get_device_name(0)})"
+    except Exception as e:  # a broken driver should not stop a CPU run
+        print(f"note: GPU detection failed ({e}); using the CPU", file=sys.stderr)
+    return f"CPU ({_cpu_name()})"
+
+
+def _cpu_name() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def library_versions() -> dict:
+    import keras
+    import sklearn
+
+    versions = {
+        "python": platform.python_version(), "suite": __version__,
+        "keras": keras.__version__, "numpy": np.__version__, "scikit-learn": sklearn.__version__,
+    }
+    backend = keras.backend.backend()
+    module = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}.get(backend)
+    if module:
+        versions[module] = sys.modules[module].__version__ if module in sys.modules else __import__(module).__version__
+    return versions
+
+
+# --- training ------------------------------------------------------------------------
+
+class Trainer:
+    """Trains runs, re-using one compiled model per architecture and shape."""
+
+    def __init__(self, device: str):
+        import keras
+
+        self.keras = keras
+        self.device = device
+        self.backend = keras.backend.backend()
+        self.versions = library_versions()
+        self._key = None
+        self._model = None
+        self._optimizer_init = None
+
+    def _compiled_model(self, spec: RunSpec, data):
+        from suite.models import build_model
+
+        task = spec.task
+        key = (task.arch, data.input_shape, data.num_classes, json.dumps(spec.hparams, sort_keys=True),
+               task.objective, spec.budget.steps_per_execution)
+        if key != self._key:
+            # Models pile up in a long process unless the session is cleared.
+            self._model = None
+            self.keras.backend.clear_session()
+            model = build_model(task.arch, data.input_shape, data.num_classes, **spec.hparams)
+            objective = OBJECTIVES[task.objective]
+            model.compile(
+                optimizer=self.keras.optimizers.Adam(_learning_rate(task.arch)),
+                loss=make_loss(objective.loss),
+                metrics=list(objective.metrics),
+                steps_per_execution=spec.budget.steps_per_execution,
+            )
+            model.optimizer.build(model.trainable_variables)
+            self._optimizer_init = [np.array(v) for v in model.optimizer.variables]
+            self._model, self._key = model, key
+        return self._model
+
+    def _reinitialise(self, model, spec: RunSpec, data):
+        """Initial weights of a new model built under this run's seed."""
+        from suite.models import build_model
+
+        self.keras.utils.set_random_seed(spec.seed)
+        fresh = build_model(spec.task.arch, data.input_shape, data.num_classes, **spec.hparams)
+        model.set_weights(fresh.get_weights())
+        for variable, value in zip(model.optimizer.variables, self._optimizer_init):
+            variable.assign(value)
+        self.keras.utils.set_random_seed(spec.seed)  # the data order follows the seed too
+
+    def run(self, spec: RunSpec, data_dir=None) -> tuple[dict, dict, dict]:
+        """Trains and evaluates one run: returns (row, metrics, history)."""
+        keras = self.keras
+        task, budget = spec.task, spec.budget
+        data = load_variant(task.dataset, task.variant, data_dir)
+        model = self._compiled_model(spec, data)
+        self._reinitialise(model, spec, data)
+
+        x, y = subsample(data, spec.n_train, spec.seed)
+        # Repeat a small training set so one "epoch" (one validation check)
+        # spans at least eval_every steps.
+        repeats = max(1, math.ceil(budget.eval_every * budget.batch_size / len(y)))
+        if repeats > 1:
+            x, y = np.concatenate([x] * repeats), np.concatenate([y] * repeats)
+        steps_per_epoch = math.ceil(len(y) / budget.batch_size)
+        epochs = max(1, math.ceil(budget.max_steps / steps_per_epoch))
+
+        objective = OBJECTIVES[task.objective]
+        callbacks = [
+            keras.callbacks.EarlyStopping(monitor=objective.monitor, patience=budget.patience,
+                                          restore_best_weights=True),
+            keras.callbacks.TerminateOnNaN(),
+        ]
+        start = time.perf_counter()
+        history = model.fit(
+            x, y, batch_size=budget.batch_size, epochs=epochs, shuffle=True,
+            validation_data=(data.x_val, data.y_val), validation_batch_size=256,
+            callbacks=callbacks, verbose=0,
+        ).history
+        train_seconds = time.perf_counter() - start
+        losses = np.asarray(history.get("loss", []), dtype=float)
+        if losses.size and not np.all(np.isfinite(losses)):
+            raise FloatingPointError(
+                f"loss became {losses[~np.isfinite(losses)][0]} at epoch {int(np.argmax(~np.isfinite(losses))) + 1}"
+            )
+        test = model.evaluate(data.x_test, data.y_test, batch_size=512, verbose=0, return_dict=True)
+        metrics = {f"test/{k}": float(v) for k, v in test.items()}
+        metrics.update({f"train/final_{k}": float(v[-1]) for k, v in history.items()
+                        if not k.startswith("val_") and len(v)})
+        row = self._row(spec, "ok", None)
+        row.update(epochs=len(losses), steps=len(losses) * steps_per_epoch,
+                   train_seconds=train_seconds, params=int(model.count_params()))
+        return row, metrics, history
+
+    def _row(self, spec: RunSpec, status: str, error: str | None) -> dict:
+        t = spec.task
+        return {
+            "run_key": spec.key, "study": t.study, "task": t.name, "arch": t.arch,
+            "dataset": t.dataset, "variant": t.variant, "matched": int(t.matched), "bias": t.bias,
+            "profile": spec.profile, "n_train": spec.n_train, "seed": spec.seed,
+            "status": status, "error": error, "backend": self.backend, "device": self.device,
+            "versions_json": json.dumps(self.versions), "config_json": json.dumps(spec.config, default=str),
+            "finished_at": time.time(),
+        }
+
+    def failed_row(self, spec: RunSpec, exc: BaseException) -> dict:
+        """A failed run's record; the error is its last line (the traceback's gist)."""
+        message = f"{type(exc).__name__}: {exc}".strip().splitlines()
+        row = self._row(spec, "failed", message[-1] if message else type(exc).__name__)
+        row["config_json"] = json.dumps({**spec.config, "traceback": traceback.format_exc(limit=3)}, default=str)
+        # A failed step (e.g. out of memory) can leave the compiled model unusable.
+        self._key = self._model = None
+        self.keras.backend.clear_session()
+        return row
+
+
+def execution_order(runs: Iterable[RunSpec]) -> list[RunSpec]:
+    """Groups runs that share a compiled model, so each is built once."""
+    return sorted(runs, key=lambda r: (r.task.dataset, r.task.arch, json.dumps(r.hparams, sort_keys=True),
+                                       r.task.study, r.task.variant, r.n_train, r.seed))
+
+
+def run_plan(runs: list[RunSpec], store, data_dir=None, progress=True) -> dict:
+    """Runs every pending run, committing each as it finishes. Returns counts."""
+    from tqdm.auto import tqdm
+
+    device = configure_device()
+    trainer = Trainer(device)
+    counts = {"ok": 0, "failed": 0}
+    bar = tqdm(total=len(runs), unit="run", disable=not progress, dynamic_ncols=True,
+               file=sys.stderr, mininterval=0.5)
+    try:
+        for spec in execution_order(runs):
+            bar.set_postfix_str(f"{spec.task.name} n={spec.n_train} seed={spec.seed}", refresh=False)
+            try:
+                row, metrics, history = trainer.run(spec, data_dir)
+            except KeyboardInterrupt:
+                raise
+            except Exception as exc:  # recorded and reported; the suite goes on
+                row, metrics, history = trainer.failed_row(spec, exc), {}, {}
+                bar.write(f"failed: {spec.task.name} n={spec.n_train} seed={spec.seed}: {row['error']}")
+            store.record_run(row, metrics, history)
+            counts[row["status"]] += 1
+            bar.update(1)
+    finally:
+        bar.close()
+    counts["device"] = device
+    return counts
