@@ -130,7 +130,7 @@ def select_backend(name: str | None) -> str:
         raise UsageError(f"backend {backend!r} is not installed (pip install {backend}); "
                          f"valid backends: {', '.join(BACKENDS)}")
     os.environ["KERAS_BACKEND"] = backend
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up chatter
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow C++ start-up chatter (CUDA probes on a CPU box)
     return backend
 
 

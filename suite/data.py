@@ -135,6 +135,15 @@ def _load_mnist5k(data_dir):
     return (x.reshape(-1, 28, 28, 1) / 255.0, y), None
 
 
+def _to_arrays(tfds, dataset):
+    """A (image, label) tf.data.Dataset as two NumPy arrays, read in batches."""
+    xs, ys = [], []
+    for x, y in tfds.as_numpy(dataset.batch(4096)):
+        xs.append(x)
+        ys.append(y)
+    return np.concatenate(xs), np.concatenate(ys)
+
+
 def tfds_loader(tfds_name: str) -> Callable:
     """A loader for a tensorflow-datasets image classification dataset.
 
@@ -153,9 +162,9 @@ def tfds_loader(tfds_name: str) -> Callable:
         try:
             splits = tfds.load(
                 tfds_name, split=["train", "test"], data_dir=data_dir,
-                download=False, as_supervised=True, batch_size=-1,
+                download=False, as_supervised=True,
             )
-            (x, y), (xt, yt) = tfds.as_numpy(splits)
+            (x, y), (xt, yt) = (_to_arrays(tfds, ds) for ds in splits)
         except Exception as e:
             raise DataUnavailable(
                 f"dataset 'tfds_{tfds_name}' not found in {where} "

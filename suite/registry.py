@@ -29,8 +29,9 @@ PROFILES = ("smoke", "quick", "full")
 def unknown_name_error(kind: str, name, valid: Iterable[str]) -> UsageError:
     """One-line error naming the bad value and every valid one, sorted."""
     valid = sorted(valid)
+    plural = kind[:-1] + "ies" if kind.endswith("y") else kind + "s"
     return UsageError(
-        f"unknown {kind} {name!r}; valid {kind}s: {', '.join(valid) if valid else '(none)'}"
+        f"unknown {kind} {name!r}; valid {plural}: {', '.join(valid) if valid else '(none)'}"
     )
 
 

@@ -268,7 +268,7 @@ class Trainer:
                 steps_per_execution=spec.budget.steps_per_execution,
             )
             model.optimizer.build(model.trainable_variables)
-            self._optimizer_init = [np.array(v) for v in model.optimizer.variables]
+            self._optimizer_init = [self.keras.ops.convert_to_numpy(v) for v in model.optimizer.variables]
             self._model, self._key = model, key
         return self._model
 

@@ -1,0 +1,153 @@
+"""The command line, end to end, in subprocesses (smoke profile, tiny sizes)."""
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import time
+
+import pandas as pd
+import pytest
+
+from conftest import ROOT
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--studies", "nope"], "unknown study 'nope'; valid studies: locality"),
+    (["--profile", "fast"], "unknown profile 'fast'; valid profiles: full, quick, smoke"),
+    (["--archs", "rnn"], "unknown arch 'rnn'; valid archs: cnn, mlp, vit"),
+    (["--datasets", "imagenet"], "unknown dataset 'imagenet'; valid datasets: digits, mnist5k, tfds_cifar10"),
+    (["--backend", "theano"], "unknown backend 'theano'; valid backends: jax, tensorflow, torch"),
+    (["--sizes", "10,abc"], "bad size 'abc' in --sizes; valid: positive integers or 'full'"),
+    (["--seeds", "x"], "bad --seeds 'x'"),
+    (["--bogus"], "unrecognized arguments: --bogus"),
+    (["--tasks-module", "/no/such/file.py"], "--tasks-module '/no/such/file.py' is not a file"),
+])
+def test_bad_usage_is_one_line_and_exit_code_2(cli, args, message, tmp_path):
+    result = cli(*args, "--output", tmp_path)
+    assert result.returncode == 2, result.stderr
+    lines = [l for l in result.stderr.splitlines() if l.strip()]
+    assert len(lines) == 1, result.stderr
+    assert message in lines[0]
+
+
+def test_report_only_without_database_is_usage_error(cli, tmp_path):
+    result = cli("--report-only", "--output", tmp_path / "none")
+    assert result.returncode == 2 and "no results database" in result.stderr
+
+
+def test_help_explains_itself(cli):
+    result = cli("--help")
+    assert result.returncode == 0
+    for option in ("--list", "--studies", "--archs", "--sizes", "--seeds", "--profile", "--output",
+                   "--report-only", "--fresh", "--backend", "--data-dir", "--tasks-module"):
+        assert option in result.stdout
+    assert "resume" in result.stdout
+
+
+def test_list_shows_studies_and_tasks(cli):
+    result = cli("--list")
+    assert result.returncode == 0
+    assert "locality/digits/permuted/cnn" in result.stdout and "mismatched" in result.stdout
+
+
+USER_MODULE = '''
+from suite.claims import Claim
+from suite.registry import Study, Task, register_study, register_task
+
+register_study(Study(
+    name="mine", question="Does my MLP learn digits?", claim="A user's own claim.",
+    expected="wide beats narrow",
+    claims=(Claim(text="The wide MLP beats the narrow one.",
+                  a={"task": "mine/wide"}, b={"task": "mine/narrow"}),),
+    sizes={"smoke": (40,), "quick": (40,), "full": (40,)},
+    seeds={"smoke": 2, "quick": 2, "full": 2},
+    datasets={"smoke": ("digits",), "quick": ("digits",), "full": ("digits",)},
+))
+register_task(Task(name="mine/wide", study="mine", dataset="digits", arch="mlp", hparams={"width": 32}))
+register_task(Task(name="mine/narrow", study="mine", dataset="digits", arch="mlp", hparams={"width": 2}))
+register_task(Task(name="mine/skipped", study="mine", dataset="digits", arch="cnn",
+                   skip="kept out on purpose"))
+'''
+
+
+def test_task_module_outside_the_repo_runs_end_to_end(cli, tmp_path):
+    module = tmp_path / "elsewhere" / "my_study.py"
+    module.parent.mkdir()
+    module.write_text(USER_MODULE)
+    out = tmp_path / "out"
+    result = cli("--tasks-module", module, "--studies", "mine", "--profile", "smoke",
+                 "--output", out, "--no-progress", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "report:" in result.stdout
+    con = sqlite3.connect(out / "results.sqlite")
+    frame = pd.read_sql("select * from results where metric = 'test/accuracy'", con)
+    assert sorted(frame["task"].unique()) == ["mine/narrow", "mine/wide"]
+    assert len(frame) == 4 and (frame["status"] == "ok").all()
+    assert set(frame["seed"]) == {0, 1} and set(frame["n_train"]) == {40}
+    skipped = pd.read_sql("select * from skipped", con)
+    assert skipped.to_dict("records")[0]["reason"] == "kept out on purpose"
+    html = (out / "index.html").read_text()
+    assert "The wide MLP beats the narrow one." in html and "kept out on purpose" in html
+
+
+def test_missing_tfds_data_is_one_line_and_the_rest_runs(cli, tmp_path):
+    out = tmp_path / "out"
+    result = cli("--studies", "locality", "--datasets", "digits,tfds_mnist", "--archs", "mlp",
+                 "--sizes", "40", "--seeds", "1", "--profile", "smoke", "--data-dir", tmp_path / "empty",
+                 "--output", out, "--no-progress")
+    assert result.returncode == 0, result.stderr
+    notes = [l for l in result.stderr.splitlines() if "tfds_mnist" in l]
+    assert len(notes) == 1 and "--data-dir" in notes[0] and "Traceback" not in result.stderr
+    con = sqlite3.connect(out / "results.sqlite")
+    assert con.execute("select count(*) from runs where status = 'ok'").fetchone()[0] == 2
+    assert con.execute("select count(*) from skipped where dataset = 'tfds_mnist'").fetchone()[0] == 2
+
+
+def _count_ok(db):
+    if not db.exists():
+        return 0
+    try:
+        con = sqlite3.connect(db, timeout=5)
+        try:
+            return con.execute("select count(*) from runs where status = 'ok'").fetchone()[0]
+        finally:
+            con.close()
+    except sqlite3.OperationalError:  # schema not created yet
+        return 0
+
+
+def test_resume_after_sigkill_loses_nothing_and_duplicates_nothing(cli, tmp_path):
+    out = tmp_path / "out"
+    args = ["--studies", "locality", "--archs", "mlp", "--profile", "smoke", "--seeds", "3",
+            "--output", str(out), "--no-progress"]
+    db = out / "results.sqlite"
+    proc = subprocess.Popen([sys.executable, str(ROOT / "run_suite.py"), *args], cwd=ROOT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 300
+    while _count_ok(db) < 3 and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL, "the run finished before it could be killed"
+
+    con = sqlite3.connect(db)
+    before = dict(con.execute("select run_key, finished_at from runs where status = 'ok'").fetchall())
+    con.close()
+    planned = 2 * 2 * 3  # variants x smoke sizes x seeds
+    assert 3 <= len(before) < planned
+
+    result = cli(*args)
+    assert result.returncode == 0, result.stderr
+    assert f"{len(before)} already done, {planned - len(before)} to run" in result.stderr
+    con = sqlite3.connect(db)
+    after = dict(con.execute("select run_key, finished_at from runs where status = 'ok'").fetchall())
+    assert len(after) == planned
+    assert all(after[k] == v for k, v in before.items())  # finished runs kept, not redone
+    frame = pd.read_sql("select * from results", con)
+    assert not frame.duplicated(["task", "n_train", "seed", "metric"]).any()
+
+    again = cli(*args)  # a third run finds nothing to do
+    assert f"{planned} already done, 0 to run" in again.stderr

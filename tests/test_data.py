@@ -1,0 +1,85 @@
+import numpy as np
+import pytest
+
+from suite import DataUnavailable
+from suite.data import (load_dataset, load_variant, permute_pixels, pixel_permutation,
+                        resolve_size, subsample)
+
+
+def test_default_datasets_split_without_overlap():
+    for name, shape in (("digits", (8, 8, 1)), ("mnist5k", (28, 28, 1))):
+        d = load_dataset(name)
+        assert d.input_shape == shape and d.num_classes == 10
+        total = len(d.y_pool) + len(d.y_val) + len(d.y_test)
+        assert total == {"digits": 1797, "mnist5k": 5000}[name]
+        assert 0.0 <= d.x_pool.min() and d.x_pool.max() <= 1.0
+        # no example appears in two splits
+        rows = lambda x: {r.tobytes() for r in x.reshape(len(x), -1)}
+        assert not rows(d.x_test) & rows(d.x_pool)
+
+
+def test_subsample_is_seeded_and_stratified():
+    d = load_dataset("digits")
+    x1, y1 = subsample(d, 100, seed=3)
+    x2, y2 = subsample(d, 100, seed=3)
+    x3, _ = subsample(d, 100, seed=4)
+    assert np.array_equal(x1, x2) and np.array_equal(y1, y2)
+    assert not np.array_equal(x1, x3)
+    assert np.bincount(y1, minlength=10).min() >= 9  # every class present
+    assert resolve_size("full", d) == len(d.y_pool)
+    assert resolve_size(10**9, d) == len(d.y_pool)
+
+
+def test_pixel_permutation_is_fixed_and_a_bijection():
+    p1 = pixel_permutation((28, 28, 1), "mnist5k")
+    p2 = pixel_permutation((28, 28, 1), "mnist5k")
+    assert np.array_equal(p1, p2)
+    assert np.array_equal(np.sort(p1), np.arange(784))
+    assert not np.array_equal(p1, np.arange(784))
+    assert not np.array_equal(p1, pixel_permutation((28, 28, 1), "other"))
+
+
+def test_permute_pixels_keeps_values_and_moves_positions():
+    x = np.random.default_rng(0).random((5, 4, 4, 3)).astype(np.float32)
+    perm = pixel_permutation(x.shape[1:], "t")
+    y = permute_pixels(x, perm)
+    inverse = np.argsort(perm)
+    assert np.array_equal(permute_pixels(y, inverse), x)  # invertible
+    # each pixel keeps its channels together
+    assert np.array_equal(y.reshape(5, 16, 3)[:, 0], x.reshape(5, 16, 3)[:, perm[0]])
+
+
+def test_permuted_variant_applies_one_permutation_to_every_split():
+    natural = load_variant("digits", "natural")
+    permuted = load_variant("digits", "permuted")
+    perm = pixel_permutation(natural.input_shape, "digits")
+    for split in ("x_pool", "x_val", "x_test"):
+        assert np.array_equal(getattr(permuted, split), permute_pixels(getattr(natural, split), perm))
+    assert np.array_equal(permuted.y_test, natural.y_test)
+
+
+def test_unknown_variant_lists_valid_ones():
+    with pytest.raises(ValueError, match="unknown variant 'rot'; valid variants: natural, permuted"):
+        load_variant("digits", "rot")
+
+
+def test_tfds_dataset_missing_gives_one_line(tmp_path):
+    with pytest.raises(DataUnavailable) as err:
+        load_dataset("tfds_mnist", str(tmp_path))
+    message = str(err.value)
+    assert "\n" not in message
+    assert "tfds_mnist" in message and "--data-dir" in message and str(tmp_path) in message
+
+
+def test_tfds_loader_with_mock_data():
+    tfds = pytest.importorskip("tensorflow_datasets")
+    load_dataset.cache_clear()
+    try:
+        with tfds.testing.mock_data(num_examples=60):
+            d = load_dataset("tfds_mnist", "/nonexistent-mock-dir")
+    finally:
+        load_dataset.cache_clear()
+    assert d.input_shape == (28, 28, 1)
+    assert len(d.y_test) == 60  # the test split comes from TFDS's own test split
+    assert len(d.y_pool) + len(d.y_val) == 60
+    assert 0.0 <= d.x_pool.min() and d.x_pool.max() <= 1.0

@@ -1,0 +1,47 @@
+import numpy as np
+import pytest
+
+keras = pytest.importorskip("keras")
+
+from suite.models import ARCHITECTURES, build_model, default_patch_size, fit_width, get_architecture
+
+
+@pytest.mark.parametrize("arch", sorted(ARCHITECTURES))
+@pytest.mark.parametrize("shape", [(8, 8, 1), (28, 28, 1), (32, 32, 3)])
+def test_builds_and_takes_one_training_step(arch, shape):
+    model = build_model(arch, shape, 10, width=8)
+    assert not model.compiled  # builders return uncompiled models
+    model.compile(optimizer="adam", loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    x = np.random.default_rng(0).random((4, *shape)).astype("float32")
+    y = np.arange(4) % 10
+    assert model.predict(x, verbose=0).shape == (4, 10)
+    before = [w.copy() for w in model.get_weights()]
+    loss = model.train_on_batch(x, y)
+    assert np.isfinite(loss)
+    assert any(not np.allclose(a, b) for a, b in zip(before, model.get_weights()))
+
+
+@pytest.mark.parametrize("shape", [(8, 8, 1), (28, 28, 1)])
+def test_fitted_widths_keep_parameter_counts_within_2x(shape):
+    counts = {}
+    for arch in ARCHITECTURES:
+        width = fit_width(arch, shape, 10, 20_000)
+        counts[arch] = build_model(arch, shape, 10, width=width).count_params()
+    assert max(counts.values()) <= 2 * min(counts.values()), counts
+    assert all(10_000 < c < 30_000 for c in counts.values()), counts
+
+
+def test_unknown_architecture_lists_valid_names():
+    with pytest.raises(ValueError, match="unknown architecture 'rnn'; valid architectures: cnn, mlp, vit"):
+        get_architecture("rnn")
+
+
+def test_bad_cnn_head_repeats_the_value():
+    with pytest.raises(ValueError, match="Received: head='avg'"):
+        build_model("cnn", (8, 8, 1), 10, head="avg")
+
+
+def test_vit_uses_16_tokens():
+    assert [default_patch_size(h) for h in (8, 28, 32)] == [2, 7, 8]
+    model = build_model("vit", (28, 28, 1), 10, width=8)
+    assert model.get_layer("position_embedding").embedding.shape == (1, 16, 8)

@@ -1,0 +1,70 @@
+import pytest
+
+from suite import UsageError
+from suite.claims import Claim
+from suite.registry import PROFILES, REGISTRY, Registry, Study, Task, load_builtin_studies
+
+
+def make_study(name="s"):
+    every = {p: () for p in PROFILES}
+    return Study(name=name, question="q", claim="c", expected="e",
+                 sizes={p: (10,) for p in PROFILES}, seeds={p: 1 for p in PROFILES}, datasets=every)
+
+
+def test_duplicate_study_rejected():
+    reg = Registry()
+    reg.add_study(make_study("a"))
+    with pytest.raises(KeyError, match="study 'a' is already registered"):
+        reg.add_study(make_study("a"))
+
+
+def test_duplicate_task_rejected():
+    reg = Registry()
+    reg.add_study(make_study("a"))
+    reg.add_task(Task(name="a/t", study="a", dataset="digits", arch="mlp"))
+    with pytest.raises(KeyError, match="task 'a/t' is already registered"):
+        reg.add_task(Task(name="a/t", study="a", dataset="digits", arch="cnn"))
+
+
+def test_unknown_study_lists_valid_names_sorted():
+    reg = Registry()
+    for name in ("zeta", "alpha", "mid"):
+        reg.add_study(make_study(name))
+    with pytest.raises(UsageError) as err:
+        reg.study("nope")
+    assert str(err.value) == "unknown study 'nope'; valid studies: alpha, mid, zeta"
+
+
+def test_task_needs_a_registered_study():
+    reg = Registry()
+    reg.add_study(make_study("b"))
+    reg.add_study(make_study("a"))
+    with pytest.raises(UsageError, match="unknown study 'x'; valid studies: a, b"):
+        reg.add_task(Task(name="x/t", study="x", dataset="digits", arch="mlp"))
+
+
+def test_study_must_cover_every_profile():
+    with pytest.raises(ValueError, match="lacks profiles"):
+        Study(name="s", question="q", claim="c", expected="e", sizes={"quick": (1,)},
+              seeds={p: 1 for p in PROFILES}, datasets={p: () for p in PROFILES})
+
+
+def test_grid_registers_every_pair_with_its_match_flag():
+    reg = Registry()
+    reg.add_study(make_study("g"))
+    tasks = reg.add_grid("g", datasets=("digits",), variants={"natural": True, "permuted": False},
+                         archs=("mlp", "cnn"), bias="b")
+    assert sorted(t.name for t in tasks) == sorted(
+        ["g/digits/natural/mlp", "g/digits/natural/cnn", "g/digits/permuted/mlp", "g/digits/permuted/cnn"])
+    assert {t.variant: t.matched for t in tasks} == {"natural": True, "permuted": False}
+
+
+def test_builtin_locality_study_is_registered_with_claims():
+    load_builtin_studies()
+    load_builtin_studies()  # importing twice must not register twice
+    study = REGISTRY.study("locality")
+    assert len(study.claims) >= 3
+    archs = {t.arch for t in REGISTRY.tasks("locality")}
+    assert archs == {"mlp", "cnn", "vit"}
+    for claim in study.claims:  # claims survive the trip through the database
+        assert Claim.from_json(claim.to_json()) == claim

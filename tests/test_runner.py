@@ -1,0 +1,87 @@
+"""The runner in process: records, failures, re-initialisation, planning."""
+
+import json
+
+import numpy as np
+import pytest
+
+keras = pytest.importorskip("keras")
+
+from suite.models import ARCHITECTURES, build_model, register_architecture
+from suite.registry import PROFILES, Registry, Study, Task
+from suite.runner import BUDGETS, RunSpec, Trainer, plan_runs, run_plan
+from suite.store import Store
+
+if "test_broken" not in ARCHITECTURES:
+    @register_architecture("test_broken", "raises while building")
+    def _broken(input_shape, num_classes, width=4):
+        raise ValueError("this builder is broken on purpose")
+
+    @register_architecture("test_nan", "outputs NaN logits")
+    def _nan(input_shape, num_classes, width=4):
+        inputs = keras.Input(input_shape)
+        x = keras.layers.Flatten()(inputs)
+        x = keras.layers.Dense(num_classes)(x)
+        x = keras.layers.Lambda(lambda t: keras.ops.log(-keras.ops.abs(t) - 1.0))(x)
+        return keras.Model(inputs, x)
+
+
+def spec(arch, seed=0, n=40, hparams=None, name=None):
+    task = Task(name=name or f"t/{arch}", study="t", dataset="digits", arch=arch)
+    return RunSpec(task, n, seed, hparams or {"width": 8}, BUDGETS["smoke"], "smoke", "tensorflow")
+
+
+def test_failed_runs_are_recorded_and_the_suite_goes_on(tmp_path):
+    specs = [spec("test_broken"), spec("test_nan"), spec("mlp")]
+    with Store(tmp_path / "r.sqlite") as store:
+        counts = run_plan(specs, store, progress=False)
+        rows = store.read_frame("select task, status, error from runs order by task")
+    assert counts["ok"] == 1 and counts["failed"] == 2
+    errors = dict(zip(rows["task"], rows["error"]))
+    assert "this builder is broken on purpose" in errors["t/test_broken"]
+    assert "loss became nan" in errors["t/test_nan"]
+    assert rows.set_index("task").loc["t/mlp", "status"] == "ok"
+
+
+def test_a_run_records_everything_the_issue_lists(tmp_path):
+    trainer = Trainer("CPU (test)")
+    row, metrics, history = trainer.run(spec("cnn"))
+    assert set(metrics) >= {"test/accuracy", "test/loss"}
+    assert 0.0 <= metrics["test/accuracy"] <= 1.0
+    assert row["params"] == build_model("cnn", (8, 8, 1), 10, width=8).count_params()
+    assert row["epochs"] == len(history["loss"]) >= 1 and row["train_seconds"] > 0
+    assert row["backend"] == "tensorflow" and row["device"] == "CPU (test)"
+    versions = json.loads(row["versions_json"])
+    assert {"keras", "tensorflow", "numpy", "python"} <= set(versions)
+
+
+def test_reused_model_matches_a_fresh_one(tmp_path):
+    """Re-initialising the cached compiled model gives a new model's result."""
+    first = Trainer("cpu").run(spec("mlp", seed=1))[1]
+    trainer = Trainer("cpu")
+    trainer.run(spec("mlp", seed=5))  # trains the cached model on another seed first
+    reused = trainer.run(spec("mlp", seed=1))[1]
+    assert reused["test/accuracy"] == pytest.approx(first["test/accuracy"], abs=0.02)
+    assert reused["test/loss"] == pytest.approx(first["test/loss"], rel=0.05)
+
+
+def test_run_key_changes_with_what_determines_the_result():
+    keys = {spec("mlp").key, spec("mlp", seed=1).key, spec("mlp", n=41).key,
+            spec("mlp", hparams={"width": 9}).key, spec("cnn").key}
+    assert len(keys) == 5
+    assert spec("mlp").key == spec("mlp").key
+
+
+def test_plan_expands_sizes_and_seeds_and_fits_widths():
+    reg = Registry()
+    reg.add_study(Study(name="p", question="q", claim="c", expected="e",
+                        sizes={p: (30, "full", 10**6) for p in PROFILES}, seeds={p: 2 for p in PROFILES},
+                        datasets={p: ("digits",) for p in PROFILES}, param_target=5000))
+    reg.add_grid("p", datasets=("digits", "mnist5k"), variants={"natural": True}, archs=("mlp", "cnn"))
+    plan = plan_runs(reg, reg.studies(), "smoke", "tensorflow")
+    assert {r.task.dataset for r in plan.runs} == {"digits"}  # the profile's datasets only
+    assert sorted({r.n_train for r in plan.runs}) == [30, 1258]  # "full" and oversize cap to the pool
+    assert len(plan.runs) == 2 * 2 * 2
+    widths = {r.task.arch: r.hparams["width"] for r in plan.runs}
+    counts = [build_model(a, (8, 8, 1), 10, width=w).count_params() for a, w in widths.items()]
+    assert max(counts) <= 2 * min(counts)
