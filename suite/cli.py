@@ -75,6 +75,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="tensorflow-datasets data directory, for the tfds_* datasets")
     p.add_argument("--tasks-module", metavar="PATH", action="append", default=[],
                    help="a Python file that registers studies/tasks of your own (repeatable)")
+    p.add_argument("--workers", type=int, metavar="N",
+                   help="training processes in parallel (default: one per core, at most 2, on a "
+                   "CPU; 1 on a GPU)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     return p
 
@@ -186,6 +189,8 @@ def _main(args, argv) -> int:
     datasets = _check_names("dataset", _split(args.datasets), DATASETS) if args.datasets else None
     sizes = parse_sizes(args.sizes) if args.sizes else None
     seeds = parse_seeds(args.seeds) if args.seeds else None
+    if args.workers is not None and args.workers < 1:
+        raise UsageError(f"bad --workers {args.workers}; valid: 1 or more")
 
     output = Path(args.output)
     db_path = output / "results.sqlite"
@@ -223,7 +228,8 @@ def _main(args, argv) -> int:
         print(f"{len(plan.runs)} runs planned: {len(plan.runs) - len(pending)} already done, "
               f"{len(pending)} to run", file=sys.stderr)
         try:
-            counts = run_plan(pending, store, data_dir=args.data_dir, progress=not args.no_progress)
+            counts = run_plan(pending, store, data_dir=args.data_dir, progress=not args.no_progress,
+                              workers=args.workers, task_modules=args.tasks_module)
         except KeyboardInterrupt:
             print(f"\ninterrupted: finished runs are saved in {db_path}; "
                   f"run the same command again to resume", file=sys.stderr)
@@ -234,6 +240,7 @@ def _main(args, argv) -> int:
         path = write_report(store, output / "index.html")
     failed = f", {counts['failed']} failed" if counts["failed"] else ""
     print(f"{len(pending)} runs in {_format_duration(time.time() - started)} on {counts['device']} "
+          f"with {counts['workers']} worker{'s' if counts['workers'] > 1 else ''} "
           f"({counts['ok']} ok{failed}, {len(plan.runs) - len(pending)} reused, "
           f"{len(plan.skipped)} tasks skipped); report: {path}")
     return 0

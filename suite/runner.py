@@ -19,7 +19,9 @@ import dataclasses
 import hashlib
 import json
 import math
+import os
 import platform
+import signal
 import sys
 import time
 import traceback
@@ -58,7 +60,7 @@ class Budget:
 
 BUDGETS = {
     "smoke": Budget(max_steps=24, eval_every=8, patience=2, steps_per_execution=8),
-    "quick": Budget(max_steps=300, eval_every=30, patience=3),
+    "quick": Budget(max_steps=240, eval_every=30, patience=3),
     "full": Budget(max_steps=6000, eval_every=200, patience=6, steps_per_execution=32),
 }
 
@@ -355,29 +357,112 @@ def execution_order(runs: Iterable[RunSpec]) -> list[RunSpec]:
                                        r.task.study, r.task.variant, r.n_train, r.seed))
 
 
-def run_plan(runs: list[RunSpec], store, data_dir=None, progress=True) -> dict:
-    """Runs every pending run, committing each as it finishes. Returns counts."""
+def default_workers(device: str) -> int:
+    """One process per core on a CPU (measured faster: see bench/); one on a GPU."""
+    if not device.startswith("CPU"):
+        return 1
+    return max(1, min(2, os.cpu_count() or 1))
+
+
+def _run_or_fail(trainer: Trainer, spec: RunSpec, data_dir):
+    try:
+        return trainer.run(spec, data_dir)
+    except Exception as exc:  # recorded and reported; the suite goes on
+        return trainer.failed_row(spec, exc), {}, {}
+
+
+_WORKER: dict = {}
+
+
+def _worker_init(backend: str, device: str, threads: int, task_modules: tuple):
+    """Runs in each spawned worker before any import of Keras.
+
+    A spawned process starts empty: it registers the same studies (and the
+    architectures or datasets a user's task module adds) as the parent.
+    """
+    os.environ["KERAS_BACKEND"] = backend
+    # One core per worker: the workers, not the threads, share the machine.
+    os.environ["TF_NUM_INTRAOP_THREADS"] = str(threads)
+    os.environ["TF_NUM_INTEROP_THREADS"] = str(threads)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") +
+                               f" --xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads={threads}")
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
+    _WORKER["device"] = device
+    from suite.registry import load_builtin_studies, load_task_module
+
+    load_builtin_studies()
+    for path in task_modules:
+        load_task_module(path)
+
+
+def _worker_run(spec: RunSpec, data_dir):
+    if "trainer" not in _WORKER:
+        _WORKER["trainer"] = Trainer(_WORKER["device"])
+    return _run_or_fail(_WORKER["trainer"], spec, data_dir)
+
+
+def _results_in_process(runs, data_dir, device):
+    trainer = Trainer(device)
+    for spec in runs:
+        yield spec, _run_or_fail(trainer, spec, data_dir)
+
+
+def _results_from_workers(runs, data_dir, device, workers, task_modules):
+    """Runs in spawned worker processes (TensorFlow is not fork-safe).
+
+    Each worker keeps its own compiled-model cache; runs are queued in
+    execution order, so consecutive runs of one worker mostly share a model.
+    Results come back to this process, which alone writes the database.
+    """
+    import concurrent.futures as cf
+    import multiprocessing
+
+    import keras
+
+    executor = cf.ProcessPoolExecutor(
+        max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+        initializer=_worker_init, initargs=(keras.backend.backend(), device, 1, tuple(str(p) for p in task_modules)),
+    )
+    try:
+        futures = {executor.submit(_worker_run, spec, data_dir): spec for spec in runs}
+        for future in cf.as_completed(futures):
+            yield futures[future], future.result()
+    finally:
+        executor.shutdown(wait=False, cancel_futures=True)
+        for process in list((executor._processes or {}).values()):
+            process.terminate()  # an interrupted suite stops now, not after the runs in flight
+
+
+def run_plan(runs: list[RunSpec], store, data_dir=None, progress=True, workers=None,
+             task_modules=()) -> dict:
+    """Runs every pending run, committing each as it finishes. Returns counts.
+
+    Args:
+      workers: processes that train in parallel; None picks `default_workers`.
+        With 1, runs train in this process.
+      task_modules: the user's task modules, loaded again in each worker.
+    """
     from tqdm.auto import tqdm
 
     device = configure_device()
-    trainer = Trainer(device)
-    counts = {"ok": 0, "failed": 0}
+    workers = default_workers(device) if workers is None else workers
+    runs = execution_order(runs)
+    counts = {"ok": 0, "failed": 0, "device": device, "workers": workers}
     bar = tqdm(total=len(runs), unit="run", disable=not progress, dynamic_ncols=True,
                file=sys.stderr, mininterval=0.5)
+    results = (_results_from_workers(runs, data_dir, device, workers, task_modules)
+               if workers > 1 and len(runs) > 1
+               else _results_in_process(runs, data_dir, device))
     try:
-        for spec in execution_order(runs):
-            bar.set_postfix_str(f"{spec.task.name} n={spec.n_train} seed={spec.seed}", refresh=False)
-            try:
-                row, metrics, history = trainer.run(spec, data_dir)
-            except KeyboardInterrupt:
-                raise
-            except Exception as exc:  # recorded and reported; the suite goes on
-                row, metrics, history = trainer.failed_row(spec, exc), {}, {}
-                bar.write(f"failed: {spec.task.name} n={spec.n_train} seed={spec.seed}: {row['error']}")
+        for spec, (row, metrics, history) in results:
             store.record_run(row, metrics, history)
             counts[row["status"]] += 1
+            if row["status"] == "failed":
+                bar.write(f"failed: {spec.task.name} n={spec.n_train} seed={spec.seed}: {row['error']}")
+            bar.set_postfix_str(f"{spec.task.name} n={spec.n_train} seed={spec.seed}", refresh=False)
             bar.update(1)
     finally:
+        results.close()
         bar.close()
-    counts["device"] = device
     return counts

@@ -7,23 +7,28 @@ import pytest
 
 keras = pytest.importorskip("keras")
 
-from suite.models import ARCHITECTURES, build_model, register_architecture
+from suite.models import ARCHITECTURES, Architecture, build_model
 from suite.registry import PROFILES, Registry, Study, Task
 from suite.runner import BUDGETS, RunSpec, Trainer, plan_runs, run_plan
 from suite.store import Store
 
-if "test_broken" not in ARCHITECTURES:
-    @register_architecture("test_broken", "raises while building")
-    def _broken(input_shape, num_classes, width=4):
-        raise ValueError("this builder is broken on purpose")
+def _broken(input_shape, num_classes, width=4):
+    raise ValueError("this builder is broken on purpose")
 
-    @register_architecture("test_nan", "outputs NaN logits")
-    def _nan(input_shape, num_classes, width=4):
-        inputs = keras.Input(input_shape)
-        x = keras.layers.Flatten()(inputs)
-        x = keras.layers.Dense(num_classes)(x)
-        x = keras.layers.Lambda(lambda t: keras.ops.log(-keras.ops.abs(t) - 1.0))(x)
-        return keras.Model(inputs, x)
+
+def _nan(input_shape, num_classes, width=4):
+    inputs = keras.Input(input_shape)
+    x = keras.layers.Flatten()(inputs)
+    x = keras.layers.Dense(num_classes)(x)
+    x = keras.layers.Lambda(lambda t: keras.ops.log(-keras.ops.abs(t) - 1.0))(x)
+    return keras.Model(inputs, x)
+
+
+@pytest.fixture
+def faulty_archs(monkeypatch):
+    """Two architectures that fail, registered for one test only."""
+    monkeypatch.setitem(ARCHITECTURES, "test_broken", Architecture("test_broken", _broken, "raises"))
+    monkeypatch.setitem(ARCHITECTURES, "test_nan", Architecture("test_nan", _nan, "NaN logits"))
 
 
 def spec(arch, seed=0, n=40, hparams=None, name=None):
@@ -31,10 +36,10 @@ def spec(arch, seed=0, n=40, hparams=None, name=None):
     return RunSpec(task, n, seed, hparams or {"width": 8}, BUDGETS["smoke"], "smoke", "tensorflow")
 
 
-def test_failed_runs_are_recorded_and_the_suite_goes_on(tmp_path):
+def test_failed_runs_are_recorded_and_the_suite_goes_on(tmp_path, faulty_archs):
     specs = [spec("test_broken"), spec("test_nan"), spec("mlp")]
     with Store(tmp_path / "r.sqlite") as store:
-        counts = run_plan(specs, store, progress=False)
+        counts = run_plan(specs, store, progress=False, workers=1)
         rows = store.read_frame("select task, status, error from runs order by task")
     assert counts["ok"] == 1 and counts["failed"] == 2
     errors = dict(zip(rows["task"], rows["error"]))
