@@ -62,7 +62,9 @@ def test_report_renders_figures_verdicts_and_escapes_hostile_text(tmp_path):
     tasks = [Task(name=HOSTILE, study="loc", dataset="digits", arch="cnn"),
              Task(name="loc/mlp", study="loc", dataset="digits", arch="mlp"),
              Task(name="loc/mlp-perm", study="loc", dataset="digits", arch="mlp", variant="permuted",
-                  matched=False)]
+                  matched=False),
+             # hostile names inside the figures too (legend, panel titles)
+             Task(name="loc/evil", study="loc", dataset=HOSTILE, arch=HOSTILE)]
     with Store(tmp_path / "r.sqlite") as store:
         fill(store, tasks, s, score=lambda t, n, seed: {"cnn": 0.9}.get(t.arch, 0.5) + 0.01 * seed)
         store.record_skip(Task(name="loc/skip", study="loc", dataset="digits", arch="vit"), HOSTILE)
