@@ -69,9 +69,10 @@ def learning_curve_figure(tidy: pd.DataFrame, metric: str, title: str) -> str:
     One panel per (dataset, variant), matched and mismatched side by side,
     one line per architecture.
     """
+    _setup_matplotlib(f"lc-{title}")  # before pyplot is imported (by seaborn)
     import seaborn as sns
+    from matplotlib import ticker
 
-    _setup_matplotlib(f"lc-{title}")
     frame = tidy[tidy["metric"] == metric].copy()
     frame["data"] = np.where(frame["matched"] == 1, frame["variant"] + " (matched)",
                              frame["variant"] + " (mismatched)")
@@ -80,15 +81,18 @@ def learning_curve_figure(tidy: pd.DataFrame, metric: str, title: str) -> str:
         data=frame, x="n_train", y="value", hue="arch", style="arch", kind="line",
         row="dataset", col="data", col_order=col_order, markers=True, dashes=False,
         errorbar=("ci", 95), height=3.0, aspect=1.25,
-        facet_kws={"sharey": "row", "margin_titles": True},
+        facet_kws={"sharey": "row", "sharex": "row", "margin_titles": True},
         hue_order=sorted(frame["arch"].unique()), style_order=sorted(frame["arch"].unique()),
         err_kws={"alpha": 0.15},
     )
     grid.set(xscale="log")
     grid.set_axis_labels("training examples (log scale)", metric)
     grid.set_titles(row_template="{row_name}", col_template="{col_name}")
-    for ax in grid.axes.flat:
-        ax.grid(True, which="both", alpha=0.3)
+    for (dataset, _), ax in grid.axes_dict.items():
+        sizes = sorted(frame.loc[frame["dataset"] == dataset, "n_train"].unique())
+        ax.xaxis.set_minor_locator(ticker.NullLocator())  # label the sizes run, nothing else
+        ax.set_xticks(sizes, [f"{s:,}" for s in sizes])
+        ax.grid(True, alpha=0.3)
     grid.figure.suptitle(title, y=1.02)
     return _svg(grid.figure)
 

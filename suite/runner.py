@@ -206,10 +206,10 @@ def configure_device() -> str:
                 return f"GPU ({torch.cuda.get_device_name(0)})"
     except Exception as e:  # a broken driver should not stop a CPU run
         print(f"note: GPU detection failed ({e}); using the CPU", file=sys.stderr)
-    return f"CPU ({_cpu_name()})"
+    return f"CPU ({cpu_name()})"
 
 
-def _cpu_name() -> str:
+def cpu_name() -> str:
     try:
         with open("/proc/cpuinfo") as f:
             for line in f:
@@ -389,11 +389,31 @@ def _worker_init(backend: str, device: str, threads: int, task_modules: tuple):
                                f" --xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads={threads}")
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
     _WORKER["device"] = device
+    _exit_with_parent()
     from suite.registry import load_builtin_studies, load_task_module
 
     load_builtin_studies()
     for path in task_modules:
         load_task_module(path)
+
+
+def _exit_with_parent(interval: float = 0.5):
+    """Ends this worker when the suite's process dies (e.g. kill -9).
+
+    A pool worker holds both ends of its task queue, so it would never see
+    the parent go and would idle forever; a watcher thread notices that it has
+    been re-parented and exits the process.
+    """
+    import threading
+
+    parent = os.getppid()
+
+    def watch():
+        while os.getppid() == parent:
+            time.sleep(interval)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True, name="exit-with-parent").start()
 
 
 def _worker_run(spec: RunSpec, data_dir):

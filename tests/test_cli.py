@@ -127,19 +127,53 @@ def _count_ok(db):
         return 0
 
 
+def _start_and_wait_for(args, db, runs):
+    """Starts the suite in its own process group; returns once `runs` are saved."""
+    proc = subprocess.Popen([sys.executable, str(ROOT / "run_suite.py"), *args], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    deadline = time.time() + 300
+    while _count_ok(db) < runs and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.2)
+    return proc
+
+
+def _assert_group_ends(pgid, timeout=20):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.2)
+    os.killpg(pgid, signal.SIGKILL)
+    raise AssertionError("processes of the suite outlived it")
+
+
+def test_ctrl_c_stops_at_once_and_keeps_finished_runs(tmp_path):
+    out = tmp_path / "out"
+    args = ["--studies", "locality", "--archs", "mlp", "--profile", "smoke", "--seeds", "3",
+            "--output", str(out), "--no-progress"]
+    proc = _start_and_wait_for(args, out / "results.sqlite", 2)
+    os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr[-2000:]
+    assert "interrupted" in stderr and "run the same command again to resume" in stderr
+    assert "Traceback" not in stderr
+    _assert_group_ends(proc.pid)
+    assert _count_ok(out / "results.sqlite") >= 2
+
+
 def test_resume_after_sigkill_loses_nothing_and_duplicates_nothing(cli, tmp_path):
     out = tmp_path / "out"
     args = ["--studies", "locality", "--archs", "mlp", "--profile", "smoke", "--seeds", "3",
             "--output", str(out), "--no-progress"]
     db = out / "results.sqlite"
-    proc = subprocess.Popen([sys.executable, str(ROOT / "run_suite.py"), *args], cwd=ROOT,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 300
-    while _count_ok(db) < 3 and time.time() < deadline and proc.poll() is None:
-        time.sleep(0.2)
+    proc = _start_and_wait_for(args, db, 3)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert proc.returncode == -signal.SIGKILL, "the run finished before it could be killed"
+    _assert_group_ends(proc.pid)  # worker processes do not outlive the suite
 
     con = sqlite3.connect(db)
     before = dict(con.execute("select run_key, finished_at from runs where status = 'ok'").fetchall())
