@@ -242,5 +242,5 @@ def _main(args, argv) -> int:
     print(f"{len(pending)} runs in {_format_duration(time.time() - started)} on {counts['device']} "
           f"with {counts['workers']} worker{'s' if counts['workers'] > 1 else ''} "
           f"({counts['ok']} ok{failed}, {len(plan.runs) - len(pending)} reused, "
-          f"{len(plan.skipped)} tasks skipped); report: {path}")
+          f"{len(plan.skipped)} task{'' if len(plan.skipped) == 1 else 's'} skipped); report: {path}")
     return 0

@@ -100,6 +100,16 @@ def test_task_module_outside_the_repo_runs_end_to_end(cli, tmp_path):
     html = (out / "index.html").read_text()
     assert "The wide MLP beats the narrow one." in html and "kept out on purpose" in html
 
+    (out / "index.html").unlink()
+    rebuilt = cli("--tasks-module", module, "--report-only", "--output", out, cwd=tmp_path)
+    assert rebuilt.returncode == 0 and (out / "index.html").exists(), rebuilt.stderr
+    assert "The wide MLP beats the narrow one." in (out / "index.html").read_text()
+
+    fresh = cli("--tasks-module", module, "--studies", "mine", "--profile", "smoke", "--fresh",
+                "--output", out, "--no-progress", "--workers", "1", cwd=tmp_path)
+    assert fresh.returncode == 0 and "0 already done, 4 to run" in fresh.stderr, fresh.stderr
+    assert con.execute("select count(*) from runs").fetchone()[0] == 4  # replaced, not added
+
 
 def test_missing_tfds_data_is_one_line_and_the_rest_runs(cli, tmp_path):
     out = tmp_path / "out"
