@@ -330,15 +330,7 @@ class Trainer:
         return row, metrics, history
 
     def _row(self, spec: RunSpec, status: str, error: str | None) -> dict:
-        t = spec.task
-        return {
-            "run_key": spec.key, "study": t.study, "task": t.name, "arch": t.arch,
-            "dataset": t.dataset, "variant": t.variant, "matched": int(t.matched), "bias": t.bias,
-            "profile": spec.profile, "n_train": spec.n_train, "seed": spec.seed,
-            "status": status, "error": error, "backend": self.backend, "device": self.device,
-            "versions_json": json.dumps(self.versions), "config_json": json.dumps(spec.config, default=str),
-            "finished_at": time.time(),
-        }
+        return run_row(spec, status, error, self.backend, self.device, self.versions)
 
     def failed_row(self, spec: RunSpec, exc: BaseException) -> dict:
         """A failed run's record; the error is its last line (the traceback's gist)."""
@@ -351,10 +343,27 @@ class Trainer:
         return row
 
 
+def run_row(spec: RunSpec, status: str, error: str | None, backend: str, device: str, versions: dict) -> dict:
+    """The database row of one run (metrics and history are stored beside it)."""
+    t = spec.task
+    return {
+        "run_key": spec.key, "study": t.study, "task": t.name, "arch": t.arch,
+        "dataset": t.dataset, "variant": t.variant, "matched": int(t.matched), "bias": t.bias,
+        "profile": spec.profile, "n_train": spec.n_train, "seed": spec.seed,
+        "status": status, "error": error, "backend": backend, "device": device,
+        "versions_json": json.dumps(versions), "config_json": json.dumps(spec.config, default=str),
+        "finished_at": time.time(),
+    }
+
+
+def model_group(spec: RunSpec) -> tuple:
+    """Runs with the same group share one compiled model."""
+    return (spec.task.dataset, spec.task.arch, json.dumps(spec.hparams, sort_keys=True))
+
+
 def execution_order(runs: Iterable[RunSpec]) -> list[RunSpec]:
     """Groups runs that share a compiled model, so each is built once."""
-    return sorted(runs, key=lambda r: (r.task.dataset, r.task.arch, json.dumps(r.hparams, sort_keys=True),
-                                       r.task.study, r.task.variant, r.n_train, r.seed))
+    return sorted(runs, key=lambda r: (*model_group(r), r.task.study, r.task.variant, r.n_train, r.seed))
 
 
 def default_workers(device: str) -> int:
@@ -428,30 +437,83 @@ def _results_in_process(runs, data_dir, device):
         yield spec, _run_or_fail(trainer, spec, data_dir)
 
 
+class _GroupQueue:
+    """Pending runs by model group, handed out so each worker stays on one group.
+
+    A worker keeps the group it has (its compiled model is cached); when that
+    is empty it takes the largest group no other worker is on, and only then
+    shares (from the far end of) a group another worker is on.
+    """
+
+    def __init__(self, runs):
+        self.groups: dict = {}
+        for spec in runs:
+            self.groups.setdefault(model_group(spec), []).append(spec)
+
+    def take(self, current, busy):
+        if self.groups.get(current):
+            return current, self.groups[current].pop(0)
+        free = [g for g, v in self.groups.items() if v and g not in busy]
+        shared = [g for g, v in self.groups.items() if v]
+        if not (free or shared):
+            return current, None
+        group = max(free or shared, key=lambda g: len(self.groups[g]))
+        return group, (self.groups[group].pop(0) if free else self.groups[group].pop())
+
+
 def _results_from_workers(runs, data_dir, device, workers, task_modules):
     """Runs in spawned worker processes (TensorFlow is not fork-safe).
 
-    Each worker keeps its own compiled-model cache; runs are queued in
-    execution order, so consecutive runs of one worker mostly share a model.
+    Each worker is a one-process pool with exactly one run in flight, so when
+    a worker dies (killed for memory, a crash in native code) the run that
+    killed it is known: it is recorded as failed and the worker replaced.
     Results come back to this process, which alone writes the database.
     """
     import concurrent.futures as cf
     import multiprocessing
+    from concurrent.futures.process import BrokenProcessPool
 
     import keras
 
-    executor = cf.ProcessPoolExecutor(
-        max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-        initializer=_worker_init, initargs=(keras.backend.backend(), device, 1, tuple(str(p) for p in task_modules)),
-    )
+    context = multiprocessing.get_context("spawn")
+    initargs = (keras.backend.backend(), device, 1, tuple(str(p) for p in task_modules))
+
+    def new_worker():
+        return cf.ProcessPoolExecutor(1, mp_context=context, initializer=_worker_init, initargs=initargs)
+
+    queue = _GroupQueue(runs)
+    pool = [new_worker() for _ in range(min(workers, len(runs)))]
+    groups = [None] * len(pool)
+    in_flight = {}  # future -> (worker index, spec)
+
+    def submit(i):
+        busy = {g for j, g in enumerate(groups) if j != i}
+        groups[i], spec = queue.take(groups[i], busy)
+        if spec is not None:
+            in_flight[pool[i].submit(_worker_run, spec, data_dir)] = (i, spec)
+
     try:
-        futures = {executor.submit(_worker_run, spec, data_dir): spec for spec in runs}
-        for future in cf.as_completed(futures):
-            yield futures[future], future.result()
+        for i in range(len(pool)):
+            submit(i)
+        while in_flight:
+            done, _ = cf.wait(in_flight, return_when=cf.FIRST_COMPLETED)
+            for future in done:
+                i, spec = in_flight.pop(future)
+                try:
+                    result = future.result()
+                except BrokenProcessPool:
+                    error = "worker process died during this run (out of memory, or a crash in native code)"
+                    result = (run_row(spec, "failed", error, keras.backend.backend(), device,
+                                      library_versions()), {}, {})
+                    pool[i].shutdown(wait=False)
+                    pool[i], groups[i] = new_worker(), None
+                yield spec, result
+                submit(i)
     finally:
-        executor.shutdown(wait=False, cancel_futures=True)
-        for process in list((executor._processes or {}).values()):
-            process.terminate()  # an interrupted suite stops now, not after the runs in flight
+        for worker in pool:
+            worker.shutdown(wait=False, cancel_futures=True)
+            for process in list((worker._processes or {}).values()):
+                process.terminate()  # an interrupted suite stops now, not after the runs in flight
 
 
 def run_plan(runs: list[RunSpec], store, data_dir=None, progress=True, workers=None,

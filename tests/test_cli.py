@@ -203,3 +203,33 @@ def test_resume_after_sigkill_loses_nothing_and_duplicates_nothing(cli, tmp_path
 
     again = cli(*args)  # a third run finds nothing to do
     assert f"{planned} already done, 0 to run" in again.stderr
+
+
+CRASHING_MODULE = USER_MODULE + """
+import os
+
+@register_architecture("user_crash", "kills its own process, as the OOM killer would")
+def build_crash(input_shape, num_classes, width=1):
+    os._exit(3)
+
+register_task(Task(name="mine/crash", study="mine", dataset="digits", arch="user_crash",
+                   hparams={"width": 1}))
+"""
+
+
+def test_a_worker_that_dies_fails_its_run_and_the_rest_goes_on(cli, tmp_path):
+    module = tmp_path / "crashing_study.py"
+    module.write_text(CRASHING_MODULE)
+    out = tmp_path / "out"
+    result = cli("--tasks-module", module, "--studies", "mine", "--profile", "smoke",
+                 "--workers", "2", "--output", out, "--no-progress", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    con = sqlite3.connect(out / "results.sqlite")
+    rows = con.execute("select task, status, error from runs").fetchall()
+    by_task = {}
+    for task, status, error in rows:
+        by_task.setdefault(task, set()).add((status, error))
+    assert {s for s, _ in by_task["mine/crash"]} == {"failed"}
+    assert all("worker process died" in e for _, e in by_task["mine/crash"])
+    assert by_task["mine/wide"] == {("ok", None)} and by_task["mine/narrow"] == {("ok", None)}
+    assert len(rows) == 6
