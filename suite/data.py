@@ -245,3 +245,45 @@ def load_variant(dataset: str, variant: str, data_dir: str | None = None) -> Dat
     if variant not in TRANSFORMS:
         raise unknown_name_error("variant", variant, TRANSFORMS)
     return TRANSFORMS[variant](load_dataset(dataset, data_dir))
+
+
+# --- sequences -------------------------------------------------------------------
+
+def adding_problem(n: int, steps: int, seed: int):
+    """The adding problem (Hochreiter and Schmidhuber 1997; Le et al. 2015).
+
+    Each sequence has `steps` time steps of two features: a value drawn from
+    U(0, 1) and a marker, 1 at exactly two positions (one in each half) and 0
+    elsewhere. The target is the sum of the two marked values, so a model must
+    carry a value across up to `steps` steps. Always predicting 1 (the mean)
+    gives an MSE of Var(U + U) = 1/6, about 0.167: the trivial baseline.
+
+    Returns:
+      x: float32 (n, steps, 2); y: float32 (n,).
+    """
+    if steps < 2:
+        raise ValueError(f"the adding problem needs at least 2 steps. Received: steps={steps}")
+    rng = np.random.default_rng(seed)
+    values = rng.random((n, steps), dtype=np.float32)
+    half = steps // 2
+    first = rng.integers(0, half, n)
+    second = rng.integers(half, steps, n)
+    markers = np.zeros((n, steps), dtype=np.float32)
+    markers[np.arange(n), first] = 1.0
+    markers[np.arange(n), second] = 1.0
+    y = values[np.arange(n), first] + values[np.arange(n), second]
+    return np.stack([values, markers], axis=-1), y.astype(np.float32)
+
+
+def time_permutation(steps: int, name: str) -> np.ndarray:
+    """The one fixed permutation of time steps for a named dataset."""
+    return fixed_rng("permute_time_steps", name).permutation(steps)
+
+
+def permute_time_steps(x: np.ndarray, permutation: np.ndarray) -> np.ndarray:
+    """Reorders the time steps of (N, T, features) sequences (features kept together).
+
+    Destroys sequential order and nothing else: an MLP on the flattened
+    sequence is indifferent to it, a recurrent or convolutional model is not.
+    """
+    return x[:, permutation, :]

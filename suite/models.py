@@ -23,22 +23,31 @@ from suite.registry import unknown_name_error
 
 @dataclasses.dataclass(frozen=True)
 class Architecture:
+    """A registered builder.
+
+    `inputs` says what the builder accepts: "image" (H, W, C), "sequence"
+    (T, features) or "any" (e.g. the MLP, which flattens whatever it gets).
+    """
+
     name: str
     build: Callable[..., keras.Model]
     description: str
     learning_rate: float = 1e-3
+    inputs: str = "any"
 
 
 ARCHITECTURES: dict[str, Architecture] = {}
 
 
-def register_architecture(name: str, description: str, learning_rate: float = 1e-3):
+def register_architecture(name: str, description: str, learning_rate: float = 1e-3, inputs: str = "any"):
     """Decorator: registers a builder under `name` (duplicates rejected)."""
+    if inputs not in ("image", "sequence", "any"):
+        raise ValueError(f"inputs must be 'image', 'sequence' or 'any'. Received: inputs={inputs!r}")
 
     def wrap(build):
         if name in ARCHITECTURES:
             raise KeyError(f"architecture {name!r} is already registered")
-        ARCHITECTURES[name] = Architecture(name, build, description, learning_rate)
+        ARCHITECTURES[name] = Architecture(name, build, description, learning_rate, inputs)
         return build
 
     return wrap
@@ -68,7 +77,8 @@ def build_mlp(input_shape, num_classes, width=64, depth=2):
 
 
 @register_architecture(
-    "cnn", "Convolutional: 2 blocks of 3x3 conv (width, 2*width filters) + 2x2 max-pool, dense head."
+    "cnn", "Convolutional: 2 blocks of 3x3 conv (width, 2*width filters) + 2x2 max-pool, dense head.",
+    inputs="image",
 )
 def build_cnn(input_shape, num_classes, width=16, blocks=2, head="flatten"):
     """CNN: [Conv2D 3x3 + ReLU, MaxPooling2D 2x2] x blocks, then a head.
@@ -117,6 +127,7 @@ def default_patch_size(height: int) -> int:
     "vit",
     "ViT-style Transformer: non-overlapping patches, learned position embeddings, "
     "2 pre-norm self-attention blocks of dimension `width`, 4 heads, mean-pooled tokens.",
+    inputs="image",
 )
 def build_vit(input_shape, num_classes, width=64, depth=2, heads=4, patch_size=None, mlp_ratio=2):
     """A small Vision Transformer.
@@ -134,6 +145,13 @@ def build_vit(input_shape, num_classes, width=64, depth=2, heads=4, patch_size=N
     x = layers.Conv2D(width, patch, strides=patch, name="patch_embedding")(inputs)
     x = layers.Reshape((-1, width))(x)
     x = PositionEmbedding(name="position_embedding")(x)
+    x = transformer_encoder(x, width, depth, heads, mlp_ratio)
+    x = layers.GlobalAveragePooling1D()(x)
+    return keras.Model(inputs, layers.Dense(num_classes)(x), name="vit")
+
+
+def transformer_encoder(x, width, depth, heads, mlp_ratio):
+    """Pre-norm Transformer blocks over tokens (B, T, width), then a LayerNorm."""
     for _ in range(depth):
         h = layers.LayerNormalization(epsilon=1e-6)(x)
         h = layers.MultiHeadAttention(heads, key_dim=max(1, width // heads))(h, h)
@@ -142,9 +160,88 @@ def build_vit(input_shape, num_classes, width=64, depth=2, heads=4, patch_size=N
         h = layers.Dense(width * mlp_ratio, activation="gelu")(h)
         h = layers.Dense(width)(h)
         x = layers.Add()([x, h])
-    x = layers.LayerNormalization(epsilon=1e-6)(x)
+    return layers.LayerNormalization(epsilon=1e-6)(x)
+
+
+# --- sequence architectures: input (T, features), one output vector per sequence ---
+
+def _recurrent(cell, name):
+    def build(input_shape, num_classes, width=32):
+        inputs = keras.Input(input_shape)
+        x = cell(width)(inputs)  # the last hidden state
+        return keras.Model(inputs, layers.Dense(num_classes)(x), name=name)
+
+    build.__doc__ = f"""{name}: one {cell.__name__} layer of `width` units, its last state to a dense head.
+
+    Args:
+      input_shape: (time steps, features per step).
+      num_classes: number of outputs (logits, or 1 for a regression).
+      width: hidden units.
+    """
+    return build
+
+
+build_rnn = register_architecture(
+    "rnn", "Vanilla recurrent network: one SimpleRNN (tanh) layer, last state to a dense head.",
+    inputs="sequence",
+)(_recurrent(layers.SimpleRNN, "rnn"))
+build_lstm = register_architecture(
+    "lstm", "LSTM: one layer with forget, input and output gates, last state to a dense head.",
+    inputs="sequence",
+)(_recurrent(layers.LSTM, "lstm"))
+build_gru = register_architecture(
+    "gru", "GRU: one layer with update and reset gates, last state to a dense head.",
+    inputs="sequence",
+)(_recurrent(layers.GRU, "gru"))
+
+
+@register_architecture(
+    "tcn", "Temporal CNN: residual stack of causal dilated Conv1D (kernel 3, dilations 1, 2, 4, ...).",
+    inputs="sequence",
+)
+def build_tcn(input_shape, num_classes, width=32, kernel_size=3, dilations=None):
+    """Temporal convolutional network (Bai, Kolter and Koltun 2018, simplified).
+
+    Args:
+      input_shape: (time steps, features per step).
+      width: filters of every layer.
+      dilations: default doubles from 1 until the receptive field covers the
+        whole sequence, so the last step sees every input.
+    """
+    steps = input_shape[0]
+    if dilations is None:
+        dilations, field = [], 1
+        while field < steps:
+            dilations.append(2 ** len(dilations))
+            field += (kernel_size - 1) * dilations[-1]
+    inputs = keras.Input(input_shape)
+    x = layers.Conv1D(width, 1)(inputs)
+    for d in dilations:
+        h = layers.Conv1D(width, kernel_size, dilation_rate=d, padding="causal", activation="relu")(x)
+        x = layers.Add()([x, h])
+    x = layers.Flatten()(layers.Cropping1D((steps - 1, 0), name="last_step")(x))
+    return keras.Model(inputs, layers.Dense(num_classes)(x), name="tcn")
+
+
+@register_architecture(
+    "transformer",
+    "Transformer encoder on sequences: per-step linear embedding, learned position embeddings, "
+    "2 pre-norm self-attention blocks, mean-pooled.",
+    inputs="sequence",
+)
+def build_sequence_transformer(input_shape, num_classes, width=32, depth=2, heads=4, mlp_ratio=2):
+    """A Transformer encoder over the time steps.
+
+    Args:
+      input_shape: (time steps, features per step).
+      width: token dimension.
+    """
+    inputs = keras.Input(input_shape)
+    x = layers.Dense(width)(inputs)
+    x = PositionEmbedding(name="position_embedding")(x)
+    x = transformer_encoder(x, width, depth, heads, mlp_ratio)
     x = layers.GlobalAveragePooling1D()(x)
-    return keras.Model(inputs, layers.Dense(num_classes)(x), name="vit")
+    return keras.Model(inputs, layers.Dense(num_classes)(x), name="transformer")
 
 
 def build_model(arch: str, input_shape, num_classes, **hparams) -> keras.Model:

@@ -23,13 +23,16 @@ def test_suite_code_on_jax_does_not_import_tensorflow():
     """
     code = (
         "import os, sys; os.environ['KERAS_BACKEND'] = 'jax'; sys.path.insert(0, %r)\n"
+        "import keras\n"
         "from suite import cli, claims, data, models, registry, report, runner, store\n"
         "registry.load_builtin_studies()\n"
         "d = data.load_variant('digits', 'permuted')\n"
-        "for arch in models.ARCHITECTURES:\n"
-        "    m = models.build_model(arch, d.input_shape, 10, width=4)\n"
-        "    m.compile(optimizer='adam', loss='sparse_categorical_crossentropy')\n"
-        "    m.train_on_batch(d.x_pool[:8], d.y_pool[:8])\n"
+        "xs, ys = data.adding_problem(8, 12, seed=0)\n"
+        "for arch in models.ARCHITECTURES.values():\n"
+        "    x, y = (xs, ys) if arch.inputs == 'sequence' else (d.x_pool[:8], d.y_pool[:8])\n"
+        "    m = models.build_model(arch.name, x.shape[1:], 10, width=4)\n"
+        "    m.compile(optimizer='adam', loss='mse')\n"
+        "    m.train_on_batch(x, keras.ops.one_hot(y.astype('int32'), 10))\n"
         "assert 'tensorflow' not in sys.modules, 'tensorflow was imported'\n"
         "print('ok')\n" % str(ROOT)
     )
