@@ -8,6 +8,7 @@ one line naming the bad value and the valid ones, and exit code 2.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import importlib.util
 import os
 import sys
@@ -161,6 +162,10 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as e:
         print(f"run_suite.py: error: {e}", file=sys.stderr)
         return EXIT_USAGE
+    except KeyboardInterrupt:
+        print(f"\ninterrupted: finished runs are saved in {Path(args.output) / 'results.sqlite'}; "
+              f"run the same command again to resume", file=sys.stderr)
+        return EXIT_INTERRUPTED
 
 
 def _main(args, argv) -> int:
@@ -210,7 +215,6 @@ def _main(args, argv) -> int:
     with Store(db_path) as store:
         session = store.start_session(["run_suite.py", *argv])
         from suite.runner import BUDGETS, plan_runs, run_plan
-        import dataclasses
 
         print(f"planning {', '.join(names)} ({args.profile} profile, {backend} backend)...", file=sys.stderr)
         plan = plan_runs(REGISTRY, studies, args.profile, backend, archs=archs, datasets=datasets,
@@ -227,13 +231,8 @@ def _main(args, argv) -> int:
         pending = [r for r in plan.runs if r.key not in done]
         print(f"{len(plan.runs)} runs planned: {len(plan.runs) - len(pending)} already done, "
               f"{len(pending)} to run", file=sys.stderr)
-        try:
-            counts = run_plan(pending, store, data_dir=args.data_dir, progress=not args.no_progress,
-                              workers=args.workers, task_modules=args.tasks_module)
-        except KeyboardInterrupt:
-            print(f"\ninterrupted: finished runs are saved in {db_path}; "
-                  f"run the same command again to resume", file=sys.stderr)
-            return EXIT_INTERRUPTED
+        counts = run_plan(pending, store, data_dir=args.data_dir, progress=not args.no_progress,
+                          workers=args.workers, task_modules=args.tasks_module)
         store.finish_session(session, counts["ok"] + counts["failed"])
         from suite.report import write_report
 
