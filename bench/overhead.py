@@ -37,7 +37,7 @@ def suite_side(arch, epochs, seeds):
 
     start = time.perf_counter()
     data = load_variant("mnist5k", "natural")
-    hparams = resolve_hparams(arch, data.input_shape, data.num_classes, 20_000)
+    hparams = resolve_hparams(arch, data.input_shape, data.num_outputs, 20_000)
     steps = -(-N_TRAIN // BATCH)
     # eval_every = one pass (no repetition), patience beyond the budget (no early stop)
     budget = Budget(max_steps=steps * epochs, eval_every=steps, patience=epochs + 1, batch_size=BATCH)
@@ -60,12 +60,12 @@ def hand_side(arch, epochs, seeds, steps_per_execution):
 
     start = time.perf_counter()
     data = load_variant("mnist5k", "natural")
-    hparams = resolve_hparams(arch, data.input_shape, data.num_classes, 20_000)
+    hparams = resolve_hparams(arch, data.input_shape, data.num_outputs, 20_000)
     accuracies = []
     for seed in range(seeds):
         keras.utils.set_random_seed(seed)
         x, y = subsample(data, N_TRAIN, seed)
-        model = build_model(arch, data.input_shape, data.num_classes, **hparams)
+        model = build_model(arch, data.input_shape, data.num_outputs, **hparams)
         model.compile(optimizer=keras.optimizers.Adam(1e-3),
                       loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                       metrics=["accuracy"], steps_per_execution=steps_per_execution)

@@ -28,7 +28,11 @@ SPLIT_SEED = 0  # the test/validation split never varies with the run's seed
 
 @dataclasses.dataclass(frozen=True)
 class Dataset:
-    """Arrays of one dataset, images as float32 (N, H, W, C) in [0, 1]."""
+    """Arrays of one dataset: images as float32 (N, H, W, C) in [0, 1], sequences (N, T, F).
+
+    `num_outputs` is the model's output size: the number of classes, or 1 for
+    a regression target (`target == "value"`).
+    """
 
     name: str
     x_pool: np.ndarray
@@ -37,7 +41,8 @@ class Dataset:
     y_val: np.ndarray
     x_test: np.ndarray
     y_test: np.ndarray
-    num_classes: int
+    num_outputs: int
+    target: str = "class"
 
     @property
     def input_shape(self) -> tuple:
@@ -46,13 +51,18 @@ class Dataset:
 
 @dataclasses.dataclass(frozen=True)
 class DatasetSpec:
-    """How to load a dataset: `load(data_dir)` -> ((x, y), (x_test, y_test) or None)."""
+    """How to load a dataset: `load(data_dir)` -> ((x, y), (x_test, y_test) or None).
+
+    `target` is "class" (integer labels; splits and subsamples keep the class
+    proportions) or "value" (a regression target; plain random splits).
+    """
 
     name: str
     load: Callable
     kind: str
     source: str
     description: str = ""
+    target: str = "class"
 
 
 DATASETS: dict[str, DatasetSpec] = {}
@@ -65,36 +75,46 @@ def register_dataset(spec: DatasetSpec) -> DatasetSpec:
     return spec
 
 
-def _stratified_split(y, size, seed):
-    """Indices (taken, rest), `size` examples taken, class proportions kept."""
+def _split(y, size, seed, stratify=True):
+    """Indices (taken, rest), `size` examples taken (class proportions kept if stratify)."""
     from sklearn.model_selection import train_test_split
 
     idx = np.arange(len(y))
     if size >= len(y):
         return np.random.default_rng(seed).permutation(idx), idx[:0]
-    taken, rest = train_test_split(idx, train_size=size, stratify=y, random_state=seed)
+    taken, rest = train_test_split(idx, train_size=size, stratify=y if stratify else None,
+                                   random_state=seed)
     return taken, rest
 
 
-def make_splits(name, x, y, test=None, test_fraction=0.2, val_fraction=0.1, max_val=1000):
+def make_splits(name, x, y, test=None, test_fraction=0.2, val_fraction=0.1, max_val=1000,
+                target="class"):
     """Fixed test and validation splits, the rest is the training pool."""
+    if target not in ("class", "value"):
+        raise ValueError(f"target must be 'class' or 'value'. Received: target={target!r}")
+    label_dtype = np.int64 if target == "class" else np.float32
+    stratify = target == "class"
     x = np.asarray(x, dtype=np.float32)
-    y = np.asarray(y, dtype=np.int64)
+    y = np.asarray(y, dtype=label_dtype)
     total = len(y) + (0 if test is None else len(test[1]))
     if test is None:
-        rest, test_idx = _stratified_split(y, len(y) - int(round(test_fraction * len(y))), SPLIT_SEED)
+        rest, test_idx = _split(y, len(y) - int(round(test_fraction * len(y))), SPLIT_SEED, stratify)
         x_test, y_test = x[test_idx], y[test_idx]
         x, y = x[rest], y[rest]
     else:
-        x_test, y_test = np.asarray(test[0], np.float32), np.asarray(test[1], np.int64)
+        x_test, y_test = np.asarray(test[0], np.float32), np.asarray(test[1], label_dtype)
     n_val = min(max_val, int(round(val_fraction * total)))
-    val_idx, pool_idx = _stratified_split(y, n_val, SPLIT_SEED)
+    val_idx, pool_idx = _split(y, n_val, SPLIT_SEED, stratify)
+    if target == "class":
+        num_outputs = int(max(y.max(), y_test.max()) + 1)
+    else:
+        num_outputs = 1 if y.ndim == 1 else int(y.shape[1])
     return Dataset(
         name=name,
         x_pool=x[pool_idx], y_pool=y[pool_idx],
         x_val=x[val_idx], y_val=y[val_idx],
         x_test=x_test, y_test=y_test,
-        num_classes=int(max(y.max(), y_test.max()) + 1),
+        num_outputs=num_outputs, target=target,
     )
 
 
@@ -103,13 +123,14 @@ def load_dataset(name: str, data_dir: str | None = None) -> Dataset:
     """Loads and splits a registered dataset (cached per process)."""
     if name not in DATASETS:
         raise unknown_name_error("dataset", name, DATASETS)
-    train, test = DATASETS[name].load(data_dir)
-    return make_splits(name, *train, test=test)
+    spec = DATASETS[name]
+    train, test = spec.load(data_dir)
+    return make_splits(name, *train, test=test, target=spec.target)
 
 
 def subsample(dataset: Dataset, n: int, seed: int):
-    """A seeded, class-stratified training subset of `n` examples of the pool."""
-    taken, _ = _stratified_split(dataset.y_pool, n, seed)
+    """A seeded training subset of `n` examples of the pool (class-stratified for labels)."""
+    taken, _ = _split(dataset.y_pool, n, seed, stratify=dataset.target == "class")
     return dataset.x_pool[taken], dataset.y_pool[taken]
 
 
@@ -287,3 +308,18 @@ def permute_time_steps(x: np.ndarray, permutation: np.ndarray) -> np.ndarray:
     sequence is indifferent to it, a recurrent or convolutional model is not.
     """
     return x[:, permutation, :]
+
+
+def _adding_loader(steps: int) -> Callable:
+    def load(data_dir):
+        # A fixed seed per length: every run of this dataset sees the same examples.
+        return adding_problem(7000, steps, seed=steps), None
+
+    return load
+
+
+for _steps in (10, 20, 50, 100, 200):
+    register_dataset(DatasetSpec(
+        f"adding_T{_steps}", _adding_loader(_steps), "sequence", "generated",
+        f"adding problem, {_steps} steps: sum of two marked values (baseline MSE 1/6)", target="value",
+    ))

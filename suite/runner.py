@@ -76,6 +76,8 @@ class Objective:
 
 OBJECTIVES = {
     "classification": Objective(loss="sparse_categorical_crossentropy_logits", metrics=("accuracy",)),
+    # test/loss is the mean squared error; test/mae beside it
+    "regression": Objective(loss="mse", metrics=("mae",)),
 }
 
 
@@ -164,7 +166,7 @@ def plan_runs(registry, studies, profile, backend, archs=None, datasets=None,
                     plan.notes.append(str(e))
                 plan.skipped.append((task, unavailable[task.dataset]))
                 continue
-            hparams = resolve_hparams(task.arch, data.input_shape, data.num_classes,
+            hparams = resolve_hparams(task.arch, data.input_shape, data.num_outputs,
                                       study.param_target, task.hparams)
             n_values = sorted({resolve_size(s, data) for s in (sizes or study.sizes[profile])})
             for n in n_values:
@@ -255,13 +257,13 @@ class Trainer:
         from suite.models import build_model
 
         task = spec.task
-        key = (task.arch, data.input_shape, data.num_classes, json.dumps(spec.hparams, sort_keys=True),
+        key = (task.arch, data.input_shape, data.num_outputs, json.dumps(spec.hparams, sort_keys=True),
                task.objective, spec.budget.steps_per_execution)
         if key != self._key:
             # Models pile up in a long process unless the session is cleared.
             self._model = None
             self.keras.backend.clear_session()
-            model = build_model(task.arch, data.input_shape, data.num_classes, **spec.hparams)
+            model = build_model(task.arch, data.input_shape, data.num_outputs, **spec.hparams)
             objective = OBJECTIVES[task.objective]
             model.compile(
                 optimizer=self.keras.optimizers.Adam(_learning_rate(task.arch)),
@@ -279,7 +281,7 @@ class Trainer:
         from suite.models import build_model
 
         self.keras.utils.set_random_seed(spec.seed)
-        fresh = build_model(spec.task.arch, data.input_shape, data.num_classes, **spec.hparams)
+        fresh = build_model(spec.task.arch, data.input_shape, data.num_outputs, **spec.hparams)
         model.set_weights(fresh.get_weights())
         for variable, value in zip(model.optimizer.variables, self._optimizer_init):
             variable.assign(value)

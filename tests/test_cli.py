@@ -18,7 +18,7 @@ from conftest import ROOT
     (["--studies", "nope"], "unknown study 'nope'; valid studies: locality"),
     (["--profile", "fast"], "unknown profile 'fast'; valid profiles: full, quick, smoke"),
     (["--archs", "rnn"], "unknown arch 'rnn'; valid archs: cnn, mlp, vit"),
-    (["--datasets", "imagenet"], "unknown dataset 'imagenet'; valid datasets: digits, mnist5k, tfds_cifar10"),
+    (["--datasets", "imagenet"], "unknown dataset 'imagenet'; valid datasets: adding_T10, adding_T100, adding_T20"),
     (["--backend", "theano"], "unknown backend 'theano'; valid backends: jax, tensorflow, torch"),
     (["--sizes", "10,abc"], "bad size 'abc' in --sizes; valid: positive integers or 'full'"),
     (["--seeds", "x"], "bad --seeds 'x'"),

@@ -9,7 +9,7 @@ from suite.data import (load_dataset, load_variant, permute_pixels, pixel_permut
 def test_default_datasets_split_without_overlap():
     for name, shape in (("digits", (8, 8, 1)), ("mnist5k", (28, 28, 1))):
         d = load_dataset(name)
-        assert d.input_shape == shape and d.num_classes == 10
+        assert d.input_shape == shape and d.num_outputs == 10
         total = len(d.y_pool) + len(d.y_val) + len(d.y_test)
         assert total == {"digits": 1797, "mnist5k": 5000}[name]
         assert 0.0 <= d.x_pool.min() and d.x_pool.max() <= 1.0

@@ -76,3 +76,28 @@ def test_tcn_receptive_field_covers_the_sequence():
     x2 = x.copy()
     x2[0, 0, 0] = 1.0
     assert not np.allclose(model.predict(x, verbose=0), model.predict(x2, verbose=0))
+
+
+def test_adding_dataset_splits_without_stratification():
+    from suite.data import load_dataset, subsample
+
+    d = load_dataset("adding_T10")
+    assert d.target == "value" and d.num_outputs == 1 and d.input_shape == (10, 2)
+    assert d.y_pool.dtype == np.float32
+    assert len(d.y_pool) + len(d.y_val) + len(d.y_test) == 7000
+    x, y = subsample(d, 50, seed=0)
+    assert x.shape == (50, 10, 2) and np.array_equal(y, subsample(d, 50, seed=0)[1])
+
+
+def test_regression_runs_through_the_runner():
+    from suite.registry import Task
+    from suite.runner import BUDGETS, RunSpec, Trainer
+
+    task = Task(name="t/adding/gru", study="t", dataset="adding_T10", arch="gru",
+                objective="regression", metric="test/loss", higher_is_better=False)
+    row, metrics, history = Trainer("cpu").run(RunSpec(task, 100, 0, {"width": 8}, BUDGETS["smoke"],
+                                                       "smoke", "tensorflow"))
+    assert row["status"] == "ok"
+    assert set(metrics) >= {"test/loss", "test/mae"}
+    assert 0 < metrics["test/loss"] < 2.0 and np.isfinite(metrics["test/mae"])
+    assert "val_loss" in history
