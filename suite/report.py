@@ -135,8 +135,6 @@ def params_table(study_frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
 
 # --- assembly ------------------------------------------------------------------------
 
-VERDICT_ORDER = {"supported": 0, "contradicted": 1, "inconclusive": 2}
-
 
 def study_section(data: dict, study: pd.Series) -> dict:
     tidy = study_runs(data, study)
