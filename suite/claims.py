@@ -15,6 +15,14 @@ and the claim's test turns the interval into a verdict:
 - "not_better": supported if the upper end is at most `margin`, contradicted
                 if the lower end exceeds `margin`, else inconclusive.
 
+Variations: an empty *b* compares *a* with the constant `reference` (e.g.
+"the RNN's skill over the trivial baseline is at most 0.1"); `each` repeats
+the comparison for every value of a column (e.g. every architecture, natural
+against permuted data) and keeps the weakest difference; `datasets` limits a
+claim to some datasets; `statistic="slope"` replaces the mean over sizes by
+the log-log slope of the metric against sequence length (one slope per seed,
+over the claim's datasets together), e.g. how step time grows with length.
+
 Claims are plain data (JSON round-trip), so they are stored in the results
 database and the report can be rebuilt from the database alone.
 """
@@ -26,8 +34,10 @@ import json
 from typing import Mapping
 
 import numpy as np
+import pandas as pd
 
 TESTS = ("better", "negligible", "not_better")
+STATISTICS = ("mean", "slope")
 VERDICTS = ("supported", "contradicted", "inconclusive")
 
 
@@ -45,6 +55,12 @@ class Claim:
       margin: tolerance for "negligible" and "not_better", in metric units.
       metric: the metric compared.
       higher_is_better: the metric's direction.
+      reference: the constant *a* is compared with when *b* is empty.
+      each: {column: (values...)}: the claim must hold for each value (the
+        value is added to both conditions); the weakest difference counts.
+      datasets: only these datasets (None: every dataset of the study).
+      statistic: "mean" (over the selected sizes) or "slope" (log-log slope
+        against the `length` column: sequence length).
     """
 
     text: str
@@ -55,31 +71,42 @@ class Claim:
     margin: float = 0.0
     metric: str = "test/accuracy"
     higher_is_better: bool = True
+    reference: float = 0.0
+    each: Mapping | None = None
+    datasets: tuple | None = None
+    statistic: str = "mean"
 
     def __post_init__(self):
         if self.test not in TESTS:
             raise ValueError(
                 f"unknown claim test {self.test!r}; valid tests: {', '.join(TESTS)}"
             )
+        if self.statistic not in STATISTICS:
+            raise ValueError(
+                f"unknown claim statistic {self.statistic!r}; valid statistics: {', '.join(STATISTICS)}"
+            )
 
     def to_json(self) -> str:
         d = dataclasses.asdict(self)
         d["a"], d["b"] = dict(self.a), dict(self.b)
+        d["each"] = None if self.each is None else dict(self.each)
         return json.dumps(d, sort_keys=True)
 
     @classmethod
     def from_json(cls, text: str) -> "Claim":
         d = json.loads(text)
-        for side in ("a", "b"):
-            d[side] = {k: tuple(v) if isinstance(v, list) else v for k, v in d[side].items()}
-        if isinstance(d["sizes"], list):
-            d["sizes"] = tuple(d["sizes"])
+        for side in ("a", "b", "each"):
+            if d.get(side) is not None:
+                d[side] = {k: tuple(v) if isinstance(v, list) else v for k, v in d[side].items()}
+        for field in ("sizes", "datasets"):
+            if isinstance(d.get(field), list):
+                d[field] = tuple(d[field])
         return cls(**d)
 
     def rule(self) -> str:
         """The verdict rule in words, shown beside the numbers."""
         m = f"{self.margin:g}"
-        return {
+        rule = {
             "better": "supported if the 95% interval of (a - b) lies above 0; "
             "contradicted if it lies below 0",
             "negligible": f"supported if the 95% interval of (a - b) lies within "
@@ -87,6 +114,14 @@ class Claim:
             "not_better": f"supported if the 95% interval's upper end is at most {m}; "
             f"contradicted if its lower end exceeds {m}",
         }[self.test]
+        if not self.b:
+            rule = rule.replace("(a - b)", f"(a - {self.reference:g})")
+        if self.statistic == "slope":
+            rule = "a and b are log-log slopes of the metric against sequence length; " + rule
+        if self.each:
+            (column, values), = self.each.items()
+            rule += f"; for each {column} in {', '.join(map(str, values))}, the weakest counts"
+        return rule
 
 
 @dataclasses.dataclass(frozen=True)
@@ -143,51 +178,103 @@ def _select_sizes(spec, available: list[int]) -> list[int]:
     return [s for s in available if s in set(spec)]
 
 
-def _condition_values(frame, condition: Mapping, higher_is_better: bool):
-    """Per (seed, n_train) value of a condition; the weakest of a tuple."""
+def _condition_values(frame, condition: Mapping, higher_is_better: bool, by=("seed", "n_train")):
+    """Per `by` value of a condition; the weakest where it lists a tuple."""
     mask = np.ones(len(frame), dtype=bool)
     for column, value in condition.items():
         values = value if isinstance(value, tuple) else (value,)
         mask &= frame[column].isin(values).to_numpy()
     sub = frame[mask]
-    # Every listed value must be present for a (seed, size), else it is dropped.
+    # Every listed value must be present, else that (seed, size) is dropped.
     need = 1
     for value in condition.values():
         if isinstance(value, tuple):
             need *= len(value)
-    grouped = sub.groupby(["seed", "n_train"])["value"]
+    grouped = sub.groupby(list(by))["value"]
     weakest = grouped.min() if higher_is_better else grouped.max()
     return weakest[grouped.count() == need]
 
 
-def evaluate_claim(claim: Claim, runs) -> list[ClaimResult]:
-    """Verdicts of one claim, one per dataset, from a tidy frame of ok runs.
+def loglog_slope(lengths, values) -> float:
+    """Slope of log(value) against log(length): 1 is linear growth, 0 flat."""
+    return float(np.polyfit(np.log(np.asarray(lengths, float)), np.log(np.asarray(values, float)), 1)[0])
 
-    `runs` needs the columns dataset, seed, n_train, metric, value and the
-    columns the claim's conditions name.
+
+def _slopes(frame):
+    """One log-log slope per (seed, every other column), over lengths."""
+    others = [c for c in frame.columns if c not in ("length", "value", "n_train", "dataset")]
+    rows = []
+    for key, g in frame.groupby(others):
+        per_length = g.groupby("length")["value"].mean()
+        if len(per_length) >= 2 and (per_length > 0).all():
+            rows.append({**dict(zip(others, key if isinstance(key, tuple) else (key,))),
+                         "value": loglog_slope(per_length.index, per_length.to_numpy())})
+    return frame.iloc[:0][others + ["value"]] if not rows else pd.DataFrame(rows)
+
+
+def _differences(claim: Claim, frame, a: Mapping, b: Mapping):
+    """Signed differences a - b (positive: a better), per seed (and size)."""
+    sign = 1.0 if claim.higher_is_better else -1.0
+    if claim.statistic == "slope":
+        columns = sorted({"seed", *a, *b})
+        frame = _slopes(frame[columns + ["length", "value", "n_train", "dataset"]])
+        by = ("seed",)
+    else:
+        by = ("seed", "n_train")
+    va = _condition_values(frame, a, claim.higher_is_better, by)
+    if not b:
+        return sign * (va - claim.reference)
+    vb = _condition_values(frame, b, claim.higher_is_better, by)
+    both = va.index.intersection(vb.index)
+    return sign * (va[both] - vb[both])
+
+
+def _weakest_difference(claim: Claim, frame):
+    if not claim.each:
+        return _differences(claim, frame, claim.a, claim.b)
+    (column, values), = claim.each.items()
+    parts = [_differences(claim, frame, {**claim.a, column: v}, {**claim.b, column: v} if claim.b else {})
+             for v in values]
+    joined = pd.concat(parts, axis=1, join="inner")
+    return joined.min(axis=1)
+
+
+def evaluate_claim(claim: Claim, runs) -> list[ClaimResult]:
+    """Verdicts of one claim, one per dataset (one in all for slopes), from a tidy frame of ok runs.
+
+    `runs` needs the columns dataset, seed, n_train, metric, value, the
+    columns the claim's conditions name, and `length` for slopes.
     """
     frame = runs[runs["metric"] == claim.metric]
+    if claim.datasets is not None:
+        frame = frame[frame["dataset"].isin(claim.datasets)]
+    if claim.statistic == "slope":
+        lengths = sorted(frame["length"].unique()) if len(frame) else []
+        label = f"lengths {int(lengths[0])}-{int(lengths[-1])}" if lengths else "no lengths"
+        groups = [(label, frame)]
+    else:
+        groups = sorted(frame.groupby("dataset"), key=lambda kv: kv[0])
     results = []
-    sign = 1.0 if claim.higher_is_better else -1.0
-    for dataset, sub in sorted(frame.groupby("dataset"), key=lambda kv: kv[0]):
-        a = _condition_values(sub, claim.a, claim.higher_is_better)
-        b = _condition_values(sub, claim.b, claim.higher_is_better)
-        both = a.index.intersection(b.index)
-        sizes = _select_sizes(claim.sizes, both.get_level_values("n_train").unique().tolist())
-        diff = (sign * (a[both] - b[both])).reset_index(name="diff")
-        diff = diff[diff["n_train"].isin(sizes)]
-        per_seed = diff.groupby("seed")["diff"].mean()
+    for dataset, sub in groups:
+        diff = _weakest_difference(claim, sub)
+        if claim.statistic == "slope":
+            per_seed, sizes = diff, ()
+        else:
+            diff = diff.reset_index(name="diff")
+            sizes = _select_sizes(claim.sizes, diff["n_train"].unique().tolist())
+            per_seed = diff[diff["n_train"].isin(sizes)].groupby("seed")["diff"].mean()
+        sizes = tuple(int(s) for s in sizes)
         if len(per_seed) < 2:
             results.append(
                 ClaimResult(claim, dataset, "inconclusive", None if per_seed.empty else float(per_seed.mean()),
-                            None, None, len(per_seed), tuple(sizes),
+                            None, None, len(per_seed), sizes,
                             note="fewer than 2 seeds with both conditions: no interval")
             )
             continue
         estimate, low, high = bootstrap_ci(per_seed.to_numpy())
         results.append(
             ClaimResult(claim, dataset, decide(claim.test, low, high, claim.margin),
-                        estimate, low, high, len(per_seed), tuple(int(s) for s in sizes))
+                        estimate, low, high, len(per_seed), sizes)
         )
     return results
 

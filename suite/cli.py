@@ -214,7 +214,7 @@ def _main(args, argv) -> int:
     started = time.time()
     with Store(db_path) as store:
         session = store.start_session(["run_suite.py", *argv])
-        from suite.runner import BUDGETS, plan_runs, run_plan
+        from suite.runner import budget_for, plan_runs, run_plan
 
         print(f"planning {', '.join(names)} ({args.profile} profile, {backend} backend)...", file=sys.stderr)
         plan = plan_runs(REGISTRY, studies, args.profile, backend, archs=archs, datasets=datasets,
@@ -222,7 +222,7 @@ def _main(args, argv) -> int:
         for note in plan.notes:
             print(f"note: {note}", file=sys.stderr)
         for study in studies:
-            store.record_study(study, args.profile, dataclasses.asdict(BUDGETS[args.profile]))
+            store.record_study(study, args.profile, dataclasses.asdict(budget_for(study, args.profile)))
         for task, reason in plan.skipped:
             store.record_skip(task, reason)
         for task in {r.task.name: r.task for r in plan.runs}.values():

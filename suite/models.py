@@ -223,22 +223,43 @@ def build_tcn(input_shape, num_classes, width=32, kernel_size=3, dilations=None)
     return keras.Model(inputs, layers.Dense(num_classes)(x), name="tcn")
 
 
+class SinusoidalPositionEmbedding(layers.Layer):
+    """Adds the fixed sine/cosine position code of Vaswani et al. (2017); no weights."""
+
+    def call(self, x):
+        steps, width = x.shape[1], x.shape[2]
+        position = ops.arange(steps, dtype="float32")[:, None]
+        rate = ops.exp(ops.arange(0, width, 2, dtype="float32") * (-ops.log(10000.0) / width))
+        angles = position * rate[None, :]
+        code = ops.reshape(ops.stack([ops.sin(angles), ops.cos(angles)], axis=-1), (steps, -1))[:, :width]
+        return x + ops.cast(code[None], x.dtype)
+
+
 @register_architecture(
     "transformer",
-    "Transformer encoder on sequences: per-step linear embedding, learned position embeddings, "
-    "2 pre-norm self-attention blocks, mean-pooled.",
+    "Transformer encoder on sequences: per-step linear embedding, learned (or sinusoidal) position "
+    "embeddings, 2 pre-norm self-attention blocks, mean-pooled.",
     inputs="sequence",
 )
-def build_sequence_transformer(input_shape, num_classes, width=32, depth=2, heads=4, mlp_ratio=2):
+def build_sequence_transformer(input_shape, num_classes, width=32, depth=2, heads=4, mlp_ratio=2,
+                               positions="learned"):
     """A Transformer encoder over the time steps.
 
     Args:
       input_shape: (time steps, features per step).
       width: token dimension.
+      positions: "learned" (one trained vector per step: T x width weights)
+        or "sinusoidal" (fixed, no weights: the parameter count does not
+        grow with length, which matters when lengths are compared).
     """
+    if positions not in ("learned", "sinusoidal"):
+        raise ValueError(f"positions must be 'learned' or 'sinusoidal'. Received: positions={positions!r}")
     inputs = keras.Input(input_shape)
     x = layers.Dense(width)(inputs)
-    x = PositionEmbedding(name="position_embedding")(x)
+    if positions == "learned":
+        x = PositionEmbedding(name="position_embedding")(x)
+    else:
+        x = SinusoidalPositionEmbedding(name="position_embedding")(x)
     x = transformer_encoder(x, width, depth, heads, mlp_ratio)
     x = layers.GlobalAveragePooling1D()(x)
     return keras.Model(inputs, layers.Dense(num_classes)(x), name="transformer")

@@ -54,6 +54,12 @@ class Task:
         the study's parameter target (so compared models stay within 2x).
       skip: if set, the pair makes no sense; the reason is reported.
       description: free text shown in the report.
+      setting: a label for the hyperparameters, when a study compares one
+        architecture under several (e.g. "equal width" / "equal params");
+        claims and figures can select on it like on `arch`.
+      learning_rate: overrides the architecture's default learning rate.
+      probes: measurements taken at initialisation and after training, by
+        name in `suite.runner.PROBES` (e.g. "input_gradients").
     """
 
     name: str
@@ -69,6 +75,9 @@ class Task:
     hparams: Mapping = dataclasses.field(default_factory=dict)
     skip: str | None = None
     description: str = ""
+    setting: str = ""
+    learning_rate: float | None = None
+    probes: tuple = ()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -85,6 +94,11 @@ class Study:
       seeds: profile -> number of seeds.
       datasets: profile -> datasets run by default in that profile.
       param_target: parameter count that unset widths are fitted to.
+      budget: profile -> overrides of the runner's budget for that profile
+        (fields of `suite.runner.Budget`), the same for every task of the study.
+      figures: the report's figures for this study, by name in
+        `suite.report.FIGURES`, in order.
+      references: published reference points, shown beside the results.
     """
 
     name: str
@@ -96,6 +110,9 @@ class Study:
     seeds: Mapping[str, int] = dataclasses.field(default_factory=dict)
     datasets: Mapping[str, tuple] = dataclasses.field(default_factory=dict)
     param_target: int = 20_000
+    budget: Mapping[str, Mapping] = dataclasses.field(default_factory=dict)
+    figures: tuple = ("learning_curves",)
+    references: tuple = ()
 
     def __post_init__(self):
         for field in ("sizes", "seeds", "datasets"):
@@ -138,12 +155,14 @@ class Registry:
     ) -> list[Task]:
         """Registers one task per (dataset, variant, arch).
 
-        `variants` maps a variant name to whether it matches the bias.
+        `variants` maps a variant name to whether it matches the bias. With a
+        `setting`, it ends the task names (`study/dataset/variant/arch@setting`).
         """
+        suffix = f"@{task_kwargs['setting']}" if task_kwargs.get("setting") else ""
         return [
             self.add_task(
                 Task(
-                    name=f"{study}/{ds}/{variant}/{arch}",
+                    name=f"{study}/{ds}/{variant}/{arch}{suffix}",
                     study=study,
                     dataset=ds,
                     arch=arch,

@@ -31,15 +31,26 @@ def load_results(store) -> dict:
     )
     skipped = store.read_frame("SELECT * FROM skipped ORDER BY study, task")
     sessions = store.read_frame("SELECT * FROM sessions ORDER BY id")
-    return {"studies": studies, "runs": runs, "metrics": metrics, "skipped": skipped, "sessions": sessions}
+    series = store.read_frame("SELECT run_key, name, x, value FROM series")
+    return {"studies": studies, "runs": runs, "metrics": metrics, "skipped": skipped,
+            "sessions": sessions, "series": series}
 
 
 def study_runs(data: dict, study: pd.Series) -> pd.DataFrame:
-    """Tidy frame (one row per ok run and metric) of a study's latest profile."""
+    """Tidy frame (one row per ok run and metric) of a study's latest profile.
+
+    Adds `model` (the architecture, with its setting when there is one, e.g.
+    "gru@equal params"), `length` (the input's first dimension: time steps
+    for sequences) and `primary_metric` (the task's metric).
+    """
     runs = data["runs"]
     runs = runs[(runs["study"] == study["name"]) & (runs["profile"] == study["profile"]) & (runs["status"] == "ok")]
     tidy = runs.merge(data["metrics"][["run_key", "metric", "value"]], on="run_key")
-    tidy["primary_metric"] = [json.loads(c).get("metric", "test/accuracy") for c in tidy["config_json"]]
+    configs = [json.loads(c) for c in tidy["config_json"]]
+    tidy["primary_metric"] = [c.get("metric", "test/accuracy") for c in configs]
+    tidy["length"] = [(c.get("input_shape") or [np.nan])[0] for c in configs]
+    tidy["setting"] = tidy["setting"].fillna("")
+    tidy["model"] = np.where(tidy["setting"] == "", tidy["arch"], tidy["arch"] + "@" + tidy["setting"])
     return tidy
 
 
@@ -77,13 +88,13 @@ def learning_curve_figure(tidy: pd.DataFrame, metric: str, title: str) -> str:
     frame["data"] = np.where(frame["matched"] == 1, frame["variant"] + " (matched)",
                              frame["variant"] + " (mismatched)")
     col_order = sorted(frame["data"].unique(), key=lambda v: ("mismatched" in v, v))
+    models = sorted(frame["model"].unique())
     grid = sns.relplot(
-        data=frame, x="n_train", y="value", hue="arch", style="arch", kind="line",
+        data=frame, x="n_train", y="value", hue="model", style="model", kind="line",
         row="dataset", col="data", col_order=col_order, markers=True, dashes=False,
         errorbar=("ci", 95), height=3.0, aspect=1.25,
         facet_kws={"sharey": "row", "sharex": "row", "margin_titles": True},
-        hue_order=sorted(frame["arch"].unique()), style_order=sorted(frame["arch"].unique()),
-        err_kws={"alpha": 0.15},
+        hue_order=models, style_order=models, err_kws={"alpha": 0.15},
     )
     grid.set(xscale="log")
     grid.set_axis_labels("training examples (log scale)", metric)
@@ -97,6 +108,183 @@ def learning_curve_figure(tidy: pd.DataFrame, metric: str, title: str) -> str:
     return _svg(grid.figure)
 
 
+def _family(dataset: str) -> str:
+    """A dataset's family: its name without the length suffix (adding_T50 -> adding)."""
+    import re
+
+    return re.sub(r"_T\d+$", "", dataset)
+
+
+def _log_length_axis(ax, lengths):
+    from matplotlib import ticker
+
+    ax.set_xscale("log")
+    ax.xaxis.set_minor_locator(ticker.NullLocator())
+    ax.set_xticks(lengths, [f"{int(v):,}" for v in lengths])
+    ax.grid(True, alpha=0.3)
+
+
+def metric_vs_length_figure(tidy: pd.DataFrame, title: str) -> str:
+    """Each task family's metric against sequence length, trivial baseline dashed.
+
+    One panel per family (e.g. adding, copy), one line per model, mean and
+    95% CI over seeds (the largest training set when several were run).
+    """
+    _setup_matplotlib(f"vl-{title}")
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    frame = tidy.copy()
+    frame["family"] = frame["dataset"].map(_family)
+    frame = frame[frame["n_train"] == frame.groupby("dataset")["n_train"].transform("max")]
+    families = sorted(frame["family"].unique())
+    fig, axes = plt.subplots(1, len(families), figsize=(4.6 * len(families), 3.4), squeeze=False)
+    models = sorted(frame["model"].unique())
+    for ax, family in zip(axes[0], families):
+        sub = frame[frame["family"] == family]
+        metric = sub["primary_metric"].iloc[0]
+        points = sub[sub["metric"] == metric]
+        sns.lineplot(data=points, x="length", y="value", hue="model", hue_order=models, style="model",
+                     style_order=models, markers=True, dashes=False, errorbar=("ci", 95), ax=ax,
+                     err_kws={"alpha": 0.15})
+        base = sub[sub["metric"] == metric.replace("test/", "test/baseline_")]
+        if not base.empty:
+            line = base.groupby("length")["value"].mean()
+            ax.plot(line.index, line.to_numpy(), "k--", lw=1, label="trivial baseline")
+            ax.legend(fontsize=8)
+        _log_length_axis(ax, sorted(points["length"].unique()))
+        ax.set_title(family)
+        ax.set_xlabel("sequence length T (log scale)")
+        ax.set_ylabel(metric)
+    fig.suptitle(title, y=1.02)
+    return _svg(fig)
+
+
+def gradient_norm_figure(series: pd.DataFrame, title: str) -> str:
+    """Input-gradient norm per time step against distance from the end (log y)."""
+    _setup_matplotlib(f"gn-{title}")
+    import seaborn as sns
+
+    grid = sns.relplot(
+        data=series, x="x", y="value", hue="model", style="when", kind="line", col="dataset",
+        col_wrap=min(3, series["dataset"].nunique()), errorbar=None, height=3.0, aspect=1.3,
+        facet_kws={"sharex": False, "sharey": False}, hue_order=sorted(series["model"].unique()),
+        style_order=["init", "trained"],
+    )
+    grid.set(yscale="log")
+    grid.set_axis_labels("distance from the last step (steps)", "|d loss / d x_t| (mean over examples)")
+    for ax in grid.axes.flat:
+        ax.grid(True, alpha=0.3)
+    grid.figure.suptitle(title, y=1.03)
+    return _svg(grid.figure)
+
+
+def step_time_figure(points: pd.DataFrame, slopes: dict, title: str) -> str:
+    """Training-step time against sequence length, log-log, fitted slopes in the legend."""
+    _setup_matplotlib(f"st-{title}")
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    models = sorted(points["model"].unique())
+    sns.lineplot(data=points, x="length", y="value", hue="model", hue_order=models, style="model",
+                 style_order=models, markers=True, dashes=False, errorbar=("ci", 95), ax=ax,
+                 err_kws={"alpha": 0.15})
+    handles, labels = ax.get_legend_handles_labels()
+    ax.legend(handles, [f"{m} (slope {slopes[m]:.2f})" if m in slopes else m for m in labels], fontsize=8)
+    ax.set_yscale("log")
+    _log_length_axis(ax, sorted(points["length"].unique()))
+    ax.set_xlabel("sequence length (log scale)")
+    ax.set_ylabel("training step time, ms (log scale)")
+    ax.set_title(title)
+    return _svg(fig)
+
+
+def _figure_learning_curves(tidy, data, study) -> list[dict]:
+    return [{
+        "title": f"Learning curves: {metric}",
+        "svg": learning_curve_figure(tidy, metric, f"{study['name']}: {metric}"),
+        "caption": "Test metric against training-set size. Lines: mean over seeds; bands: 95% "
+                   "bootstrap interval (seaborn). Matched data on the left, mismatched on the right.",
+    } for metric in sorted(tidy["primary_metric"].unique())]
+
+
+def _figure_vs_length(tidy, data, study) -> list[dict]:
+    return [{
+        "title": "Error against dependency length",
+        "svg": metric_vs_length_figure(tidy, f"{study['name']}: test metric against sequence length"),
+        "caption": "Each task's test metric against the distance the model must carry information "
+                   "(mean and 95% interval over seeds). Dashed: the trivial baseline (predicting the "
+                   "mean for the adding problem, the commonest symbol for copy); a model on the "
+                   "dashed line has learned nothing.",
+    }]
+
+
+def _figure_gradient_norms(tidy, data, study) -> list[dict]:
+    runs = tidy.drop_duplicates("run_key")[["run_key", "model", "dataset", "n_train", "seed"]]
+    series = data["series"].merge(runs, on="run_key")
+    series = series[series["name"].str.startswith("input_gradients/")]
+    if series.empty:
+        return []
+    series = series.assign(when=series["name"].str.split("/").str[-1])
+    # one curve per (model, when): the mean over seeds of the per-step norm
+    series = series.groupby(["dataset", "model", "when", "x"], as_index=False)["value"].mean()
+    series["dataset"] = pd.Categorical(series["dataset"], sorted(
+        series["dataset"].unique(), key=lambda d: (_family(d), int(d.rsplit("_T", 1)[-1]) if "_T" in d else 0)))
+    return [{
+        "title": "Gradient norm against distance from the end",
+        "svg": gradient_norm_figure(series, f"{study['name']}: where the gradient reaches"),
+        "caption": "The norm of the gradient of the loss with respect to the input at each time step "
+                   "(mean over 256 validation sequences and over seeds), at initialisation (solid) and "
+                   "after training (dashed). A straight falling line on this log axis is an "
+                   "exponentially vanishing gradient: the early steps cannot teach the model.",
+    }]
+
+
+def slopes_table(points: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
+    """Per model: log-log slope of step time against length, mean [95% CI] over seeds."""
+    from suite.claims import loglog_slope
+
+    rows, means = [], {}
+    for model, g in points.groupby("model"):
+        per_seed = [loglog_slope(s.groupby("length")["value"].mean().index, s.groupby("length")["value"].mean())
+                    for _, s in g.groupby("seed") if s["length"].nunique() >= 2]
+        if not per_seed:
+            continue
+        mean, low, high = bootstrap_ci(per_seed)
+        means[model] = mean
+        by_length = g.groupby("length")["value"].median()
+        rows.append({"model": model, "slope (log-log)": _fmt(mean, low, high, 2), "seeds": len(per_seed),
+                     f"ms at {int(by_length.index[0])}": f"{by_length.iloc[0]:.1f}",
+                     f"ms at {int(by_length.index[-1])}": f"{by_length.iloc[-1]:.1f}"})
+    return pd.DataFrame(rows), means
+
+
+def _figure_step_time(tidy, data, study) -> list[dict]:
+    points = tidy[tidy["metric"] == "train/step_ms"]
+    if points.empty:
+        return []
+    table, slopes = slopes_table(points)
+    devices = ", ".join(sorted(points["device"].unique()))
+    return [{
+        "title": "Training-step time against sequence length",
+        "svg": step_time_figure(points, slopes, f"{study['name']}: step time on {devices}"),
+        "caption": f"Median time of one optimizer step after warm-up (mean and 95% interval over seeds), "
+                   f"measured on {devices}. The slope of a line on these log-log axes is the exponent of "
+                   f"the growth: 1 is linear in length, 0 flat, 2 quadratic.",
+        "table": table.to_html(index=False, classes="num", border=0),
+    }]
+
+
+# figure name (Study.figures) -> fn(tidy, data, study row) -> [{title, svg, caption[, table]}]
+FIGURES = {
+    "learning_curves": _figure_learning_curves,
+    "vs_length": _figure_vs_length,
+    "gradient_norms": _figure_gradient_norms,
+    "step_time": _figure_step_time,
+}
+
+
 # --- tables --------------------------------------------------------------------------
 
 def _fmt(mean, low, high, digits=3) -> str:
@@ -108,22 +296,22 @@ def _fmt(mean, low, high, digits=3) -> str:
 def summary_table(tidy: pd.DataFrame, metric: str) -> pd.DataFrame:
     """Mean and 95% bootstrap interval over seeds, sizes as columns."""
     rows = []
-    for (dataset, variant, arch, n), g in tidy[tidy["metric"] == metric].groupby(
-        ["dataset", "variant", "arch", "n_train"]
+    for (dataset, variant, model, n), g in tidy[tidy["metric"] == metric].groupby(
+        ["dataset", "variant", "model", "n_train"]
     ):
         mean, low, high = bootstrap_ci(g["value"].to_numpy())
-        rows.append({"dataset": dataset, "variant": variant, "arch": arch, "n_train": int(n),
+        rows.append({"dataset": dataset, "variant": variant, "model": model, "n_train": int(n),
                      "cell": f"{_fmt(mean, low, high)} (k={len(g)})"})
     if not rows:
         return pd.DataFrame()
-    table = pd.DataFrame(rows).pivot(index=["dataset", "variant", "arch"], columns="n_train", values="cell")
+    table = pd.DataFrame(rows).pivot(index=["dataset", "variant", "model"], columns="n_train", values="cell")
     table.columns = [f"n={c}" for c in table.columns]
     return table.reset_index()
 
 
 def params_table(study_frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     """Parameter counts per (dataset, arch), and a warning where they differ > 2x."""
-    counts = study_frame.groupby(["dataset", "arch"])["params"].max().unstack("arch")
+    counts = study_frame.groupby(["dataset", "model"])["params"].max().unstack("model")
     warnings = []
     for dataset, row in counts.iterrows():
         row = row.dropna()
@@ -143,12 +331,18 @@ def study_section(data: dict, study: pd.Series) -> dict:
         "name": study["name"], "question": study["question"], "claim": study["claim"],
         "expected": study["expected"], "profile": study["profile"],
         "budget": json.loads(study["budget_json"] or "{}"), "n_runs": int(tidy["run_key"].nunique()),
+        "references": json.loads(study.get("references_json") or "[]"),
         "figures": [], "tables": [], "verdicts": [], "params": None, "param_warnings": [],
     }
     if tidy.empty:
         return section
+    for name in json.loads(study.get("figures_json") or '["learning_curves"]'):
+        if name not in FIGURES:
+            section["figures"].append({"title": name, "svg": "", "table": "", "caption":
+                                       f"unknown figure {name!r}; valid figures: {', '.join(sorted(FIGURES))}"})
+            continue
+        section["figures"].extend(FIGURES[name](tidy, data, study))
     for metric in sorted(tidy["primary_metric"].unique()):
-        section["figures"].append(learning_curve_figure(tidy, metric, f"{study['name']}: {metric}"))
         section["tables"].append({"metric": metric, "html": summary_table(tidy, metric).to_html(
             index=False, classes="num", border=0, na_rep="")})
     per_run = tidy.drop_duplicates("run_key")

@@ -67,18 +67,58 @@ BUDGETS = {
 
 @dataclasses.dataclass(frozen=True)
 class Objective:
-    """Loss and metrics of a task type; `evaluate` keys become test/<key>."""
+    """Loss and metrics of a task type; `evaluate` keys become test/<key>.
+
+    `baseline` names the trivial predictor the test metric is also computed
+    for ("mean": the training targets' mean; "majority": the commonest
+    training label, per label position), giving test/baseline_<metric> and
+    test/skill (0 = no better than the baseline, 1 = perfect). A
+    `train_only` objective (timing) trains for the budget and evaluates
+    nothing: its result is train/step_ms.
+    """
 
     loss: str
     metrics: tuple
     monitor: str = "val_loss"
+    baseline: str | None = None
+    train_only: bool = False
 
 
 OBJECTIVES = {
-    "classification": Objective(loss="sparse_categorical_crossentropy_logits", metrics=("accuracy",)),
+    "classification": Objective(loss="sparse_categorical_crossentropy_logits", metrics=("accuracy",),
+                                baseline="majority"),
     # test/loss is the mean squared error; test/mae beside it
-    "regression": Objective(loss="mse", metrics=("mae",)),
+    "regression": Objective(loss="mse", metrics=("mae",), baseline="mean"),
+    # several labels per example (copy memory): logits (B, labels * classes)
+    "symbols": Objective(loss="symbols_crossentropy", metrics=("symbol_accuracy",), baseline="majority"),
+    # the sequential bottleneck: training-step time only
+    "step_time": Objective(loss="mse", metrics=(), monitor="loss", train_only=True),
 }
+
+
+def _symbol_logits(y_true, y_pred):
+    from keras import ops
+
+    labels = y_true.shape[-1]
+    return ops.reshape(y_pred, (-1, labels, y_pred.shape[-1] // labels))
+
+
+def symbols_crossentropy(y_true, y_pred):
+    """Mean cross-entropy over the labels of each example (logits side by side)."""
+    import keras
+    from keras import ops
+
+    per_label = keras.losses.sparse_categorical_crossentropy(
+        y_true, _symbol_logits(y_true, y_pred), from_logits=True)
+    return ops.mean(per_label, axis=-1)
+
+
+def symbol_accuracy(y_true, y_pred):
+    """Share of labels predicted right, per example."""
+    from keras import ops
+
+    predicted = ops.argmax(_symbol_logits(y_true, y_pred), axis=-1)
+    return ops.mean(ops.cast(ops.equal(predicted, ops.cast(y_true, predicted.dtype)), "float32"), axis=-1)
 
 
 def make_loss(name: str):
@@ -86,7 +126,31 @@ def make_loss(name: str):
 
     if name == "sparse_categorical_crossentropy_logits":
         return keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    if name == "symbols_crossentropy":
+        return symbols_crossentropy
     return keras.losses.get(name)
+
+
+def make_metric(name: str):
+    import keras
+
+    if name == "symbol_accuracy":  # reported as "accuracy", like one-label classification
+        return keras.metrics.MeanMetricWrapper(symbol_accuracy, name="accuracy")
+    return name
+
+
+def baseline_metrics(kind: str | None, y_train, y_test, metrics: dict) -> dict:
+    """The trivial predictor's test metric and the model's skill over it."""
+    if kind == "mean":
+        base = float(np.mean((y_test - y_train.mean(axis=0)) ** 2))
+        return {"test/baseline_loss": base, "test/skill": 1.0 - metrics["test/loss"] / base}
+    if kind == "majority":
+        labels = y_train.reshape(len(y_train), -1)
+        majority = np.array([np.bincount(column).argmax() for column in labels.T])
+        base = float(np.mean(y_test.reshape(len(y_test), -1) == majority))
+        return {"test/baseline_accuracy": base,
+                "test/skill": (metrics["test/accuracy"] - base) / max(1e-12, 1.0 - base)}
+    return {}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -107,10 +171,13 @@ class RunSpec:
         return {
             "task": t.name, "study": t.study, "arch": t.arch, "dataset": t.dataset,
             "variant": t.variant, "objective": t.objective, "metric": t.metric,
-            "hparams": self.hparams, "learning_rate": _learning_rate(t.arch),
+            "hparams": self.hparams, "learning_rate": learning_rate(t),
             "n_train": self.n_train, "seed": self.seed,
             "budget": dataclasses.asdict(self.budget), "backend": self.backend,
             "results_version": RESULTS_VERSION,
+            # only when used, so the keys of runs without them stay as they were
+            **({"setting": t.setting} if t.setting else {}),
+            **({"probes": list(t.probes)} if t.probes else {}),
         }
 
     @property
@@ -119,10 +186,11 @@ class RunSpec:
         return hashlib.sha256(blob.encode()).hexdigest()[:24]
 
 
-def _learning_rate(arch: str) -> float:
+def learning_rate(task) -> float:
+    """The task's learning rate, else its architecture's default."""
     from suite.models import get_architecture
 
-    return get_architecture(arch).learning_rate
+    return task.learning_rate or get_architecture(task.arch).learning_rate
 
 
 # --- planning -------------------------------------------------------------------
@@ -132,6 +200,11 @@ class Plan:
     runs: list
     skipped: list  # (task, reason)
     notes: list  # one-line messages for the user (e.g. unavailable data)
+
+
+def budget_for(study, profile: str) -> Budget:
+    """The profile's budget with the study's overrides (`Study.budget`)."""
+    return dataclasses.replace(BUDGETS[profile], **dict(study.budget.get(profile, {})))
 
 
 def seeds_for(study, profile: str, seeds) -> list[int]:
@@ -171,7 +244,7 @@ def plan_runs(registry, studies, profile, backend, archs=None, datasets=None,
             n_values = sorted({resolve_size(s, data) for s in (sizes or study.sizes[profile])})
             for n in n_values:
                 for seed in seeds_for(study, profile, seeds):
-                    plan.runs.append(RunSpec(task, n, seed, hparams, BUDGETS[profile], profile, backend))
+                    plan.runs.append(RunSpec(task, n, seed, hparams, budget_for(study, profile), profile, backend))
     return plan
 
 
@@ -239,6 +312,105 @@ def library_versions() -> dict:
 
 # --- training ------------------------------------------------------------------------
 
+def evaluation_batch_size(input_shape) -> int:
+    """Examples per evaluation batch: fewer for long sequences.
+
+    Attention over T steps holds a (batch, heads, T, T) matrix; 512
+    sequences of 1,024 steps would need gigabytes.
+    """
+    return int(max(16, min(512, 16384 // max(1, input_shape[0]))))
+
+
+def make_step_timer(steps_per_execution: int):
+    """A callback timing optimizer steps; its `step_ms` is the median in ms.
+
+    Keras calls `on_train_batch_end` once per execution (`steps_per_execution`
+    steps). Gaps are measured between consecutive ends within an epoch, so
+    neither validation nor the first call's tracing is counted; the first
+    two gaps are dropped as warm-up when there are enough. Converting the
+    logs at each end (this callback is not async-safe) makes asynchronous
+    backends finish the step before the clock is read. (A factory, so Keras
+    is imported only once the backend is chosen.)
+    """
+    import keras
+
+    class StepTimer(keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.gaps: list[float] = []
+            self._last = None
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self._last = None
+
+        def on_train_batch_end(self, batch, logs=None):
+            now = time.perf_counter()
+            if self._last is not None:
+                self.gaps.append(now - self._last)
+            self._last = now
+
+        @property
+        def step_ms(self) -> float | None:
+            gaps = self.gaps[2:] if len(self.gaps) > 4 else self.gaps
+            if not gaps:
+                return None
+            return float(np.median(gaps)) * 1000.0 / steps_per_execution
+
+    return StepTimer()
+
+
+def input_gradient_norms(model, objective: Objective, x, y) -> tuple[np.ndarray, np.ndarray]:
+    """How much the loss depends on each time step of the input.
+
+    For sequences (N, T, F): the norm over features of d loss_i / d x_i[t],
+    averaged over the N examples, per time step t, returned against the
+    distance from the last step (T - 1 - t). Vanishing gradients show as a
+    norm that falls exponentially with that distance. Gradients need the
+    backend's own autodiff (Keras has no backend-neutral `grad`).
+    """
+    import keras
+
+    loss_fn = make_loss(objective.loss)
+    n = len(x)
+
+    def total_loss(logits, target):  # the sum over examples: per-example gradients
+        return keras.ops.mean(loss_fn(target, logits)) * n
+
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        xt = tf.convert_to_tensor(x)
+        with tf.GradientTape() as tape:
+            tape.watch(xt)
+            loss = total_loss(model(xt, training=False), tf.convert_to_tensor(y))
+        grad = tape.gradient(loss, xt).numpy()
+    elif backend == "jax":
+        import jax
+
+        grad = np.asarray(jax.grad(lambda xx: total_loss(model(xx, training=False), y))(x))
+    elif backend == "torch":
+        import torch
+
+        xt = torch.tensor(x, requires_grad=True, device=keras.src.backend.torch.core.get_device())
+        total_loss(model(xt, training=False), torch.as_tensor(y, device=xt.device)).backward()
+        grad = xt.grad.detach().cpu().numpy()
+    else:  # pragma: no cover
+        raise NotImplementedError(f"input gradients on backend {backend!r}")
+    norms = np.linalg.norm(grad.reshape(n, grad.shape[1], -1), axis=2).mean(axis=0)
+    steps = grad.shape[1]
+    return np.arange(steps)[::-1].astype(float), norms
+
+
+# probe name -> fn(model, objective, x, y) -> (x values, measured values)
+PROBES = {"input_gradients": input_gradient_norms}
+
+
+def _named(name, xy) -> dict:
+    xs, values = xy
+    return {name: [(float(a), float(b)) for a, b in zip(xs, values)]}
+
+
 class Trainer:
     """Trains runs, re-using one compiled model per architecture and shape."""
 
@@ -258,7 +430,7 @@ class Trainer:
 
         task = spec.task
         key = (task.arch, data.input_shape, data.num_outputs, json.dumps(spec.hparams, sort_keys=True),
-               task.objective, spec.budget.steps_per_execution)
+               task.objective, spec.budget.steps_per_execution, learning_rate(task))
         if key != self._key:
             # Models pile up in a long process unless the session is cleared.
             self._model = None
@@ -266,9 +438,9 @@ class Trainer:
             model = build_model(task.arch, data.input_shape, data.num_outputs, **spec.hparams)
             objective = OBJECTIVES[task.objective]
             model.compile(
-                optimizer=self.keras.optimizers.Adam(_learning_rate(task.arch)),
+                optimizer=self.keras.optimizers.Adam(learning_rate(task)),
                 loss=make_loss(objective.loss),
-                metrics=list(objective.metrics),
+                metrics=[make_metric(m) for m in objective.metrics],
                 steps_per_execution=spec.budget.steps_per_execution,
             )
             model.optimizer.build(model.trainable_variables)
@@ -287,13 +459,21 @@ class Trainer:
             variable.assign(value)
         self.keras.utils.set_random_seed(spec.seed)  # the data order follows the seed too
 
-    def run(self, spec: RunSpec, data_dir=None) -> tuple[dict, dict, dict]:
-        """Trains and evaluates one run: returns (row, metrics, history)."""
+    def run(self, spec: RunSpec, data_dir=None) -> tuple[dict, dict, dict, dict]:
+        """Trains and evaluates one run: returns (row, metrics, history, series).
+
+        `series` holds the task's probes: name -> list of (x, value).
+        """
         keras = self.keras
         task, budget = spec.task, spec.budget
         data = load_variant(task.dataset, task.variant, data_dir)
         model = self._compiled_model(spec, data)
         self._reinitialise(model, spec, data)
+        objective = OBJECTIVES[task.objective]
+        series = {}
+        probe_x, probe_y = data.x_val[:256], data.y_val[:256]
+        for name in task.probes:
+            series.update(_named(f"{name}/init", PROBES[name](model, objective, probe_x, probe_y)))
 
         x, y = subsample(data, spec.n_train, spec.seed)
         # Repeat a small training set so one "epoch" (one validation check)
@@ -303,17 +483,19 @@ class Trainer:
             x, y = np.concatenate([x] * repeats), np.concatenate([y] * repeats)
         steps_per_epoch = math.ceil(len(y) / budget.batch_size)
         epochs = max(1, math.ceil(budget.max_steps / steps_per_epoch))
+        eval_batch = evaluation_batch_size(data.input_shape)
 
-        objective = OBJECTIVES[task.objective]
-        callbacks = [
-            keras.callbacks.EarlyStopping(monitor=objective.monitor, patience=budget.patience,
-                                          restore_best_weights=True),
-            keras.callbacks.TerminateOnNaN(),
-        ]
+        timer = make_step_timer(budget.steps_per_execution)
+        callbacks = [timer, keras.callbacks.TerminateOnNaN()]
+        validation = None
+        if not objective.train_only:
+            callbacks.append(keras.callbacks.EarlyStopping(
+                monitor=objective.monitor, patience=budget.patience, restore_best_weights=True))
+            validation = (data.x_val, data.y_val)
         start = time.perf_counter()
         history = model.fit(
             x, y, batch_size=budget.batch_size, epochs=epochs, shuffle=True,
-            validation_data=(data.x_val, data.y_val), validation_batch_size=256,
+            validation_data=validation, validation_batch_size=eval_batch,
             callbacks=callbacks, verbose=0,
         ).history
         train_seconds = time.perf_counter() - start
@@ -322,14 +504,24 @@ class Trainer:
             raise FloatingPointError(
                 f"loss became {losses[~np.isfinite(losses)][0]} at epoch {int(np.argmax(~np.isfinite(losses))) + 1}"
             )
-        test = model.evaluate(data.x_test, data.y_test, batch_size=512, verbose=0, return_dict=True)
-        metrics = {f"test/{k}": float(v) for k, v in test.items()}
+        metrics = {"model/params": float(model.count_params())}
+        if timer.step_ms is not None:
+            metrics["train/step_ms"] = timer.step_ms
+        if not objective.train_only:
+            test = model.evaluate(data.x_test, data.y_test, batch_size=eval_batch, verbose=0, return_dict=True)
+            metrics.update({f"test/{k}": float(v) for k, v in test.items()})
+            metrics.update(baseline_metrics(objective.baseline, y, data.y_test, metrics))
         metrics.update({f"train/final_{k}": float(v[-1]) for k, v in history.items()
                         if not k.startswith("val_") and len(v)})
+        for name in task.probes:
+            series.update(_named(f"{name}/trained", PROBES[name](model, objective, probe_x, probe_y)))
         row = self._row(spec, "ok", None)
         row.update(epochs=len(losses), steps=len(losses) * steps_per_epoch,
                    train_seconds=train_seconds, params=int(model.count_params()))
-        return row, metrics, history
+        # the input shape goes with the record (figures plot against length),
+        # not into the run key: it follows from the dataset
+        row["config_json"] = json.dumps({**spec.config, "input_shape": list(data.input_shape)}, default=str)
+        return row, metrics, history, series
 
     def _row(self, spec: RunSpec, status: str, error: str | None) -> dict:
         return run_row(spec, status, error, self.backend, self.device, self.versions)
@@ -349,7 +541,7 @@ def run_row(spec: RunSpec, status: str, error: str | None, backend: str, device:
     """The database row of one run (metrics and history are stored beside it)."""
     t = spec.task
     return {
-        "run_key": spec.key, "study": t.study, "task": t.name, "arch": t.arch,
+        "run_key": spec.key, "study": t.study, "task": t.name, "arch": t.arch, "setting": t.setting,
         "dataset": t.dataset, "variant": t.variant, "matched": int(t.matched), "bias": t.bias,
         "profile": spec.profile, "n_train": spec.n_train, "seed": spec.seed,
         "status": status, "error": error, "backend": backend, "device": device,
@@ -379,7 +571,7 @@ def _run_or_fail(trainer: Trainer, spec: RunSpec, data_dir):
     try:
         return trainer.run(spec, data_dir)
     except Exception as exc:  # recorded and reported; the suite goes on
-        return trainer.failed_row(spec, exc), {}, {}
+        return trainer.failed_row(spec, exc), {}, {}, {}
 
 
 _WORKER: dict = {}
@@ -506,7 +698,7 @@ def _results_from_workers(runs, data_dir, device, workers, task_modules):
                 except BrokenProcessPool:
                     error = "worker process died during this run (out of memory, or a crash in native code)"
                     result = (run_row(spec, "failed", error, keras.backend.backend(), device,
-                                      library_versions()), {}, {})
+                                      library_versions()), {}, {}, {})
                     pool[i].shutdown(wait=False)
                     pool[i], groups[i] = new_worker(), None
                 yield spec, result
@@ -539,8 +731,8 @@ def run_plan(runs: list[RunSpec], store, data_dir=None, progress=True, workers=N
                if workers > 1 and len(runs) > 1
                else _results_in_process(runs, data_dir, device))
     try:
-        for spec, (row, metrics, history) in results:
-            store.record_run(row, metrics, history)
+        for spec, (row, metrics, history, series) in results:
+            store.record_run(row, metrics, history, series)
             counts[row["status"]] += 1
             if row["status"] == "failed":
                 bar.write(f"failed: {spec.task.name} n={spec.n_train} seed={spec.seed}: {row['error']}")

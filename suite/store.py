@@ -16,11 +16,12 @@ from pathlib import Path
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS studies (
     name TEXT PRIMARY KEY, question TEXT, claim TEXT, expected TEXT,
-    claims_json TEXT, profile TEXT, budget_json TEXT, updated_at REAL
+    claims_json TEXT, profile TEXT, budget_json TEXT, updated_at REAL,
+    figures_json TEXT, references_json TEXT
 );
 CREATE TABLE IF NOT EXISTS runs (
     run_key TEXT PRIMARY KEY,
-    study TEXT, task TEXT, arch TEXT, dataset TEXT, variant TEXT,
+    study TEXT, task TEXT, arch TEXT, setting TEXT, dataset TEXT, variant TEXT,
     matched INTEGER, bias TEXT, profile TEXT,
     n_train INTEGER, seed INTEGER,
     status TEXT, error TEXT,
@@ -38,6 +39,12 @@ CREATE TABLE IF NOT EXISTS history (
     epoch INTEGER, metric TEXT, value REAL,
     PRIMARY KEY (run_key, epoch, metric)
 );
+-- per-run measurements along an axis (e.g. a gradient norm per time step)
+CREATE TABLE IF NOT EXISTS series (
+    run_key TEXT REFERENCES runs(run_key) ON DELETE CASCADE,
+    name TEXT, x REAL, value REAL,
+    PRIMARY KEY (run_key, name, x)
+);
 CREATE TABLE IF NOT EXISTS skipped (
     study TEXT, task TEXT, arch TEXT, dataset TEXT, variant TEXT, reason TEXT,
     PRIMARY KEY (study, task)
@@ -46,8 +53,9 @@ CREATE TABLE IF NOT EXISTS sessions (
     id INTEGER PRIMARY KEY AUTOINCREMENT, argv TEXT, started_at REAL,
     finished_at REAL, runs_done INTEGER, wall_seconds REAL
 );
-CREATE VIEW IF NOT EXISTS results AS
-SELECT r.study, r.task, r.arch, r.dataset, r.variant, r.matched, r.n_train, r.seed,
+DROP VIEW IF EXISTS results;
+CREATE VIEW results AS
+SELECT r.study, r.task, r.arch, r.setting, r.dataset, r.variant, r.matched, r.n_train, r.seed,
        m.metric, m.value, r.status, r.train_seconds, r.params, r.epochs, r.steps,
        r.profile, r.backend, r.device, r.error, r.run_key
 FROM runs r LEFT JOIN metrics m ON m.run_key = r.run_key;
@@ -63,8 +71,19 @@ class Store:
         self.con = sqlite3.connect(str(self.path), timeout=30)
         self.con.execute("PRAGMA journal_mode=WAL")
         self.con.execute("PRAGMA foreign_keys=ON")
+        self._add_missing_columns()
         self.con.executescript(SCHEMA)
         self.con.commit()
+
+    # columns added since the first release: a database made before gets them
+    _ADDED = {"runs": ("setting TEXT",), "studies": ("figures_json TEXT", "references_json TEXT")}
+
+    def _add_missing_columns(self):
+        for table, columns in self._ADDED.items():
+            have = {row[1] for row in self.con.execute(f"PRAGMA table_info({table})")}
+            for column in columns:
+                if have and column.split()[0] not in have:
+                    self.con.execute(f"ALTER TABLE {table} ADD COLUMN {column}")
 
     def close(self):
         self.con.close()
@@ -82,10 +101,12 @@ class Store:
     def record_study(self, study, profile: str, budget: dict) -> None:
         with self.con:
             self.con.execute(
-                "INSERT OR REPLACE INTO studies VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO studies (name, question, claim, expected, claims_json, profile, "
+                "budget_json, updated_at, figures_json, references_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (study.name, study.question, study.claim, study.expected,
                  json.dumps([json.loads(c.to_json()) for c in study.claims]),
-                 profile, json.dumps(budget), time.time()),
+                 profile, json.dumps(budget), time.time(),
+                 json.dumps(list(study.figures)), json.dumps(list(study.references))),
             )
 
     def record_skip(self, task, reason: str) -> None:
@@ -99,10 +120,10 @@ class Store:
         with self.con:
             self.con.execute("DELETE FROM skipped WHERE study = ? AND task = ?", (task.study, task.name))
 
-    def record_run(self, row: dict, metrics: dict, history: dict) -> None:
-        """Writes one finished run (ok or failed) with its metrics and history."""
+    def record_run(self, row: dict, metrics: dict, history: dict, series: dict | None = None) -> None:
+        """Writes one finished run (ok or failed) with its metrics, history and series."""
         columns = [
-            "run_key", "study", "task", "arch", "dataset", "variant", "matched", "bias",
+            "run_key", "study", "task", "arch", "setting", "dataset", "variant", "matched", "bias",
             "profile", "n_train", "seed", "status", "error", "epochs", "steps",
             "train_seconds", "params", "backend", "device", "versions_json",
             "config_json", "finished_at",
@@ -122,6 +143,11 @@ class Store:
                 "INSERT INTO history VALUES (?, ?, ?, ?)",
                 [(row["run_key"], epoch, k, float(v))
                  for k, values in history.items() for epoch, v in enumerate(values)],
+            )
+            self.con.executemany(
+                "INSERT INTO series VALUES (?, ?, ?, ?)",
+                [(row["run_key"], name, float(x), float(v))
+                 for name, points in (series or {}).items() for x, v in points],
             )
 
     def start_session(self, argv: list[str]) -> int:

@@ -7,4 +7,8 @@ your own can also live outside the repository: `--tasks-module path.py`.
 
 STUDY_MODULES = [
     "tasks.locality",
+    "tasks.memory",
+    "tasks.order",
+    "tasks.gating",
+    "tasks.bottleneck",
 ]

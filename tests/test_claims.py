@@ -1,3 +1,5 @@
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -81,3 +83,61 @@ def test_overall_verdict_needs_agreement():
 def test_unknown_test_is_rejected():
     with pytest.raises(ValueError, match="unknown claim test 'bigger'"):
         Claim(text="", a={}, b={}, test="bigger")
+
+
+def test_empty_b_compares_a_with_the_reference():
+    f = frame({"rnn": lambda n, s: 0.02 + 0.01 * s})
+    at_most = Claim(text="rnn skill at most 0.1", a={"arch": "rnn"}, b={}, test="not_better", margin=0.1)
+    assert evaluate_claim(at_most, f)[0].verdict == "supported"
+    above = Claim(text="rnn skill above 0.5", a={"arch": "rnn"}, b={}, test="better", reference=0.5)
+    assert evaluate_claim(above, f)[0].verdict == "contradicted"
+    assert "(a - 0.5)" in above.rule()
+
+
+def test_each_takes_the_weakest_per_value_difference():
+    rows = []
+    for arch, gap in (("lstm", 0.2), ("tcn", 0.1), ("mlp", -0.05)):
+        for variant, bonus in (("natural", gap), ("permuted", 0.0)):
+            for s in range(3):
+                rows.append({"dataset": "d", "arch": arch, "variant": variant, "n_train": 50, "seed": s,
+                             "metric": "test/accuracy", "value": 0.5 + bonus + 0.001 * s})
+    f = pd.DataFrame(rows)
+    claim = Claim(text="order helps", a={"variant": "natural"}, b={"variant": "permuted"},
+                  each={"arch": ("lstm", "tcn")})
+    result = evaluate_claim(claim, f)[0]
+    assert result.verdict == "supported" and result.estimate == pytest.approx(0.1)
+    with_mlp = dataclasses.replace(claim, each={"arch": ("lstm", "tcn", "mlp")})
+    assert evaluate_claim(with_mlp, f)[0].verdict == "contradicted"
+    assert Claim.from_json(with_mlp.to_json()) == with_mlp
+
+
+def test_slope_statistic_fits_log_log_growth_per_seed():
+    rows = []
+    for arch, power in (("lstm", 1.0), ("tcn", 0.5)):
+        for length in (64, 128, 256, 512):
+            for s in range(3):
+                rows.append({"dataset": f"adding_T{length}", "length": length, "arch": arch, "n_train": 32,
+                             "seed": s, "metric": "train/step_ms",
+                             "value": (1 + 0.05 * s) * length ** power})
+    f = pd.DataFrame(rows)
+    linear = Claim(text="lstm linear", a={"arch": "lstm"}, b={}, reference=1.0, test="negligible",
+                   margin=0.1, metric="train/step_ms", higher_is_better=False, statistic="slope")
+    [result] = evaluate_claim(linear, f)
+    assert result.verdict == "supported" and result.estimate == pytest.approx(0.0, abs=1e-9)
+    assert result.dataset == "lengths 64-512"
+    slower = Claim(text="tcn grows slower", a={"arch": "tcn"}, b={"arch": "lstm"}, test="better",
+                   metric="train/step_ms", higher_is_better=False, statistic="slope",
+                   datasets=("adding_T256", "adding_T512"))
+    [result] = evaluate_claim(slower, f)
+    assert result.verdict == "supported" and result.estimate == pytest.approx(0.5)
+    assert result.dataset == "lengths 256-512"
+    with pytest.raises(ValueError, match="valid statistics: mean, slope"):
+        Claim(text="x", a={}, b={}, statistic="median")
+
+
+def test_datasets_limit_a_claim():
+    f = pd.concat([frame({"a": lambda n, s: 0.9, "b": lambda n, s: 0.8 - 0.01 * s}, dataset="long"),
+                   frame({"a": lambda n, s: 0.5, "b": lambda n, s: 0.8 + 0.01 * s}, dataset="short")])
+    claim = dataclasses.replace(CLAIM, datasets=("long",))
+    results = evaluate_claim(claim, f)
+    assert [r.dataset for r in results] == ["long"] and results[0].verdict == "supported"

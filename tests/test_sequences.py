@@ -1,5 +1,6 @@
 """Sequence pieces (issue 3, first increment): generators, the time permutation, builders."""
 
+import json
 import numpy as np
 import pytest
 
@@ -71,10 +72,13 @@ def test_tcn_receptive_field_covers_the_sequence():
     dilations = [l.dilation_rate[0] for l in model.layers
                  if isinstance(l, keras.layers.Conv1D) and l.kernel_size[0] == 3]
     assert 1 + 2 * sum(dilations) >= 40
-    # the output at the last step depends on the first input step
-    x = np.zeros((1, 40, 1), "float32")
+    # the output at the last step depends on the first input step (random
+    # inputs, so that the ReLUs along the path are active)
+    keras.utils.set_random_seed(0)
+    model = build_model("tcn", (40, 1), 1, width=16)
+    x = np.random.default_rng(0).normal(size=(4, 40, 1)).astype("float32")
     x2 = x.copy()
-    x2[0, 0, 0] = 1.0
+    x2[:, 0, 0] += 1.0
     assert not np.allclose(model.predict(x, verbose=0), model.predict(x2, verbose=0))
 
 
@@ -95,9 +99,113 @@ def test_regression_runs_through_the_runner():
 
     task = Task(name="t/adding/gru", study="t", dataset="adding_T10", arch="gru",
                 objective="regression", metric="test/loss", higher_is_better=False)
-    row, metrics, history = Trainer("cpu").run(RunSpec(task, 100, 0, {"width": 8}, BUDGETS["smoke"],
+    row, metrics, history, _ = Trainer("cpu").run(RunSpec(task, 100, 0, {"width": 8}, BUDGETS["smoke"],
                                                        "smoke", "tensorflow"))
     assert row["status"] == "ok"
     assert set(metrics) >= {"test/loss", "test/mae"}
     assert 0 < metrics["test/loss"] < 2.0 and np.isfinite(metrics["test/mae"])
     assert "val_loss" in history
+
+
+def test_copy_memory_targets_are_the_first_symbols():
+    from suite.data import copy_memory
+
+    x, y = copy_memory(500, 20, seed=0)
+    assert x.shape == (500, 20, 10) and y.shape == (500, 3)
+    assert np.array_equal(x[:, :3, :8].argmax(axis=2), y)  # the symbols shown first
+    assert np.all(x.sum(axis=2) == 1)  # one-hot at every step
+    assert np.all(x[:, 3:-1, 8] == 1) and np.all(x[:, -1, 9] == 1)  # blanks, then the delimiter
+    assert abs(np.mean(y == 0) - 1 / 8) < 0.03  # uniform symbols: chance is 1/8
+    with pytest.raises(ValueError, match="Received: steps=3"):
+        copy_memory(5, 3, seed=0)
+
+
+def test_symbols_objective_scores_each_label():
+    import keras
+    from suite.runner import symbol_accuracy, symbols_crossentropy
+
+    y = np.array([[0, 1, 2], [3, 3, 3]])
+    logits = np.full((2, 3 * 4), -5.0, "float32")
+    for i, labels in enumerate(y):
+        for j, label in enumerate(labels):
+            logits[i, j * 4 + label] = 5.0
+    logits[1, 2 * 4 + 3], logits[1, 2 * 4 + 0] = -5.0, 5.0  # last label of example 2 wrong
+    acc = keras.ops.convert_to_numpy(symbol_accuracy(y, logits))
+    np.testing.assert_allclose(acc, [1.0, 2 / 3], rtol=1e-6)
+    loss = keras.ops.convert_to_numpy(symbols_crossentropy(y, logits))
+    assert loss[0] < 0.01 < loss[1]
+
+
+def test_baseline_metrics_of_the_trivial_predictors():
+    from suite.runner import baseline_metrics
+
+    _, y = adding_problem(20_000, 10, seed=0)
+    m = baseline_metrics("mean", y[:10_000], y[10_000:], {"test/loss": 1 / 12})
+    assert m["test/baseline_loss"] == pytest.approx(1 / 6, abs=0.005)
+    assert m["test/skill"] == pytest.approx(0.5, abs=0.02)
+    y_cls = np.array([[1, 2], [1, 3], [0, 3]])
+    m = baseline_metrics("majority", y_cls, np.array([[1, 3], [1, 0]]), {"test/accuracy": 0.75})
+    assert m["test/baseline_accuracy"] == 0.75 and m["test/skill"] == 0.0
+
+
+@pytest.mark.parametrize("arch", ["rnn", "lstm", "gru"])
+def test_gradient_norm_probe_gives_one_finite_value_per_step(arch):
+    from suite.runner import OBJECTIVES, input_gradient_norms
+
+    x, y = adding_problem(32, 15, seed=0)
+    model = build_model(arch, (15, 2), 1, width=8)
+    distance, norms = input_gradient_norms(model, OBJECTIVES["regression"], x, y)
+    assert distance.tolist() == list(range(14, -1, -1))  # step t is 14 - t from the end
+    assert norms.shape == (15,) and np.all(np.isfinite(norms)) and np.all(norms > 0)
+
+
+def test_gradient_norm_probe_sees_what_the_loss_depends_on():
+    """A model that reads only the last step has zero gradient at every other step."""
+    from suite.runner import OBJECTIVES, input_gradient_norms
+
+    inputs = keras.Input((6, 2))
+    last = keras.layers.Cropping1D((5, 0))(inputs)
+    model = keras.Model(inputs, keras.layers.Dense(1)(keras.layers.Flatten()(last)))
+    x, y = adding_problem(16, 6, seed=1)
+    distance, norms = input_gradient_norms(model, OBJECTIVES["regression"], x, y)
+    assert norms[-1] > 0 and np.all(norms[:-1] == 0)
+
+
+def test_sinusoidal_transformer_size_does_not_grow_with_length():
+    short = build_model("transformer", (32, 2), 1, width=16, positions="sinusoidal").count_params()
+    long = build_model("transformer", (1024, 2), 1, width=16, positions="sinusoidal").count_params()
+    learned = build_model("transformer", (1024, 2), 1, width=16).count_params()
+    assert short == long < learned
+    with pytest.raises(ValueError, match="Received: positions='rotary'"):
+        build_model("transformer", (8, 2), 1, positions="rotary")
+
+
+def test_step_time_objective_times_steps_and_evaluates_nothing():
+    from suite.registry import Task
+    from suite.runner import Budget, RunSpec, Trainer
+
+    task = Task(name="t/steps/lstm", study="t", dataset="adding_T32", arch="lstm", objective="step_time",
+                metric="train/step_ms", higher_is_better=False)
+    budget = Budget(max_steps=8, eval_every=8, batch_size=4, steps_per_execution=1)
+    row, metrics, history, _ = Trainer("cpu").run(RunSpec(task, 32, 0, {"width": 8}, budget, "smoke", "tensorflow"))
+    assert metrics["train/step_ms"] > 0 and not any(k.startswith("test/") for k in metrics)
+    assert row["steps"] == 8 and "val_loss" not in history
+    assert json.loads(row["config_json"])["input_shape"] == [32, 2]
+
+
+def test_probes_are_stored_at_init_and_after_training(tmp_path):
+    from suite.registry import Task
+    from suite.runner import BUDGETS, RunSpec, run_plan
+    from suite.store import Store
+
+    task = Task(name="t/copy/rnn", study="t", dataset="copy_T10", arch="rnn", objective="symbols",
+                probes=("input_gradients",))
+    with Store(tmp_path / "r.sqlite") as store:
+        run_plan([RunSpec(task, 64, 0, {"width": 8}, BUDGETS["smoke"], "smoke", "tensorflow")], store,
+                 progress=False, workers=1)
+        series = store.read_frame("SELECT name, x, value FROM series")
+        metrics = store.read_frame("SELECT metric, value FROM metrics")
+    assert sorted(series["name"].unique()) == ["input_gradients/init", "input_gradients/trained"]
+    assert len(series) == 2 * 10 and (series["value"] > 0).all()
+    m = dict(zip(metrics["metric"], metrics["value"]))
+    assert 0 <= m["test/accuracy"] <= 1 and "test/skill" in m and m["test/baseline_accuracy"] < 0.3

@@ -1,0 +1,70 @@
+"""Study `gating`: the LSTM against the GRU, at equal width and at equal parameters.
+
+Lesson: "LSTM and GRU use gating mechanisms ... allowing them to maintain
+memory over longer sequences." The GRU has two gates and no separate cell
+state, so at the same width it has about three quarters of the LSTM's
+weights. Is it as good? Compared twice: at equal width (the GRU smaller) and
+at equal parameters (the GRU wider), on a memory task (adding problem,
+T = 50) and a real sequence task (GunPoint).
+
+Run: python run_suite.py --studies gating
+"""
+
+from suite.claims import Claim
+from suite.registry import Study, register_grid, register_study
+
+WIDTH = 32  # the "equal width" setting; "equal params" fits each width to the target
+
+register_study(
+    Study(
+        name="gating",
+        question="Does the GRU, with fewer gates, perform as well as the LSTM, at equal width "
+        "(where it has fewer parameters) and at equal parameters?",
+        claim="LSTM and GRU use gating mechanisms to control information flow, allowing them to "
+        "maintain memory over longer sequences. (The GRU is the simpler of the two gated cells.)",
+        expected="At equal width the GRU has about 3/4 of the LSTM's parameters; its skill is "
+        "comparable to the LSTM's at equal width and at equal parameters.",
+        claims=(
+            Claim(
+                text="At equal width the GRU has fewer parameters than the LSTM.",
+                a={"arch": "gru", "setting": "equal width"}, b={"arch": "lstm", "setting": "equal width"},
+                test="better", metric="model/params", higher_is_better=False,
+            ),
+            Claim(
+                text="At equal parameters the GRU performs comparably to the LSTM (skill within 0.05).",
+                a={"arch": "gru", "setting": "equal params"}, b={"arch": "lstm", "setting": "equal params"},
+                test="negligible", margin=0.05, metric="test/skill",
+            ),
+            Claim(
+                text="At equal width, with fewer parameters, the GRU still performs comparably to the "
+                "LSTM (skill within 0.05).",
+                a={"arch": "gru", "setting": "equal width"}, b={"arch": "lstm", "setting": "equal width"},
+                test="negligible", margin=0.05, metric="test/skill",
+            ),
+        ),
+        sizes={"smoke": (100,), "quick": ("full",), "full": (50, 200, "full")},
+        seeds={"smoke": 2, "quick": 3, "full": 5},
+        datasets={
+            "smoke": ("adding_T10",),
+            "quick": ("adding_T50", "gunpoint"),
+            "full": ("adding_T50", "adding_T100", "copy_T50", "copy_T100", "gunpoint", "digits_rows",
+                     "mnist5k_rows"),
+        },
+        param_target=5_000,
+        budget={"quick": {"max_steps": 400, "eval_every": 50, "patience": 3, "batch_size": 32},
+                "full": {"max_steps": 10_000, "eval_every": 250, "patience": 8}},
+        figures=("vs_length", "learning_curves"),
+    )
+)
+
+for setting, hparams in (("equal width", {"width": WIDTH}), ("equal params", {})):
+    for family, kwargs in (
+        # the memory study's objectives and learning rate, so results line up with it
+        ("adding", dict(objective="regression", metric="test/loss", higher_is_better=False, learning_rate=1e-2)),
+        ("copy", dict(objective="symbols", learning_rate=1e-2)),
+    ):
+        register_grid("gating", datasets=(f"{family}_T10", f"{family}_T50", f"{family}_T100"),
+                      variants={"natural": True}, archs=("lstm", "gru"), bias="gated memory",
+                      setting=setting, hparams=hparams, **kwargs)
+    register_grid("gating", datasets=("gunpoint", "digits_rows", "mnist5k_rows"), variants={"natural": True},
+                  archs=("lstm", "gru"), bias="gated memory", setting=setting, hparams=hparams)
