@@ -104,18 +104,24 @@ class Claim:
         return cls(**d)
 
     def rule(self) -> str:
-        """The verdict rule in words, shown beside the numbers."""
+        """The verdict rule in words, in terms of the a - b shown beside it."""
         m = f"{self.margin:g}"
-        rule = {
-            "better": "supported if the 95% interval of (a - b) lies above 0; "
-            "contradicted if it lies below 0",
-            "negligible": f"supported if the 95% interval of (a - b) lies within "
-            f"[-{m}, {m}]; contradicted if it lies wholly outside",
-            "not_better": f"supported if the 95% interval's upper end is at most {m}; "
-            f"contradicted if its lower end exceeds {m}",
-        }[self.test]
-        if not self.b:
-            rule = rule.replace("(a - b)", f"(a - {self.reference:g})")
+        d = "(a - b)" if self.b else f"(a - {self.reference:g})"
+        if self.higher_is_better:
+            rule = {
+                "better": f"supported if the 95% interval of {d} lies above 0; contradicted if it lies below 0",
+                "not_better": f"supported if the upper end of the 95% interval of {d} is at most {m}; "
+                f"contradicted if its lower end exceeds {m}",
+            }.get(self.test)
+        else:
+            rule = {
+                "better": f"lower is better: supported if the 95% interval of {d} lies below 0; "
+                "contradicted if it lies above 0",
+                "not_better": f"lower is better: supported if the lower end of the 95% interval of {d} "
+                f"is at least -{m}; contradicted if its upper end is below -{m}",
+            }.get(self.test)
+        if self.test == "negligible":
+            rule = f"supported if the 95% interval of {d} lies within [-{m}, {m}]; contradicted if it lies wholly outside"
         if self.statistic == "slope":
             rule = "a and b are log-log slopes of the metric against sequence length; " + rule
         if self.each:
@@ -265,17 +271,19 @@ def evaluate_claim(claim: Claim, runs) -> list[ClaimResult]:
             per_seed = diff[diff["n_train"].isin(sizes)].groupby("seed")["diff"].mean()
         sizes = tuple(int(s) for s in sizes)
         if len(per_seed) < 2:
+            sign = 1.0 if claim.higher_is_better else -1.0
             results.append(
-                ClaimResult(claim, dataset, "inconclusive", None if per_seed.empty else float(per_seed.mean()),
+                ClaimResult(claim, dataset, "inconclusive", None if per_seed.empty else sign * float(per_seed.mean()),
                             None, None, len(per_seed), sizes,
                             note="fewer than 2 seeds with both conditions: no interval")
             )
             continue
         estimate, low, high = bootstrap_ci(per_seed.to_numpy())
-        results.append(
-            ClaimResult(claim, dataset, decide(claim.test, low, high, claim.margin),
-                        estimate, low, high, len(per_seed), sizes)
-        )
+        verdict = decide(claim.test, low, high, claim.margin)
+        # shown as plain a - b (the sign flip for lower-is-better metrics is internal)
+        if not claim.higher_is_better:
+            estimate, low, high = -estimate, -high, -low
+        results.append(ClaimResult(claim, dataset, verdict, estimate, low, high, len(per_seed), sizes))
     return results
 
 

@@ -84,7 +84,7 @@ def learning_curve_figure(tidy: pd.DataFrame, metric: str, title: str) -> str:
     import seaborn as sns
     from matplotlib import ticker
 
-    frame = tidy[tidy["metric"] == metric].copy()
+    frame = tidy[(tidy["metric"] == metric) & (tidy["primary_metric"] == metric)].copy()
     frame["data"] = np.where(frame["matched"] == 1, frame["variant"] + " (matched)",
                              frame["variant"] + " (mismatched)")
     col_order = sorted(frame["data"].unique(), key=lambda v: ("mismatched" in v, v))
@@ -113,6 +113,12 @@ def _family(dataset: str) -> str:
     import re
 
     return re.sub(r"_T\d+$", "", dataset)
+
+
+def _dataset_order(dataset: str):
+    """Sort key: by family, then by length (adding_T32 before adding_T128)."""
+    suffix = dataset[len(_family(dataset)) + 2:]
+    return (_family(dataset), int(suffix) if suffix.isdigit() else 0, dataset)
 
 
 def _log_length_axis(ax, lengths):
@@ -229,8 +235,7 @@ def _figure_gradient_norms(tidy, data, study) -> list[dict]:
     series = series.assign(when=series["name"].str.split("/").str[-1])
     # one curve per (model, when): the mean over seeds of the per-step norm
     series = series.groupby(["dataset", "model", "when", "x"], as_index=False)["value"].mean()
-    series["dataset"] = pd.Categorical(series["dataset"], sorted(
-        series["dataset"].unique(), key=lambda d: (_family(d), int(d.rsplit("_T", 1)[-1]) if "_T" in d else 0)))
+    series["dataset"] = pd.Categorical(series["dataset"], sorted(series["dataset"].unique(), key=_dataset_order))
     return [{
         "title": "Gradient norm against distance from the end",
         "svg": gradient_norm_figure(series, f"{study['name']}: where the gradient reaches"),
@@ -245,16 +250,27 @@ def slopes_table(points: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
     """Per model: log-log slope of step time against length, mean [95% CI] over seeds."""
     from suite.claims import loglog_slope
 
+    def seed_slopes(frame):
+        slopes = []
+        for _, per_seed in frame.groupby("seed"):
+            by_length = per_seed.groupby("length")["value"].mean()
+            if len(by_length) >= 2:
+                slopes.append(loglog_slope(by_length.index, by_length.to_numpy()))
+        return slopes
+
     rows, means = [], {}
     for model, g in points.groupby("model"):
-        per_seed = [loglog_slope(s.groupby("length")["value"].mean().index, s.groupby("length")["value"].mean())
-                    for _, s in g.groupby("seed") if s["length"].nunique() >= 2]
+        per_seed = seed_slopes(g)
         if not per_seed:
             continue
         mean, low, high = bootstrap_ci(per_seed)
         means[model] = mean
+        longest = g[g["length"] >= g["length"].median()]
+        tail = seed_slopes(longest)
         by_length = g.groupby("length")["value"].median()
-        rows.append({"model": model, "slope (log-log)": _fmt(mean, low, high, 2), "seeds": len(per_seed),
+        rows.append({"model": model, "slope (log-log)": _fmt(mean, low, high, 2),
+                     f"slope from {int(longest['length'].min())} steps": _fmt(*bootstrap_ci(tail), 2) if tail else "",
+                     "seeds": len(per_seed),
                      f"ms at {int(by_length.index[0])}": f"{by_length.iloc[0]:.1f}",
                      f"ms at {int(by_length.index[-1])}": f"{by_length.iloc[-1]:.1f}"})
     return pd.DataFrame(rows), means
@@ -276,12 +292,45 @@ def _figure_step_time(tidy, data, study) -> list[dict]:
     }]
 
 
+def comparison_figure(points: pd.DataFrame, metric: str, title: str) -> str:
+    """One point per model (mean, 95% CI over seeds) per dataset, with its parameter count."""
+    _setup_matplotlib(f"cmp-{title}")
+    import seaborn as sns
+
+    models = sorted(points["model"].unique())
+    grid = sns.catplot(data=points, y="model", x="value", col="dataset", kind="point", order=models,
+                       errorbar=("ci", 95), linestyle="none", height=2.6, aspect=1.6, sharex=False,
+                       col_wrap=min(3, points["dataset"].nunique()))
+    for dataset, ax in grid.axes_dict.items():
+        params = points[points["dataset"] == dataset].groupby("model")["params"].max()
+        ax.set_yticks(range(len(models)), [f"{m} ({int(params.get(m, 0)):,} params)" for m in models],
+                      fontsize=8)
+        ax.grid(True, axis="x", alpha=0.3)
+    grid.set_axis_labels(metric, "")
+    grid.figure.suptitle(title, y=1.03)
+    return _svg(grid.figure)
+
+
+def _figure_comparison(tidy, data, study) -> list[dict]:
+    points = tidy[tidy["metric"] == "test/skill"]
+    points = points[points["n_train"] == points.groupby("dataset")["n_train"].transform("max")]
+    if points.empty:
+        return []
+    return [{
+        "title": "Models side by side",
+        "svg": comparison_figure(points, "test/skill", f"{study['name']}: skill over the trivial baseline"),
+        "caption": "test/skill at the largest training set (0 = the trivial baseline, 1 = perfect): "
+                   "mean and 95% interval over seeds, with each model's parameter count.",
+    }]
+
+
 # figure name (Study.figures) -> fn(tidy, data, study row) -> [{title, svg, caption[, table]}]
 FIGURES = {
     "learning_curves": _figure_learning_curves,
     "vs_length": _figure_vs_length,
     "gradient_norms": _figure_gradient_norms,
     "step_time": _figure_step_time,
+    "comparison": _figure_comparison,
 }
 
 
@@ -296,7 +345,7 @@ def _fmt(mean, low, high, digits=3) -> str:
 def summary_table(tidy: pd.DataFrame, metric: str) -> pd.DataFrame:
     """Mean and 95% bootstrap interval over seeds, sizes as columns."""
     rows = []
-    for (dataset, variant, model, n), g in tidy[tidy["metric"] == metric].groupby(
+    for (dataset, variant, model, n), g in tidy[(tidy["metric"] == metric) & (tidy["primary_metric"] == metric)].groupby(
         ["dataset", "variant", "model", "n_train"]
     ):
         mean, low, high = bootstrap_ci(g["value"].to_numpy())
@@ -306,7 +355,10 @@ def summary_table(tidy: pd.DataFrame, metric: str) -> pd.DataFrame:
         return pd.DataFrame()
     table = pd.DataFrame(rows).pivot(index=["dataset", "variant", "model"], columns="n_train", values="cell")
     table.columns = [f"n={c}" for c in table.columns]
-    return table.reset_index()
+    table = table.reset_index()
+    order = sorted(range(len(table)), key=lambda i: (_dataset_order(table.loc[i, "dataset"]),
+                                                       table.loc[i, "variant"], table.loc[i, "model"]))
+    return table.iloc[order]
 
 
 def params_table(study_frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
@@ -331,12 +383,12 @@ def study_section(data: dict, study: pd.Series) -> dict:
         "name": study["name"], "question": study["question"], "claim": study["claim"],
         "expected": study["expected"], "profile": study["profile"],
         "budget": json.loads(study["budget_json"] or "{}"), "n_runs": int(tidy["run_key"].nunique()),
-        "references": json.loads(study.get("references_json") or "[]"),
+        "references": _json_field(study, "references_json", []),
         "figures": [], "tables": [], "verdicts": [], "params": None, "param_warnings": [],
     }
     if tidy.empty:
         return section
-    for name in json.loads(study.get("figures_json") or '["learning_curves"]'):
+    for name in _json_field(study, "figures_json", ["learning_curves"]):
         if name not in FIGURES:
             section["figures"].append({"title": name, "svg": "", "table": "", "caption":
                                        f"unknown figure {name!r}; valid figures: {', '.join(sorted(FIGURES))}"})
@@ -352,7 +404,7 @@ def study_section(data: dict, study: pd.Series) -> dict:
         results = evaluate_claim(claim, tidy)
         section["verdicts"].append({
             "text": claim.text, "rule": claim.rule(), "metric": claim.metric,
-            "a": _describe(claim.a), "b": _describe(claim.b), "sizes": claim.sizes,
+            "a": _describe(claim.a), "b": _describe(claim.b, claim.reference), "sizes": claim.sizes,
             "verdict": overall_verdict([r.verdict for r in results]),
             "rows": [{
                 "dataset": r.dataset, "verdict": r.verdict, "n_seeds": r.n_seeds,
@@ -365,7 +417,15 @@ def study_section(data: dict, study: pd.Series) -> dict:
     return section
 
 
-def _describe(condition: dict) -> str:
+def _json_field(row: pd.Series, key: str, default):
+    """A JSON column of a row; `default` where it is missing (databases made before it existed)."""
+    value = row.get(key)
+    return json.loads(value) if isinstance(value, str) and value else default
+
+
+def _describe(condition: dict, reference: float = 0.0) -> str:
+    if not condition:
+        return f"the constant {reference:g}"
     parts = []
     for k, v in condition.items():
         parts.append(f"{k} = {' and '.join(v) if isinstance(v, tuple) else v}")

@@ -56,7 +56,7 @@ register_study(
         seeds={"smoke": 2, "quick": 3, "full": 5},
         datasets={
             "smoke": ("adding_T32", "adding_T64"),
-            "quick": ("adding_T32", "adding_T128", "adding_T256", "adding_T512", "adding_T1024"),
+            "quick": ("adding_T32", "adding_T256", "adding_T512", "adding_T1024"),
             "full": tuple(f"adding_T{t}" for t in TIMING_LENGTHS),
         },
         param_target=5_000,

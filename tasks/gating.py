@@ -42,7 +42,7 @@ register_study(
                 test="negligible", margin=0.05, metric="test/skill",
             ),
         ),
-        sizes={"smoke": (100,), "quick": ("full",), "full": (50, 200, "full")},
+        sizes={"smoke": (100,), "quick": (1600,), "full": (50, 200, "full")},  # 1,600: see tasks/memory.py
         seeds={"smoke": 2, "quick": 3, "full": 5},
         datasets={
             "smoke": ("adding_T10",),
@@ -53,7 +53,7 @@ register_study(
         param_target=5_000,
         budget={"quick": {"max_steps": 400, "eval_every": 50, "patience": 3, "batch_size": 32},
                 "full": {"max_steps": 10_000, "eval_every": 250, "patience": 8}},
-        figures=("vs_length", "learning_curves"),
+        figures=("comparison",),
     )
 )
 

@@ -52,8 +52,9 @@ register_study(
                 datasets=LONG,
             ),
         ),
-        # The size barely matters here (the budget is in steps): one size, the whole pool.
-        sizes={"smoke": (200,), "quick": ("full",), "full": ("full",)},
+        # One size: the question is the length, not the amount of data. In quick,
+        # 1,600 = 50 steps of 32: one pass per validation check, 8 checks in 400 steps.
+        sizes={"smoke": (200,), "quick": (1600,), "full": ("full",)},
         seeds={"smoke": 2, "quick": 3, "full": 5},
         datasets={
             "smoke": ("adding_T10", "copy_T10"),

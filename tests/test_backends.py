@@ -45,3 +45,16 @@ def test_cli_runs_on_jax(tmp_path):
                      "--seeds", "2", "--profile", "smoke", "--output", tmp_path, "--no-progress")
     assert result.returncode == 0, result.stderr[-3000:]
     assert "8 runs" in result.stdout and "(8 ok" in result.stdout
+
+
+def test_gradient_probe_and_step_timer_on_jax(tmp_path):
+    import sqlite3
+
+    result = run_cli("--backend", "jax", "--studies", "memory", "--archs", "gru", "--datasets", "copy_T10",
+                     "--seeds", "2", "--profile", "smoke", "--output", tmp_path, "--no-progress")
+    assert result.returncode == 0, result.stderr[-3000:]
+    con = sqlite3.connect(tmp_path / "results.sqlite")
+    names = {n for (n,) in con.execute("SELECT DISTINCT name FROM series")}
+    assert names == {"input_gradients/init", "input_gradients/trained"}
+    assert con.execute("SELECT COUNT(*) FROM series WHERE value > 0").fetchone()[0] == 2 * 2 * 10
+    assert con.execute("SELECT MIN(value) FROM results WHERE metric = 'train/step_ms'").fetchone()[0] > 0

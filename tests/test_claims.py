@@ -129,8 +129,10 @@ def test_slope_statistic_fits_log_log_growth_per_seed():
                    metric="train/step_ms", higher_is_better=False, statistic="slope",
                    datasets=("adding_T256", "adding_T512"))
     [result] = evaluate_claim(slower, f)
-    assert result.verdict == "supported" and result.estimate == pytest.approx(0.5)
+    assert result.verdict == "supported" and result.estimate == pytest.approx(-0.5)  # a - b, as shown
+    assert result.low <= result.estimate <= result.high
     assert result.dataset == "lengths 256-512"
+    assert "lower is better: supported if the 95% interval of (a - b) lies below 0" in slower.rule()
     with pytest.raises(ValueError, match="valid statistics: mean, slope"):
         Claim(text="x", a={}, b={}, statistic="median")
 
