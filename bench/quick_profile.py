@@ -8,6 +8,7 @@ database for where the time went.
     python bench/quick_profile.py --studies memory,order,gating,bottleneck  # target 300 s
     python bench/quick_profile.py --workers 1      # one process
     python bench/quick_profile.py --backend jax    # needs `pip install jax`
+    python bench/quick_profile.py --keep /tmp/q    # keep the database and report
 """
 
 import argparse
@@ -36,8 +37,12 @@ def main():
     parser.add_argument("--studies", default="locality")
     parser.add_argument("--workers")
     parser.add_argument("--backend")
+    parser.add_argument("--keep", help="write the results and report here instead of a temporary directory")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as out:
+    with tempfile.TemporaryDirectory() as tmp:
+        out = args.keep or tmp
+        if args.keep and Path(args.keep, "results.sqlite").exists():
+            sys.exit(f"--keep {args.keep!r} already holds results: the benchmark runs from scratch")
         cmd = [sys.executable, str(ROOT / "run_suite.py"), "--studies", args.studies,
                "--profile", args.profile, "--output", out, "--no-progress"]
         if args.workers:

@@ -140,12 +140,16 @@ def select_backend(name: str | None) -> str:
 
 def list_registry(studies) -> str:
     lines = []
+    tasks = [t for study in studies for t in REGISTRY.tasks(study.name)]
+    # columns as wide as their longest entry
+    w_name, w_arch, w_data = (max((len(getattr(t, f)) for t in tasks), default=0)
+                              for f in ("name", "arch", "dataset"))
     for study in studies:
         lines.append(f"{study.name}: {study.question}")
         for task in REGISTRY.tasks(study.name):
             flag = f"  [skipped: {task.skip}]" if task.skip else ""
             matched = "matched" if task.matched else "mismatched"
-            lines.append(f"  {task.name:<45} {task.arch:<6} {task.dataset:<20} {matched}{flag}")
+            lines.append(f"  {task.name:<{w_name}} {task.arch:<{w_arch}} {task.dataset:<{w_data}} {matched}{flag}")
     return "\n".join(lines)
 
 
