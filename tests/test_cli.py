@@ -162,7 +162,9 @@ def _assert_group_ends(pgid, timeout=20):
 
 def test_ctrl_c_stops_at_once_and_keeps_finished_runs(tmp_path):
     out = tmp_path / "out"
-    args = ["--studies", "locality", "--archs", "mlp", "--profile", "smoke", "--seeds", "3",
+    # 40 runs, half of them ViTs (about a second each): the signal lands mid-way
+    # even on a fast machine (12 MLP runs alone once finished before it arrived)
+    args = ["--studies", "locality", "--archs", "mlp,vit", "--profile", "smoke", "--seeds", "5",
             "--output", str(out), "--no-progress"]
     proc = _start_and_wait_for(args, out / "results.sqlite", 2)
     os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
