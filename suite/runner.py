@@ -705,9 +705,12 @@ def _results_from_workers(runs, data_dir, device, workers, task_modules):
                 submit(i)
     finally:
         for worker in pool:
+            # shutdown() forgets the processes, so take them first; then stop
+            # them: an interrupted suite stops now, not after the runs in flight
+            processes = list((worker._processes or {}).values())
             worker.shutdown(wait=False, cancel_futures=True)
-            for process in list((worker._processes or {}).values()):
-                process.terminate()  # an interrupted suite stops now, not after the runs in flight
+            for process in processes:
+                process.terminate()
 
 
 def run_plan(runs: list[RunSpec], store, data_dir=None, progress=True, workers=None,
