@@ -139,9 +139,12 @@ def _count_ok(db):
 
 def _start_and_wait_for(args, db, runs):
     """Starts the suite in its own process group; returns once `runs` are saved."""
+    # SIGINT as in a terminal: a shell's background job (e.g. a CI script run
+    # with `&`) inherits SIGINT ignored, and Python then never sees Ctrl-C
     proc = subprocess.Popen([sys.executable, str(ROOT / "run_suite.py"), *args], cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)
+                            start_new_session=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.time() + 300
     while _count_ok(db) < runs and time.time() < deadline and proc.poll() is None:
         time.sleep(0.2)
