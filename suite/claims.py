@@ -206,24 +206,22 @@ def loglog_slope(lengths, values) -> float:
     return float(np.polyfit(np.log(np.asarray(lengths, float)), np.log(np.asarray(values, float)), 1)[0])
 
 
-def _slopes(frame):
-    """One log-log slope per (seed, every other column), over lengths."""
-    others = [c for c in frame.columns if c not in ("length", "value", "n_train", "dataset")]
+def loglog_slopes(frame, by) -> pd.DataFrame:
+    """One log-log slope of `value` against `length` per group of `by` (mean over other rows per length)."""
     rows = []
-    for key, g in frame.groupby(others):
+    for key, g in frame.groupby(list(by)):
         per_length = g.groupby("length")["value"].mean()
         if len(per_length) >= 2 and (per_length > 0).all():
-            rows.append({**dict(zip(others, key if isinstance(key, tuple) else (key,))),
+            rows.append({**dict(zip(by, key if isinstance(key, tuple) else (key,))),
                          "value": loglog_slope(per_length.index, per_length.to_numpy())})
-    return frame.iloc[:0][others + ["value"]] if not rows else pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=[*by, "value"])
 
 
 def _differences(claim: Claim, frame, a: Mapping, b: Mapping):
     """Signed differences a - b (positive: a better), per seed (and size)."""
     sign = 1.0 if claim.higher_is_better else -1.0
     if claim.statistic == "slope":
-        columns = sorted({"seed", *a, *b})
-        frame = _slopes(frame[columns + ["length", "value", "n_train", "dataset"]])
+        frame = loglog_slopes(frame, sorted({"seed", *a, *b}))
         by = ("seed",)
     else:
         by = ("seed", "n_train")

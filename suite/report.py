@@ -82,7 +82,6 @@ def learning_curve_figure(tidy: pd.DataFrame, metric: str, title: str) -> str:
     """
     _setup_matplotlib(f"lc-{title}")  # before pyplot is imported (by seaborn)
     import seaborn as sns
-    from matplotlib import ticker
 
     frame = tidy[(tidy["metric"] == metric) & (tidy["primary_metric"] == metric)].copy()
     frame["data"] = np.where(frame["matched"] == 1, frame["variant"] + " (matched)",
@@ -100,10 +99,7 @@ def learning_curve_figure(tidy: pd.DataFrame, metric: str, title: str) -> str:
     grid.set_axis_labels("training examples (log scale)", metric)
     grid.set_titles(row_template="{row_name}", col_template="{col_name}")
     for (dataset, _), ax in grid.axes_dict.items():
-        sizes = sorted(frame.loc[frame["dataset"] == dataset, "n_train"].unique())
-        ax.xaxis.set_minor_locator(ticker.NullLocator())  # label the sizes run, nothing else
-        ax.set_xticks(sizes, [f"{s:,}" for s in sizes])
-        ax.grid(True, alpha=0.3)
+        _log_axis(ax, sorted(frame.loc[frame["dataset"] == dataset, "n_train"].unique()))
     grid.figure.suptitle(title, y=1.02)
     return _svg(grid.figure)
 
@@ -121,12 +117,13 @@ def _dataset_order(dataset: str):
     return (_family(dataset), int(suffix) if suffix.isdigit() else 0, dataset)
 
 
-def _log_length_axis(ax, lengths):
+def _log_axis(ax, values):
+    """A log x axis labelled with exactly the values run (sizes, lengths), nothing else."""
     from matplotlib import ticker
 
     ax.set_xscale("log")
     ax.xaxis.set_minor_locator(ticker.NullLocator())
-    ax.set_xticks(lengths, [f"{int(v):,}" for v in lengths])
+    ax.set_xticks(values, [f"{int(v):,}" for v in values])
     ax.grid(True, alpha=0.3)
 
 
@@ -158,7 +155,7 @@ def metric_vs_length_figure(tidy: pd.DataFrame, title: str) -> str:
             line = base.groupby("length")["value"].mean()
             ax.plot(line.index, line.to_numpy(), "k--", lw=1, label="trivial baseline")
             ax.legend(fontsize=8)
-        _log_length_axis(ax, sorted(points["length"].unique()))
+        _log_axis(ax, sorted(points["length"].unique()))
         ax.set_title(family)
         ax.set_xlabel("sequence length T (log scale)")
         ax.set_ylabel(metric)
@@ -199,7 +196,7 @@ def step_time_figure(points: pd.DataFrame, slopes: dict, title: str) -> str:
     handles, labels = ax.get_legend_handles_labels()
     ax.legend(handles, [f"{m} (slope {slopes[m]:.2f})" if m in slopes else m for m in labels], fontsize=8)
     ax.set_yscale("log")
-    _log_length_axis(ax, sorted(points["length"].unique()))
+    _log_axis(ax, sorted(points["length"].unique()))
     ax.set_xlabel("sequence length (log scale)")
     ax.set_ylabel("training step time, ms (log scale)")
     ax.set_title(title)
@@ -248,15 +245,10 @@ def _figure_gradient_norms(tidy, data, study) -> list[dict]:
 
 def slopes_table(points: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
     """Per model: log-log slope of step time against length, mean [95% CI] over seeds."""
-    from suite.claims import loglog_slope
+    from suite.claims import loglog_slopes
 
     def seed_slopes(frame):
-        slopes = []
-        for _, per_seed in frame.groupby("seed"):
-            by_length = per_seed.groupby("length")["value"].mean()
-            if len(by_length) >= 2:
-                slopes.append(loglog_slope(by_length.index, by_length.to_numpy()))
-        return slopes
+        return loglog_slopes(frame, ["seed"])["value"].tolist()
 
     rows, means = [], {}
     for model, g in points.groupby("model"):

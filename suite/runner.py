@@ -32,7 +32,7 @@ import numpy as np
 from suite import DataUnavailable, __version__
 from suite.data import load_variant, resolve_size, subsample
 
-RESULTS_VERSION = 1  # bump when a change in the runner changes results
+RESULTS_VERSION = 2  # bump when a change in the runner changes results (2: step time counts partial executions)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -321,40 +321,47 @@ def evaluation_batch_size(input_shape) -> int:
     return int(max(16, min(512, 16384 // max(1, input_shape[0]))))
 
 
-def make_step_timer(steps_per_execution: int):
+def make_step_timer(steps_per_execution: int, steps_per_epoch: int):
     """A callback timing optimizer steps; its `step_ms` is the median in ms.
 
-    Keras calls `on_train_batch_end` once per execution (`steps_per_execution`
-    steps). Gaps are measured between consecutive ends within an epoch, so
-    neither validation nor the first call's tracing is counted; the first
-    two gaps are dropped as warm-up when there are enough. Converting the
-    logs at each end (this callback is not async-safe) makes asynchronous
-    backends finish the step before the clock is read. (A factory, so Keras
-    is imported only once the backend is chosen.)
+    Keras calls `on_train_batch_end` once per execution (up to
+    `steps_per_execution` steps; the last execution of an epoch may run
+    fewer, so each gap is divided by the steps it really ran). Gaps are
+    measured between consecutive ends within an epoch, so neither validation
+    nor the first call's tracing is counted; the first two gaps are dropped
+    as warm-up when there are enough. Converting the logs at each end (this
+    callback is not async-safe) makes asynchronous backends finish the step
+    before the clock is read. (A factory, so Keras is imported only once the
+    backend is chosen.)
     """
     import keras
 
     class StepTimer(keras.callbacks.Callback):
         def __init__(self):
             super().__init__()
-            self.gaps: list[float] = []
+            self.per_step: list[float] = []
             self._last = None
+            self._begin = 0
 
         def on_epoch_begin(self, epoch, logs=None):
             self._last = None
 
+        def on_train_batch_begin(self, batch, logs=None):
+            self._begin = batch
+
         def on_train_batch_end(self, batch, logs=None):
             now = time.perf_counter()
             if self._last is not None:
-                self.gaps.append(now - self._last)
+                steps = max(1, min(steps_per_execution, steps_per_epoch - self._begin))
+                self.per_step.append((now - self._last) / steps)
             self._last = now
 
         @property
         def step_ms(self) -> float | None:
-            gaps = self.gaps[2:] if len(self.gaps) > 4 else self.gaps
-            if not gaps:
+            times = self.per_step[2:] if len(self.per_step) > 4 else self.per_step
+            if not times:
                 return None
-            return float(np.median(gaps)) * 1000.0 / steps_per_execution
+            return float(np.median(times)) * 1000.0
 
     return StepTimer()
 
@@ -485,7 +492,7 @@ class Trainer:
         epochs = max(1, math.ceil(budget.max_steps / steps_per_epoch))
         eval_batch = evaluation_batch_size(data.input_shape)
 
-        timer = make_step_timer(budget.steps_per_execution)
+        timer = make_step_timer(budget.steps_per_execution, steps_per_epoch)
         callbacks = [timer, keras.callbacks.TerminateOnNaN()]
         validation = None
         if not objective.train_only:
@@ -504,7 +511,8 @@ class Trainer:
             raise FloatingPointError(
                 f"loss became {losses[~np.isfinite(losses)][0]} at epoch {int(np.argmax(~np.isfinite(losses))) + 1}"
             )
-        metrics = {"model/params": float(model.count_params())}
+        params = int(model.count_params())
+        metrics = {"model/params": float(params)}
         if timer.step_ms is not None:
             metrics["train/step_ms"] = timer.step_ms
         if not objective.train_only:
@@ -517,7 +525,7 @@ class Trainer:
             series.update(_named(f"{name}/trained", PROBES[name](model, objective, probe_x, probe_y)))
         row = self._row(spec, "ok", None)
         row.update(epochs=len(losses), steps=len(losses) * steps_per_epoch,
-                   train_seconds=train_seconds, params=int(model.count_params()))
+                   train_seconds=train_seconds, params=params)
         # the input shape goes with the record (figures plot against length),
         # not into the run key: it follows from the dataset
         row["config_json"] = json.dumps({**spec.config, "input_shape": list(data.input_shape)}, default=str)

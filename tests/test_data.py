@@ -71,14 +71,19 @@ def test_tfds_dataset_missing_gives_one_line(tmp_path):
     assert "tfds_mnist" in message and "--data-dir" in message and str(tmp_path) in message
 
 
-def test_tfds_loader_with_mock_data():
+def _load_mocked(name, num_examples):
+    """A tfds_* dataset read from tensorflow-datasets' mock data (no files, no network)."""
     tfds = pytest.importorskip("tensorflow_datasets")
     load_dataset.cache_clear()
     try:
-        with tfds.testing.mock_data(num_examples=60):
-            d = load_dataset("tfds_mnist", "/nonexistent-mock-dir")
+        with tfds.testing.mock_data(num_examples=num_examples):
+            return load_dataset(name, "/nonexistent-mock-dir")
     finally:
         load_dataset.cache_clear()
+
+
+def test_tfds_loader_with_mock_data():
+    d = _load_mocked("tfds_mnist", 60)
     assert d.input_shape == (28, 28, 1)
     assert len(d.y_test) == 60  # the test split comes from TFDS's own test split
     assert len(d.y_pool) + len(d.y_val) == 60
@@ -92,13 +97,7 @@ def test_imdb_reviews_missing_gives_one_line(tmp_path):
 
 
 def test_imdb_reviews_loader_with_mock_data():
-    tfds = pytest.importorskip("tensorflow_datasets")
-    load_dataset.cache_clear()
-    try:
-        with tfds.testing.mock_data(num_examples=40):
-            d = load_dataset("tfds_imdb_reviews", "/nonexistent-mock-dir")
-    finally:
-        load_dataset.cache_clear()
+    d = _load_mocked("tfds_imdb_reviews", 40)
     assert d.input_shape == (128, 16) and d.num_outputs == 2
     assert len(d.y_test) == 40 and len(d.y_pool) + len(d.y_val) == 40
     assert np.isfinite(d.x_pool).all() and np.abs(d.x_pool).sum() > 0

@@ -209,3 +209,19 @@ def test_probes_are_stored_at_init_and_after_training(tmp_path):
     assert len(series) == 2 * 10 and (series["value"] > 0).all()
     m = dict(zip(metrics["metric"], metrics["value"]))
     assert 0 <= m["test/accuracy"] <= 1 and "test/skill" in m and m["test/baseline_accuracy"] < 0.3
+
+
+def test_step_timer_divides_each_gap_by_the_steps_it_ran(monkeypatch):
+    """An epoch of 6 steps with 4 per execution runs 4 then 2: both are 1 ms a step."""
+    import suite.runner as runner
+
+    # per epoch: the end of execution 1, then the end of execution 2 (2 steps, 2 ms later)
+    clock = iter([t for epoch in range(3) for t in (0.01 * epoch, 0.01 * epoch + 0.002)])
+    monkeypatch.setattr(runner.time, "perf_counter", lambda: next(clock))
+    timer = runner.make_step_timer(steps_per_execution=4, steps_per_epoch=6)
+    for epoch in range(3):
+        timer.on_epoch_begin(epoch)
+        for begin in (0, 4):
+            timer.on_train_batch_begin(begin)
+            timer.on_train_batch_end(begin + 3)
+    assert timer.step_ms == pytest.approx(1.0)
