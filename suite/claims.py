@@ -21,7 +21,12 @@ the comparison for every value of a column (e.g. every architecture, natural
 against permuted data) and keeps the weakest difference; `datasets` limits a
 claim to some datasets; `statistic="slope"` replaces the mean over sizes by
 the log-log slope of the metric against sequence length (one slope per seed,
-over the claim's datasets together), e.g. how step time grows with length.
+over the claim's datasets together), e.g. how step time grows with length;
+`change={"variant": ("natural", "rotated")}` compares *changes* instead of
+values: each condition's value becomes, per seed and size, its value on the
+second variant minus its value on the first (or the absolute change, with
+`absolute=True`), e.g. "rotating the features costs the trees more accuracy
+than the MLP".
 
 Claims are plain data (JSON round-trip), so they are stored in the results
 database and the report can be rebuilt from the database alone.
@@ -61,6 +66,10 @@ class Claim:
       datasets: only these datasets (None: every dataset of the study).
       statistic: "mean" (over the selected sizes) or "slope" (log-log slope
         against the `length` column: sequence length).
+      change: {column: (base, other)}: compare the change from base to other
+        (other - base, per seed and size) instead of the values.
+      absolute: with `change`, compare |other - base| (e.g. how much an
+        arbitrary column order moves the result, in either direction).
     """
 
     text: str
@@ -75,6 +84,8 @@ class Claim:
     each: Mapping | None = None
     datasets: tuple | None = None
     statistic: str = "mean"
+    change: Mapping | None = None
+    absolute: bool = False
 
     def __post_init__(self):
         if self.test not in TESTS:
@@ -89,13 +100,14 @@ class Claim:
     def to_json(self) -> str:
         d = dataclasses.asdict(self)
         d["a"], d["b"] = dict(self.a), dict(self.b)
-        d["each"] = None if self.each is None else dict(self.each)
+        for field in ("each", "change"):
+            d[field] = None if getattr(self, field) is None else dict(getattr(self, field))
         return json.dumps(d, sort_keys=True)
 
     @classmethod
     def from_json(cls, text: str) -> "Claim":
         d = json.loads(text)
-        for side in ("a", "b", "each"):
+        for side in ("a", "b", "each", "change"):
             if d.get(side) is not None:
                 d[side] = {k: tuple(v) if isinstance(v, list) else v for k, v in d[side].items()}
         for field in ("sizes", "datasets"):
@@ -124,6 +136,10 @@ class Claim:
             rule = f"supported if the 95% interval of {d} lies within [-{m}, {m}]; contradicted if it lies wholly outside"
         if self.statistic == "slope":
             rule = "a and b are log-log slopes of the metric against sequence length; " + rule
+        if self.change:
+            (column, (base, other)), = self.change.items()
+            what = "|change|" if self.absolute else "change"
+            rule = f"a and b are each condition's {what} in the metric from {column} {base} to {other}; " + rule
         if self.each:
             (column, values), = self.each.items()
             rule += f"; for each {column} in {', '.join(map(str, values))}, the weakest counts"
@@ -217,9 +233,29 @@ def loglog_slopes(frame, by) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=[*by, "value"])
 
 
+PAIR_KEYS = ("study", "dataset", "arch", "setting", "model", "n_train", "seed", "metric")
+
+
+def paired_change(frame, column: str, base, other, absolute: bool = False) -> pd.DataFrame:
+    """value(column = other) - value(column = base), paired on everything else that identifies a run.
+
+    Pairs share dataset, architecture, setting, training-set size, seed
+    (hence the training subset) and metric; rows without a partner drop out.
+    """
+    keys = [k for k in PAIR_KEYS if k in frame.columns and k != column]
+    first = frame[frame[column] == base].groupby(keys)["value"].mean()
+    second = frame[frame[column] == other].groupby(keys)["value"].mean()
+    both = first.index.intersection(second.index)
+    change = second[both] - first[both]
+    return (change.abs() if absolute else change).reset_index()
+
+
 def _differences(claim: Claim, frame, a: Mapping, b: Mapping):
     """Signed differences a - b (positive: a better), per seed (and size)."""
     sign = 1.0 if claim.higher_is_better else -1.0
+    if claim.change:
+        (column, (base, other)), = claim.change.items()
+        frame = paired_change(frame, column, base, other, claim.absolute)
     if claim.statistic == "slope":
         frame = loglog_slopes(frame, sorted({"seed", *a, *b}))
         by = ("seed",)
@@ -234,13 +270,23 @@ def _differences(claim: Claim, frame, a: Mapping, b: Mapping):
 
 
 def _weakest_difference(claim: Claim, frame):
+    """The differences, or with `each`, per seed (and size) the one least favourable to the claim.
+
+    Each value of `each` goes into both conditions, except into one that
+    names the column itself (so a = every network in turn, b = the trees).
+    """
     if not claim.each:
         return _differences(claim, frame, claim.a, claim.b)
     (column, values), = claim.each.items()
-    parts = [_differences(claim, frame, {**claim.a, column: v}, {**claim.b, column: v} if claim.b else {})
+    parts = [_differences(claim, frame, {column: v, **claim.a}, {column: v, **claim.b} if claim.b else {})
              for v in values]
     joined = pd.concat(parts, axis=1, join="inner")
-    return joined.min(axis=1)
+    if claim.test == "better" or joined.empty:
+        return joined.min(axis=1)
+    if claim.test == "not_better":
+        return joined.max(axis=1)
+    # negligible: the difference farthest from 0, with its sign
+    return joined.apply(lambda row: row.iloc[int(np.argmax(np.abs(row.to_numpy())))], axis=1)
 
 
 def evaluate_claim(claim: Claim, runs) -> list[ClaimResult]:

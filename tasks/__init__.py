@@ -11,4 +11,5 @@ STUDY_MODULES = [
     "tasks.order",
     "tasks.gating",
     "tasks.bottleneck",
+    "tasks.tabular",
 ]

@@ -143,3 +143,45 @@ def test_datasets_limit_a_claim():
     claim = dataclasses.replace(CLAIM, datasets=("long",))
     results = evaluate_claim(claim, f)
     assert [r.dataset for r in results] == ["long"] and results[0].verdict == "supported"
+
+
+def _variant_frame(changes):
+    """arch -> fn(seed) giving the value on the 'other' variant; 'natural' is 0.9 for all."""
+    rows = []
+    for arch, fn in changes.items():
+        for s in (0, 1, 2):
+            for variant, value in (("natural", 0.9), ("other", 0.9 + fn(s))):
+                rows.append({"dataset": "d", "arch": arch, "variant": variant, "n_train": 50, "seed": s,
+                             "metric": "test/accuracy", "value": value})
+    return pd.DataFrame(rows)
+
+
+def test_change_claims_compare_paired_changes_signed_and_absolute():
+    # "rotation costs the trees more than the MLP": the MLP's change (-0.01) minus the trees' (-0.1)
+    f = _variant_frame({"mlp": lambda s: -0.01, "hgb": lambda s: -0.1 - 0.01 * s})
+    claim = Claim(text="t", a={"arch": "mlp"}, b={"arch": "hgb"}, change={"variant": ("natural", "other")})
+    result = evaluate_claim(claim, f)[0]
+    assert result.verdict == "supported" and result.estimate == pytest.approx(0.1, abs=0.011)
+    # absolute: a change of +-0.05 in alternating directions still "moves" the CNN more than 0
+    f = _variant_frame({"cnn": lambda s: 0.05 * (-1) ** s, "mlp": lambda s: 0.0})
+    moved = Claim(text="t", a={"arch": "cnn"}, b={"arch": "mlp"}, change={"variant": ("natural", "other")},
+                  absolute=True)
+    assert evaluate_claim(moved, f)[0].verdict == "supported"
+    signed = dataclasses.replace(moved, absolute=False)
+    assert evaluate_claim(signed, f)[0].verdict == "inconclusive"
+    assert Claim.from_json(moved.to_json()) == moved
+    assert "|change| in the metric from variant natural to other" in moved.rule()
+
+
+def test_each_fills_only_the_conditions_that_do_not_name_the_column():
+    # "the trees match or beat every network": the best network decides (not_better takes the max)
+    f = frame({"hgb": lambda n, s: 0.90, "mlp": lambda n, s: 0.85, "cnn": lambda n, s: 0.95 + 0.001 * s})
+    claim = Claim(text="t", a={}, b={"arch": "hgb"}, each={"arch": ("mlp", "cnn")}, test="not_better",
+                  margin=0.01)
+    result = evaluate_claim(claim, f)[0]
+    assert result.verdict == "contradicted" and result.estimate == pytest.approx(0.051, abs=0.002)
+    beaten = frame({"hgb": lambda n, s: 0.96, "mlp": lambda n, s: 0.85, "cnn": lambda n, s: 0.95})
+    assert evaluate_claim(claim, beaten)[0].verdict == "supported"
+    # "better": every network must beat the trees, so the weakest (min) difference decides
+    better = dataclasses.replace(claim, test="better")
+    assert evaluate_claim(better, f)[0].verdict == "contradicted"  # the MLP is 0.05 below

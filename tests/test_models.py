@@ -6,7 +6,10 @@ keras = pytest.importorskip("keras")
 from suite.models import ARCHITECTURES, build_model, default_patch_size, fit_width, get_architecture
 
 
-IMAGE_ARCHS = sorted(a.name for a in ARCHITECTURES.values() if a.inputs in ("image", "any"))
+IMAGE_ARCHS = sorted(a.name for a in ARCHITECTURES.values()
+                     if a.inputs in ("image", "any") and a.framework == "keras")
+TABLE_ARCHS = sorted(a.name for a in ARCHITECTURES.values()
+                     if a.inputs in ("table", "any") and a.framework == "keras")
 
 
 @pytest.mark.parametrize("arch", IMAGE_ARCHS)
@@ -24,6 +27,24 @@ def test_builds_and_takes_one_training_step(arch, shape):
     assert any(not np.allclose(a, b) for a, b in zip(before, model.get_weights()))
 
 
+@pytest.mark.parametrize("arch", TABLE_ARCHS)
+@pytest.mark.parametrize("features", [4, 13, 30])
+def test_table_builders_build_and_take_one_training_step(arch, features):
+    model = build_model(arch, (features,), 3, width=8)
+    assert not model.compiled
+    model.compile(optimizer="adam", loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    x = np.random.default_rng(0).standard_normal((4, features)).astype("float32")
+    assert model.predict(x, verbose=0).shape == (4, 3)
+    before = [w.copy() for w in model.get_weights()]
+    assert np.isfinite(model.train_on_batch(x, np.arange(4) % 3))
+    assert any(not np.allclose(a, b) for a, b in zip(before, model.get_weights()))
+
+
+def test_table_widths_fit_the_parameter_target():
+    counts = {a: build_model(a, (30,), 2, width=fit_width(a, (30,), 2, 10_000)).count_params() for a in TABLE_ARCHS}
+    assert max(counts.values()) <= 2 * min(counts.values()), counts
+
+
 @pytest.mark.parametrize("shape", [(8, 8, 1), (28, 28, 1)])
 def test_fitted_widths_keep_parameter_counts_within_2x(shape):
     counts = {}
@@ -35,7 +56,7 @@ def test_fitted_widths_keep_parameter_counts_within_2x(shape):
 
 
 def test_unknown_architecture_lists_valid_names():
-    with pytest.raises(ValueError, match="unknown architecture 'resnet'; valid architectures: cnn, gru, lstm, mlp, rnn, tcn, transformer, vit"):
+    with pytest.raises(ValueError, match="unknown architecture 'resnet'; valid architectures: cnn, column_lstm, ft_transformer, grid_cnn, gru, hgb, knn, logreg, lstm, mlp, rnn, tcn, transformer, vit"):
         get_architecture("resnet")
 
 
