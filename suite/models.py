@@ -69,6 +69,11 @@ def register_architecture(name: str, description: str, learning_rate: float | No
     return wrap
 
 
+def keras_architectures(*inputs: str) -> list[str]:
+    """Names of the Keras builders that accept any of `inputs` (e.g. "table", "any"), sorted."""
+    return sorted(a.name for a in ARCHITECTURES.values() if a.framework == "keras" and a.inputs in inputs)
+
+
 def get_architecture(name: str) -> Architecture:
     if name not in ARCHITECTURES:
         raise unknown_name_error("architecture", name, ARCHITECTURES)

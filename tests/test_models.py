@@ -3,13 +3,11 @@ import pytest
 
 keras = pytest.importorskip("keras")
 
-from suite.models import ARCHITECTURES, build_model, default_patch_size, fit_width, get_architecture
+from suite.models import build_model, default_patch_size, fit_width, get_architecture, keras_architectures
 
 
-IMAGE_ARCHS = sorted(a.name for a in ARCHITECTURES.values()
-                     if a.inputs in ("image", "any") and a.framework == "keras")
-TABLE_ARCHS = sorted(a.name for a in ARCHITECTURES.values()
-                     if a.inputs in ("table", "any") and a.framework == "keras")
+IMAGE_ARCHS = keras_architectures("image", "any")
+TABLE_ARCHS = keras_architectures("table", "any")
 
 
 @pytest.mark.parametrize("arch", IMAGE_ARCHS)

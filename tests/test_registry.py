@@ -65,6 +65,7 @@ def test_builtin_locality_study_is_registered_with_claims():
     study = REGISTRY.study("locality")
     assert len(study.claims) >= 3
     archs = {t.arch for t in REGISTRY.tasks("locality")}
-    assert archs == {"mlp", "cnn", "vit"}
+    assert archs == {"mlp", "cnn", "vit", "hgb", "logreg", "knn"}  # networks and classical references
+    assert set(study.archs["quick"]) == archs - {"hgb"}  # trees only in full: 40 s a fit on MNIST-5k
     for claim in study.claims:  # claims survive the trip through the database
         assert Claim.from_json(claim.to_json()) == claim

@@ -40,9 +40,9 @@ def test_time_permutation_is_fixed_a_bijection_and_keeps_features_together():
 
 
 keras = pytest.importorskip("keras")
-from suite.models import ARCHITECTURES, build_model, fit_width  # noqa: E402
+from suite.models import build_model, fit_width, keras_architectures  # noqa: E402
 
-SEQUENCE_ARCHS = sorted(a.name for a in ARCHITECTURES.values() if a.inputs in ("sequence", "any"))
+SEQUENCE_ARCHS = keras_architectures("sequence", "any")
 
 
 def test_sequence_architectures_of_issue_3_are_registered():
