@@ -23,7 +23,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import zlib
-from typing import Callable
+from typing import Callable, Mapping
 
 import numpy as np
 
@@ -39,7 +39,9 @@ class Dataset:
 
     `num_outputs` is the model's output size: the number of classes (times
     the labels per example, when `y` has several), or 1 for a regression
-    target (`target == "value"`).
+    target (`target == "value"`). `extra_tests` are further test sets, by
+    name (e.g. "shift4": the test split shifted by 4 pixels): every run is
+    also scored on each, as `test_<name>/<metric>`.
     """
 
     name: str
@@ -51,6 +53,7 @@ class Dataset:
     y_test: np.ndarray
     num_outputs: int
     target: str = "class"
+    extra_tests: Mapping = dataclasses.field(default_factory=dict)
 
     @property
     def input_shape(self) -> tuple:
@@ -63,6 +66,8 @@ class DatasetSpec:
 
     `target` is "class" (integer labels; splits and subsamples keep the class
     proportions) or "value" (a regression target; plain random splits).
+    `post`, if set, turns the split Dataset into the final one (e.g. adds
+    shifted test sets).
     """
 
     name: str
@@ -71,6 +76,7 @@ class DatasetSpec:
     source: str
     description: str = ""
     target: str = "class"
+    post: Callable | None = None
 
 
 DATASETS: dict[str, DatasetSpec] = {}
@@ -135,7 +141,8 @@ def load_dataset(name: str, data_dir: str | None = None) -> Dataset:
     spec = DATASETS[name]
     train, test = spec.load(data_dir)
     if spec.kind != "table":
-        return make_splits(name, *train, test=test, target=spec.target)
+        dataset = make_splits(name, *train, test=test, target=spec.target)
+        return spec.post(dataset) if spec.post else dataset
     train, test, numeric = encode_table(train, test)
     return standardise(make_splits(name, *train, test=test, target=spec.target), numeric)
 
@@ -295,9 +302,10 @@ def _identity(dataset: Dataset, seed: int) -> Dataset:
 
 
 def _apply_to_splits(dataset: Dataset, fn: Callable) -> Dataset:
-    """The same function of the features applied to the pool, validation and test splits."""
+    """The same function of the features applied to the pool, validation and every test split."""
     return dataclasses.replace(dataset, x_pool=fn(dataset.x_pool), x_val=fn(dataset.x_val),
-                               x_test=fn(dataset.x_test))
+                               x_test=fn(dataset.x_test),
+                               extra_tests={k: (fn(x), y) for k, (x, y) in dataset.extra_tests.items()})
 
 
 def _permuted(dataset: Dataset, seed: int) -> Dataset:
@@ -378,7 +386,8 @@ def _uninformative(dataset: Dataset, seed: int) -> Dataset:
         return np.concatenate([x, noise.astype(np.float32)], axis=1)
 
     return dataclasses.replace(dataset, x_pool=add(dataset.x_pool, "pool"), x_val=add(dataset.x_val, "val"),
-                               x_test=add(dataset.x_test, "test"))
+                               x_test=add(dataset.x_test, "test"),
+                               extra_tests={k: (add(x, k), y) for k, (x, y) in dataset.extra_tests.items()})
 
 
 @dataclasses.dataclass(frozen=True)
@@ -710,3 +719,122 @@ for _name, _load, _source, _desc in [
      "2,000 rows, 8 features: class = leaf of a random depth-4 tree (piecewise constant)"),
 ]:
     register_dataset(DatasetSpec(_name, _load, "table", _source, _desc))
+
+
+# --- images on a canvas: translation ---------------------------------------------
+
+def shift_images(x: np.ndarray, dy: int, dx: int) -> np.ndarray:
+    """Moves the content of (N, H, W, C) images `dy` rows down and `dx` columns right.
+
+    Vacated pixels are 0 (the background); content pushed past the border
+    is lost, so shift content only as far as the canvas leaves room.
+    """
+    out = np.zeros_like(x)
+    h, w = x.shape[1:3]
+    if abs(dy) >= h or abs(dx) >= w:
+        return out
+    src_y, dst_y = (slice(0, h - dy), slice(dy, h)) if dy >= 0 else (slice(-dy, h), slice(0, h + dy))
+    src_x, dst_x = (slice(0, w - dx), slice(dx, w)) if dx >= 0 else (slice(-dx, w), slice(0, w + dx))
+    out[:, dst_y, dst_x] = x[:, src_y, src_x]
+    return out
+
+
+def place_on_canvas(x: np.ndarray, size: int, offset=(0, 0)) -> np.ndarray:
+    """(N, h, w, C) images pasted on a blank (N, size, size, C) canvas at (row, column) `offset`."""
+    n, h, w, c = x.shape
+    oy, ox = offset
+    if oy + h > size or ox + w > size:
+        raise ValueError(f"images of {h}x{w} at offset {offset} do not fit a {size}x{size} canvas")
+    canvas = np.zeros((n, size, size, c), dtype=np.float32)
+    canvas[:, oy:oy + h, ox:ox + w] = x
+    return canvas
+
+
+def place_randomly(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Moves each image's content to a random position where all of it stays on the canvas.
+
+    The content is the bounding box of the non-zero pixels; each example
+    draws its own offset, uniformly over the positions where that box fits.
+    """
+    out = np.zeros_like(x)
+    h, w = x.shape[1:3]
+    ink = np.abs(x).sum(axis=3) > 0  # (N, H, W)
+    for i in range(len(x)):
+        rows, cols = np.flatnonzero(ink[i].any(axis=1)), np.flatnonzero(ink[i].any(axis=0))
+        if not len(rows):
+            out[i] = x[i]
+            continue
+        dy = rng.integers(-rows[0], h - rows[-1])  # the box's top may go to 0, its bottom to h - 1
+        dx = rng.integers(-cols[0], w - cols[-1])
+        out[i] = shift_images(x[i:i + 1], int(dy), int(dx))[0]
+    return out
+
+
+def _random_placement(dataset: Dataset, seed: int) -> Dataset:
+    """Training and validation images at random positions on their canvas (one draw per dataset).
+
+    The test splits keep their placement, so a model trained this way is
+    scored on exactly the test sets of the fixed placement: here the data,
+    not the architecture, carry the translation invariance.
+    """
+    if len(dataset.input_shape) != 3:
+        raise ValueError(f"'random_placement' needs images (H, W, C). "
+                         f"Received: input_shape={dataset.input_shape} for dataset {dataset.name!r}")
+    return dataclasses.replace(
+        dataset,
+        x_pool=place_randomly(dataset.x_pool, fixed_rng("place", dataset.name, "pool")),
+        x_val=place_randomly(dataset.x_val, fixed_rng("place", dataset.name, "val")),
+    )
+
+
+register_transform("random_placement", _random_placement)
+
+
+def shifted_tests(shifts) -> Callable[[Dataset], Dataset]:
+    """A `post` hook: adds the test split shifted diagonally by each of `shifts`
+    pixels ("shift<k>"; the largest also as "far") and placed at random
+    ("random") as extra test sets."""
+
+    def post(dataset: Dataset) -> Dataset:
+        extra = {f"shift{k}": (shift_images(dataset.x_test, k, k), dataset.y_test) for k in shifts if k}
+        extra["far"] = extra[f"shift{max(shifts)}"]  # the largest shift, one name for every canvas (claims)
+        extra["random"] = (place_randomly(dataset.x_test, fixed_rng("place", dataset.name, "test")),
+                           dataset.y_test)
+        return dataclasses.replace(dataset, extra_tests=extra)
+
+    return post
+
+
+def _canvas_loader(base: str, size: int, offset) -> Callable:
+    def load(data_dir):
+        train, test = DATASETS[base].load(data_dir)
+        put = lambda xy: (place_on_canvas(np.asarray(xy[0], np.float32), size, offset), xy[1])  # noqa: E731
+        return put(train), None if test is None else put(test)
+
+    return load
+
+
+# translation: digits near the top-left corner of a canvas (a margin of 2-3 pixels,
+# so no shift pushes them against the far border, where a convolution's 'same'
+# padding would crop the features around their edge), tested shifted towards the
+# opposite corner; pooling: digits centred with a 3-pixel margin (MNIST's own margin
+# is about 4), tested shifted by 1-3 pixels
+CANVASES = {
+    "digits_corner": ("digits", 20, (2, 2), (0, 2, 4, 6, 8), "digits (8x8) near the top-left corner of a 20x20 canvas"),
+    "mnist5k_corner": ("mnist5k", 48, (3, 3), (0, 3, 7, 10, 14), "MNIST-5k (28x28) near the top-left corner of a 48x48 canvas"),
+    "digits_margin": ("digits", 14, (3, 3), (0, 1, 2, 3), "digits (8x8) centred on a 14x14 canvas"),
+    "mnist5k_margin": ("mnist5k", 34, (3, 3), (0, 1, 2, 3), "MNIST-5k (28x28) centred on a 34x34 canvas"),
+}
+for _base, _side in (("tfds_mnist", 28), ("tfds_fashion_mnist", 28), ("tfds_cifar10", 32)):
+    _far = _side // 2
+    CANVASES[f"{_base}_corner"] = (_base, _side + _far + 6, (3, 3), (0, _far // 4, _far // 2, 3 * _far // 4, _far),
+                                   f"{_base[5:]} ({_side}x{_side}) near the top-left corner of a larger canvas")
+    CANVASES[f"{_base}_margin"] = (_base, _side + 6, (3, 3), (0, 1, 2, 3),
+                                   f"{_base[5:]} ({_side}x{_side}) centred with a 3-pixel margin")
+SHIFTS = {name: shifts for name, (_, _, _, shifts, _) in CANVASES.items()}
+for _name, (_base, _size, _offset, _shifts, _desc) in CANVASES.items():
+    register_dataset(DatasetSpec(
+        _name, _canvas_loader(_base, _size, _offset), "image", DATASETS[_base].source,
+        f"{_desc}; extra test sets shifted by {', '.join(map(str, _shifts[1:]))} px and at random positions",
+        post=shifted_tests(_shifts),
+    ))

@@ -101,7 +101,7 @@ def build_mlp(input_shape, num_classes, width=64, depth=2):
     "cnn", "Convolutional: 2 blocks of 3x3 conv (width, 2*width filters) + 2x2 max-pool, dense head.",
     inputs="image",
 )
-def build_cnn(input_shape, num_classes, width=16, blocks=2, head="flatten"):
+def build_cnn(input_shape, num_classes, width=16, blocks=2, head="flatten", pool="max"):
     """CNN: [Conv2D 3x3 + ReLU, MaxPooling2D 2x2] x blocks, then a head.
 
     Args:
@@ -109,18 +109,25 @@ def build_cnn(input_shape, num_classes, width=16, blocks=2, head="flatten"):
       blocks: number of conv + pool blocks.
       head: "flatten" (flatten + dense: keeps where a feature was) or "gap"
         (global average pooling + dense: translation invariant).
+      pool: how each block halves the resolution: "max" (2x2 max-pooling
+        after the convolution), "stride" (the convolution itself has stride
+        2: the same weights, no pooling) or "none" (no downsampling at all).
     """
     inputs = keras.Input(input_shape)
-    return keras.Model(inputs, _conv_blocks(inputs, num_classes, width, blocks, head), name="cnn")
+    return keras.Model(inputs, _conv_blocks(inputs, num_classes, width, blocks, head, pool), name="cnn")
 
 
-def _conv_blocks(x, num_classes, width, blocks, head):
-    """[Conv2D 3x3 + ReLU, MaxPooling2D 2x2] x blocks, then the head's logits."""
+def _conv_blocks(x, num_classes, width, blocks, head, pool="max"):
+    """[Conv2D 3x3 + ReLU, downsampling] x blocks, then the head's logits."""
     if head not in ("flatten", "gap"):
         raise ValueError(f"head must be 'flatten' or 'gap'. Received: head={head!r}")
+    if pool not in ("max", "stride", "none"):
+        raise ValueError(f"pool must be 'max', 'stride' or 'none'. Received: pool={pool!r}")
     for i in range(blocks):
-        x = layers.Conv2D(width * 2**i, 3, padding="same", activation="relu")(x)
-        x = layers.MaxPooling2D(2, padding="same")(x)
+        x = layers.Conv2D(width * 2**i, 3, strides=2 if pool == "stride" else 1, padding="same",
+                          activation="relu")(x)
+        if pool == "max":
+            x = layers.MaxPooling2D(2, padding="same")(x)
     x = layers.Flatten()(x) if head == "flatten" else layers.GlobalAveragePooling2D()(x)
     return layers.Dense(num_classes)(x)
 
@@ -425,6 +432,34 @@ def build_knn(input_shape, num_classes, seed=0, n_neighbors=5, **hparams):
     from sklearn.neighbors import KNeighborsClassifier
 
     return KNeighborsClassifier(n_neighbors=n_neighbors, **hparams)
+
+
+# layers whose arithmetic `count_flops` counts; others with weights make it give up
+_COUNTED = (layers.Conv1D, layers.Conv2D, layers.Dense)
+_NEGLIGIBLE = (layers.LayerNormalization, layers.BatchNormalization)
+
+
+def count_flops(model: keras.Model) -> int | None:
+    """Floating-point operations of one forward pass for one example.
+
+    Two per multiply-add of every convolution and dense layer (kernel
+    volume x output positions), plus one per output for the bias; pooling,
+    activations and reshapes are not counted (a few operations per value,
+    negligible beside a convolution). None when the model has other layers
+    with weights (attention, recurrent cells, custom layers), whose cost this
+    count would leave out.
+    """
+    total = 0
+    for layer in model.layers:
+        if isinstance(layer, _COUNTED):
+            kernel = layer.kernel.shape  # (..., in, out): the window's volume x in x out
+            positions = int(np.prod(layer.output.shape[1:-1]))  # output positions per example
+            total += 2 * positions * int(np.prod(kernel))
+            if layer.use_bias:
+                total += positions * int(kernel[-1])
+        elif layer.weights and not isinstance(layer, _NEGLIGIBLE):
+            return None
+    return total
 
 
 def build_model(arch: str, input_shape, num_classes, **hparams) -> keras.Model:

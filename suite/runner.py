@@ -472,7 +472,7 @@ class Trainer:
 
         `series` holds the task's probes: name -> list of (x, value).
         """
-        from suite.models import get_architecture
+        from suite.models import count_flops, get_architecture
 
         keras = self.keras
         task, budget = spec.task, spec.budget
@@ -520,10 +520,16 @@ class Trainer:
         metrics = {"model/params": float(params)}
         if timer.step_ms is not None:
             metrics["train/step_ms"] = timer.step_ms
+        flops = count_flops(model)
+        if flops is not None:
+            metrics["model/flops"] = float(flops)
         if not objective.train_only:
             test = model.evaluate(data.x_test, data.y_test, batch_size=eval_batch, verbose=0, return_dict=True)
             metrics.update({f"test/{k}": float(v) for k, v in test.items()})
             metrics.update(baseline_metrics(objective.baseline, y, data.y_test, metrics))
+            for name, (x_extra, y_extra) in data.extra_tests.items():
+                extra = model.evaluate(x_extra, y_extra, batch_size=eval_batch, verbose=0, return_dict=True)
+                metrics.update({f"test_{name}/{k}": float(v) for k, v in extra.items()})
         metrics.update({f"train/final_{k}": float(v[-1]) for k, v in history.items()
                         if not k.startswith("val_") and len(v)})
         for name in task.probes:
@@ -558,15 +564,19 @@ class Trainer:
         start = time.perf_counter()
         estimator.fit(flat(x), y)
         train_seconds = time.perf_counter() - start
-        # probabilities for every class, also those absent from a small training set
-        proba = np.zeros((len(data.y_test), data.num_outputs))
-        proba[:, estimator.classes_] = estimator.predict_proba(flat(data.x_test))
-        proba /= proba.sum(axis=1, keepdims=True)  # float32 inputs give float32 rounding
-        metrics = {
-            "test/accuracy": float(np.mean(proba.argmax(axis=1) == data.y_test)),
-            "test/loss": float(log_loss(data.y_test, proba, labels=np.arange(data.num_outputs))),
-        }
+
+        def score(x_eval, y_eval, split):
+            # probabilities for every class, also those absent from a small training set
+            proba = np.zeros((len(y_eval), data.num_outputs))
+            proba[:, estimator.classes_] = estimator.predict_proba(flat(x_eval))
+            proba /= proba.sum(axis=1, keepdims=True)  # float32 inputs give float32 rounding
+            return {f"{split}/accuracy": float(np.mean(proba.argmax(axis=1) == y_eval)),
+                    f"{split}/loss": float(log_loss(y_eval, proba, labels=np.arange(data.num_outputs)))}
+
+        metrics = score(data.x_test, data.y_test, "test")
         metrics.update(baseline_metrics(OBJECTIVES[task.objective].baseline, y, data.y_test, metrics))
+        for name, (x_extra, y_extra) in data.extra_tests.items():
+            metrics.update(score(x_extra, y_extra, f"test_{name}"))
         row = self._ok_row(spec, data, "sklearn")
         row.update(train_seconds=train_seconds)
         return row, metrics, {}, {}

@@ -12,4 +12,6 @@ STUDY_MODULES = [
     "tasks.gating",
     "tasks.bottleneck",
     "tasks.tabular",
+    "tasks.translation",
+    "tasks.pooling",
 ]

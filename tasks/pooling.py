@@ -1,0 +1,64 @@
+"""Study `pooling`: what max-pooling buys.
+
+Lesson: "Pooling layers reduce spatial dimensions, providing some
+translation invariance and reducing computation." The same CNN (two 3x3
+convolution blocks, global average pooling, so the same weights and
+parameter count) three ways: max-pooling after each convolution, strided
+convolutions instead (the other common way to downsample), and no
+downsampling at all. Measured: test accuracy on digits centred on a canvas
+with a small margin and on the same digits shifted by 1 to 3 pixels, the
+computation per example (FLOPs, counted from the model's layers), and
+accuracy over training-set sizes.
+
+Run: python run_suite.py --studies pooling
+"""
+
+from suite.claims import Claim
+from suite.registry import Study, register_grid, register_study
+
+DATASETS = ("digits_margin", "mnist5k_margin", "tfds_mnist_margin", "tfds_fashion_mnist_margin",
+            "tfds_cifar10_margin")
+
+
+def cnn(setting):
+    return {"arch": "cnn", "setting": setting}
+
+
+register_study(
+    Study(
+        name="pooling",
+        question="Does max-pooling make a CNN more tolerant of small shifts and cheaper to run, at little "
+        "cost in accuracy, compared with strided convolutions and with no downsampling?",
+        claim="Pooling layers reduce spatial dimensions, providing some translation invariance and "
+        "reducing computation.",
+        expected="Under 1-3 pixel shifts the max-pooled CNN loses less accuracy than the strided one; it "
+        "needs far fewer FLOPs than the CNN without downsampling, at about the same accuracy.",
+        claims=(
+            Claim(
+                text="Max-pooling gives some translation invariance: under a 2-pixel shift the max-pooled "
+                "CNN is more accurate than the strided one.",
+                a=cnn("max pool"), b=cnn("strided"), metric="test_shift2/accuracy", test="better",
+            ),
+            Claim(
+                text="Pooling reduces computation: the max-pooled CNN needs fewer FLOPs per example than the "
+                "same CNN without downsampling.",
+                a=cnn("max pool"), b=cnn("no downsampling"), metric="model/flops", higher_is_better=False,
+                test="better",
+            ),
+            Claim(
+                text="At little cost in accuracy: the CNN without downsampling is at most 2 points more "
+                "accurate than the max-pooled one.",
+                a=cnn("no downsampling"), b=cnn("max pool"), test="not_better", margin=0.02,
+            ),
+        ),
+        sizes={"smoke": (60,), "quick": (100, 400, "full"), "full": (50, 100, 200, 500, 1000, 2000, 5000, "full")},
+        seeds={"smoke": 2, "quick": 3, "full": 5},
+        datasets={"smoke": ("digits_margin",), "quick": ("digits_margin",), "full": DATASETS},
+        param_target=20_000,
+        figures=("vs_shift", "learning_curves"),
+    )
+)
+
+for setting, pool in (("max pool", "max"), ("strided", "stride"), ("no downsampling", "none")):
+    register_grid("pooling", datasets=DATASETS, variants={"natural": True}, archs=("cnn",),
+                  bias="pooling", setting=setting, hparams={"head": "gap", "pool": pool})

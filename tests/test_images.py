@@ -1,0 +1,101 @@
+"""Translation and pooling (issue 6): shifts, canvases, FLOPs, extra test sets, the two studies."""
+
+import sqlite3
+
+import numpy as np
+import pytest
+
+from suite.data import load_variant, place_on_canvas, place_randomly, shift_images
+
+
+def digits(n=5):
+    return np.random.default_rng(0).random((n, 8, 8, 1)).astype(np.float32)
+
+
+def test_shift_zero_is_the_identity_and_shifts_move_content_intact():
+    canvas = place_on_canvas(digits(), 16)
+    assert np.array_equal(shift_images(canvas, 0, 0), canvas)
+    moved = shift_images(canvas, 3, 5)
+    assert moved.shape == canvas.shape
+    assert np.array_equal(moved[:, 3:11, 5:13], canvas[:, :8, :8])  # the same pixels, 3 down and 5 right
+    assert np.isclose(moved.sum(), canvas.sum()) and moved[:, :3].sum() == 0 and moved[:, :, :5].sum() == 0
+    assert np.array_equal(shift_images(moved, -3, -5), canvas)  # and back
+    assert shift_images(canvas, 16, 0).sum() == 0  # off the canvas entirely
+
+
+def test_canvas_placement_and_random_placement_keep_every_pixel():
+    x = digits()
+    canvas = place_on_canvas(x, 16, offset=(2, 5))
+    assert canvas.shape == (5, 16, 16, 1) and np.array_equal(canvas[:, 2:10, 5:13], x)
+    assert np.isclose(canvas.sum(), x.sum())
+    with pytest.raises(ValueError, match="do not fit a 12x12 canvas"):
+        place_on_canvas(x, 12, offset=(5, 0))
+    placed = place_randomly(canvas, np.random.default_rng(1))
+    assert np.allclose(placed.sum(axis=(1, 2, 3)), canvas.sum(axis=(1, 2, 3)))  # nothing cut off
+    assert len({tuple(np.argwhere(p[..., 0] > 0).min(axis=0)) for p in placed}) > 1  # different positions
+
+
+def test_canvas_datasets_carry_shifted_test_sets_and_random_placement_moves_training_only():
+    d = load_variant("digits_corner", "natural")
+    assert d.input_shape == (20, 20, 1)
+    assert set(d.extra_tests) == {"shift2", "shift4", "shift6", "shift8", "far", "random"}
+    x8, y8 = d.extra_tests["shift8"]
+    assert np.array_equal(x8, shift_images(d.x_test, 8, 8)) and np.array_equal(y8, d.y_test)
+    assert x8[:, :10].sum() == 0 and np.isclose(x8.sum(), d.x_test.sum())  # moved towards the far corner
+    assert x8[:, 18:].sum() == 0 and x8[:, :, 18:].sum() == 0  # still 2 pixels from the far border
+    assert d.x_pool[:, 10:, :].sum() == 0 and d.x_pool[:, :, 10:].sum() == 0  # trained in the corner only
+    r = load_variant("digits_corner", "random_placement")
+    assert r.x_pool[:, 10:, 10:].sum() > 0 and np.isclose(r.x_pool.sum(), d.x_pool.sum())
+    assert np.array_equal(r.x_test, d.x_test) and np.array_equal(r.extra_tests["far"][0], x8)
+    # a permutation reaches the extra test sets too (train and every test see the same pixels moved)
+    p = load_variant("digits_margin", "permuted")
+    assert not np.array_equal(p.extra_tests["shift1"][0], load_variant("digits_margin", "natural").extra_tests["shift1"][0])
+
+
+def test_flop_count_of_a_small_cnn_matches_a_hand_count():
+    pytest.importorskip("keras")
+    from suite.models import build_model, count_flops
+
+    model = build_model("cnn", (8, 8, 1), 10, width=4, head="gap")
+    conv1 = 2 * (8 * 8) * (3 * 3 * 1 * 4) + 8 * 8 * 4  # multiply-adds x 2, plus the bias
+    conv2 = 2 * (4 * 4) * (3 * 3 * 4 * 8) + 4 * 4 * 8  # after a 2x2 pool
+    dense = 2 * 8 * 10 + 10  # global average pooling leaves 8 features
+    assert count_flops(model) == conv1 + conv2 + dense == 14378
+    strided = build_model("cnn", (8, 8, 1), 10, width=4, head="gap", pool="stride")
+    assert strided.count_params() == model.count_params()
+    assert count_flops(strided) == 2 * 16 * 36 + 16 * 4 + 2 * 4 * 288 + 4 * 8 + dense
+    assert count_flops(build_model("vit", (8, 8, 1), 10, width=8)) is None  # attention is not counted
+
+
+def test_runs_are_scored_on_every_extra_test_set():
+    pytest.importorskip("keras")
+    from suite.registry import Task
+    from suite.runner import BUDGETS, RunSpec, Trainer
+
+    trainer = Trainer("cpu")
+    for arch, hparams in (("cnn", {"width": 4, "pool": "max", "head": "gap"}), ("logreg", {})):
+        task = Task(name=f"t/{arch}", study="t", dataset="digits_margin", arch=arch)
+        _, metrics, _, _ = trainer.run(RunSpec(task, 60, 0, hparams, BUDGETS["smoke"], "smoke", "tensorflow"))
+        for name in ("shift1", "shift2", "shift3", "far", "random"):
+            assert 0 <= metrics[f"test_{name}/accuracy"] <= 1, (arch, name)
+        assert metrics["test_far/accuracy"] == metrics["test_shift3/accuracy"]
+        assert ("model/flops" in metrics) == (arch == "cnn")
+
+
+def test_translation_and_pooling_write_their_sections(cli, tmp_path):
+    # the ViT (the slowest) is left out to keep the test short
+    result = cli("--studies", "translation,pooling", "--profile", "smoke", "--archs", "cnn,mlp",
+                 "--output", tmp_path, "--no-progress")
+    assert result.returncode == 0, result.stderr[-2000:]
+    html = (tmp_path / "index.html").read_text()
+    for name in ("translation", "pooling"):
+        assert f'id="study-{name}"' in html
+    assert html.count("Accuracy against shift") == 2 and "FLOPs / example" in html
+    con = sqlite3.connect(tmp_path / "results.sqlite")
+    models = con.execute("SELECT DISTINCT arch || '@' || setting FROM results WHERE study = 'translation'").fetchall()
+    assert {m for (m,) in models} == {"cnn@gap", "cnn@flatten", "mlp@"}
+    flops = dict(con.execute("SELECT setting, MAX(value) FROM results WHERE study = 'pooling' "
+                             "AND metric = 'model/flops' GROUP BY setting").fetchall())
+    assert flops["strided"] < flops["max pool"] < flops["no downsampling"]
+    far = con.execute("SELECT COUNT(*) FROM results WHERE study = 'translation' AND metric = 'test_far/accuracy'")
+    assert far.fetchone()[0] == 3 * 2 * 2  # models x placements x seeds
