@@ -426,7 +426,7 @@ def shift_figure(points: pd.DataFrame, title: str) -> str:
         errorbar=("ci", 95), height=2.8, aspect=1.3, err_kws={"alpha": 0.15},
         facet_kws={"sharex": "row", "margin_titles": True},
     )
-    grid.set_axis_labels("shift of the test images (pixels, down and right)", "test accuracy")
+    grid.set_axis_labels("test shift (pixels, down and right)", "test accuracy")
     grid.set_titles(row_template="{row_name}", col_template="trained: {col_name}")
     for ax in grid.axes.flat:
         ax.grid(True, alpha=0.3)
