@@ -325,9 +325,11 @@ def _permuted(dataset: Dataset, seed: int) -> Dataset:
     return _apply_to_splits(dataset, lambda x: apply(x, perm))
 
 
-def _require_table(dataset: Dataset, variant: str):
-    if len(dataset.input_shape) != 1:
-        raise ValueError(f"{variant!r} needs a table (N, features). "
+def _require(dataset: Dataset, variant: str, kind: str):
+    """One-line error when a variant meets data of the wrong kind ("table" or "images")."""
+    dims, shape = {"table": (1, "(N, features)"), "images": (3, "(N, H, W, C)")}[kind]
+    if len(dataset.input_shape) != dims:
+        raise ValueError(f"{variant!r} needs {'a table' if kind == 'table' else 'images'} {shape}. "
                          f"Received: input_shape={dataset.input_shape} for dataset {dataset.name!r}")
 
 
@@ -354,7 +356,7 @@ def _reordered(dataset: Dataset, seed: int) -> Dataset:
     LSTM reading them as a sequence are not: their result moves with an
     order that means nothing for a table.
     """
-    _require_table(dataset, "reordered")
+    _require(dataset, "reordered", "table")
     perm = column_permutation(dataset.input_shape[0], dataset.name, seed)
     return _apply_to_splits(dataset, lambda x: x[:, perm])
 
@@ -366,7 +368,7 @@ def _rotated(dataset: Dataset, seed: int) -> Dataset:
     trees split on one feature at a time, so mixing the features hurts them
     (Grinsztajn, Oyallon and Varoquaux 2022, finding 3).
     """
-    _require_table(dataset, "rotated")
+    _require(dataset, "rotated", "table")
     rotation = random_rotation(dataset.input_shape[0], dataset.name, seed)
     return _apply_to_splits(dataset, lambda x: (x @ rotation).astype(np.float32))
 
@@ -378,7 +380,7 @@ def _uninformative(dataset: Dataset, seed: int) -> Dataset:
     2022, finding 2). The noise is drawn once per example, so every run with
     this seed sees the same values.
     """
-    _require_table(dataset, "uninformative")
+    _require(dataset, "uninformative", "table")
     features = dataset.input_shape[0]
 
     def add(x, split):
@@ -777,9 +779,7 @@ def _random_placement(dataset: Dataset, seed: int) -> Dataset:
     scored on exactly the test sets of the fixed placement: here the data,
     not the architecture, carry the translation invariance.
     """
-    if len(dataset.input_shape) != 3:
-        raise ValueError(f"'random_placement' needs images (H, W, C). "
-                         f"Received: input_shape={dataset.input_shape} for dataset {dataset.name!r}")
+    _require(dataset, "random_placement", "images")
     return dataclasses.replace(
         dataset,
         x_pool=place_randomly(dataset.x_pool, fixed_rng("place", dataset.name, "pool")),
@@ -831,7 +831,6 @@ for _base, _side in (("tfds_mnist", 28), ("tfds_fashion_mnist", 28), ("tfds_cifa
                                    f"{_base[5:]} ({_side}x{_side}) near the top-left corner of a larger canvas")
     CANVASES[f"{_base}_margin"] = (_base, _side + 6, (3, 3), (0, 1, 2, 3),
                                    f"{_base[5:]} ({_side}x{_side}) centred with a 3-pixel margin")
-SHIFTS = {name: shifts for name, (_, _, _, shifts, _) in CANVASES.items()}
 for _name, (_base, _size, _offset, _shifts, _desc) in CANVASES.items():
     register_dataset(DatasetSpec(
         _name, _canvas_loader(_base, _size, _offset), "image", DATASETS[_base].source,

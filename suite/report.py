@@ -122,6 +122,11 @@ def model_styles(frame: pd.DataFrame):
     return networks + baselines, palette, dashes
 
 
+def _at_largest_size(frame: pd.DataFrame) -> pd.DataFrame:
+    """The rows of each dataset's largest training-set size."""
+    return frame[frame["n_train"] == frame.groupby("dataset")["n_train"].transform("max")]
+
+
 def _family(dataset: str) -> str:
     """A dataset's family: its name without the length suffix (adding_T50 -> adding)."""
     import re
@@ -157,7 +162,7 @@ def metric_vs_length_figure(tidy: pd.DataFrame, title: str) -> str:
 
     frame = tidy.copy()
     frame["family"] = frame["dataset"].map(_family)
-    frame = frame[frame["n_train"] == frame.groupby("dataset")["n_train"].transform("max")]
+    frame = _at_largest_size(frame)
     families = sorted(frame["family"].unique())
     fig, axes = plt.subplots(1, len(families), figsize=(4.6 * len(families), 3.4), squeeze=False)
     models = sorted(frame["model"].unique())
@@ -323,7 +328,7 @@ def comparison_figure(points: pd.DataFrame, metric: str, title: str) -> str:
 
 def _figure_comparison(tidy, data, study) -> list[dict]:
     points = tidy[tidy["metric"] == "test/skill"]
-    points = points[points["n_train"] == points.groupby("dataset")["n_train"].transform("max")]
+    points = _at_largest_size(points)
     if points.empty:
         return []
     return [{
@@ -406,7 +411,7 @@ def shift_points(tidy: pd.DataFrame) -> pd.DataFrame:
     Read from the `test_shift<k>/accuracy` metrics of datasets with shifted
     test sets, at each dataset's largest training-set size.
     """
-    frame = tidy[tidy["n_train"] == tidy.groupby("dataset")["n_train"].transform("max")]
+    frame = _at_largest_size(tidy)
     shifted = frame["metric"].str.extract(r"^test_shift(\d+)/accuracy$")[0]
     points = frame[shifted.notna() | (frame["metric"] == "test/accuracy")].copy()
     points["shift"] = shifted[points.index].fillna(0).astype(int)
@@ -438,7 +443,7 @@ def _figure_vs_shift(tidy, data, study) -> list[dict]:
     points = shift_points(tidy)
     if points.empty:
         return []
-    largest = tidy[tidy["n_train"] == tidy.groupby("dataset")["n_train"].transform("max")]
+    largest = _at_largest_size(tidy)
     rows = []
     for (dataset, variant, model), g in largest.groupby(["dataset", "variant", "model"]):
         row = {"dataset": dataset, "trained": variant, "model": model,

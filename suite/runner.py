@@ -410,6 +410,20 @@ def input_gradient_norms(model, objective: Objective, x, y) -> tuple[np.ndarray,
     return np.arange(steps)[::-1].astype(float), norms
 
 
+def score_extra_tests(extra_tests, score) -> dict:
+    """`test_<name>/<metric>` for each of a dataset's extra test sets.
+
+    `score(x, y)` returns {metric: value}. A set listed under two names
+    (e.g. "far" is the largest shift) is scored once.
+    """
+    metrics, scored = {}, {}
+    for name, (x, y) in extra_tests.items():
+        if id(x) not in scored:
+            scored[id(x)] = score(x, y)
+        metrics.update({f"test_{name}/{k}": float(v) for k, v in scored[id(x)].items()})
+    return metrics
+
+
 # probe name -> fn(model, objective, x, y) -> (x values, measured values)
 PROBES = {"input_gradients": input_gradient_norms}
 
@@ -527,9 +541,8 @@ class Trainer:
             test = model.evaluate(data.x_test, data.y_test, batch_size=eval_batch, verbose=0, return_dict=True)
             metrics.update({f"test/{k}": float(v) for k, v in test.items()})
             metrics.update(baseline_metrics(objective.baseline, y, data.y_test, metrics))
-            for name, (x_extra, y_extra) in data.extra_tests.items():
-                extra = model.evaluate(x_extra, y_extra, batch_size=eval_batch, verbose=0, return_dict=True)
-                metrics.update({f"test_{name}/{k}": float(v) for k, v in extra.items()})
+            metrics.update(score_extra_tests(data.extra_tests, lambda xe, ye: model.evaluate(
+                xe, ye, batch_size=eval_batch, verbose=0, return_dict=True)))
         metrics.update({f"train/final_{k}": float(v[-1]) for k, v in history.items()
                         if not k.startswith("val_") and len(v)})
         for name in task.probes:
@@ -565,18 +578,17 @@ class Trainer:
         estimator.fit(flat(x), y)
         train_seconds = time.perf_counter() - start
 
-        def score(x_eval, y_eval, split):
+        def score(x_eval, y_eval):
             # probabilities for every class, also those absent from a small training set
             proba = np.zeros((len(y_eval), data.num_outputs))
             proba[:, estimator.classes_] = estimator.predict_proba(flat(x_eval))
             proba /= proba.sum(axis=1, keepdims=True)  # float32 inputs give float32 rounding
-            return {f"{split}/accuracy": float(np.mean(proba.argmax(axis=1) == y_eval)),
-                    f"{split}/loss": float(log_loss(y_eval, proba, labels=np.arange(data.num_outputs)))}
+            return {"accuracy": float(np.mean(proba.argmax(axis=1) == y_eval)),
+                    "loss": float(log_loss(y_eval, proba, labels=np.arange(data.num_outputs)))}
 
-        metrics = score(data.x_test, data.y_test, "test")
+        metrics = {f"test/{k}": v for k, v in score(data.x_test, data.y_test).items()}
         metrics.update(baseline_metrics(OBJECTIVES[task.objective].baseline, y, data.y_test, metrics))
-        for name, (x_extra, y_extra) in data.extra_tests.items():
-            metrics.update(score(x_extra, y_extra, f"test_{name}"))
+        metrics.update(score_extra_tests(data.extra_tests, score))
         row = self._ok_row(spec, data, "sklearn")
         row.update(train_seconds=train_seconds)
         return row, metrics, {}, {}

@@ -16,6 +16,9 @@ curves overlap; the ViT's curve the lowest on natural images.
 from suite.claims import Claim
 from suite.registry import Study, register_grid, register_study
 
+DATASETS = ("digits", "mnist5k", "tfds_mnist", "tfds_fashion_mnist", "tfds_cifar10")
+NETWORKS = ("mlp", "cnn", "vit")
+
 register_study(
     Study(
         name="locality",
@@ -60,29 +63,17 @@ register_study(
         datasets={
             "smoke": ("digits",),
             "quick": ("digits", "mnist5k"),
-            "full": ("digits", "mnist5k", "tfds_mnist", "tfds_fashion_mnist", "tfds_cifar10"),
+            "full": DATASETS,
         },
         param_target=20_000,
         # Classical reference rows (the tabular study's baselines on the flattened pixels).
         # Gradient-boosted trees take 40 s per fit on MNIST-5k's 3,500 x 784 on one core: full profile only.
-        archs={"smoke": ("mlp", "cnn", "vit", "logreg", "knn"), "quick": ("mlp", "cnn", "vit", "logreg", "knn")},
+        archs={"smoke": NETWORKS + ("logreg", "knn"), "quick": NETWORKS + ("logreg", "knn")},
     )
 )
 
-register_grid(
-    "locality",
-    datasets=("digits", "mnist5k", "tfds_mnist", "tfds_fashion_mnist", "tfds_cifar10"),
-    variants={"natural": True, "permuted": False},
-    archs=("mlp", "cnn", "vit"),
-    bias="spatial locality",
-)
-
-# What a non-deep method reaches on the same images: none of these sees the
-# pixel grid (they read a flat vector), so the permutation cannot touch them.
-register_grid(
-    "locality",
-    datasets=("digits", "mnist5k", "tfds_mnist", "tfds_fashion_mnist", "tfds_cifar10"),
-    variants={"natural": True, "permuted": False},
-    archs=("hgb", "logreg", "knn"),
-    bias="none (classical reference)",
-)
+# The networks, and what a non-deep method reaches on the same images: none of
+# the classical ones sees the pixel grid (they read a flat vector), so the
+# permutation cannot touch them.
+for archs, bias in ((NETWORKS, "spatial locality"), (("hgb", "logreg", "knn"), "none (classical reference)")):
+    register_grid("locality", datasets=DATASETS, variants={"natural": True, "permuted": False}, archs=archs, bias=bias)

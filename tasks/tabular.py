@@ -68,7 +68,7 @@ register_study(
             ),
         ),
         # quick: two real tables (one with categories) at 3 minutes on 2 cores;
-        # a run of the column LSTM or the FT-Transformer costs 10-20 ms a step on a CPU
+        # a run of the column LSTM or the FT-Transformer takes about 1.4-2.3 s on one CPU core
         sizes={"smoke": (40,), "quick": (50, "full"), "full": (50, 100, 200, 500, 1000, "full")},
         seeds={"smoke": 2, "quick": 3, "full": 5},
         datasets={
