@@ -26,7 +26,9 @@ over the claim's datasets together), e.g. how step time grows with length;
 values: each condition's value becomes, per seed and size, its value on the
 second variant minus its value on the first (or the absolute change, with
 `absolute=True`), e.g. "rotating the features costs the trees more accuracy
-than the MLP".
+than the MLP". The column may be `metric`: `change={"metric": ("init/x",
+"trained/x")}` compares two measurements of the same runs (what training
+changed, or a deep layer against a shallow one).
 
 Claims are plain data (JSON round-trip), so they are stored in the results
 database and the report can be rebuilt from the database alone.
@@ -295,7 +297,10 @@ def evaluate_claim(claim: Claim, runs) -> list[ClaimResult]:
     `runs` needs the columns dataset, seed, n_train, metric, value, the
     columns the claim's conditions name, and `length` for slopes.
     """
-    frame = runs[runs["metric"] == claim.metric]
+    compared = {claim.metric}
+    if claim.change and "metric" in claim.change:  # two measurements of the same runs
+        compared = set(claim.change["metric"])
+    frame = runs[runs["metric"].isin(compared)]
     if claim.datasets is not None:
         frame = frame[frame["dataset"].isin(claim.datasets)]
     if claim.statistic == "slope":

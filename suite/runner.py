@@ -31,6 +31,7 @@ import numpy as np
 
 from suite import DataUnavailable, __version__
 from suite.data import load_variant, resolve_size, subsample
+from suite.probes import PROBES
 
 RESULTS_VERSION = 2  # bump when a change in the runner changes results (2: step time counts partial executions)
 
@@ -367,49 +368,6 @@ def make_step_timer(steps_per_execution: int, steps_per_epoch: int):
     return StepTimer()
 
 
-def input_gradient_norms(model, objective: Objective, x, y) -> tuple[np.ndarray, np.ndarray]:
-    """How much the loss depends on each time step of the input.
-
-    For sequences (N, T, F): the norm over features of d loss_i / d x_i[t],
-    averaged over the N examples, per time step t, returned against the
-    distance from the last step (T - 1 - t). Vanishing gradients show as a
-    norm that falls exponentially with that distance. Gradients need the
-    backend's own autodiff (Keras has no backend-neutral `grad`).
-    """
-    import keras
-
-    loss_fn = make_loss(objective.loss)
-    n = len(x)
-
-    def total_loss(logits, target):  # the sum over examples: per-example gradients
-        return keras.ops.mean(loss_fn(target, logits)) * n
-
-    backend = keras.backend.backend()
-    if backend == "tensorflow":
-        import tensorflow as tf
-
-        xt = tf.convert_to_tensor(x)
-        with tf.GradientTape() as tape:
-            tape.watch(xt)
-            loss = total_loss(model(xt, training=False), tf.convert_to_tensor(y))
-        grad = tape.gradient(loss, xt).numpy()
-    elif backend == "jax":
-        import jax
-
-        grad = np.asarray(jax.grad(lambda xx: total_loss(model(xx, training=False), y))(x))
-    elif backend == "torch":
-        import torch
-
-        xt = torch.tensor(x, requires_grad=True, device=keras.src.backend.torch.core.get_device())
-        total_loss(model(xt, training=False), torch.as_tensor(y, device=xt.device)).backward()
-        grad = xt.grad.detach().cpu().numpy()
-    else:  # pragma: no cover
-        raise NotImplementedError(f"input gradients on backend {backend!r}")
-    norms = np.linalg.norm(grad.reshape(n, grad.shape[1], -1), axis=2).mean(axis=0)
-    steps = grad.shape[1]
-    return np.arange(steps)[::-1].astype(float), norms
-
-
 def score_extra_tests(extra_tests, score) -> dict:
     """`test_<name>/<metric>` for each of a dataset's extra test sets.
 
@@ -422,15 +380,6 @@ def score_extra_tests(extra_tests, score) -> dict:
             scored[id(x)] = score(x, y)
         metrics.update({f"test_{name}/{k}": float(v) for k, v in scored[id(x)].items()})
     return metrics
-
-
-# probe name -> fn(model, objective, x, y) -> (x values, measured values)
-PROBES = {"input_gradients": input_gradient_norms}
-
-
-def _named(name, xy) -> dict:
-    xs, values = xy
-    return {name: [(float(a), float(b)) for a, b in zip(xs, values)]}
 
 
 class Trainer:
@@ -481,10 +430,12 @@ class Trainer:
             variable.assign(value)
         self.keras.utils.set_random_seed(spec.seed)  # the data order follows the seed too
 
-    def run(self, spec: RunSpec, data_dir=None) -> tuple[dict, dict, dict, dict]:
-        """Trains and evaluates one run: returns (row, metrics, history, series).
+    def run(self, spec: RunSpec, data_dir=None) -> tuple[dict, dict, dict, dict, dict]:
+        """Trains and evaluates one run: returns (row, metrics, history, series, arrays).
 
-        `series` holds the task's probes: name -> list of (x, value).
+        The task's probes (`suite.probes`) run on the model at initialisation
+        and after training: their curves go to `series` (name -> list of
+        (x, value)), their numbers into `metrics`, their arrays to `arrays`.
         """
         from suite.models import count_flops, get_architecture
 
@@ -496,12 +447,18 @@ class Trainer:
         model = self._compiled_model(spec, data)
         self._reinitialise(model, spec, data)
         objective = OBJECTIVES[task.objective]
-        series = {}
-        probe_x, probe_y = data.x_val[:256], data.y_val[:256]
-        for name in task.probes:
-            series.update(_named(f"{name}/init", PROBES[name](model, objective, probe_x, probe_y)))
-
         x, y = subsample(data, spec.n_train, spec.seed)
+        probed = {"series": {}, "metrics": {}, "arrays": {}}
+
+        def probe(when):
+            for name in task.probes:
+                measured = PROBES[name](model, objective, data, x, y)
+                probed["series"].update({f"{k}/{when}": [(float(a), float(b)) for a, b in zip(*xy)]
+                                         for k, xy in measured.series.items()})
+                probed["metrics"].update({f"{when}/{k}": float(v) for k, v in measured.metrics.items()})
+                probed["arrays"].update({f"{k}/{when}": np.asarray(v) for k, v in measured.arrays.items()})
+
+        probe("init")
         # Repeat a small training set so one "epoch" (one validation check)
         # spans at least eval_every steps.
         repeats = max(1, math.ceil(budget.eval_every * budget.batch_size / len(y)))
@@ -545,14 +502,14 @@ class Trainer:
                 xe, ye, batch_size=eval_batch, verbose=0, return_dict=True)))
         metrics.update({f"train/final_{k}": float(v[-1]) for k, v in history.items()
                         if not k.startswith("val_") and len(v)})
-        for name in task.probes:
-            series.update(_named(f"{name}/trained", PROBES[name](model, objective, probe_x, probe_y)))
+        probe("trained")
+        metrics.update(probed["metrics"])
         row = self._ok_row(spec, data, "keras")
         row.update(epochs=len(losses), steps=len(losses) * steps_per_epoch,
                    train_seconds=train_seconds, params=params)
-        return row, metrics, history, series
+        return row, metrics, history, probed["series"], probed["arrays"]
 
-    def _run_estimator(self, spec: RunSpec, data) -> tuple[dict, dict, dict, dict]:
+    def _run_estimator(self, spec: RunSpec, data) -> tuple[dict, dict, dict, dict, dict]:
         """A scikit-learn baseline: fit on the same training subset, score on the same test split.
 
         Inputs are flattened (images to pixel vectors). The validation split
@@ -591,7 +548,7 @@ class Trainer:
         metrics.update(score_extra_tests(data.extra_tests, score))
         row = self._ok_row(spec, data, "sklearn")
         row.update(train_seconds=train_seconds)
-        return row, metrics, {}, {}
+        return row, metrics, {}, {}, {}
 
     def _ok_row(self, spec: RunSpec, data, framework: str) -> dict:
         """A finished run's record. The input shape (figures plot against
@@ -651,7 +608,7 @@ def _run_or_fail(trainer: Trainer, spec: RunSpec, data_dir):
     try:
         return trainer.run(spec, data_dir)
     except Exception as exc:  # recorded and reported; the suite goes on
-        return trainer.failed_row(spec, exc), {}, {}, {}
+        return trainer.failed_row(spec, exc), {}, {}, {}, {}
 
 
 _WORKER: dict = {}
@@ -779,7 +736,7 @@ def _results_from_workers(runs, data_dir, device, workers, task_modules):
                 except BrokenProcessPool:
                     error = "worker process died during this run (out of memory, or a crash in native code)"
                     result = (run_row(spec, "failed", error, keras.backend.backend(), device,
-                                      library_versions()), {}, {}, {})
+                                      library_versions()), {}, {}, {}, {})
                     pool[i].shutdown(wait=False)
                     pool[i], groups[i] = new_worker(), None
                 yield spec, result
@@ -815,8 +772,8 @@ def run_plan(runs: list[RunSpec], store, data_dir=None, progress=True, workers=N
                if workers > 1 and len(runs) > 1
                else _results_in_process(runs, data_dir, device))
     try:
-        for spec, (row, metrics, history, series) in results:
-            store.record_run(row, metrics, history, series)
+        for spec, (row, metrics, history, series, arrays) in results:
+            store.record_run(row, metrics, history, series, arrays)
             counts[row["status"]] += 1
             if row["status"] == "failed":
                 bar.write(f"failed: {spec.task.name} n={spec.n_train} seed={spec.seed}: {row['error']}")

@@ -8,10 +8,13 @@ finished runs. The `results` view is tidy: one row per run and metric.
 
 from __future__ import annotations
 
+import io
 import json
 import sqlite3
 import time
 from pathlib import Path
+
+import numpy as np
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS studies (
@@ -45,6 +48,12 @@ CREATE TABLE IF NOT EXISTS series (
     name TEXT, x REAL, value REAL,
     PRIMARY KEY (run_key, name, x)
 );
+-- per-run small arrays (filters, image patches), each an .npy file's bytes
+CREATE TABLE IF NOT EXISTS arrays (
+    run_key TEXT REFERENCES runs(run_key) ON DELETE CASCADE,
+    name TEXT, npy BLOB,
+    PRIMARY KEY (run_key, name)
+);
 CREATE TABLE IF NOT EXISTS skipped (
     study TEXT, task TEXT, arch TEXT, dataset TEXT, variant TEXT, reason TEXT,
     PRIMARY KEY (study, task)
@@ -60,6 +69,17 @@ SELECT r.study, r.task, r.arch, r.setting, r.dataset, r.variant, r.matched, r.n_
        r.profile, r.backend, r.device, r.error, r.run_key
 FROM runs r LEFT JOIN metrics m ON m.run_key = r.run_key;
 """
+
+
+def to_npy(array) -> bytes:
+    """An array as the bytes of an .npy file (shape and dtype included; no pickle)."""
+    buf = io.BytesIO()
+    np.save(buf, np.asarray(array), allow_pickle=False)
+    return buf.getvalue()
+
+
+def from_npy(blob: bytes) -> np.ndarray:
+    return np.load(io.BytesIO(blob), allow_pickle=False)
 
 
 class Store:
@@ -120,8 +140,9 @@ class Store:
         with self.con:
             self.con.execute("DELETE FROM skipped WHERE study = ? AND task = ?", (task.study, task.name))
 
-    def record_run(self, row: dict, metrics: dict, history: dict, series: dict | None = None) -> None:
-        """Writes one finished run (ok or failed) with its metrics, history and series."""
+    def record_run(self, row: dict, metrics: dict, history: dict, series: dict | None = None,
+                   arrays: dict | None = None) -> None:
+        """Writes one finished run (ok or failed) with its metrics, history, series and arrays."""
         columns = [
             "run_key", "study", "task", "arch", "setting", "dataset", "variant", "matched", "bias",
             "profile", "n_train", "seed", "status", "error", "epochs", "steps",
@@ -149,6 +170,10 @@ class Store:
                 [(row["run_key"], name, float(x), float(v))
                  for name, points in (series or {}).items() for x, v in points],
             )
+            self.con.executemany(
+                "INSERT INTO arrays VALUES (?, ?, ?)",
+                [(row["run_key"], name, to_npy(value)) for name, value in (arrays or {}).items()],
+            )
 
     def start_session(self, argv: list[str]) -> int:
         with self.con:
@@ -163,6 +188,11 @@ class Store:
                 "UPDATE sessions SET finished_at = ?, runs_done = ?, wall_seconds = ? - started_at WHERE id = ?",
                 (time.time(), runs_done, time.time(), session_id),
             )
+
+    def read_arrays(self, run_key: str) -> dict:
+        """A run's arrays by name."""
+        rows = self.con.execute("SELECT name, npy FROM arrays WHERE run_key = ?", (run_key,))
+        return {name: from_npy(blob) for name, blob in rows}
 
     def read_frame(self, sql: str, params=()):
         import pandas as pd

@@ -14,4 +14,5 @@ STUDY_MODULES = [
     "tasks.tabular",
     "tasks.translation",
     "tasks.pooling",
+    "tasks.hierarchy",
 ]

@@ -185,3 +185,21 @@ def test_each_fills_only_the_conditions_that_do_not_name_the_column():
     # "better": every network must beat the trees, so the weakest (min) difference decides
     better = dataclasses.replace(claim, test="better")
     assert evaluate_claim(better, f)[0].verdict == "contradicted"  # the MLP is 0.05 below
+
+
+def test_change_between_two_metrics_of_the_same_runs():
+    # "training makes the filters edge-like": trained - init, paired run by run
+    rows = []
+    for s in (0, 1, 2):
+        for metric, value in (("init/edge", 0.25 + 0.01 * s), ("trained/edge", 0.5 + 0.02 * s),
+                              ("test/accuracy", 0.1)):
+            rows.append({"dataset": "d", "arch": "cnn", "variant": "natural", "n_train": 50, "seed": s,
+                         "metric": metric, "value": value})
+    f = pd.DataFrame(rows)
+    claim = Claim(text="t", a={"arch": "cnn"}, b={}, metric="trained/edge",
+                  change={"metric": ("init/edge", "trained/edge")})
+    result = evaluate_claim(claim, f)[0]
+    assert result.verdict == "supported" and result.n_seeds == 3
+    assert result.estimate == pytest.approx(0.26)  # mean of 0.25, 0.26, 0.27; other metrics ignored
+    backwards = dataclasses.replace(claim, change={"metric": ("trained/edge", "init/edge")})
+    assert evaluate_claim(backwards, f)[0].verdict == "contradicted"

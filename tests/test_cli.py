@@ -15,7 +15,7 @@ from conftest import ROOT
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--studies", "nope"], "unknown study 'nope'; valid studies: bottleneck, gating, locality, memory, order"),
+    (["--studies", "nope"], "unknown study 'nope'; valid studies: bottleneck, gating, hierarchy, locality, memory, order"),
     (["--profile", "fast"], "unknown profile 'fast'; valid profiles: full, quick, smoke"),
     (["--archs", "rnn2"], "unknown arch 'rnn2'; valid archs: cnn, column_lstm, ft_transformer, grid_cnn, gru, hgb, knn, logreg, lstm, mlp, rnn, tcn, transformer, vit"),
     (["--datasets", "imagenet"], "unknown dataset 'imagenet'; valid datasets: adding_T10, adding_T100, adding_T1000, adding_T1024"),

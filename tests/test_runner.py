@@ -50,10 +50,10 @@ def test_failed_runs_are_recorded_and_the_suite_goes_on(tmp_path, faulty_archs):
 
 def test_a_run_records_everything_the_issue_lists(tmp_path):
     trainer = Trainer("CPU (test)")
-    row, metrics, history, series = trainer.run(spec("cnn"))
+    row, metrics, history, series, arrays = trainer.run(spec("cnn"))
     assert set(metrics) >= {"test/accuracy", "test/loss", "train/step_ms", "model/params"}
     assert 0.0 <= metrics["test/accuracy"] <= 1.0
-    assert metrics["train/step_ms"] > 0 and series == {}
+    assert metrics["train/step_ms"] > 0 and series == {} and arrays == {}
     # the trivial predictor (the training set's commonest digit) and the skill over it
     assert 0.05 < metrics["test/baseline_accuracy"] < 0.2
     assert metrics["test/skill"] == pytest.approx(

@@ -99,7 +99,7 @@ def test_regression_runs_through_the_runner():
 
     task = Task(name="t/adding/gru", study="t", dataset="adding_T10", arch="gru",
                 objective="regression", metric="test/loss", higher_is_better=False)
-    row, metrics, history, _ = Trainer("cpu").run(RunSpec(task, 100, 0, {"width": 8}, BUDGETS["smoke"],
+    row, metrics, history, *_ = Trainer("cpu").run(RunSpec(task, 100, 0, {"width": 8}, BUDGETS["smoke"],
                                                        "smoke", "tensorflow"))
     assert row["status"] == "ok"
     assert set(metrics) >= {"test/loss", "test/mae"}
@@ -150,7 +150,8 @@ def test_baseline_metrics_of_the_trivial_predictors():
 
 @pytest.mark.parametrize("arch", ["rnn", "lstm", "gru"])
 def test_gradient_norm_probe_gives_one_finite_value_per_step(arch):
-    from suite.runner import OBJECTIVES, input_gradient_norms
+    from suite.probes import input_gradient_norms
+    from suite.runner import OBJECTIVES
 
     x, y = adding_problem(32, 15, seed=0)
     model = build_model(arch, (15, 2), 1, width=8)
@@ -161,7 +162,8 @@ def test_gradient_norm_probe_gives_one_finite_value_per_step(arch):
 
 def test_gradient_norm_probe_sees_what_the_loss_depends_on():
     """A model that reads only the last step has zero gradient at every other step."""
-    from suite.runner import OBJECTIVES, input_gradient_norms
+    from suite.probes import input_gradient_norms
+    from suite.runner import OBJECTIVES
 
     inputs = keras.Input((6, 2))
     last = keras.layers.Cropping1D((5, 0))(inputs)
@@ -187,7 +189,7 @@ def test_step_time_objective_times_steps_and_evaluates_nothing():
     task = Task(name="t/steps/lstm", study="t", dataset="adding_T32", arch="lstm", objective="step_time",
                 metric="train/step_ms", higher_is_better=False)
     budget = Budget(max_steps=8, eval_every=8, batch_size=4, steps_per_execution=1)
-    row, metrics, history, _ = Trainer("cpu").run(RunSpec(task, 32, 0, {"width": 8}, budget, "smoke", "tensorflow"))
+    row, metrics, history, *_ = Trainer("cpu").run(RunSpec(task, 32, 0, {"width": 8}, budget, "smoke", "tensorflow"))
     assert metrics["train/step_ms"] > 0 and not any(k.startswith("test/") for k in metrics)
     assert row["steps"] == 8 and "val_loss" not in history
     assert json.loads(row["config_json"])["input_shape"] == [32, 2]

@@ -119,7 +119,7 @@ def test_baseline_runs_through_the_runner_like_a_network():
     results = {}
     for arch in ("hgb", "logreg", "knn"):
         task = Task(name=f"t/wine/rotated/{arch}", study="t", dataset="wine", arch=arch, variant="rotated")
-        row, metrics, history, series = trainer.run(RunSpec(task, 40, 1, {}, BUDGETS["smoke"], "smoke", "tensorflow"))
+        row, metrics, history, series, arrays = trainer.run(RunSpec(task, 40, 1, {}, BUDGETS["smoke"], "smoke", "tensorflow"))
         assert row["status"] == "ok" and row["arch"] == arch and row["train_seconds"] > 0
         assert 0.0 <= metrics["test/accuracy"] <= 1.0 and np.isfinite(metrics["test/loss"])
         assert "test/skill" in metrics and "test/baseline_accuracy" in metrics
@@ -134,7 +134,7 @@ def test_knn_on_a_training_set_smaller_than_k():
     from suite.runner import BUDGETS, RunSpec, Trainer
 
     task = Task(name="t/wine/natural/knn", study="t", dataset="wine", arch="knn")
-    row, metrics, _, _ = Trainer("cpu").run(RunSpec(task, 3, 0, {}, BUDGETS["smoke"], "smoke", "tensorflow"))
+    row, metrics, *_ = Trainer("cpu").run(RunSpec(task, 3, 0, {}, BUDGETS["smoke"], "smoke", "tensorflow"))
     assert row["status"] == "ok" and 0 <= metrics["test/accuracy"] <= 1
 
 

@@ -1,0 +1,136 @@
+"""The feature-hierarchy probe and study (issue 6): edge-likeness, receptive fields, top patches, figures."""
+
+import sqlite3
+
+import numpy as np
+import pytest
+
+from suite.probes import edge_basis, edge_likeness, random_edge_likeness
+
+
+def as_kernel(filters):
+    """(count, k, k) filters -> a Conv2D kernel (k, k, 1, count)."""
+    return np.transpose(np.asarray(filters, dtype=float), (1, 2, 0))[:, :, None, :]
+
+
+def test_edge_likeness_is_one_for_edges_zero_for_centre_surround_and_chance_for_random():
+    basis = edge_basis(3)
+    angles = np.linspace(0, np.pi, 5)
+    edges = [(np.cos(t) * basis[:, 0] + np.sin(t) * basis[:, 1]).reshape(3, 3) for t in angles]
+    assert edge_likeness(as_kernel(edges)) == pytest.approx(1.0)
+    assert edge_likeness(as_kernel([e + 5.0 for e in edges])) == pytest.approx(1.0)  # brightness is not an edge
+    laplacian = [[0, -1, 0], [-1, 4, -1], [0, -1, 0]]  # symmetric: no orientation at all
+    assert edge_likeness(as_kernel([laplacian])) == pytest.approx(0.0, abs=1e-12)
+    sobel = [[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]]
+    assert edge_likeness(as_kernel([sobel])) > 0.95
+    random = np.random.default_rng(0).normal(size=(3, 3, 1, 4000))
+    assert edge_likeness(random) == pytest.approx(random_edge_likeness(3), abs=0.01) == pytest.approx(0.25, abs=0.01)
+    assert np.isnan(edge_likeness(np.ones((3, 3, 1, 2))))  # constant filters have nothing to judge
+
+
+def test_receptive_fields_of_the_hierarchy_cnn_match_a_hand_count_and_nothing_outside_matters():
+    pytest.importorskip("keras")
+    import keras
+
+    from suite.models import build_model
+    from suite.probes import receptive_field
+
+    keras.utils.set_random_seed(0)
+    model = build_model("cnn", (28, 28, 1), 10, width=4, blocks=3, head="gap")
+    convs = [layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
+    # conv 3x3 (pad 1) -> pool 2 -> conv -> pool 2 -> conv: fields 3, 8, 18 px, every 1, 2, 4 px
+    assert [receptive_field(model, layer) for layer in convs] == [(3, 1, -1), (8, 2, -3), (18, 4, -7)]
+    # position (2, 2) of the last layer sees rows and columns 1..18 only
+    features = keras.Model(model.inputs, convs[-1].output)
+    x = np.random.default_rng(1).random((1, 28, 28, 1)).astype("float32")
+    base = np.asarray(features(x))[0, 2, 2]
+    outside = x.copy()
+    outside[0, 19:, :] = outside[0, :, 19:] = outside[0, 0, :] = outside[0, :, 0] = 0.0
+    assert np.allclose(np.asarray(features(outside))[0, 2, 2], base)
+    inside = x.copy()
+    inside[0, 1:19, 1:19] = 0.0
+    assert not np.allclose(np.asarray(features(inside))[0, 2, 2], base)
+
+
+def test_top_patches_find_the_image_and_place_that_activate_a_channel_most():
+    pytest.importorskip("keras")
+    import keras
+
+    from suite.probes import layer_summaries, top_patches
+
+    inputs = keras.Input((10, 10, 1))
+    conv = keras.layers.Conv2D(1, 3, padding="same", use_bias=False, kernel_initializer="ones")
+    model = keras.Model(inputs, keras.layers.GlobalAveragePooling2D()(conv(inputs)))
+    x = np.zeros((4, 10, 10, 1), dtype="float32")
+    x[2, 5:8, 1:4] = 1.0  # the strongest: a full 3x3 block centred at (6, 2)
+    x[0, 0, 0] = 0.5
+    summary, = layer_summaries(model, [conv], x)
+    assert summary["mean"].shape == (4, 1) and summary["max"][2, 0] == pytest.approx(9.0)
+    assert divmod(int(summary["argmax"][2, 0]), 10) == (6, 2)
+    patches, channels, (size, margin) = top_patches(model, conv, summary, x, channels=1, top=2)
+    assert list(channels) == [0] and (size, margin) == (3, 4) and patches.shape == (1, 2, 11, 11, 1)
+    best = patches[0, 0, ..., 0]
+    assert np.array_equal(best[margin:margin + 3, margin:margin + 3], np.ones((3, 3)))  # the block, in the field
+    assert best.sum() == 9.0  # and the margin shows the (empty) surroundings, zero beyond the image
+    assert patches[0, 1].sum() == pytest.approx(0.5)  # the runner-up: image 0
+
+
+def test_probe_accuracy_is_perfect_on_separable_features_and_chance_on_noise():
+    from suite.probes import probe_accuracy
+
+    rng = np.random.default_rng(0)
+    y = np.repeat(np.arange(4), 50)
+    separable = np.eye(4)[y] + 0.01 * rng.normal(size=(200, 4))
+    assert probe_accuracy(separable[::2], y[::2], separable[1::2], y[1::2]) == 1.0
+    noise = rng.normal(size=(200, 4))
+    assert probe_accuracy(noise[::2], y[::2], noise[1::2], y[1::2]) < 0.5
+
+
+def test_filter_and_top_patch_figures_render():
+    from suite.report import filters_figure, top_patches_figure
+
+    rng = np.random.default_rng(0)
+    svg = filters_figure({"init": rng.normal(size=(3, 3, 1, 8)), "trained": rng.normal(size=(3, 3, 1, 8))}, "t")
+    assert svg.startswith("<svg") and svg.count("<image") == 16
+    colour = filters_figure({"trained": rng.normal(size=(3, 3, 3, 4))}, "rgb")
+    assert colour.count("<image") == 4
+    layers = {"layer 1": (rng.random((2, 3, 11, 11, 1)), np.array([5, 1]), (3, 4)),
+              "layer 3": (rng.random((2, 3, 18, 18, 1)), np.array([0, 7]), (18, 0))}
+    svg = top_patches_figure(layers, "t")
+    assert svg.count("<image") == 12 and "channel 7" in svg and "field 18x18 px" in svg
+
+
+def test_arrays_round_trip_through_the_store(tmp_path):
+    from suite.store import Store
+
+    row = {"run_key": "k", "study": "s", "task": "t", "status": "ok"}
+    arrays = {"filters/init": np.arange(12, dtype=np.float32).reshape(2, 2, 1, 3), "channels/trained": np.array([3, 1])}
+    with Store(tmp_path / "r.sqlite") as store:
+        store.record_run(row, {}, {}, {}, arrays)
+        back = store.read_arrays("k")
+    assert set(back) == set(arrays)
+    for name, value in arrays.items():
+        assert back[name].dtype == value.dtype and np.array_equal(back[name], value)
+
+
+def test_hierarchy_study_writes_filters_patches_probes_and_verdicts(cli, tmp_path):
+    result = cli("--studies", "hierarchy", "--profile", "smoke", "--output", tmp_path, "--no-progress")
+    assert result.returncode == 0, result.stderr[-2000:]
+    html = (tmp_path / "index.html").read_text()
+    assert 'id="study-hierarchy"' in html
+    for title in ("First-layer filters: digits", "What each layer responds to: digits", "Linear probes by layer"):
+        assert title in html
+    con = sqlite3.connect(tmp_path / "results.sqlite")
+    metrics = {m for (m,) in con.execute("SELECT DISTINCT metric FROM results WHERE study = 'hierarchy'")}
+    for when in ("init", "trained"):
+        assert {f"{when}/edge_likeness", *(f"{when}/probe_accuracy_layer{i}" for i in (1, 2, 3))} <= metrics
+    values = [v for (v,) in con.execute("SELECT value FROM results WHERE metric LIKE '%/probe_accuracy_layer%'")]
+    assert len(values) == 2 * 2 * 3 and all(0 <= v <= 1 for v in values)  # seeds x (init, trained) x layers
+    names = {n for (n,) in con.execute("SELECT DISTINCT name FROM arrays")}
+    assert {"filters/init", "filters/trained", "top_patches_layer3/trained"} <= names
+    # three claims, each judged from the two seeds' paired changes (at a glance and in the section)
+    import re
+
+    verdicts = re.findall(r'<span class="verdict (\w+)">', html)
+    assert len(verdicts) == 2 * 3 + 3 and set(verdicts) <= {"supported", "contradicted", "inconclusive"}
+    assert "init/edge_likeness to trained/edge_likeness" in html
