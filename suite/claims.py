@@ -22,6 +22,9 @@ against permuted data) and keeps the weakest difference; `datasets` limits a
 claim to some datasets; `statistic="slope"` replaces the mean over sizes by
 the log-log slope of the metric against sequence length (one slope per seed,
 over the claim's datasets together), e.g. how step time grows with length;
+`statistic="spread"` compares how much each condition varies from seed to
+seed (the standard deviation over seeds of its per-seed value, a - b, with a
+bootstrap over seeds), e.g. "the GAN is less stable than the VAE";
 `change={"variant": ("natural", "rotated")}` compares *changes* instead of
 values: each condition's value becomes, per seed and size, its value on the
 second variant minus its value on the first (or the absolute change, with
@@ -44,7 +47,7 @@ import numpy as np
 import pandas as pd
 
 TESTS = ("better", "negligible", "not_better")
-STATISTICS = ("mean", "slope")
+STATISTICS = ("mean", "slope", "spread")
 VERDICTS = ("supported", "contradicted", "inconclusive")
 
 
@@ -66,8 +69,10 @@ class Claim:
       each: {column: (values...)}: the claim must hold for each value (the
         value is added to both conditions); the weakest difference counts.
       datasets: only these datasets (None: every dataset of the study).
-      statistic: "mean" (over the selected sizes) or "slope" (log-log slope
-        against the `length` column: sequence length).
+      statistic: "mean" (over the selected sizes), "slope" (log-log slope
+        against the `length` column: sequence length) or "spread" (the
+        standard deviation over seeds; `higher_is_better` then says whether
+        more spread counts as "better" for a).
       change: {column: (base, other)}: compare the change from base to other
         (other - base, per seed and size) instead of the values.
       absolute: with `change`, compare |other - base| (e.g. how much an
@@ -98,6 +103,9 @@ class Claim:
             raise ValueError(
                 f"unknown claim statistic {self.statistic!r}; valid statistics: {', '.join(STATISTICS)}"
             )
+        if self.statistic == "spread" and (self.each or self.change or not self.b):
+            raise ValueError("statistic 'spread' compares two conditions a and b directly: "
+                             "it does not combine with each, change or an empty b")
 
     def to_json(self) -> str:
         d = dataclasses.asdict(self)
@@ -138,6 +146,9 @@ class Claim:
             rule = f"supported if the 95% interval of {d} lies within [-{m}, {m}]; contradicted if it lies wholly outside"
         if self.statistic == "slope":
             rule = "a and b are log-log slopes of the metric against sequence length; " + rule
+        if self.statistic == "spread":
+            rule = ("a and b are standard deviations over seeds (the interval: a bootstrap over seeds); "
+                    + rule)
         if self.change:
             (column, (base, other)), = self.change.items()
             what = "|change|" if self.absolute else "change"
@@ -271,6 +282,23 @@ def _differences(claim: Claim, frame, a: Mapping, b: Mapping):
     return sign * (va[both] - vb[both])
 
 
+def spread_difference(claim: Claim, frame, n_boot: int = 10_000, seed: int = 0):
+    """sd over seeds of a minus sd over seeds of b (per-seed values averaged over the claim's sizes),
+    with a percentile bootstrap over the seeds both conditions have. Returns (estimate, low, high, seeds)."""
+    sizes = _select_sizes(claim.sizes, sorted(frame["n_train"].unique().tolist()))
+    frame = frame[frame["n_train"].isin(sizes)]
+    va = _condition_values(frame, claim.a, True).groupby("seed").mean()
+    vb = _condition_values(frame, claim.b, True).groupby("seed").mean()
+    seeds = va.index.intersection(vb.index)
+    a, b = va[seeds].to_numpy(), vb[seeds].to_numpy()
+    if len(seeds) < 3:
+        return (float(a.std(ddof=1) - b.std(ddof=1)) if len(seeds) == 2 else None), None, None, len(seeds), sizes
+    idx = np.random.default_rng(seed).integers(0, len(seeds), (n_boot, len(seeds)))
+    boot = a[idx].std(axis=1, ddof=1) - b[idx].std(axis=1, ddof=1)
+    low, high = np.percentile(boot, [2.5, 97.5])
+    return float(a.std(ddof=1) - b.std(ddof=1)), float(low), float(high), len(seeds), sizes
+
+
 def _weakest_difference(claim: Claim, frame):
     """The differences, or with `each`, per seed (and size) the one least favourable to the claim.
 
@@ -311,6 +339,18 @@ def evaluate_claim(claim: Claim, runs) -> list[ClaimResult]:
         groups = sorted(frame.groupby("dataset"), key=lambda kv: kv[0])
     results = []
     for dataset, sub in groups:
+        if claim.statistic == "spread":
+            estimate, low, high, n, sizes = spread_difference(claim, sub)
+            sizes = tuple(int(x) for x in sizes)
+            if low is None:
+                results.append(ClaimResult(claim, dataset, "inconclusive", estimate, None, None, n, sizes,
+                                           note="fewer than 3 seeds with both conditions: no interval of a spread"))
+                continue
+            sign = 1.0 if claim.higher_is_better else -1.0
+            s_low, s_high = sorted((sign * low, sign * high))
+            results.append(ClaimResult(claim, dataset, decide(claim.test, s_low, s_high, claim.margin),
+                                       estimate, low, high, n, sizes))
+            continue
         diff = _weakest_difference(claim, sub)
         if claim.statistic == "slope":
             per_seed, sizes = diff, ()

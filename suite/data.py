@@ -699,6 +699,18 @@ def piecewise_table(n: int = TABLE_SIZE, features: int = 8, depth: int = 4, seed
     return x, ((node - nodes) % 2).astype(np.int64)
 
 
+def noise_table(n: int = TABLE_SIZE, features: int = 64, seed: int = 0):
+    """Structureless data: independent N(0, 1) features, nothing low-dimensional to find.
+
+    The class is the sign of a fixed random projection of all the features,
+    so the label is spread evenly over every direction: a code narrower than
+    the table must lose part of it.
+    """
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, features))
+    return x, (x @ rng.normal(size=features) > 0).astype(np.int64)
+
+
 def _generated_table(generate: Callable) -> Callable:
     def load(data_dir):
         x, y = generate()
@@ -719,6 +731,8 @@ for _name, _load, _source, _desc in [
      "2,000 rows, 8 features: class = sign of a smooth function"),
     ("synth_piecewise", _generated_table(piecewise_table), "generated",
      "2,000 rows, 8 features: class = leaf of a random depth-4 tree (piecewise constant)"),
+    ("noise64", _generated_table(noise_table), "generated",
+     "2,000 rows, 64 independent N(0, 1) features: class = sign of a random projection (no low-dimensional structure)"),
 ]:
     register_dataset(DatasetSpec(_name, _load, "table", _source, _desc))
 

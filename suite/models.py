@@ -33,8 +33,9 @@ class Architecture:
     """A registered builder.
 
     `inputs` says what the builder accepts: "image" (H, W, C), "sequence"
-    (T, features), "table" (features,) or "any" (e.g. the MLP, which
-    flattens whatever it gets). `framework` is "keras" (the builder returns
+    (T, features), "table" (features,), "any" (e.g. the MLP, which
+    flattens whatever it gets) or "generative" (points (2,) or images,
+    trained without labels: `suite.generative_models`). `framework` is "keras" (the builder returns
     an uncompiled keras.Model) or "sklearn" (it takes the run's `seed` and
     returns an unfitted scikit-learn classifier; inputs are flattened).
     """
@@ -48,7 +49,7 @@ class Architecture:
 
 
 ARCHITECTURES: dict[str, Architecture] = {}
-INPUTS = ("image", "sequence", "table", "any")
+INPUTS = ("image", "sequence", "table", "any", "generative")
 
 
 def register_architecture(name: str, description: str, learning_rate: float | None = 1e-3, inputs: str = "any",
@@ -506,3 +507,6 @@ def resolve_hparams(arch, input_shape, num_classes, target_params, hparams=None)
         others = {k: v for k, v in resolved.items() if k != "width"}
         resolved["width"] = fit_width(arch, input_shape, num_classes, target_params, others)
     return resolved
+
+
+from suite import generative_models  # noqa: E402,F401  (registers the self-supervised and generative models)

@@ -14,6 +14,7 @@ for gradients, which need the backend's own autodiff.
 from __future__ import annotations
 
 import dataclasses
+import functools
 
 import numpy as np
 
@@ -257,5 +258,112 @@ def _hierarchy(model, objective, data, x_train, y_train, n_probe: int = 2000, n_
     return measured
 
 
+# --- generative and self-supervised models -------------------------------------------
+
+SAMPLE_SEED = 1234  # the same noise at initialisation and after training: paired samples
+
+
+@functools.lru_cache(maxsize=4)
+def _judge(name: str, data_dir=None):
+    """The classifier that judges generated images: the suite's CNN trained on the dataset's pool.
+
+    Fixed (seed 0, 600 steps, width 16, global pooling), so every run is
+    judged by the same network; its pooled features are the space of the
+    Frechet distance. Returns (features fn, predicted class fn, test accuracy).
+    """
+    import keras
+
+    from suite.data import load_dataset
+    from suite.models import build_model
+
+    data = load_dataset(name, data_dir)
+    keras.utils.set_random_seed(0)
+    model = build_model("cnn", data.input_shape, data.num_outputs, width=16, head="gap")
+    model.compile(optimizer=keras.optimizers.Adam(1e-3),
+                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
+    repeats = max(1, -(-600 * 64 // len(data.y_pool)))
+    x, y = np.concatenate([data.x_pool] * repeats), np.concatenate([data.y_pool] * repeats)
+    model.fit(x, y, batch_size=64, epochs=1, steps_per_epoch=600, verbose=0)
+    accuracy = float(model.evaluate(data.x_test, data.y_test, verbose=0, return_dict=True)["accuracy"])
+    pooled = next(layer for layer in model.layers if isinstance(layer, keras.layers.GlobalAveragePooling2D))
+    features = keras.Model(model.inputs, pooled.output)
+    return (lambda x: np.asarray(features.predict(x, batch_size=500, verbose=0)),
+            lambda x: np.asarray(model.predict(x, batch_size=500, verbose=0)).argmax(axis=1), accuracy)
+
+
+def _samples(model, objective, data, x_train, y_train, n_points: int = 2500, n_images: int = 1000) -> Measured:
+    """What a generative model (one with `sample(n, seed)`) generates.
+
+    On a mixture with known modes (`suite.data.MIXTURES`): `modes` covered
+    and the `high_quality` share (`suite.generation.mode_coverage`), of
+    `n_points` samples. On images: the `frechet_distance` to the test images
+    in the feature space of a classifier trained on the same data, and the
+    `classes` covered (classes given at least 2% of `n_images` samples by
+    that classifier). Arrays: a few of the samples, for the report.
+    """
+    from suite.data import MIXTURES
+    from suite.generation import frechet_distance, mode_coverage
+
+    if not hasattr(model, "sample"):
+        return Measured()
+    if data.name in MIXTURES:
+        mixture = MIXTURES[data.name]
+        samples = model.sample(n_points, SAMPLE_SEED)
+        coverage = mode_coverage(samples, mixture.centres, mixture.std)
+        return Measured(metrics={"modes": coverage["modes"], "high_quality": coverage["high_quality"]},
+                        arrays={"samples": samples[:1000].astype(np.float32)})
+    features, classify, judge_accuracy = _judge(data.name)
+    samples = model.sample(n_images, SAMPLE_SEED)
+    counts = np.bincount(classify(samples), minlength=data.num_outputs)
+    return Measured(
+        metrics={"frechet_distance": frechet_distance(features(samples), features(data.x_test)),
+                 "classes": int(np.sum(counts >= 0.02 * n_images)), "judge_accuracy": judge_accuracy},
+        arrays={"samples": samples[:36].astype(np.float32)})
+
+
+def labelled_subset(y, per_class: int, seed: int = 0) -> np.ndarray:
+    """Indices of `per_class` examples of each class (fewer where a class has fewer), seeded."""
+    order = np.random.default_rng(seed).permutation(len(y))
+    return np.sort(np.concatenate([order[y[order] == c][:per_class] for c in np.unique(y)]))
+
+
+def _codes(model, objective, data, x_train, y_train, label_counts=(10, 100)) -> Measured:
+    """What an autoencoder's code keeps (models with `encode(x)`).
+
+    `reconstruction_mse` on the test split (models with `reconstruct`), and
+    linear probes with few labels: for k in `label_counts`, a logistic
+    regression trained on k labelled examples per class of the training pool
+    and scored on the test split, on the model's codes (`probe_code_<k>`),
+    on the raw pixels (`probe_pixels_<k>`) and on PCA codes of the same width
+    fitted to the whole pool without labels (`probe_pca_<k>`). The pixel and
+    PCA probes do not depend on the model: they are the references the code
+    is compared with, run by run. Arrays: 2-D maps of the test codes (their
+    first two principal components when wider) with their labels, and a few
+    reconstructions.
+    """
+    from sklearn.decomposition import PCA
+
+    if not hasattr(model, "encode"):
+        return Measured()
+    flat = lambda a: a.reshape(len(a), -1)  # noqa: E731
+    codes_pool, codes_test = model.encode(data.x_pool), model.encode(data.x_test)
+    width = codes_pool.shape[1]
+    pca = PCA(n_components=min(width, flat(data.x_pool).shape[1]), random_state=0).fit(flat(data.x_pool))
+    spaces = {"code": (codes_pool, codes_test), "pixels": (flat(data.x_pool), flat(data.x_test)),
+              "pca": (pca.transform(flat(data.x_pool)), pca.transform(flat(data.x_test)))}
+    measured = Measured()
+    for k in label_counts:
+        chosen = labelled_subset(data.y_pool, k)
+        for space, (pool, test) in spaces.items():
+            measured.metrics[f"probe_{space}_{k}"] = probe_accuracy(pool[chosen], data.y_pool[chosen], test, data.y_test)
+    if hasattr(model, "reconstruct"):
+        reconstructed = model.reconstruct(data.x_test)
+        measured.metrics["reconstruction_mse"] = float(np.mean((reconstructed - data.x_test) ** 2))
+        measured.arrays["reconstructions"] = np.stack([data.x_test[:8], reconstructed[:8]]).astype(np.float32)
+    plane = codes_test if width <= 2 else PCA(n_components=2, random_state=0).fit_transform(codes_test)
+    measured.arrays["code_map"] = np.column_stack([plane[:1000], data.y_test[:1000]]).astype(np.float32)
+    return measured
+
+
 # probe name -> fn(model, objective, dataset, x_train, y_train) -> Measured
-PROBES = {"input_gradients": _input_gradients, "hierarchy": _hierarchy}
+PROBES = {"input_gradients": _input_gradients, "hierarchy": _hierarchy, "samples": _samples, "codes": _codes}

@@ -59,7 +59,9 @@ class Task:
         claims and figures can select on it like on `arch`.
       learning_rate: overrides the architecture's default learning rate.
       probes: measurements taken at initialisation and after training, by
-        name in `suite.runner.PROBES` (e.g. "input_gradients").
+        name in `suite.probes.PROBES` (e.g. "input_gradients").
+      budget: profile -> overrides of the study's budget for this task only
+        (e.g. fewer steps for a slower model).
     """
 
     name: str
@@ -78,6 +80,7 @@ class Task:
     setting: str = ""
     learning_rate: float | None = None
     probes: tuple = ()
+    budget: Mapping | None = None
 
 
 @dataclasses.dataclass(frozen=True)

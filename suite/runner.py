@@ -94,6 +94,9 @@ OBJECTIVES = {
     "symbols": Objective(loss="symbols_crossentropy", metrics=("symbol_accuracy",), baseline="majority"),
     # the sequential bottleneck: training-step time only
     "step_time": Objective(loss="mse", metrics=(), monitor="loss", train_only=True),
+    # self-supervised and generative models (suite.generative_models): the model
+    # computes its own loss; what it learned is measured by its probes
+    "generate": Objective(loss=None, metrics=(), monitor="loss", train_only=True),
 }
 
 
@@ -122,8 +125,11 @@ def symbol_accuracy(y_true, y_pred):
     return ops.mean(ops.cast(ops.equal(predicted, ops.cast(y_true, predicted.dtype)), "float32"), axis=-1)
 
 
-def make_loss(name: str):
+def make_loss(name: str | None):
     import keras
+
+    if name is None:  # the model's own compute_loss
+        return None
 
     if name == "sparse_categorical_crossentropy_logits":
         return keras.losses.SparseCategoricalCrossentropy(from_logits=True)
@@ -203,9 +209,10 @@ class Plan:
     notes: list  # one-line messages for the user (e.g. unavailable data)
 
 
-def budget_for(study, profile: str) -> Budget:
-    """The profile's budget with the study's overrides (`Study.budget`)."""
-    return dataclasses.replace(BUDGETS[profile], **dict(study.budget.get(profile, {})))
+def budget_for(study, profile: str, task=None) -> Budget:
+    """The profile's budget with the study's overrides (`Study.budget`), then the task's (`Task.budget`)."""
+    overrides = {**study.budget.get(profile, {}), **((task.budget or {}).get(profile, {}) if task else {})}
+    return dataclasses.replace(BUDGETS[profile], **overrides)
 
 
 def seeds_for(study, profile: str, seeds) -> list[int]:
@@ -246,7 +253,7 @@ def plan_runs(registry, studies, profile, backend, archs=None, datasets=None,
             n_values = sorted({resolve_size(s, data) for s in (sizes or study.sizes[profile])})
             for n in n_values:
                 for seed in seeds_for(study, profile, seeds):
-                    plan.runs.append(RunSpec(task, n, seed, hparams, budget_for(study, profile), profile, backend))
+                    plan.runs.append(RunSpec(task, n, seed, hparams, budget_for(study, profile, task), profile, backend))
     return plan
 
 
@@ -368,6 +375,22 @@ def make_step_timer(steps_per_execution: int, steps_per_epoch: int):
     return StepTimer()
 
 
+def loss_oscillation(history: dict) -> dict:
+    """`train/oscillation_<loss>`: how much each training loss still moves in the second half of training.
+
+    The standard deviation of its per-epoch values (one per `eval_every`
+    steps) over the second half, divided by their mean absolute value: 0
+    for a loss that has settled, large for one that swings (two players
+    that chase each other). Left out with fewer than 4 values in that half.
+    """
+    out = {}
+    for name, values in history.items():
+        tail = np.asarray(values, dtype=float)[len(values) // 2:]
+        if len(tail) >= 4:
+            out[f"train/oscillation_{name}"] = float(tail.std() / (np.abs(tail).mean() + 1e-12))
+    return out
+
+
 def score_extra_tests(extra_tests, score) -> dict:
     """`test_<name>/<metric>` for each of a dataset's extra test sets.
 
@@ -459,6 +482,7 @@ class Trainer:
                 probed["arrays"].update({f"{k}/{when}": np.asarray(v) for k, v in measured.arrays.items()})
 
         probe("init")
+        keras.utils.set_random_seed(spec.seed)  # whatever the probes drew, training starts from the seed
         # Repeat a small training set so one "epoch" (one validation check)
         # spans at least eval_every steps.
         repeats = max(1, math.ceil(budget.eval_every * budget.batch_size / len(y)))
@@ -502,6 +526,8 @@ class Trainer:
                 xe, ye, batch_size=eval_batch, verbose=0, return_dict=True)))
         metrics.update({f"train/final_{k}": float(v[-1]) for k, v in history.items()
                         if not k.startswith("val_") and len(v)})
+        if task.objective == "generate":
+            metrics.update(loss_oscillation(history))
         probe("trained")
         metrics.update(probed["metrics"])
         row = self._ok_row(spec, data, "keras")

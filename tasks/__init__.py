@@ -15,4 +15,6 @@ STUDY_MODULES = [
     "tasks.translation",
     "tasks.pooling",
     "tasks.hierarchy",
+    "tasks.generation",
+    "tasks.representation",
 ]

@@ -203,3 +203,24 @@ def test_change_between_two_metrics_of_the_same_runs():
     assert result.estimate == pytest.approx(0.26)  # mean of 0.25, 0.26, 0.27; other metrics ignored
     backwards = dataclasses.replace(claim, change={"metric": ("trained/edge", "init/edge")})
     assert evaluate_claim(backwards, f)[0].verdict == "contradicted"
+
+
+def test_spread_claims_compare_seed_to_seed_variation():
+    rows = []
+    for s in range(6):
+        for arch, value in (("gan", [0, 6, 0, 5, 1, 7][s]), ("vae", 8 - 0.1 * (s % 2))):
+            rows.append({"dataset": "ring", "arch": arch, "variant": "natural", "n_train": 100, "seed": s,
+                         "metric": "modes", "value": value})
+    f = pd.DataFrame(rows)
+    claim = Claim(text="the GAN varies more", a={"arch": "gan"}, b={"arch": "vae"}, metric="modes",
+                  statistic="spread")
+    result = evaluate_claim(claim, f)[0]
+    expected = np.std([0, 6, 0, 5, 1, 7], ddof=1) - np.std([8, 7.9] * 3, ddof=1)
+    assert result.verdict == "supported" and result.estimate == pytest.approx(expected)
+    assert result.low > 0 and result.n_seeds == 6
+    reverse = dataclasses.replace(claim, a={"arch": "vae"}, b={"arch": "gan"})
+    assert evaluate_claim(reverse, f)[0].verdict == "contradicted"
+    assert "standard deviations over seeds" in claim.rule()
+    with pytest.raises(ValueError, match="spread"):
+        Claim(text="t", a={"arch": "gan"}, b={}, statistic="spread")
+    assert Claim.from_json(claim.to_json()) == claim

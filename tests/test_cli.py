@@ -15,9 +15,9 @@ from conftest import ROOT
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--studies", "nope"], "unknown study 'nope'; valid studies: bottleneck, gating, hierarchy, locality, memory, order"),
+    (["--studies", "nope"], "unknown study 'nope'; valid studies: bottleneck, gating, generation, hierarchy, locality"),
     (["--profile", "fast"], "unknown profile 'fast'; valid profiles: full, quick, smoke"),
-    (["--archs", "rnn2"], "unknown arch 'rnn2'; valid archs: cnn, column_lstm, ft_transformer, grid_cnn, gru, hgb, knn, logreg, lstm, mlp, rnn, tcn, transformer, vit"),
+    (["--archs", "rnn2"], "unknown arch 'rnn2'; valid archs: cnn, column_lstm, conv_ae, dense_ae, diffusion, ft_transformer, gan, gan_sn, grid_cnn, gru, hgb, knn, logreg, lstm, mlp, rnn, tcn, transformer, vae, vit"),
     (["--datasets", "imagenet"], "unknown dataset 'imagenet'; valid datasets: adding_T10, adding_T100, adding_T1000, adding_T1024"),
     (["--backend", "theano"], "unknown backend 'theano'; valid backends: jax, tensorflow, torch"),
     (["--sizes", "10,abc"], "bad size 'abc' in --sizes; valid: positive integers or 'full'"),

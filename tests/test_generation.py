@@ -54,3 +54,115 @@ def test_frechet_distance_is_zero_for_identical_sets_and_grows_with_a_shift():
     assert wider == pytest.approx(8.0, rel=0.1)
     with pytest.raises(ValueError, match="same d"):
         frechet_distance(a, a[:, :4])
+
+
+@pytest.mark.parametrize("arch", ["gan", "gan_sn", "vae", "diffusion", "dense_ae", "conv_ae"])
+@pytest.mark.parametrize("input_shape", [(2,), (8, 8, 1)])
+def test_each_generative_model_builds_takes_a_fit_step_and_samples_the_right_shape(arch, input_shape):
+    import keras
+
+    from suite.models import build_model
+
+    if arch == "conv_ae" and len(input_shape) == 1:
+        with pytest.raises(ValueError, match="conv_ae needs images"):
+            build_model(arch, input_shape, 1)
+        return
+    keras.utils.set_random_seed(0)
+    model = build_model(arch, input_shape, 1, width=8, **({"steps": 10} if arch == "diffusion" else {}))
+    assert model.built and model.count_params() > 0
+    model.compile(optimizer=keras.optimizers.Adam(1e-3))
+    x = np.random.default_rng(0).random((32, *input_shape)).astype("float32")
+    before = [w.copy() for w in model.get_weights()]
+    history = model.fit(x, np.zeros(32), batch_size=16, epochs=1, verbose=0).history
+    assert np.isfinite(history["loss"][0])
+    assert any(not np.array_equal(a, b) for a, b in zip(before, model.get_weights()))  # it learned something
+    if arch.startswith("gan"):
+        assert {"d_loss", "g_loss"} <= set(history)
+    if hasattr(model, "sample"):
+        samples = model.sample(5, seed=0)
+        assert samples.shape == (5, *input_shape) and np.all(np.isfinite(samples))
+        assert np.array_equal(samples, model.sample(5, seed=0))  # the seed fixes the samples
+    if hasattr(model, "encode"):
+        assert model.encode(x).shape == (32, 2 if arch == "vae" and len(input_shape) == 1 else
+                                         8 if arch == "vae" else 8)
+
+
+def test_the_gan_step_gives_each_player_the_gradient_of_its_own_loss():
+    """One combined loss, two players: d(loss)/d(D) = d(d_loss)/d(D) and d(loss)/d(G) = d(g_loss)/d(G)."""
+    import keras
+
+    if keras.backend.backend() != "tensorflow":
+        pytest.skip("checks the gradients with TensorFlow's tape")
+    import tensorflow as tf
+
+    from suite.models import build_model
+
+    keras.utils.set_random_seed(0)
+    gan = build_model("gan_sn", (2,), 1, width=8)
+    x = tf.constant(np.random.default_rng(1).normal(size=(64, 2)).astype("float32"))
+    d_vars = gan.discriminator.trainable_variables
+    g_vars = gan.generator.trainable_variables
+    with tf.GradientTape(persistent=True) as tape:
+        losses = gan(x, training=True)  # one draw of z for all three losses
+    for total, own, other in ((tape.gradient(losses["loss"], d_vars), tape.gradient(losses["d_loss"], d_vars),
+                               tape.gradient(losses["g_loss"], d_vars)),
+                              (tape.gradient(losses["loss"], g_vars), tape.gradient(losses["g_loss"], g_vars),
+                               tape.gradient(losses["d_loss"], g_vars))):
+        assert all(o is None or np.allclose(o, 0) for o in other)  # the other player's loss does not reach it
+        assert any(np.abs(g).max() > 0 for g in own)
+        for t, g in zip(total, own):
+            np.testing.assert_allclose(t, g, rtol=1e-5, atol=1e-7)
+
+
+def test_generation_and_representation_write_their_sections(cli, tmp_path):
+    import re
+    import sqlite3
+
+    result = cli("--studies", "generation,representation", "--profile", "smoke", "--output", tmp_path,
+                 "--no-progress")
+    assert result.returncode == 0, result.stderr[-2000:]
+    html = (tmp_path / "index.html").read_text()
+    for name in ("generation", "representation"):
+        assert f'id="study-{name}"' in html
+    for title in ("Samples on ring8", "Coverage, quality and stability over seeds", "Training losses",
+                  "Linear probes on the code, with few labels", "Reconstructions: digits", "The code as a map: digits",
+                  "VEEGAN"):
+        assert title in html, title
+    assert "unknown figure" not in html
+    verdicts = re.findall(r'<span class="verdict (\w+)">', html)
+    assert set(verdicts) <= {"supported", "contradicted", "inconclusive"}
+    con = sqlite3.connect(tmp_path / "results.sqlite")
+    modes = con.execute("SELECT arch, value FROM results WHERE study = 'generation' AND metric = 'trained/modes'")
+    modes = modes.fetchall()
+    assert {a for a, _ in modes} == {"gan", "gan_sn", "vae", "diffusion"} and len(modes) == 4 * 2
+    assert all(0 <= v <= 8 for _, v in modes)
+    parts = {m for (m,) in con.execute("SELECT DISTINCT h.metric FROM history h JOIN runs r USING (run_key) "
+                                       "WHERE r.arch = 'gan'")}
+    assert {"loss", "d_loss", "g_loss"} <= parts  # the two players' losses per epoch
+    arrays = {n for (n,) in con.execute("SELECT DISTINCT name FROM arrays")}
+    assert {"samples/trained", "samples/init", "code_map/trained", "reconstructions/trained"} <= arrays
+    probes = {m for (m,) in con.execute("SELECT DISTINCT metric FROM results WHERE study = 'representation'")}
+    assert {"trained/probe_code_10", "trained/probe_pixels_10", "trained/probe_pca_100",
+            "trained/reconstruction_mse", "init/probe_code_10"} <= probes
+
+
+def test_codes_probe_compares_the_code_with_pixels_and_pca():
+    import keras
+
+    from suite.data import load_variant
+    from suite.models import build_model
+    from suite.probes import PROBES, labelled_subset
+
+    data = load_variant("digits", "natural")
+    chosen = labelled_subset(data.y_pool, 10)
+    assert len(chosen) == 100 and np.all(np.bincount(data.y_pool[chosen]) == 10)
+    keras.utils.set_random_seed(0)
+    model = build_model("dense_ae", data.input_shape, 10, width=16, latent=4)
+    measured = PROBES["codes"](model, None, data, data.x_pool, data.y_pool)
+    assert set(measured.metrics) == {f"probe_{s}_{k}" for s in ("code", "pixels", "pca") for k in (10, 100)} | {
+        "reconstruction_mse"}
+    assert all(0 <= v <= 1 for k, v in measured.metrics.items() if k.startswith("probe"))
+    assert measured.metrics["probe_pixels_100"] > 0.9  # digits are easy for a linear model on pixels
+    assert measured.arrays["code_map"].shape == (len(data.y_test), 3)
+    assert measured.arrays["reconstructions"].shape == (2, 8, 8, 8, 1)
+    assert PROBES["codes"](build_model("mlp", data.input_shape, 10, width=4), None, data, None, None).metrics == {}
