@@ -61,3 +61,25 @@ def test_gradient_probe_and_step_timer_on_jax(tmp_path):
     assert names == {"input_gradients/init", "input_gradients/trained"}
     assert con.execute("SELECT COUNT(*) FROM series WHERE value > 0").fetchone()[0] == 2 * 2 * 10
     assert con.execute("SELECT MIN(value) FROM results WHERE metric = 'train/step_ms'").fetchone()[0] > 0
+
+
+def test_gan_players_get_their_own_gradients_on_jax():
+    """The GAN's one-scalar trick (stop_gradient + stateless_call) holds under jax.grad too."""
+    code = (
+        "import os, sys; os.environ['KERAS_BACKEND'] = 'jax'; sys.path.insert(0, %r)\n"
+        "import jax, numpy as np, keras\n"
+        "from suite.models import build_model\n"
+        "keras.utils.set_random_seed(0)\n"
+        "gan = build_model('gan_sn', (2,), 1, width=8)\n"
+        "x = np.random.default_rng(1).normal(size=(64, 2)).astype('float32')\n"
+        "tv = [v.value for v in gan.trainable_variables]; ntv = [v.value for v in gan.non_trainable_variables]\n"
+        "f = lambda t, k: gan.stateless_call(t, ntv, x, training=True)[0][k]\n"
+        "g = {k: jax.grad(lambda t: f(t, k))(tv) for k in ('loss', 'd_loss', 'g_loss')}\n"
+        "d_ids = {id(v) for v in gan.discriminator.trainable_variables}\n"
+        "for i, v in enumerate(gan.trainable_variables):\n"
+        "    own, other = ('d_loss', 'g_loss') if id(v) in d_ids else ('g_loss', 'd_loss')\n"
+        "    assert np.allclose(g['loss'][i], g[own][i], atol=1e-6) and np.allclose(g[other][i], 0), v.path\n"
+        "print('ok')\n" % str(ROOT)
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0 and "ok" in result.stdout, result.stderr[-3000:]
