@@ -158,6 +158,21 @@ def receptive_field(model, layer) -> tuple[int, int, int]:
     raise ValueError(f"layer {layer.name!r} is not in model {model.name!r}")
 
 
+def batched(model, x, batch: int = 500) -> list[np.ndarray]:
+    """A model's outputs on `x` (a list, one array per output), called directly in batches.
+
+    Not `predict`: probes build a new small model per call, and `predict`
+    traces a new function for each (TensorFlow then warns about retracing).
+    """
+    from keras import ops
+
+    parts = []
+    for i in range(0, len(x), batch):
+        out = model(x[i:i + batch], training=False)
+        parts.append([ops.convert_to_numpy(o) for o in (out if isinstance(out, (list, tuple)) else [out])])
+    return [np.concatenate(column) for column in zip(*parts)]
+
+
 def layer_summaries(model, layers, x) -> list[dict]:
     """Per layer, each image's pooled activations and strongest position per channel, in one pass.
 
@@ -174,7 +189,7 @@ def layer_summaries(model, layers, x) -> list[dict]:
         _, h, w, c = layer.output.shape
         flat = ops.reshape(layer.output, (-1, h * w, c))
         outputs += [ops.mean(flat, axis=1), ops.max(flat, axis=1), ops.argmax(flat, axis=1)]
-    values = keras.Model(model.inputs, outputs).predict(x, batch_size=500, verbose=0)
+    values = batched(keras.Model(model.input, outputs), x)
     return [{"mean": np.asarray(values[3 * i]), "max": np.asarray(values[3 * i + 1]),
              "argmax": np.asarray(values[3 * i + 2])} for i in range(len(layers))]
 
@@ -286,9 +301,8 @@ def _judge(name: str, data_dir=None):
     model.fit(x, y, batch_size=64, epochs=1, steps_per_epoch=600, verbose=0)
     accuracy = float(model.evaluate(data.x_test, data.y_test, verbose=0, return_dict=True)["accuracy"])
     pooled = next(layer for layer in model.layers if isinstance(layer, keras.layers.GlobalAveragePooling2D))
-    features = keras.Model(model.inputs, pooled.output)
-    return (lambda x: np.asarray(features.predict(x, batch_size=500, verbose=0)),
-            lambda x: np.asarray(model.predict(x, batch_size=500, verbose=0)).argmax(axis=1), accuracy)
+    features = keras.Model(model.input, pooled.output)
+    return (lambda x: batched(features, x)[0], lambda x: batched(model, x)[0].argmax(axis=1), accuracy)
 
 
 def _samples(model, objective, data, x_train, y_train, n_points: int = 2500, n_images: int = 1000) -> Measured:

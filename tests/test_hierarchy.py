@@ -41,7 +41,7 @@ def test_receptive_fields_of_the_hierarchy_cnn_match_a_hand_count_and_nothing_ou
     # conv 3x3 (pad 1) -> pool 2 -> conv -> pool 2 -> conv: fields 3, 8, 18 px, every 1, 2, 4 px
     assert [receptive_field(model, layer) for layer in convs] == [(3, 1, -1), (8, 2, -3), (18, 4, -7)]
     # position (2, 2) of the last layer sees rows and columns 1..18 only
-    features = keras.Model(model.inputs, convs[-1].output)
+    features = keras.Model(model.input, convs[-1].output)
     x = np.random.default_rng(1).random((1, 28, 28, 1)).astype("float32")
     base = np.asarray(features(x))[0, 2, 2]
     outside = x.copy()
