@@ -860,7 +860,7 @@ def code_probe_figure(points: pd.DataFrame, title: str) -> str:
         data=points, x="width", y="value", hue="space", style="space", kind="line", row="dataset", col="labels",
         markers=True, errorbar=("ci", 95), height=2.6, aspect=1.3, err_kws={"alpha": 0.15},
         hue_order=sorted(points["space"].unique()), style_order=sorted(points["space"].unique()),
-        facet_kws={"sharey": "row", "margin_titles": True},
+        facet_kws={"sharey": "row", "sharex": "row", "margin_titles": True},
     )
     grid.set(xscale="log")
     grid.set_axis_labels("code width (log scale)", "linear-probe test accuracy")
@@ -893,7 +893,7 @@ def _figure_code_probes(tidy, data, study) -> list[dict]:
             if len(values):
                 row[label] = _fmt(*bootstrap_ci(values), digits=4 if "MSE" in label else 3)
         rows.append(row)
-    table = pd.DataFrame(rows).sort_values(["dataset", "model", "code width"])
+    table = pd.DataFrame(rows).sort_values(["dataset", "code width", "model"])
     return [{
         "title": "Linear probes on the code, with few labels",
         "svg": code_probe_figure(points, f"{study['name']}: what the code keeps"),
