@@ -443,12 +443,18 @@ class Trainer:
         return self._model
 
     def _reinitialise(self, model, spec: RunSpec, data):
-        """Initial weights of a new model built under this run's seed."""
+        """Initial state of a new model built under this run's seed.
+
+        All its variables, not only its weights: a model that draws random
+        numbers in training (the generative ones) keeps its seed generators'
+        state there, and the previous run's state must not carry over.
+        """
         from suite.models import build_model
 
         self.keras.utils.set_random_seed(spec.seed)
         fresh = build_model(spec.task.arch, data.input_shape, data.num_outputs, **spec.hparams)
-        model.set_weights(fresh.get_weights())
+        for variable, value in zip(model.variables, fresh.variables):
+            variable.assign(value)
         for variable, value in zip(model.optimizer.variables, self._optimizer_init):
             variable.assign(value)
         self.keras.utils.set_random_seed(spec.seed)  # the data order follows the seed too

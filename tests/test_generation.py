@@ -166,3 +166,26 @@ def test_codes_probe_compares_the_code_with_pixels_and_pca():
     assert measured.arrays["code_map"].shape == (len(data.y_test), 3)
     assert measured.arrays["reconstructions"].shape == (2, 8, 8, 8, 1)
     assert PROBES["codes"](build_model("mlp", data.input_shape, 10, width=4), None, data, None, None).metrics == {}
+
+
+def test_a_reused_generative_model_restarts_its_random_numbers_too():
+    """The runner re-initialises a cached model for each run: its seed generators as well as its weights."""
+    import keras
+
+    from suite.data import load_variant
+    from suite.models import build_model
+    from suite.registry import Task
+    from suite.runner import BUDGETS, RunSpec, Trainer
+
+    task = Task(name="t/ring8/vae", study="t", dataset="ring8", arch="vae", objective="generate")
+    spec = lambda seed: RunSpec(task, 100, seed, {"width": 8}, BUDGETS["smoke"], "smoke", "tensorflow")  # noqa: E731
+    trainer = Trainer("cpu")
+    trainer.run(spec(5))  # trains the cached model and advances its noise
+    data = load_variant("ring8", "natural")
+    model = trainer._compiled_model(spec(1), data)
+    trainer._reinitialise(model, spec(1), data)
+    keras.utils.set_random_seed(1)
+    fresh = build_model("vae", data.input_shape, data.num_outputs, width=8)
+    assert len(model.variables) == len(fresh.variables) > len(model.weights)  # the seed state is a variable
+    for a, b in zip(model.variables, fresh.variables):
+        np.testing.assert_array_equal(keras.ops.convert_to_numpy(a), keras.ops.convert_to_numpy(b))
