@@ -152,7 +152,10 @@ class Claim:
         if self.change:
             (column, (base, other)), = self.change.items()
             what = "|change|" if self.absolute else "change"
-            rule = f"a and b are each condition's {what} in the metric from {column} {base} to {other}; " + rule
+            if column == "metric":  # two measurements of the same runs
+                rule = f"a and b are each condition's {what} from {base} to {other} (the same runs); " + rule
+            else:
+                rule = f"a and b are each condition's {what} in the metric from {column} {base} to {other}; " + rule
         if self.each:
             (column, values), = self.each.items()
             rule += f"; for each {column} in {', '.join(map(str, values))}, the weakest counts"

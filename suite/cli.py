@@ -118,7 +118,11 @@ def parse_seeds(text: str) -> list[int]:
         if count < 1:
             raise UsageError(f"bad --seeds {text!r}; a count must be at least 1")
         return list(range(count))
-    return sorted({int(t) for t in tokens})
+    seeds = [int(t) for t in tokens]
+    repeated = sorted({s for s in seeds if seeds.count(s) > 1})
+    if repeated:
+        raise UsageError(f"bad --seeds {text!r}; seed {repeated[0]} is listed twice (each seed runs once)")
+    return sorted(seeds)
 
 
 def select_backend(name: str | None) -> str:

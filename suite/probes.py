@@ -230,14 +230,25 @@ def top_patches(model, layer, summary: dict, x, channels: int = 4, top: int = 6)
     return patches, chosen, (size, margin)
 
 
-def probe_accuracy(train, y_train, test, y_test) -> float:
-    """Test accuracy of a linear probe: logistic regression on standardised features."""
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
+def probe_accuracy(train, y_train, test, y_test, scale: str = "feature") -> float:
+    """Test accuracy of a linear probe: logistic regression (L2, C=1) on centred, scaled features.
 
-    probe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))
-    return float(probe.fit(train, y_train).score(test, y_test))
+    `scale="feature"` divides each feature by its own standard deviation;
+    `scale="global"` divides all of them by one number (their overall
+    standard deviation), which keeps their relative scales: then a rotation
+    of the features (PCA with all components) gives the same probe as the
+    features themselves, where per-feature scaling would whiten it and blow
+    up its low-variance, noisy directions.
+    """
+    from sklearn.linear_model import LogisticRegression
+
+    train, test = np.asarray(train, dtype=np.float64), np.asarray(test, dtype=np.float64)
+    mean = train.mean(axis=0)
+    centred = train - mean
+    spread = centred.std(axis=0) if scale == "feature" else np.full(train.shape[1], np.sqrt((centred ** 2).mean()))
+    spread = np.where(spread > 0, spread, 1.0)
+    probe = LogisticRegression(max_iter=1000).fit(centred / spread, y_train)
+    return float(probe.score((test - mean) / spread, y_test))
 
 
 def _hierarchy(model, objective, data, x_train, y_train, n_probe: int = 2000, n_patches: int = 1000) -> Measured:
@@ -347,7 +358,8 @@ def _codes(model, objective, data, x_train, y_train, label_counts=(10, 100)) -> 
     `reconstruction_mse` on the test split (models with `reconstruct`), and
     linear probes with few labels: for k in `label_counts`, a logistic
     regression trained on k labelled examples per class of the training pool
-    and scored on the test split, on the model's codes (`probe_code_<k>`),
+    and scored on the test split (features centred and scaled by one number,
+    `probe_accuracy(scale="global")`), on the model's codes (`probe_code_<k>`),
     on the raw pixels (`probe_pixels_<k>`) and on PCA codes of the same width
     fitted to the whole pool without labels (`probe_pca_<k>`). The pixel and
     PCA probes do not depend on the model: they are the references the code
@@ -369,7 +381,8 @@ def _codes(model, objective, data, x_train, y_train, label_counts=(10, 100)) -> 
     for k in label_counts:
         chosen = labelled_subset(data.y_pool, k)
         for space, (pool, test) in spaces.items():
-            measured.metrics[f"probe_{space}_{k}"] = probe_accuracy(pool[chosen], data.y_pool[chosen], test, data.y_test)
+            measured.metrics[f"probe_{space}_{k}"] = probe_accuracy(pool[chosen], data.y_pool[chosen], test,
+                                                                    data.y_test, scale="global")
     if hasattr(model, "reconstruct"):
         reconstructed = model.reconstruct(data.x_test)
         measured.metrics["reconstruction_mse"] = float(np.mean((reconstructed - data.x_test) ** 2))

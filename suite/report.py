@@ -698,7 +698,7 @@ def sample_scatter_figure(panels: dict, centres, title: str) -> str:
             ax.set_xticks([])
             ax.set_yticks([])
             ax.set_aspect("equal")
-            if i == 0:
+            if all(panels.get((above, col)) is None for above in rows[:i]):  # the top panel of its column
                 ax.set_title(col, fontsize=8)
             if j == 0:
                 ax.set_ylabel(row, fontsize=8)
@@ -834,12 +834,19 @@ def _figure_loss_curves(tidy, data, study) -> list[dict]:
     history = data["history"].merge(runs, on="run_key")
     if history.empty:
         return []
+    parts = {
+        "gan": "for a GAN the discriminator's and the generator's losses, which chase each other instead of "
+               "settling", "vae": "for the VAE its two terms (reconstruction and KL)",
+        "diffusion": "for the diffusion model the noise-prediction error",
+        "ae": "for an autoencoder the reconstruction error"}
+    archs = set(history["model"].str.split("@").str[0])
+    shown = [text for key, text in parts.items() if any(a == key or a.startswith(key + "_") or
+                                                         (key == "ae" and a.endswith("_ae")) for a in archs)]
     return [{
         "title": "Training losses",
         "svg": loss_curve_figure(history, f"{study['name']}: losses over training"),
-        "caption": "Each run's losses per epoch (one line per seed): for the GANs the discriminator's and the "
-                   "generator's, which chase each other instead of settling; for the VAE its two terms; for "
-                   "the diffusion model the noise-prediction error.",
+        "caption": "Each run's losses per epoch (one line per seed and loss; an epoch is a fixed number of "
+                   "steps): " + "; ".join(shown) + ".",
     }]
 
 
@@ -1061,7 +1068,8 @@ def study_section(data: dict, study: pd.Series) -> dict:
             "text": claim.text, "rule": claim.rule(), "metric": claim.metric,
             "a": _describe(claim.a, each=claim.each),
             "b": _describe(claim.b, claim.reference, claim.each), "sizes": claim.sizes,
-            "verdict": overall_verdict([r.verdict for r in results]),
+            # no run the claim can use (e.g. its datasets were not run in this profile)
+            "verdict": overall_verdict([r.verdict for r in results]) if results else "no data",
             "rows": [{
                 "dataset": r.dataset, "verdict": r.verdict, "n_seeds": r.n_seeds,
                 "sizes": ", ".join(map(str, r.sizes)),

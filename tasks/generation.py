@@ -72,10 +72,11 @@ register_study(
                 higher_is_better=False, datasets=("digits",),
             ),
         ),
-        sizes={"smoke": ("full",), "quick": ("full",), "full": ("full",)},
+        # smoke: 200 points, so that its 80 steps make several epochs (losses per epoch, oscillation)
+        sizes={"smoke": (200,), "quick": ("full",), "full": ("full",)},
         seeds={"smoke": 2, "quick": 5, "full": 10},
         datasets={"smoke": ("ring8",), "quick": ("ring8", "grid25", "digits"), "full": ("ring8", "grid25", "digits")},
-        budget={"smoke": {"max_steps": 40, "eval_every": 10, "batch_size": 64, "steps_per_execution": 10},
+        budget={"smoke": {"max_steps": 80, "eval_every": 8, "batch_size": 64, "steps_per_execution": 8},
                 "quick": {"max_steps": 4000, "eval_every": 200, "batch_size": 128, "steps_per_execution": 50},
                 "full": {"max_steps": 20000, "eval_every": 500, "batch_size": 128, "steps_per_execution": 100}},
         figures=("sample_scatter", "sample_grid", "generation_table", "loss_curves"),

@@ -22,6 +22,7 @@ from conftest import ROOT
     (["--backend", "theano"], "unknown backend 'theano'; valid backends: jax, tensorflow, torch"),
     (["--sizes", "10,abc"], "bad size 'abc' in --sizes; valid: positive integers or 'full'"),
     (["--seeds", "x"], "bad --seeds 'x'"),
+    (["--seeds", "1,1"], "bad --seeds '1,1'; seed 1 is listed twice"),
     (["--bogus"], "unrecognized arguments: --bogus"),
     (["--tasks-module", "/no/such/file.py"], "--tasks-module '/no/such/file.py' is not a file"),
 ])
