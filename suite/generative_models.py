@@ -60,10 +60,9 @@ def _sum_per_example(values):
 
 # --- networks shared by the models -------------------------------------------------
 
-def mlp(units: int, depth: int, out: int, name: str, activation="relu", final=None, dense=layers.Dense):
-    """`depth` hidden layers of `units`, then `out` outputs (a Sequential)."""
-    stack = [dense(units, activation=activation) for _ in range(depth)]
-    return keras.Sequential([*stack, dense(out, activation=final)], name=name)
+def dense_stack(units: int, depth: int, out: int, activation="relu", final=None, dense=layers.Dense) -> list:
+    """`depth` hidden layers of `units`, then `out` outputs: the layers, to put in a Sequential."""
+    return [*(dense(units, activation=activation) for _ in range(depth)), dense(out, activation=final)]
 
 
 def conv_encoder(input_shape, width: int, out: int, name: str, conv=layers.Conv2D, dense=layers.Dense):
@@ -249,7 +248,7 @@ class PointDenoiser(keras.Model):
 
     def __init__(self, width: int, dims: int, **kwargs):
         super().__init__(**kwargs)
-        self.net = mlp(width, 3, dims, "denoiser_mlp", activation="silu")
+        self.net = keras.Sequential(dense_stack(width, 3, dims, activation="silu"), name="denoiser_mlp")
 
     def call(self, x, t_features, training=False):
         return self.net(ops.concatenate([x, t_features], axis=-1), training=training)
@@ -322,12 +321,12 @@ class Diffusion(SelfSupervised):
 def _dense_coder(input_shape, width, out, name, final=None, dense=layers.Dense):
     """Flatten whatever comes in, two hidden layers, `out` outputs."""
     return keras.Sequential([keras.Input(input_shape), layers.Flatten(),
-                             *mlp(width, 2, out, name, final=final, dense=dense).layers], name=name)
+                             *dense_stack(width, 2, out, final=final, dense=dense)], name=name)
 
 
 def _dense_decoder(latent, output_shape, width, name, final=None):
     size = int(np.prod(output_shape))
-    return keras.Sequential([keras.Input((latent,)), *mlp(width, 2, size, name, final=final).layers,
+    return keras.Sequential([keras.Input((latent,)), *dense_stack(width, 2, size, final=final),
                              layers.Reshape(output_shape)], name=name)
 
 
@@ -379,10 +378,10 @@ def _gan(input_shape, width, latent, spectral: bool, name: str):
         discriminator = conv_encoder(input_shape, width, 1, "discriminator",
                                      conv=spectral_conv if spectral else layers.Conv2D, dense=dense)
     else:
-        generator = keras.Sequential([keras.Input((latent,)), *mlp(width, 3, input_shape[0], "g").layers],
+        generator = keras.Sequential([keras.Input((latent,)), *dense_stack(width, 3, input_shape[0])],
                                      name="generator")
         discriminator = keras.Sequential([keras.Input(input_shape),
-                                          *mlp(width, 3, 1, "d", dense=dense).layers], name="discriminator")
+                                          *dense_stack(width, 3, 1, dense=dense)], name="discriminator")
     return GAN(generator, discriminator, latent, name=name).build_for(input_shape)
 
 

@@ -469,10 +469,14 @@ def _figure_vs_shift(tidy, data, study) -> list[dict]:
     }]
 
 
+def _final_runs(tidy: pd.DataFrame) -> pd.DataFrame:
+    """One row per run at each dataset's largest size, ordered by dataset, model, seed."""
+    return _at_largest_size(tidy).drop_duplicates("run_key").sort_values(["dataset", "model", "seed"])
+
+
 def shown_runs(tidy: pd.DataFrame) -> pd.DataFrame:
     """Per dataset, the run whose pictures are drawn: the largest training set, the lowest seed."""
-    runs = _at_largest_size(tidy).drop_duplicates("run_key")
-    return runs.sort_values(["dataset", "seed"]).drop_duplicates("dataset")
+    return _final_runs(tidy).sort_values(["dataset", "seed"], kind="stable").drop_duplicates("dataset")
 
 
 def run_arrays(data: dict, run_key: str) -> dict:
@@ -639,12 +643,11 @@ def layer_probe_figure(points: pd.DataFrame, title: str) -> str:
 
 def _figure_layer_probes(tidy, data, study) -> list[dict]:
     frame = _at_largest_size(tidy)
-    parsed = frame["metric"].str.extract(r"^(init|trained)/probe_accuracy_layer(\d+)$")
-    points = frame[parsed[0].notna()].assign(
-        network=parsed[0].map({"trained": "trained", "init": "untrained (init)"}), layer=parsed[1].astype(float))
-    if points.empty:
+    parsed = frame["metric"].str.extract(r"^(init|trained)/probe_accuracy_layer(\d+)$").dropna()
+    if parsed.empty:
         return []
-    points = points.assign(layer=points["layer"].astype(int))
+    points = frame.loc[parsed.index].assign(
+        network=parsed[0].map({"trained": "trained", "init": "untrained (init)"}), layer=parsed[1].astype(int))
     rows = []
     for (dataset, layer), g in points.groupby(["dataset", "layer"]):
         row = {"dataset": dataset, "layer": layer}
@@ -664,11 +667,6 @@ def _figure_layer_probes(tidy, data, study) -> list[dict]:
 
 
 # --- generation ---------------------------------------------------------------------
-
-def _final_runs(tidy: pd.DataFrame) -> pd.DataFrame:
-    """One row per run at each dataset's largest size, ordered by dataset, model, seed."""
-    return _at_largest_size(tidy).drop_duplicates("run_key").sort_values(["dataset", "model", "seed"])
-
 
 def sample_scatter_figure(panels: dict, centres, title: str) -> str:
     """Generated 2-D points, one panel per (model, seed), over the true modes (red crosses).

@@ -14,6 +14,12 @@ from conftest import ROOT, run_cli
 pytest.importorskip("jax")
 
 
+def run_python_ok(code: str):
+    """Runs `code` in a fresh interpreter (so it picks its own Keras backend); it must print 'ok'."""
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0 and "ok" in result.stdout, result.stderr[-3000:]
+
+
 def test_suite_code_on_jax_does_not_import_tensorflow():
     """Our modules, builders and data never pull TensorFlow in on jax.
 
@@ -39,8 +45,7 @@ def test_suite_code_on_jax_does_not_import_tensorflow():
         "assert 'tensorflow' not in sys.modules, 'tensorflow was imported'\n"
         "print('ok')\n" % str(ROOT)
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0 and "ok" in result.stdout, result.stderr[-3000:]
+    run_python_ok(code)
 
 
 def test_cli_runs_on_jax(tmp_path):
@@ -81,5 +86,4 @@ def test_gan_players_get_their_own_gradients_on_jax():
         "    assert np.allclose(g['loss'][i], g[own][i], atol=1e-6) and np.allclose(g[other][i], 0), v.path\n"
         "print('ok')\n" % str(ROOT)
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0 and "ok" in result.stdout, result.stderr[-3000:]
+    run_python_ok(code)
