@@ -30,9 +30,9 @@ BATCH = 64
 
 def suite_side(arch, epochs, seeds):
     from suite.data import load_variant
-    from suite.models import resolve_hparams
-    from suite.registry import Task
-    from suite.runner import Budget, RunSpec, run_plan
+    from suite.architectures import resolve_hparams
+    from suite.studies import Task
+    from suite.training import Budget, RunSpec, run_plan
     from suite.store import Store
 
     start = time.perf_counter()
@@ -56,7 +56,7 @@ def hand_side(arch, epochs, seeds, steps_per_execution):
     import numpy as np
 
     from suite.data import load_variant, subsample
-    from suite.models import build_model, resolve_hparams
+    from suite.architectures import build_model, resolve_hparams
 
     start = time.perf_counter()
     data = load_variant("mnist5k", "natural")

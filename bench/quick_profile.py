@@ -25,7 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from suite.runner import cpu_name  # noqa: E402  (after the path is set)
+from suite.training import cpu_name  # noqa: E402  (after the path is set)
 
 # the issues' targets for a 2-core CPU, in seconds
 TARGETS = {"locality": 180, "memory,order,gating,bottleneck": 300, "tabular": 180,

@@ -1,9 +1,11 @@
 """Inductive-bias benchmark suite.
 
-Data flows one way: run_suite.py -> registry (select) -> runner (train,
+Data flows one way: run_suite.py -> studies (select) -> training (train,
 evaluate) -> results store (SQLite) -> report (HTML). Nothing flows back.
-Modules that need Keras import it lazily, so the CLI can pick the backend
-(KERAS_BACKEND) before Keras is first imported.
+Each kind of plug-in (architecture, dataset, variant, objective, probe,
+figure, study) has one `suite.registry.Registry` and one package or module.
+The command line picks the backend (KERAS_BACKEND) before anything imports
+Keras (`suite.backend`).
 """
 
 __version__ = "0.1.0"

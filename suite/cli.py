@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import importlib.util
 import os
 import sys
 import time
 from pathlib import Path
 
-from suite import DataUnavailable, UsageError
-from suite.registry import PROFILES, REGISTRY, load_builtin_studies, load_task_module, unknown_name_error
+from suite import UsageError
+from suite.registry import unknown_name_error
+from suite.studies import PROFILES, REGISTRY, load_builtin_studies, load_studies, load_task_module
 
 BACKENDS = ("tensorflow", "jax", "torch")
 EXIT_USAGE = 2
@@ -139,6 +141,9 @@ def select_backend(name: str | None) -> str:
                          f"valid backends: {', '.join(BACKENDS)}")
     os.environ["KERAS_BACKEND"] = backend
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow C++ start-up chatter (CUDA probes on a CPU box)
+    from suite.backend import import_keras_quietly
+
+    import_keras_quietly()  # the registries need Keras; its C++ start-up lines would bury our messages
     return backend
 
 
@@ -160,6 +165,16 @@ def list_registry(studies) -> str:
 def _format_duration(seconds: float) -> str:
     minutes, secs = divmod(int(round(seconds)), 60)
     return f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"
+
+
+def _write_report(store, path: Path) -> Path:
+    from suite.report import write_report
+
+    try:
+        return write_report(store, path)
+    except OSError as e:  # the results are safe in the database; only the page could not be written
+        raise UsageError(f"cannot write the report {str(path)!r} ({e.strerror or e}); the results are in "
+                         f"{str(store.path)!r}: rerun with --report-only --output pointing there") from None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -212,17 +227,15 @@ def _main(args, argv) -> int:
     if args.report_only:
         if not db_path.exists():
             raise UsageError(f"no results database at {db_path}; run without --report-only first")
-        from suite.report import write_report
-
         with Store(db_path) as store:
-            path = write_report(store, output / "index.html")
+            path = _write_report(store, output / "index.html")
         print(f"report: {path}")
         return 0
 
     started = time.time()
     with Store(db_path) as store:
         session = store.start_session(["run_suite.py", *argv])
-        from suite.runner import budget_for, plan_runs, run_plan
+        from suite.training import budget_for, plan_runs, run_plan
 
         print(f"planning {', '.join(names)} ({args.profile} profile, {backend} backend)...", file=sys.stderr)
         plan = plan_runs(REGISTRY, studies, args.profile, backend, archs=archs, datasets=datasets,
@@ -240,11 +253,10 @@ def _main(args, argv) -> int:
         print(f"{len(plan.runs)} runs planned: {len(plan.runs) - len(pending)} already done, "
               f"{len(pending)} to run", file=sys.stderr)
         counts = run_plan(pending, store, data_dir=args.data_dir, progress=not args.no_progress,
-                          workers=args.workers, task_modules=args.tasks_module)
+                          workers=args.workers,
+                          worker_setup=functools.partial(load_studies, tuple(str(p) for p in args.tasks_module)))
         store.finish_session(session, counts["ok"] + counts["failed"])
-        from suite.report import write_report
-
-        path = write_report(store, output / "index.html")
+        path = _write_report(store, output / "index.html")
     failed = f", {counts['failed']} failed" if counts["failed"] else ""
     print(f"{len(pending)} runs in {_format_duration(time.time() - started)} on {counts['device']} "
           f"with {counts['workers']} worker{'s' if counts['workers'] > 1 else ''} "

@@ -1,236 +1,97 @@
-"""Registry of studies and tasks.
+"""One registry mechanism for every kind of plug-in (big_vision's, tensorflow-datasets').
 
-A *task* pairs one dataset variant (a dataset plus an optional
-structure-destroying transform) with one architecture, an objective and its
-metric, and says which bias it tests and whether the data matches that bias.
-A *study* groups tasks around one question and states the lesson's claim it
-tests, with declarative rules for its verdicts (see `suite.claims`).
-
-Study modules under `tasks/` register into `REGISTRY` when imported; they are
-imported explicitly (`tasks.STUDY_MODULES`), never discovered by globbing.
+Architectures, datasets, variants, objectives, probes, figures and studies
+are each a `Registry`: a name is registered once (a second registration of
+the same name is an error), looked up by `registry[name]`, and an unknown
+name is one line that lists every valid name, sorted. Nothing is discovered
+by globbing or `globals()`: a module registers what it defines when it is
+imported, and the package that owns a registry imports its modules
+explicitly.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import importlib
-import importlib.util
-import itertools
-import sys
-from pathlib import Path
-from typing import Iterable, Mapping
+from typing import Callable, Generic, Iterable, Iterator, TypeVar
 
 from suite import UsageError
-from suite.claims import Claim
 
-PROFILES = ("smoke", "quick", "full")
+T = TypeVar("T")
+
+
+def plural(kind: str) -> str:
+    return kind[:-1] + "ies" if kind.endswith("y") and not kind.endswith("ey") else kind + "s"
 
 
 def unknown_name_error(kind: str, name, valid: Iterable[str]) -> UsageError:
     """One-line error naming the bad value and every valid one, sorted."""
     valid = sorted(valid)
-    plural = kind[:-1] + "ies" if kind.endswith("y") else kind + "s"
     return UsageError(
-        f"unknown {kind} {name!r}; valid {plural}: {', '.join(valid) if valid else '(none)'}"
+        f"unknown {kind} {name!r}; valid {plural(kind)}: {', '.join(valid) if valid else '(none)'}"
     )
 
 
-@dataclasses.dataclass(frozen=True)
-class Task:
-    """One (dataset variant, architecture) pair of a study.
+class Registry(Generic[T]):
+    """Named things of one kind.
 
     Args:
-      name: unique name, by convention `study/dataset/variant/arch`.
-      study: the study this task belongs to.
-      dataset: a name in `suite.data.DATASETS`.
-      arch: a name in `suite.models.ARCHITECTURES`.
-      variant: a name in `suite.data.TRANSFORMS` ("natural" is the identity).
-      matched: whether the data's structure matches the bias under test.
-      bias: the bias this task probes, e.g. "spatial locality".
-      objective: a name in `suite.runner.OBJECTIVES` (loss, metrics, monitor).
-      metric: the primary metric key, namespaced by split (AlgoPerf style).
-      higher_is_better: the metric's direction.
-      hparams: explicit builder arguments; a missing `width` is fitted to
-        the study's parameter target (so compared models stay within 2x).
-      skip: if set, the pair makes no sense; the reason is reported.
-      description: free text shown in the report.
-      setting: a label for the hyperparameters, when a study compares one
-        architecture under several (e.g. "equal width" / "equal params");
-        claims and figures can select on it like on `arch`.
-      learning_rate: overrides the architecture's default learning rate.
-      probes: measurements taken at initialisation and after training, by
-        name in `suite.probes.PROBES` (e.g. "input_gradients").
-      budget: profile -> overrides of the study's budget for this task only
-        (e.g. fewer steps for a slower model).
+      kind: what is registered, in the singular ("architecture"); it names
+        the thing in every error message.
     """
 
-    name: str
-    study: str
-    dataset: str
-    arch: str
-    variant: str = "natural"
-    matched: bool = True
-    bias: str = ""
-    objective: str = "classification"
-    metric: str = "test/accuracy"
-    higher_is_better: bool = True
-    hparams: Mapping = dataclasses.field(default_factory=dict)
-    skip: str | None = None
-    description: str = ""
-    setting: str = ""
-    learning_rate: float | None = None
-    probes: tuple = ()
-    budget: Mapping | None = None
+    def __init__(self, kind: str):
+        self.kind = kind
+        self._items: dict[str, T] = {}
 
+    def register(self, name: str, item: T) -> T:
+        """Adds `item` under `name`; a name already taken is an error."""
+        if not isinstance(name, str) or not name:
+            raise UsageError(f"a {self.kind} needs a non-empty name. Received: name={name!r}")
+        if name in self._items:
+            raise UsageError(f"{self.kind} {name!r} is already registered")
+        self._items[name] = item
+        return item
 
-@dataclasses.dataclass(frozen=True)
-class Study:
-    """A question about one bias, the lesson's claim, and how to judge it.
+    def decorator(self, name: str, wrap: Callable[[Callable], T] | None = None):
+        """`@registry.decorator(name)` registers the decorated function (or `wrap(fn)`) and returns the function."""
 
-    Args:
-      name: unique study name (used by `--studies`).
-      question: the question the study answers, in plain words.
-      claim: the lesson's sentence(s) this study tests.
-      expected: the outcome the lesson predicts.
-      claims: declarative verdict rules (`suite.claims.Claim`).
-      sizes: profile -> training-set sizes; "full" means the whole pool.
-      seeds: profile -> number of seeds.
-      datasets: profile -> datasets run by default in that profile.
-      param_target: parameter count that unset widths are fitted to.
-      budget: profile -> overrides of the runner's budget for that profile
-        (fields of `suite.runner.Budget`), the same for every task of the study.
-      figures: the report's figures for this study, by name in
-        `suite.report.FIGURES`, in order.
-      references: published reference points, shown beside the results.
-      archs: profile -> the architectures run by default in that profile
-        (a profile not listed runs every architecture of the study's tasks);
-        e.g. a slow baseline only in "full". `--archs` overrides it.
-    """
+        def register(fn):
+            self.register(name, wrap(fn) if wrap else fn)
+            return fn
 
-    name: str
-    question: str
-    claim: str
-    expected: str
-    claims: tuple[Claim, ...] = ()
-    sizes: Mapping[str, tuple] = dataclasses.field(default_factory=dict)
-    seeds: Mapping[str, int] = dataclasses.field(default_factory=dict)
-    datasets: Mapping[str, tuple] = dataclasses.field(default_factory=dict)
-    param_target: int = 20_000
-    budget: Mapping[str, Mapping] = dataclasses.field(default_factory=dict)
-    figures: tuple = ("learning_curves",)
-    references: tuple = ()
-    archs: Mapping[str, tuple] = dataclasses.field(default_factory=dict)
+        return register
 
-    def __post_init__(self):
-        for field in ("sizes", "seeds", "datasets"):
-            missing = [p for p in PROFILES if p not in getattr(self, field)]
-            if missing:
-                raise ValueError(
-                    f"study {self.name!r}: {field} lacks profiles {missing}. "
-                    f"Received: {field}={dict(getattr(self, field))}"
-                )
+    def check(self, name: str, context: str = "") -> str:
+        """`name` if it is registered, else the one-line error (prefixed by `context`, e.g. the task)."""
+        if name not in self._items:
+            error = unknown_name_error(self.kind, name, self._items)
+            raise UsageError(f"{context}: {error}") if context else error
+        return name
 
+    def unregister(self, name: str) -> None:
+        """Removes `name` (tests that register something for one test only)."""
+        self.check(name)
+        del self._items[name]
 
-class Registry:
-    """Studies and tasks by name; duplicates rejected, lookups list valid names."""
+    def __getitem__(self, name: str) -> T:
+        return self._items[self.check(name)]
 
-    def __init__(self):
-        self._studies: dict[str, Study] = {}
-        self._tasks: dict[str, Task] = {}
+    def __contains__(self, name) -> bool:
+        return name in self._items
 
-    def add_study(self, study: Study) -> Study:
-        if study.name in self._studies:
-            raise KeyError(f"study {study.name!r} is already registered")
-        self._studies[study.name] = study
-        return study
+    def __iter__(self) -> Iterator[str]:
+        return iter(sorted(self._items))
 
-    def add_task(self, task: Task) -> Task:
-        if task.study not in self._studies:
-            raise unknown_name_error("study", task.study, self._studies)
-        if task.name in self._tasks:
-            raise KeyError(f"task {task.name!r} is already registered")
-        self._tasks[task.name] = task
-        return task
+    def __len__(self) -> int:
+        return len(self._items)
 
-    def add_grid(
-        self,
-        study: str,
-        datasets: Iterable[str],
-        variants: Mapping[str, bool],
-        archs: Iterable[str],
-        **task_kwargs,
-    ) -> list[Task]:
-        """Registers one task per (dataset, variant, arch).
+    def names(self) -> list[str]:
+        return sorted(self._items)
 
-        `variants` maps a variant name to whether it matches the bias. With a
-        `setting`, it ends the task names (`study/dataset/variant/arch@setting`).
-        """
-        suffix = f"@{task_kwargs['setting']}" if task_kwargs.get("setting") else ""
-        return [
-            self.add_task(
-                Task(
-                    name=f"{study}/{ds}/{variant}/{arch}{suffix}",
-                    study=study,
-                    dataset=ds,
-                    arch=arch,
-                    variant=variant,
-                    matched=matched,
-                    **task_kwargs,
-                )
-            )
-            for ds, (variant, matched), arch in itertools.product(
-                datasets, variants.items(), archs
-            )
-        ]
+    def items(self) -> list[tuple[str, T]]:
+        return [(name, self._items[name]) for name in sorted(self._items)]
 
-    def study(self, name: str) -> Study:
-        if name not in self._studies:
-            raise unknown_name_error("study", name, self._studies)
-        return self._studies[name]
+    def values(self) -> list[T]:
+        return [self._items[name] for name in sorted(self._items)]
 
-    def task(self, name: str) -> Task:
-        if name not in self._tasks:
-            raise unknown_name_error("task", name, self._tasks)
-        return self._tasks[name]
-
-    def studies(self) -> list[Study]:
-        return [self._studies[n] for n in sorted(self._studies)]
-
-    def tasks(self, study: str | None = None) -> list[Task]:
-        return [
-            self._tasks[n]
-            for n in sorted(self._tasks)
-            if study is None or self._tasks[n].study == study
-        ]
-
-
-REGISTRY = Registry()
-register_study = REGISTRY.add_study
-register_task = REGISTRY.add_task
-register_grid = REGISTRY.add_grid
-
-
-def load_task_module(path: str | Path) -> None:
-    """Imports a user's study module from a file path; it registers on import."""
-    path = Path(path)
-    if not path.is_file():
-        raise UsageError(f"--tasks-module {str(path)!r} is not a file")
-    module_name = f"user_tasks_{abs(hash(str(path.resolve())))}"
-    if module_name in sys.modules:  # already loaded: registering twice would fail
-        return
-    spec = importlib.util.spec_from_file_location(module_name, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[module_name] = module
-    try:
-        spec.loader.exec_module(module)
-    except Exception:
-        del sys.modules[module_name]
-        raise
-
-
-def load_builtin_studies() -> None:
-    """Imports every study module listed in `tasks.STUDY_MODULES` (once)."""
-    import tasks
-
-    for module in tasks.STUDY_MODULES:
-        importlib.import_module(module)
+    def __repr__(self) -> str:
+        return f"Registry({self.kind!r}: {', '.join(self.names())})"

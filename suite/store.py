@@ -4,10 +4,14 @@ Each run is committed in one transaction as soon as it finishes, so an
 interrupted suite (Ctrl-C or kill -9) loses at most the run in flight. The
 run key (a hash of everything that determines a result) lets a rerun skip
 finished runs. The `results` view is tidy: one row per run and metric.
+
+`RunRecord` is the one list of a run's columns: the `runs` table is made
+from it, and a database made before a column existed gets it on opening.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import sqlite3
@@ -16,22 +20,95 @@ from pathlib import Path
 
 import numpy as np
 
+from suite import UsageError
+
+
+@dataclasses.dataclass
+class RunRecord:
+    """One run's row in the `runs` table (metrics, history, series and arrays go beside it).
+
+    `config_json` is the full resolved configuration (what the run key
+    hashes, plus the input shape and framework): provenance. What the report
+    reads is in columns of its own (`objective`, `metric`, `framework`,
+    `length`, `hparams_json`), never dug out of the config.
+    """
+
+    run_key: str
+    study: str
+    task: str
+    arch: str
+    dataset: str
+    variant: str
+    matched: int
+    profile: str
+    n_train: int
+    seed: int
+    status: str  # "ok" or "failed"
+    setting: str = ""
+    bias: str = ""
+    error: str | None = None
+    epochs: int | None = None
+    steps: int | None = None
+    train_seconds: float | None = None
+    params: int | None = None
+    backend: str | None = None
+    device: str | None = None
+    versions_json: str | None = None
+    config_json: str | None = None
+    finished_at: float | None = None
+    objective: str | None = None  # the task's objective (suite.training.objectives)
+    metric: str | None = None  # the task's primary metric, e.g. "test/accuracy"
+    framework: str | None = None  # "keras" or "sklearn"
+    length: int | None = None  # the input's first dimension (time steps of a sequence)
+    hparams_json: str | None = None  # the builder's arguments, a JSON object
+
+
+@dataclasses.dataclass
+class RunResult:
+    """What one run produced: its record, metrics, per-epoch history, series and arrays.
+
+    Args:
+      metrics: name -> value (e.g. "test/accuracy").
+      history: name -> one value per epoch (e.g. "loss", "val_loss").
+      series: name -> [(x, value), ...] (e.g. a gradient norm per time step).
+      arrays: name -> a small NumPy array (filters, image patches).
+    """
+
+    record: RunRecord
+    metrics: dict = dataclasses.field(default_factory=dict)
+    history: dict = dataclasses.field(default_factory=dict)
+    series: dict = dataclasses.field(default_factory=dict)
+    arrays: dict = dataclasses.field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.record.status == "ok"
+
+
+RUN_COLUMNS = tuple(f.name for f in dataclasses.fields(RunRecord))
+_SQL_TYPES = {"str": "TEXT", "int": "INTEGER", "float": "REAL"}
+
+
+def _column_sql(field: dataclasses.Field) -> str:
+    kind = _SQL_TYPES[str(field.type).split("|")[0].strip()]
+    return f"{field.name} {kind}" + (" PRIMARY KEY" if field.name == "run_key" else "")
+
+
+RUNS_SQL = ("CREATE TABLE IF NOT EXISTS runs (\n    "
+            + ",\n    ".join(_column_sql(f) for f in dataclasses.fields(RunRecord)) + "\n);")
+
+# columns added after the first release, filled from the stored configuration
+# when a database made before them is opened
+_FROM_CONFIG = {"objective": "$.objective", "metric": "$.metric", "framework": "$.framework",
+                "length": "$.input_shape[0]", "hparams_json": "$.hparams"}
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS studies (
     name TEXT PRIMARY KEY, question TEXT, claim TEXT, expected TEXT,
     claims_json TEXT, profile TEXT, budget_json TEXT, updated_at REAL,
     figures_json TEXT, references_json TEXT
 );
-CREATE TABLE IF NOT EXISTS runs (
-    run_key TEXT PRIMARY KEY,
-    study TEXT, task TEXT, arch TEXT, setting TEXT, dataset TEXT, variant TEXT,
-    matched INTEGER, bias TEXT, profile TEXT,
-    n_train INTEGER, seed INTEGER,
-    status TEXT, error TEXT,
-    epochs INTEGER, steps INTEGER, train_seconds REAL, params INTEGER,
-    backend TEXT, device TEXT, versions_json TEXT, config_json TEXT,
-    finished_at REAL
-);
+{runs}
 CREATE TABLE IF NOT EXISTS metrics (
     run_key TEXT REFERENCES runs(run_key) ON DELETE CASCADE,
     metric TEXT, value REAL,
@@ -68,7 +145,7 @@ SELECT r.study, r.task, r.arch, r.setting, r.dataset, r.variant, r.matched, r.n_
        m.metric, m.value, r.status, r.train_seconds, r.params, r.epochs, r.steps,
        r.profile, r.backend, r.device, r.error, r.run_key
 FROM runs r LEFT JOIN metrics m ON m.run_key = r.run_key;
-"""
+""".format(runs=RUNS_SQL)
 
 
 def to_npy(array) -> bytes:
@@ -83,27 +160,56 @@ def from_npy(blob: bytes) -> np.ndarray:
 
 
 class Store:
-    """The results database at `path` (created with its schema if new)."""
+    """The results database at `path` (created with its schema if new).
+
+    A path that cannot be created or opened, or a file that is not a
+    results database, is a one-line `UsageError` naming the path; an
+    existing file is never overwritten or deleted.
+    """
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.con = sqlite3.connect(str(self.path), timeout=30)
-        self.con.execute("PRAGMA journal_mode=WAL")
-        self.con.execute("PRAGMA foreign_keys=ON")
-        self._add_missing_columns()
-        self.con.executescript(SCHEMA)
-        self.con.commit()
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise UsageError(f"cannot create the output folder {str(self.path.parent)!r} ({e.strerror}); "
+                             f"pass --output with a folder you can write to") from None
+        try:
+            self.con = sqlite3.connect(str(self.path), timeout=30)
+            self.con.execute("PRAGMA journal_mode=WAL")
+            self.con.execute("PRAGMA foreign_keys=ON")
+            self._check_is_results_database()
+            self._add_missing_columns()
+            self.con.executescript(SCHEMA)
+            self.con.commit()
+        except sqlite3.DatabaseError as e:
+            if getattr(self, "con", None) is not None:
+                self.con.close()
+            raise UsageError(f"{str(self.path)!r} is not a usable results database ({e}); it was left as it "
+                             f"is: move it away or pass another --output") from None
 
-    # columns added since the first release: a database made before gets them
-    _ADDED = {"runs": ("setting TEXT",), "studies": ("figures_json TEXT", "references_json TEXT")}
+    def _check_is_results_database(self):
+        """A valid SQLite file that holds other tables (not ours) is refused, not written into."""
+        tables = {name for (name,) in self.con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if tables and "runs" not in tables:
+            raise sqlite3.DatabaseError(f"it holds tables {', '.join(sorted(tables))} but no 'runs'")
+
+    # columns added to tables other than `runs` since the first release
+    _ADDED = {"studies": ("figures_json TEXT", "references_json TEXT")}
 
     def _add_missing_columns(self):
-        for table, columns in self._ADDED.items():
+        """A database made before a column existed gets it (runs: every `RunRecord` field)."""
+        added = dict(self._ADDED)
+        added["runs"] = tuple(_column_sql(f) for f in dataclasses.fields(RunRecord))
+        for table, columns in added.items():
             have = {row[1] for row in self.con.execute(f"PRAGMA table_info({table})")}
             for column in columns:
-                if have and column.split()[0] not in have:
-                    self.con.execute(f"ALTER TABLE {table} ADD COLUMN {column}")
+                name = column.split()[0]
+                if have and name not in have:
+                    self.con.execute(f"ALTER TABLE {table} ADD COLUMN {column.replace(' PRIMARY KEY', '')}")
+                    if table == "runs" and name in _FROM_CONFIG:
+                        self.con.execute(f"UPDATE runs SET {name} = json_extract(config_json, ?)",
+                                         (_FROM_CONFIG[name],))
 
     def close(self):
         self.con.close()
@@ -140,39 +246,31 @@ class Store:
         with self.con:
             self.con.execute("DELETE FROM skipped WHERE study = ? AND task = ?", (task.study, task.name))
 
-    def record_run(self, row: dict, metrics: dict, history: dict, series: dict | None = None,
-                   arrays: dict | None = None) -> None:
+    def record_run(self, result: RunResult) -> None:
         """Writes one finished run (ok or failed) with its metrics, history, series and arrays."""
-        columns = [
-            "run_key", "study", "task", "arch", "setting", "dataset", "variant", "matched", "bias",
-            "profile", "n_train", "seed", "status", "error", "epochs", "steps",
-            "train_seconds", "params", "backend", "device", "versions_json",
-            "config_json", "finished_at",
-        ]
-        values = [row.get(c) for c in columns]
+        record, key = result.record, result.record.run_key
+        values = [getattr(record, c) for c in RUN_COLUMNS]
         with self.con:  # one transaction: the run is there whole or not at all
-            self.con.execute("DELETE FROM runs WHERE run_key = ?", (row["run_key"],))
+            self.con.execute("DELETE FROM runs WHERE run_key = ?", (key,))
             self.con.execute(
-                f"INSERT INTO runs ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
+                f"INSERT INTO runs ({', '.join(RUN_COLUMNS)}) VALUES ({', '.join('?' * len(RUN_COLUMNS))})",
                 values,
             )
             self.con.executemany(
                 "INSERT INTO metrics VALUES (?, ?, ?)",
-                [(row["run_key"], k, float(v)) for k, v in metrics.items()],
+                [(key, k, float(v)) for k, v in result.metrics.items()],
             )
             self.con.executemany(
                 "INSERT INTO history VALUES (?, ?, ?, ?)",
-                [(row["run_key"], epoch, k, float(v))
-                 for k, values in history.items() for epoch, v in enumerate(values)],
+                [(key, epoch, k, float(v)) for k, values in result.history.items() for epoch, v in enumerate(values)],
             )
             self.con.executemany(
                 "INSERT INTO series VALUES (?, ?, ?, ?)",
-                [(row["run_key"], name, float(x), float(v))
-                 for name, points in (series or {}).items() for x, v in points],
+                [(key, name, float(x), float(v)) for name, points in result.series.items() for x, v in points],
             )
             self.con.executemany(
                 "INSERT INTO arrays VALUES (?, ?, ?)",
-                [(row["run_key"], name, to_npy(value)) for name, value in (arrays or {}).items()],
+                [(key, name, to_npy(value)) for name, value in result.arrays.items()],
             )
 
     def start_session(self, argv: list[str]) -> int:

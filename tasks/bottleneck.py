@@ -17,7 +17,7 @@ Run: python run_suite.py --studies bottleneck
 
 from suite.claims import Claim
 from suite.data import TIMING_LENGTHS
-from suite.registry import Study, Task, register_study, register_task
+from suite.studies import Study, Task, register_study, register_task
 
 LONG = tuple(f"adding_T{t}" for t in TIMING_LENGTHS if t >= 256)  # where per-step costs dominate
 

@@ -11,7 +11,7 @@ Run: python run_suite.py --studies gating
 """
 
 from suite.claims import Claim
-from suite.registry import Study, register_grid, register_study
+from suite.studies import Study, register_grid, register_study
 
 WIDTH = 32  # the "equal width" setting; "equal params" fits each width to the target
 

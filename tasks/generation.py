@@ -18,7 +18,7 @@ Run: python run_suite.py --studies generation
 """
 
 from suite.claims import Claim
-from suite.registry import Study, register_grid, register_study
+from suite.studies import Study, register_grid, register_study
 
 MIXTURES = ("ring8", "grid25")
 MODELS = ("gan", "gan_sn", "vae", "diffusion")

@@ -20,7 +20,7 @@ Run: python run_suite.py --studies hierarchy
 """
 
 from suite.claims import Claim
-from suite.registry import Study, register_grid, register_study
+from suite.studies import Study, register_grid, register_study
 
 DATASETS = ("digits", "mnist5k", "tfds_mnist", "tfds_fashion_mnist", "tfds_cifar10")
 CNN = {"arch": "cnn"}

@@ -14,7 +14,7 @@ curves overlap; the ViT's curve the lowest on natural images.
 """
 
 from suite.claims import Claim
-from suite.registry import Study, register_grid, register_study
+from suite.studies import Study, register_grid, register_study
 
 DATASETS = ("digits", "mnist5k", "tfds_mnist", "tfds_fashion_mnist", "tfds_cifar10")
 NETWORKS = ("mlp", "cnn", "vit")

@@ -19,7 +19,7 @@ exponentially with distance from the end, the gated models' far less.
 
 from suite.claims import Claim
 from suite.data import MEMORY_LENGTHS
-from suite.registry import Study, Task, register_study, register_task
+from suite.studies import Study, Task, register_study, register_task
 
 SHORT = tuple(f"{task}_T{t}" for task in ("adding", "copy") for t in MEMORY_LENGTHS if t <= 20)
 LONG = tuple(f"{task}_T{t}" for task in ("adding", "copy") for t in MEMORY_LENGTHS if t > 20)

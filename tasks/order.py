@@ -18,7 +18,7 @@ Run: python run_suite.py --studies order
 """
 
 from suite.claims import Claim
-from suite.registry import Study, register_grid, register_study
+from suite.studies import Study, register_grid, register_study
 
 ORDERED = ("rnn", "lstm", "gru", "tcn")
 

@@ -14,7 +14,7 @@ Run: python run_suite.py --studies pooling
 """
 
 from suite.claims import Claim
-from suite.registry import Study, register_grid, register_study
+from suite.studies import Study, register_grid, register_study
 
 DATASETS = ("digits_margin", "mnist5k_margin", "tfds_mnist_margin", "tfds_fashion_mnist_margin",
             "tfds_cifar10_margin")

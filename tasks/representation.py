@@ -16,7 +16,7 @@ Run: python run_suite.py --studies representation
 """
 
 from suite.claims import Claim
-from suite.registry import Study, register_grid, register_study
+from suite.studies import Study, register_grid, register_study
 
 IMAGES = ("digits", "mnist5k")
 WIDTHS = (2, 8, 32, 64)

@@ -16,7 +16,7 @@ Run: python run_suite.py --studies tabular
 """
 
 from suite.claims import Claim
-from suite.registry import Study, register_grid, register_study
+from suite.studies import Study, register_grid, register_study
 
 NETWORKS = ("mlp", "grid_cnn", "column_lstm", "ft_transformer")
 ORDER_BOUND = ("grid_cnn", "column_lstm")  # assume adjacent columns are related

@@ -16,7 +16,7 @@ Run: python run_suite.py --studies translation
 """
 
 from suite.claims import Claim
-from suite.registry import Study, register_grid, register_study
+from suite.studies import Study, register_grid, register_study
 
 DATASETS = ("digits_corner", "mnist5k_corner", "tfds_mnist_corner", "tfds_fashion_mnist_corner",
             "tfds_cifar10_corner")

@@ -30,8 +30,8 @@ def test_suite_code_on_jax_does_not_import_tensorflow():
     code = (
         "import os, sys; os.environ['KERAS_BACKEND'] = 'jax'; sys.path.insert(0, %r)\n"
         "import keras\n"
-        "from suite import cli, claims, data, models, registry, report, runner, store\n"
-        "registry.load_builtin_studies()\n"
+        "from suite import architectures as models, cli, claims, data, probes, registry, report, store, studies, training\n"
+        "studies.load_builtin_studies()\n"
         "d = data.load_variant('digits', 'permuted')\n"
         "t = data.load_variant('wine', 'rotated')\n"
         "inputs = {'image': (d.x_pool[:8], d.y_pool[:8]), 'sequence': data.adding_problem(8, 12, seed=0),\n"
@@ -73,7 +73,7 @@ def test_gan_players_get_their_own_gradients_on_jax():
     code = (
         "import os, sys; os.environ['KERAS_BACKEND'] = 'jax'; sys.path.insert(0, %r)\n"
         "import jax, numpy as np, keras\n"
-        "from suite.models import build_model\n"
+        "from suite.architectures import build_model\n"
         "keras.utils.set_random_seed(0)\n"
         "gan = build_model('gan_sn', (2,), 1, width=8)\n"
         "x = np.random.default_rng(1).normal(size=(64, 2)).astype('float32')\n"

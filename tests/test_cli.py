@@ -12,13 +12,17 @@ import pandas as pd
 import pytest
 
 from conftest import ROOT
+from suite.data import DATASETS
+from suite.studies import REGISTRY, load_builtin_studies
+
+load_builtin_studies()  # the valid names the errors must list, from the registries themselves
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--studies", "nope"], "unknown study 'nope'; valid studies: bottleneck, gating, generation, hierarchy, locality"),
+    (["--studies", "nope"], "unknown study 'nope'; valid studies: " + ", ".join(s.name for s in REGISTRY.studies())),
     (["--profile", "fast"], "unknown profile 'fast'; valid profiles: full, quick, smoke"),
-    (["--archs", "rnn2"], "unknown arch 'rnn2'; valid archs: cnn, column_lstm, conv_ae, dense_ae, diffusion, ft_transformer, gan, gan_sn, grid_cnn, gru, hgb, knn, logreg, lstm, mlp, rnn, tcn, transformer, vae, vit"),
-    (["--datasets", "imagenet"], "unknown dataset 'imagenet'; valid datasets: adding_T10, adding_T100, adding_T1000, adding_T1024"),
+    (["--archs", "rnn2"], "unknown arch 'rnn2'; valid archs: " + ", ".join(sorted({t.arch for t in REGISTRY.tasks()}))),
+    (["--datasets", "imagenet"], "unknown dataset 'imagenet'; valid datasets: " + ", ".join(DATASETS.names())),
     (["--backend", "theano"], "unknown backend 'theano'; valid backends: jax, tensorflow, torch"),
     (["--sizes", "10,abc"], "bad size 'abc' in --sizes; valid: positive integers or 'full'"),
     (["--seeds", "x"], "bad --seeds 'x'"),
@@ -56,7 +60,7 @@ def test_list_shows_studies_and_tasks(cli):
 
 USER_MODULE = '''
 from suite.claims import Claim
-from suite.registry import Study, Task, register_study, register_task
+from suite.studies import Study, Task, register_study, register_task
 
 register_study(Study(
     name="mine", question="Does my MLP learn digits?", claim="A user's own claim.",
@@ -67,16 +71,17 @@ register_study(Study(
     seeds={"smoke": 2, "quick": 2, "full": 2},
     datasets={"smoke": ("digits",), "quick": ("digits",), "full": ("digits",)},
 ))
-register_task(Task(name="mine/wide", study="mine", dataset="digits", arch="mlp", hparams={"width": 32}))
-register_task(Task(name="mine/narrow", study="mine", dataset="digits", arch="user_linear"))
-
 import keras
-from suite.models import register_architecture
+from suite.architectures import register_architecture
 
+# an architecture is registered before a task names it (names are checked on registration)
 @register_architecture("user_linear", "a linear model the user defines in the module")
 def build_linear(input_shape, num_classes, width=1):
     inputs = keras.Input(input_shape)
     return keras.Model(inputs, keras.layers.Dense(num_classes)(keras.layers.Flatten()(inputs)))
+
+register_task(Task(name="mine/wide", study="mine", dataset="digits", arch="mlp", hparams={"width": 32}))
+register_task(Task(name="mine/narrow", study="mine", dataset="digits", arch="user_linear"))
 register_task(Task(name="mine/skipped", study="mine", dataset="digits", arch="cnn",
                    skip="kept out on purpose"))
 '''

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from suite.data import MIXTURES, grid_mixture, load_variant, ring_mixture
-from suite.generation import frechet_distance, mode_coverage
+from suite.probes.measures import frechet_distance, mode_coverage
 
 
 def test_mixtures_have_the_published_modes():
@@ -61,7 +61,7 @@ def test_frechet_distance_is_zero_for_identical_sets_and_grows_with_a_shift():
 def test_each_generative_model_builds_takes_a_fit_step_and_samples_the_right_shape(arch, input_shape):
     import keras
 
-    from suite.models import build_model
+    from suite.architectures import build_model
 
     if arch == "conv_ae" and len(input_shape) == 1:
         with pytest.raises(ValueError, match="conv_ae needs images"):
@@ -95,7 +95,7 @@ def test_the_gan_step_gives_each_player_the_gradient_of_its_own_loss():
         pytest.skip("checks the gradients with TensorFlow's tape")
     import tensorflow as tf
 
-    from suite.models import build_model
+    from suite.architectures import build_model
 
     keras.utils.set_random_seed(0)
     gan = build_model("gan_sn", (2,), 1, width=8)
@@ -116,6 +116,7 @@ def test_the_gan_step_gives_each_player_the_gradient_of_its_own_loss():
 
 def test_generation_and_representation_write_their_sections(cli, tmp_path):
     import re
+    from html import unescape as html_unescape
     import sqlite3
 
     result = cli("--studies", "generation,representation", "--profile", "smoke", "--output", tmp_path,
@@ -129,8 +130,24 @@ def test_generation_and_representation_write_their_sections(cli, tmp_path):
                   "VEEGAN"):
         assert title in html, title
     assert "unknown figure" not in html
-    verdicts = re.findall(r'<span class="verdict (\w+)">', html)
-    assert set(verdicts) <= {"supported", "contradicted", "inconclusive"}
+    # every claim of the two studies gets a verdict in the summary table; claims whose datasets ran
+    # in the smoke profile get a real one, the others say "no data" rather than a verdict
+    from suite.studies import REGISTRY, load_builtin_studies
+
+    load_builtin_studies()
+    claims = [c for name in ("generation", "representation") for c in REGISTRY.study(name).claims]
+    summary = html[:html.index('id="study-')]
+    verdicts = dict(re.findall(r'<td>([^<]+)</td><td><span class="verdict ([^"]+)">', summary))
+    texts = {html_unescape(c.text) for c in claims}
+    assert texts <= set(map(html_unescape, verdicts)), texts - set(map(html_unescape, verdicts))
+    ran = {name: set(REGISTRY.study(name).datasets["smoke"]) for name in ("generation", "representation")}
+    owner = {c.text: name for name in ran for c in REGISTRY.study(name).claims}
+    for claim in claims:
+        verdict = verdicts[next(k for k in verdicts if html_unescape(k) == claim.text)]
+        if claim.datasets is None or set(claim.datasets) & ran[owner[claim.text]]:
+            assert verdict in {"supported", "contradicted", "inconclusive"}, (claim.text, verdict)
+        else:
+            assert verdict == "no data", (claim.text, verdict)
     con = sqlite3.connect(tmp_path / "results.sqlite")
     modes = con.execute("SELECT arch, value FROM results WHERE study = 'generation' AND metric = 'trained/modes'")
     modes = modes.fetchall()
@@ -150,7 +167,7 @@ def test_codes_probe_compares_the_code_with_pixels_and_pca():
     import keras
 
     from suite.data import load_variant
-    from suite.models import build_model
+    from suite.architectures import build_model
     from suite.probes import PROBES, labelled_subset
 
     data = load_variant("digits", "natural")
@@ -173,9 +190,9 @@ def test_a_reused_generative_model_restarts_its_random_numbers_too():
     import keras
 
     from suite.data import load_variant
-    from suite.models import build_model
-    from suite.registry import Task
-    from suite.runner import BUDGETS, RunSpec, Trainer
+    from suite.architectures import build_model
+    from suite.studies import Task
+    from suite.training import BUDGETS, RunSpec, Trainer
 
     task = Task(name="t/ring8/vae", study="t", dataset="ring8", arch="vae", objective="generate")
     spec = lambda seed: RunSpec(task, 100, seed, {"width": 8}, BUDGETS["smoke"], "smoke", "tensorflow")  # noqa: E731

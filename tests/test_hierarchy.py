@@ -32,7 +32,7 @@ def test_receptive_fields_of_the_hierarchy_cnn_match_a_hand_count_and_nothing_ou
     pytest.importorskip("keras")
     import keras
 
-    from suite.models import build_model
+    from suite.architectures import build_model
     from suite.probes import receptive_field
 
     keras.utils.set_random_seed(0)
@@ -101,12 +101,13 @@ def test_filter_and_top_patch_figures_render():
 
 
 def test_arrays_round_trip_through_the_store(tmp_path):
-    from suite.store import Store
+    from suite.store import RunRecord, RunResult, Store
 
-    row = {"run_key": "k", "study": "s", "task": "t", "status": "ok"}
+    record = RunRecord(run_key="k", study="s", task="t", arch="cnn", dataset="digits", variant="natural",
+                       matched=1, profile="smoke", n_train=10, seed=0, status="ok")
     arrays = {"filters/init": np.arange(12, dtype=np.float32).reshape(2, 2, 1, 3), "channels/trained": np.array([3, 1])}
     with Store(tmp_path / "r.sqlite") as store:
-        store.record_run(row, {}, {}, {}, arrays)
+        store.record_run(RunResult(record, arrays=arrays))
         back = store.read_arrays("k")
     assert set(back) == set(arrays)
     for name, value in arrays.items():

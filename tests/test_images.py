@@ -54,7 +54,7 @@ def test_canvas_datasets_carry_shifted_test_sets_and_random_placement_moves_trai
 
 def test_flop_count_of_a_small_cnn_matches_a_hand_count():
     pytest.importorskip("keras")
-    from suite.models import build_model, count_flops
+    from suite.architectures import build_model, count_flops
 
     model = build_model("cnn", (8, 8, 1), 10, width=4, head="gap")
     conv1 = 2 * (8 * 8) * (3 * 3 * 1 * 4) + 8 * 8 * 4  # multiply-adds x 2, plus the bias
@@ -69,13 +69,13 @@ def test_flop_count_of_a_small_cnn_matches_a_hand_count():
 
 def test_runs_are_scored_on_every_extra_test_set():
     pytest.importorskip("keras")
-    from suite.registry import Task
-    from suite.runner import BUDGETS, RunSpec, Trainer
+    from suite.studies import Task
+    from suite.training import BUDGETS, RunSpec, Trainer
 
     trainer = Trainer("cpu")
     for arch, hparams in (("cnn", {"width": 4, "pool": "max", "head": "gap"}), ("logreg", {})):
         task = Task(name=f"t/{arch}", study="t", dataset="digits_margin", arch=arch)
-        _, metrics, *_ = trainer.run(RunSpec(task, 60, 0, hparams, BUDGETS["smoke"], "smoke", "tensorflow"))
+        metrics = trainer.run(RunSpec(task, 60, 0, hparams, BUDGETS["smoke"], "smoke", "tensorflow")).metrics
         for name in ("shift1", "shift2", "shift3", "far", "random"):
             assert 0 <= metrics[f"test_{name}/accuracy"] <= 1, (arch, name)
         assert metrics["test_far/accuracy"] == metrics["test_shift3/accuracy"]

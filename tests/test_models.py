@@ -3,7 +3,7 @@ import pytest
 
 keras = pytest.importorskip("keras")
 
-from suite.models import build_model, default_patch_size, fit_width, get_architecture, keras_architectures
+from suite.architectures import build_model, default_patch_size, fit_width, get_architecture, keras_architectures
 
 
 IMAGE_ARCHS = keras_architectures("image", "any")

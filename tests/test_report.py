@@ -2,20 +2,26 @@
 
 import json
 import sqlite3
+import subprocess
+import sys
 
 import numpy as np
 import pandas as pd
 
 from suite.claims import Claim
-from suite.registry import PROFILES, Study, Task
-from suite.report import write_report
-from suite.store import Store
+from suite.report import FIGURES, load_results, study_runs, write_report
+from suite.store import RunRecord, RunResult, Store
+from suite.studies import PROFILES, Study, Task
 
 HOSTILE = "<script>alert(1)</script>"
 
 
-def fill(store, tasks, study, profile="smoke", seeds=(0, 1, 2), sizes=(50, 100), score=None):
-    """Synthetic finished runs, written through the same store API as the runner's."""
+def fill(store, tasks, study, profile="smoke", seeds=(0, 1, 2), sizes=(50, 100), score=None, columns=None,
+         arrays=None):
+    """Synthetic finished runs, written through the same store API as the runner's.
+
+    `columns(task)` overrides columns of a task's runs; `arrays(task, n, seed)` gives a run's arrays.
+    """
     store.record_study(study, profile, {"max_steps": 1})
     rng = np.random.default_rng(0)
     for task in tasks:
@@ -27,10 +33,14 @@ def fill(store, tasks, study, profile="smoke", seeds=(0, 1, 2), sizes=(50, 100),
                        "profile": profile, "n_train": n, "seed": seed, "status": "ok", "epochs": 3,
                        "steps": 30, "train_seconds": 0.5, "params": 1000, "backend": "tensorflow",
                        "device": "CPU (test)", "versions_json": json.dumps({"keras": "3"}),
-                       "config_json": json.dumps({"metric": "test/accuracy"}), "finished_at": 0.0}
+                       "config_json": json.dumps({"metric": "test/accuracy"}), "finished_at": 0.0,
+                       # what the report reads: columns of their own, not the config
+                       "objective": "classification", "metric": "test/accuracy", "framework": "keras",
+                       "length": 64, "hparams_json": json.dumps({}), **(columns(task) if columns else {})}
                 value = score(task, n, seed) if score else rng.random()
-                store.record_run(row, {"test/accuracy": value, "test/loss": 1 - value},
-                                 {"loss": [1.0, 0.5], "val_loss": [1.1, 0.6]})
+                store.record_run(RunResult(RunRecord(**row), {"test/accuracy": value, "test/loss": 1 - value},
+                                           {"loss": [1.0, 0.5], "val_loss": [1.1, 0.6]},
+                                           arrays=arrays(task, n, seed) if arrays else {}))
 
 
 def study(name, claims=()):
@@ -71,7 +81,7 @@ def test_report_renders_figures_verdicts_and_escapes_hostile_text(tmp_path):
         bad = {"run_key": "bad", "study": "loc", "task": HOSTILE, "arch": "cnn", "dataset": "digits",
                "variant": "natural", "matched": 1, "profile": "smoke", "n_train": 50, "seed": 9,
                "status": "failed", "error": f"ValueError: {HOSTILE}"}
-        store.record_run(bad, {}, {})
+        store.record_run(RunResult(RunRecord(**bad)))
         path = write_report(store, tmp_path / "index.html")
     html = path.read_text()
     assert HOSTILE not in html
@@ -91,3 +101,52 @@ def test_report_uses_the_latest_profile_of_a_study(tmp_path):
         fill(store, [task], s, profile="smoke", sizes=(50,))
         html = write_report(store, tmp_path / "index.html").read_text()
     assert "n=50" in html and "n=999" not in html
+
+
+def test_report_reads_the_run_columns_not_the_config(tmp_path):
+    s = study("s")
+    tasks = [Task(name="s/ae", study="s", dataset="digits", arch="ae"),
+             Task(name="s/gbt", study="s", dataset="digits", arch="gbt")]
+    columns = {"ae": {"metric": "test/loss", "length": 8, "hparams_json": json.dumps({"latent": 4})},
+               "gbt": {"framework": "sklearn", "length": None, "hparams_json": None}}
+    with Store(tmp_path / "r.sqlite") as store:
+        # the config says otherwise: the report must not read it
+        fill(store, tasks, s, sizes=(50,), columns=lambda t: {**columns[t.arch], "config_json": json.dumps(
+            {"metric": "test/nonsense", "framework": "other", "input_shape": [99], "hparams": {"latent": 99}})})
+        data = load_results(store)
+    from suite.report.frames import code_width
+
+    tidy = study_runs(data, data["studies"].iloc[0])
+    by_arch = tidy[tidy["seed"] == 0].drop_duplicates("run_key").set_index("arch")
+    assert by_arch.loc["ae", "primary_metric"] == "test/loss" and by_arch.loc["gbt", "primary_metric"] == "test/accuracy"
+    assert by_arch["baseline"].to_dict() == {"ae": False, "gbt": True}
+    assert by_arch.loc["ae", "length"] == 8 and np.isnan(by_arch.loc["gbt", "length"])
+    widths = code_width(by_arch).tolist()
+    assert widths[0] == 4.0 and np.isnan(widths[1])
+
+
+def test_mixture_figure_reads_stored_arrays_and_unknown_figures_are_captioned(tmp_path):
+    s = study("gen")
+    task = Task(name="gen/gan", study="gen", dataset="ring8", arch="gan")
+    rng = np.random.default_rng(0)
+    angles = np.linspace(0, 2 * np.pi, 8, endpoint=False)
+    centres = np.stack([np.cos(angles), np.sin(angles)], axis=1)
+    arrays = {"samples/trained": rng.normal(size=(1000, 2)), "mixture_centres/trained": centres,
+              "mixture_std/trained": np.asarray(0.02), "real_samples/trained": rng.normal(size=(1000, 2))}
+    with Store(tmp_path / "r.sqlite") as store:
+        fill(store, [task], s, sizes=(50,), seeds=(0, 1), arrays=lambda t, n, seed: arrays)
+        # a database written by a version that drew a figure this one does not know
+        store.con.execute("UPDATE studies SET figures_json = ?",
+                          (json.dumps(["sample_scatter", "sample_grid", "no_such_figure"]),))
+        store.con.commit()
+        html = write_report(store, tmp_path / "index.html").read_text()
+    assert "Samples on ring8" in html and "over the 8 true modes (red crosses, std 0.02)" in html
+    assert html.count("<svg") == 1  # the scatter; the image grid skips 2-D mixtures
+    assert "unknown figure &#39;no_such_figure&#39;; valid figures: " + ", ".join(FIGURES.names()) in html
+
+
+def test_figure_registry_is_cheap_to_import():
+    code = ("import sys, suite.report.figures as f; assert 'learning_curves' in f.FIGURES; "
+            "heavy = [m for m in ('keras', 'suite.data', 'suite.probes', 'suite.studies', 'matplotlib') "
+            "if m in sys.modules]; assert not heavy, heavy")
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -7,9 +7,9 @@ import pytest
 
 keras = pytest.importorskip("keras")
 
-from suite.models import ARCHITECTURES, Architecture, build_model
-from suite.registry import PROFILES, Registry, Study, Task
-from suite.runner import BUDGETS, RunSpec, Trainer, plan_runs, run_plan
+from suite.architectures import ARCHITECTURES, Architecture, build_model
+from suite.studies import PROFILES, StudyRegistry, Study, Task
+from suite.training import BUDGETS, RunSpec, Trainer, plan_runs, run_plan
 from suite.store import Store
 
 def _broken(input_shape, num_classes, width=4):
@@ -27,8 +27,11 @@ def _nan(input_shape, num_classes, width=4):
 @pytest.fixture
 def faulty_archs(monkeypatch):
     """Two architectures that fail, registered for one test only."""
-    monkeypatch.setitem(ARCHITECTURES, "test_broken", Architecture("test_broken", _broken, "raises"))
-    monkeypatch.setitem(ARCHITECTURES, "test_nan", Architecture("test_nan", _nan, "NaN logits"))
+    for name, build in (("test_broken", _broken), ("test_nan", _nan)):
+        ARCHITECTURES.register(name, Architecture(name, build, name))
+    yield
+    for name in ("test_broken", "test_nan"):
+        ARCHITECTURES.unregister(name)
 
 
 def spec(arch, seed=0, n=40, hparams=None, name=None):
@@ -50,7 +53,8 @@ def test_failed_runs_are_recorded_and_the_suite_goes_on(tmp_path, faulty_archs):
 
 def test_a_run_records_everything_the_issue_lists(tmp_path):
     trainer = Trainer("CPU (test)")
-    row, metrics, history, series, arrays = trainer.run(spec("cnn"))
+    result = trainer.run(spec("cnn"))
+    row, metrics, history, series, arrays = result.record, result.metrics, result.history, result.series, result.arrays
     assert set(metrics) >= {"test/accuracy", "test/loss", "train/step_ms", "model/params"}
     assert 0.0 <= metrics["test/accuracy"] <= 1.0
     assert metrics["train/step_ms"] > 0 and series == {} and arrays == {}
@@ -58,19 +62,21 @@ def test_a_run_records_everything_the_issue_lists(tmp_path):
     assert 0.05 < metrics["test/baseline_accuracy"] < 0.2
     assert metrics["test/skill"] == pytest.approx(
         (metrics["test/accuracy"] - metrics["test/baseline_accuracy"]) / (1 - metrics["test/baseline_accuracy"]))
-    assert row["params"] == build_model("cnn", (8, 8, 1), 10, width=8).count_params()
-    assert row["epochs"] == len(history["loss"]) >= 1 and row["train_seconds"] > 0
-    assert row["backend"] == "tensorflow" and row["device"] == "CPU (test)"
-    versions = json.loads(row["versions_json"])
+    assert row.params == build_model("cnn", (8, 8, 1), 10, width=8).count_params()
+    assert row.epochs == len(history["loss"]) >= 1 and row.train_seconds > 0
+    assert row.backend == "tensorflow" and row.device == "CPU (test)"
+    assert (row.objective, row.metric, row.framework, row.length) == ("classification", "test/accuracy", "keras", 8)
+    assert json.loads(row.hparams_json) == {"width": 8}
+    versions = json.loads(row.versions_json)
     assert {"keras", "tensorflow", "numpy", "python"} <= set(versions)
 
 
 def test_reused_model_matches_a_fresh_one(tmp_path):
     """Re-initialising the cached compiled model gives a new model's result."""
-    first = Trainer("cpu").run(spec("mlp", seed=1))[1]
+    first = Trainer("cpu").run(spec("mlp", seed=1)).metrics
     trainer = Trainer("cpu")
     trainer.run(spec("mlp", seed=5))  # trains the cached model on another seed first
-    reused = trainer.run(spec("mlp", seed=1))[1]
+    reused = trainer.run(spec("mlp", seed=1)).metrics
     assert reused["test/accuracy"] == pytest.approx(first["test/accuracy"], abs=0.02)
     assert reused["test/loss"] == pytest.approx(first["test/loss"], rel=0.05)
 
@@ -83,7 +89,7 @@ def test_run_key_changes_with_what_determines_the_result():
 
 
 def test_plan_expands_sizes_and_seeds_and_fits_widths():
-    reg = Registry()
+    reg = StudyRegistry()
     reg.add_study(Study(name="p", question="q", claim="c", expected="e",
                         sizes={p: (30, "full", 10**6) for p in PROFILES}, seeds={p: 2 for p in PROFILES},
                         datasets={p: ("digits",) for p in PROFILES}, param_target=5000))

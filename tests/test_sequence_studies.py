@@ -7,7 +7,7 @@ import pytest
 
 from suite.claims import Claim
 from suite.data import DATASETS
-from suite.registry import REGISTRY, load_builtin_studies
+from suite.studies import REGISTRY, load_builtin_studies
 
 SEQUENCE_STUDIES = ("memory", "order", "gating", "bottleneck")
 

@@ -112,36 +112,37 @@ def test_generated_tables_have_the_structure_we_control():
 
 def test_baseline_runs_through_the_runner_like_a_network():
     pytest.importorskip("keras")
-    from suite.registry import Task
-    from suite.runner import BUDGETS, RunSpec, Trainer
+    from suite.studies import Task
+    from suite.training import BUDGETS, RunSpec, Trainer
 
     trainer = Trainer("CPU (test)")
     results = {}
     for arch in ("hgb", "logreg", "knn"):
         task = Task(name=f"t/wine/rotated/{arch}", study="t", dataset="wine", arch=arch, variant="rotated")
-        row, metrics, history, series, arrays = trainer.run(RunSpec(task, 40, 1, {}, BUDGETS["smoke"], "smoke", "tensorflow"))
-        assert row["status"] == "ok" and row["arch"] == arch and row["train_seconds"] > 0
+        result = trainer.run(RunSpec(task, 40, 1, {}, BUDGETS["smoke"], "smoke", "tensorflow"))
+        row, metrics = result.record, result.metrics
+        assert row.status == "ok" and row.arch == arch and row.train_seconds > 0 and row.framework == "sklearn"
         assert 0.0 <= metrics["test/accuracy"] <= 1.0 and np.isfinite(metrics["test/loss"])
         assert "test/skill" in metrics and "test/baseline_accuracy" in metrics
-        assert json.loads(row["config_json"])["framework"] == "sklearn"
+        assert json.loads(row.config_json)["framework"] == "sklearn"
         results[arch] = metrics["test/accuracy"]
     assert results["logreg"] > 0.8  # wine is easy for a linear model, even rotated
 
 
 def test_knn_on_a_training_set_smaller_than_k():
     pytest.importorskip("keras")
-    from suite.registry import Task
-    from suite.runner import BUDGETS, RunSpec, Trainer
+    from suite.studies import Task
+    from suite.training import BUDGETS, RunSpec, Trainer
 
     task = Task(name="t/wine/natural/knn", study="t", dataset="wine", arch="knn")
-    row, metrics, *_ = Trainer("cpu").run(RunSpec(task, 3, 0, {}, BUDGETS["smoke"], "smoke", "tensorflow"))
-    assert row["status"] == "ok" and 0 <= metrics["test/accuracy"] <= 1
+    result = Trainer("cpu").run(RunSpec(task, 3, 0, {}, BUDGETS["smoke"], "smoke", "tensorflow"))
+    assert result.ok and 0 <= result.metrics["test/accuracy"] <= 1
 
 
 def test_ft_transformer_ignores_column_order_given_its_tokens():
     """Reordering the columns and the tokenizer's per-feature weights alike leaves the output unchanged."""
     keras = pytest.importorskip("keras")
-    from suite.models import build_model
+    from suite.architectures import build_model
 
     model = build_model("ft_transformer", (6,), 3, width=8)
     x = np.random.default_rng(0).standard_normal((5, 6)).astype("float32")

@@ -27,7 +27,7 @@ import keras
 import numpy as np
 from keras import layers, ops
 
-from suite.models import register_architecture
+from suite.architectures.core import register_architecture
 
 
 class SelfSupervised(keras.Model):

@@ -1,0 +1,110 @@
+"""Layers and blocks shared by the builders: position embeddings, feature tokens, Transformer and convolution blocks."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+from keras import layers, ops
+
+def conv_blocks(x, num_classes, width, blocks, head, pool="max"):
+    """[Conv2D 3x3 + ReLU, downsampling] x blocks, then the head's logits."""
+    if head not in ("flatten", "gap"):
+        raise ValueError(f"head must be 'flatten' or 'gap'. Received: head={head!r}")
+    if pool not in ("max", "stride", "none"):
+        raise ValueError(f"pool must be 'max', 'stride' or 'none'. Received: pool={pool!r}")
+    for i in range(blocks):
+        x = layers.Conv2D(width * 2**i, 3, strides=2 if pool == "stride" else 1, padding="same",
+                          activation="relu")(x)
+        if pool == "max":
+            x = layers.MaxPooling2D(2, padding="same")(x)
+    x = layers.Flatten()(x) if head == "flatten" else layers.GlobalAveragePooling2D()(x)
+    return layers.Dense(num_classes)(x)
+
+
+class PositionEmbedding(layers.Layer):
+    """Adds a learned embedding per token position: (B, T, D) -> (B, T, D)."""
+
+    def build(self, input_shape):
+        self.embedding = self.add_weight(
+            shape=(1, input_shape[1], input_shape[2]),
+            initializer=keras.initializers.RandomNormal(stddev=0.02),
+            name="embedding",
+        )
+
+    def call(self, x):
+        return x + ops.cast(self.embedding, x.dtype)
+
+
+def default_patch_size(height: int) -> int:
+    """4 x 4 = 16 tokens whatever the image size: 8x8 -> 2, 28x28 -> 7, 32x32 -> 8.
+
+    Few tokens keep attention cheap on a CPU; the same token count on every
+    dataset keeps the ViT's cost comparable across them.
+    """
+    return max(1, height // 4)
+
+
+
+def transformer_encoder(x, width, depth, heads, mlp_ratio):
+    """Pre-norm Transformer blocks over tokens (B, T, width), then a LayerNorm."""
+    for _ in range(depth):
+        h = layers.LayerNormalization(epsilon=1e-6)(x)
+        h = layers.MultiHeadAttention(heads, key_dim=max(1, width // heads))(h, h)
+        x = layers.Add()([x, h])
+        h = layers.LayerNormalization(epsilon=1e-6)(x)
+        h = layers.Dense(width * mlp_ratio, activation="gelu")(h)
+        h = layers.Dense(width)(h)
+        x = layers.Add()([x, h])
+    return layers.LayerNormalization(epsilon=1e-6)(x)
+
+
+
+class SinusoidalPositionEmbedding(layers.Layer):
+    """Adds the fixed sine/cosine position code of Vaswani et al. (2017); no weights."""
+
+    def call(self, x):
+        steps, width = x.shape[1], x.shape[2]
+        position = ops.arange(steps, dtype="float32")[:, None]
+        rate = ops.exp(ops.arange(0, width, 2, dtype="float32") * (-ops.log(10000.0) / width))
+        angles = position * rate[None, :]
+        code = ops.reshape(ops.stack([ops.sin(angles), ops.cos(angles)], axis=-1), (steps, -1))[:, :width]
+        return x + ops.cast(code[None], x.dtype)
+
+
+
+def grid_side(features: int) -> int:
+    """Side of the smallest square grid holding every feature."""
+    return int(np.ceil(np.sqrt(features)))
+
+
+
+class FeatureTokenizer(layers.Layer):
+    """(B, F) -> (B, F + 1, width): one token per feature, x_j * w_j + b_j, after a learned [CLS] token.
+
+    Every feature has its own embedding, so tokens carry their column's
+    identity without position embeddings: reordering the columns reorders
+    the tokens, which self-attention and the [CLS] readout do not see.
+    Initialisation as in Gorishniy et al. (2021): U(-1/sqrt(width), 1/sqrt(width)).
+    """
+
+    def __init__(self, width, **kwargs):
+        super().__init__(**kwargs)
+        self.width = width
+
+    def build(self, input_shape):
+        init = keras.initializers.RandomUniform(-self.width ** -0.5, self.width ** -0.5)
+        features = input_shape[-1]
+        self.weight = self.add_weight(shape=(features, self.width), initializer=init, name="weight")
+        self.bias = self.add_weight(shape=(features, self.width), initializer=init, name="bias")
+        self.cls = self.add_weight(shape=(1, 1, self.width), initializer=init, name="cls")
+
+    def call(self, x):
+        tokens = x[:, :, None] * ops.cast(self.weight, x.dtype)[None] + ops.cast(self.bias, x.dtype)[None]
+        cls = ops.broadcast_to(ops.cast(self.cls, x.dtype), (ops.shape(x)[0], 1, self.width))
+        return ops.concatenate([cls, tokens], axis=1)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], input_shape[1] + 1, self.width)
+
+    def get_config(self):
+        return {**super().get_config(), "width": self.width}

@@ -1,0 +1,98 @@
+"""Sequence architectures: input (T, features), one output vector per sequence."""
+
+from __future__ import annotations
+
+import keras
+from keras import layers
+
+from suite.architectures.core import register_architecture
+from suite.architectures.layers import PositionEmbedding, SinusoidalPositionEmbedding, transformer_encoder
+
+
+def _recurrent(cell, name):
+    def build(input_shape, num_classes, width=32):
+        inputs = keras.Input(input_shape)
+        x = cell(width)(inputs)  # the last hidden state
+        return keras.Model(inputs, layers.Dense(num_classes)(x), name=name)
+
+    build.__doc__ = f"""{name}: one {cell.__name__} layer of `width` units, its last state to a dense head.
+
+    Args:
+      input_shape: (time steps, features per step).
+      num_classes: number of outputs (logits, or 1 for a regression).
+      width: hidden units.
+    """
+    return build
+
+
+build_rnn = register_architecture(
+    "rnn", "Vanilla recurrent network: one SimpleRNN (tanh) layer, last state to a dense head.",
+    inputs="sequence",
+)(_recurrent(layers.SimpleRNN, "rnn"))
+build_lstm = register_architecture(
+    "lstm", "LSTM: one layer with forget, input and output gates, last state to a dense head.",
+    inputs="sequence",
+)(_recurrent(layers.LSTM, "lstm"))
+build_gru = register_architecture(
+    "gru", "GRU: one layer with update and reset gates, last state to a dense head.",
+    inputs="sequence",
+)(_recurrent(layers.GRU, "gru"))
+
+
+@register_architecture(
+    "tcn", "Temporal CNN: residual stack of causal dilated Conv1D (kernel 3, dilations 1, 2, 4, ...).",
+    inputs="sequence",
+)
+def build_tcn(input_shape, num_classes, width=32, kernel_size=3, dilations=None):
+    """Temporal convolutional network (Bai, Kolter and Koltun 2018, simplified).
+
+    Args:
+      input_shape: (time steps, features per step).
+      width: filters of every layer.
+      dilations: default doubles from 1 until the receptive field covers the
+        whole sequence, so the last step sees every input.
+    """
+    steps = input_shape[0]
+    if dilations is None:
+        dilations, field = [], 1
+        while field < steps:
+            dilations.append(2 ** len(dilations))
+            field += (kernel_size - 1) * dilations[-1]
+    inputs = keras.Input(input_shape)
+    x = layers.Conv1D(width, 1)(inputs)
+    for d in dilations:
+        h = layers.Conv1D(width, kernel_size, dilation_rate=d, padding="causal", activation="relu")(x)
+        x = layers.Add()([x, h])
+    x = layers.Flatten()(layers.Cropping1D((steps - 1, 0), name="last_step")(x))
+    return keras.Model(inputs, layers.Dense(num_classes)(x), name="tcn")
+
+
+
+@register_architecture(
+    "transformer",
+    "Transformer encoder on sequences: per-step linear embedding, learned (or sinusoidal) position "
+    "embeddings, 2 pre-norm self-attention blocks, mean-pooled.",
+    inputs="sequence",
+)
+def build_sequence_transformer(input_shape, num_classes, width=32, depth=2, heads=4, mlp_ratio=2,
+                               positions="learned"):
+    """A Transformer encoder over the time steps.
+
+    Args:
+      input_shape: (time steps, features per step).
+      width: token dimension.
+      positions: "learned" (one trained vector per step: T x width weights)
+        or "sinusoidal" (fixed, no weights: the parameter count does not
+        grow with length, which matters when lengths are compared).
+    """
+    if positions not in ("learned", "sinusoidal"):
+        raise ValueError(f"positions must be 'learned' or 'sinusoidal'. Received: positions={positions!r}")
+    inputs = keras.Input(input_shape)
+    x = layers.Dense(width)(inputs)
+    if positions == "learned":
+        x = PositionEmbedding(name="position_embedding")(x)
+    else:
+        x = SinusoidalPositionEmbedding(name="position_embedding")(x)
+    x = transformer_encoder(x, width, depth, heads, mlp_ratio)
+    x = layers.GlobalAveragePooling1D()(x)
+    return keras.Model(inputs, layers.Dense(num_classes)(x), name="transformer")

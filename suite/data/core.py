@@ -1,0 +1,203 @@
+"""The dataset core: `Dataset`, the registry of loaders, fixed splits and seeded subsamples.
+
+Every dataset becomes a `Dataset`: a fixed test split, a fixed validation
+split (used for early stopping) and a training pool. A run takes a seeded,
+class-stratified subsample of the pool of the size it asks for, so runs with
+the same (dataset, size, seed) train on the same examples whatever the
+architecture: the comparisons are paired.
+
+Tables (kind "table", x of shape (N, features)): a loader may return a pandas
+DataFrame; its text and category columns are one-hot encoded and its numeric
+columns standardised with the mean and standard deviation of the training
+pool alone (never the validation or test split).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import zlib
+from typing import Callable, Mapping
+
+import numpy as np
+
+from suite.registry import Registry
+
+SPLIT_SEED = 0  # the test/validation split never varies with the run's seed
+KINDS = ("image", "sequence", "table", "points")
+
+@dataclasses.dataclass(frozen=True)
+class Dataset:
+    """Arrays of one dataset: images as float32 (N, H, W, C) in [0, 1], sequences (N, T, F).
+
+    `num_outputs` is the model's output size: the number of classes (times
+    the labels per example, when `y` has several), or 1 for a regression
+    target (`target == "value"`). `extra_tests` are further test sets, by
+    name (e.g. "shift4": the test split shifted by 4 pixels): every run is
+    also scored on each, as `test_<name>/<metric>`.
+    """
+
+    name: str
+    x_pool: np.ndarray
+    y_pool: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    num_outputs: int
+    target: str = "class"
+    extra_tests: Mapping = dataclasses.field(default_factory=dict)
+
+    @property
+    def input_shape(self) -> tuple:
+        return tuple(self.x_pool.shape[1:])
+
+
+@dataclasses.dataclass(frozen=True)
+class DatasetSpec:
+    """How to load a dataset: `load(data_dir)` -> ((x, y), (x_test, y_test) or None).
+
+    `target` is "class" (integer labels; splits and subsamples keep the class
+    proportions) or "value" (a regression target; plain random splits).
+    `post`, if set, turns the split Dataset into the final one (e.g. adds
+    shifted test sets).
+    """
+
+    name: str
+    load: Callable
+    kind: str
+    source: str
+    description: str = ""
+    target: str = "class"
+    post: Callable | None = None
+
+    def __post_init__(self):
+        if self.kind not in KINDS:
+            raise ValueError(f"dataset {self.name!r}: kind must be one of {', '.join(KINDS)}. "
+                             f"Received: kind={self.kind!r}")
+
+
+DATASETS: Registry[DatasetSpec] = Registry("dataset")
+
+
+def register_dataset(spec: DatasetSpec) -> DatasetSpec:
+    return DATASETS.register(spec.name, spec)
+
+
+def _split(y, size, seed, stratify=True):
+    """Indices (taken, rest), `size` examples taken (class proportions kept if stratify)."""
+    from sklearn.model_selection import train_test_split
+
+    idx = np.arange(len(y))
+    if size >= len(y):
+        return np.random.default_rng(seed).permutation(idx), idx[:0]
+    taken, rest = train_test_split(idx, train_size=size, stratify=y if stratify else None,
+                                   random_state=seed)
+    return taken, rest
+
+
+def make_splits(name, x, y, test=None, test_fraction=0.2, val_fraction=0.1, max_val=1000,
+                target="class"):
+    """Fixed test and validation splits, the rest is the training pool."""
+    if target not in ("class", "value"):
+        raise ValueError(f"target must be 'class' or 'value'. Received: target={target!r}")
+    label_dtype = np.int64 if target == "class" else np.float32
+    x = np.asarray(x, dtype=np.float32)
+    y = np.asarray(y, dtype=label_dtype)
+    stratify = target == "class" and y.ndim == 1  # several labels per example: plain splits
+    total = len(y) + (0 if test is None else len(test[1]))
+    if test is None:
+        rest, test_idx = _split(y, len(y) - int(round(test_fraction * len(y))), SPLIT_SEED, stratify)
+        x_test, y_test = x[test_idx], y[test_idx]
+        x, y = x[rest], y[rest]
+    else:
+        x_test, y_test = np.asarray(test[0], np.float32), np.asarray(test[1], label_dtype)
+    n_val = min(max_val, int(round(val_fraction * total)))
+    val_idx, pool_idx = _split(y, n_val, SPLIT_SEED, stratify)
+    if target == "class":
+        # one logit per class, for each label of an example (copy memory has several)
+        num_outputs = int(max(y.max(), y_test.max()) + 1) * (1 if y.ndim == 1 else int(y.shape[1]))
+    else:
+        num_outputs = 1 if y.ndim == 1 else int(y.shape[1])
+    return Dataset(
+        name=name,
+        x_pool=x[pool_idx], y_pool=y[pool_idx],
+        x_val=x[val_idx], y_val=y[val_idx],
+        x_test=x_test, y_test=y_test,
+        num_outputs=num_outputs, target=target,
+    )
+
+
+@functools.lru_cache(maxsize=8)
+def load_dataset(name: str, data_dir: str | None = None) -> Dataset:
+    """Loads and splits a registered dataset (cached per process)."""
+    spec = DATASETS[name]
+    train, test = spec.load(data_dir)
+    if spec.kind != "table":
+        dataset = make_splits(name, *train, test=test, target=spec.target)
+        return spec.post(dataset) if spec.post else dataset
+    train, test, numeric = encode_table(train, test)
+    return standardise(make_splits(name, *train, test=test, target=spec.target), numeric)
+
+
+def subsample(dataset: Dataset, n: int, seed: int):
+    """A seeded training subset of `n` examples of the pool (class-stratified for labels)."""
+    taken, _ = _split(dataset.y_pool, n, seed, stratify=dataset.target == "class" and dataset.y_pool.ndim == 1)
+    return dataset.x_pool[taken], dataset.y_pool[taken]
+
+
+def resolve_size(size, dataset: Dataset) -> int:
+    """A profile's size ("full" or an int) as a count, capped at the pool."""
+    pool = len(dataset.y_pool)
+    return pool if size == "full" else min(int(size), pool)
+
+
+def fixed_rng(*parts) -> np.random.Generator:
+    """A generator seeded by names (stable across processes, unlike hash())."""
+    return np.random.default_rng(zlib.crc32("/".join(map(str, parts)).encode()))
+
+
+def apply_to_splits(dataset: Dataset, fn: Callable) -> Dataset:
+    """The same function of the features applied to the pool, validation and every test split."""
+    return dataclasses.replace(dataset, x_pool=fn(dataset.x_pool), x_val=fn(dataset.x_val),
+                               x_test=fn(dataset.x_test),
+                               extra_tests={k: (fn(x), y) for k, (x, y) in dataset.extra_tests.items()})
+
+
+def encode_table(train, test=None):
+    """Tables as float arrays: one-hot category columns, and which columns are numeric.
+
+    `train` (and `test`) are (x, y) with x a pandas DataFrame or an array.
+    Text, boolean and category columns become one 0/1 column per category
+    (the categories of train and test together, so the encoding is the same
+    for both; no label is looked at). Returns (train, test, numeric), with
+    `numeric` a boolean mask of the encoded columns that are numeric.
+    """
+    import pandas as pd
+
+    x, y = train
+    if not isinstance(x, pd.DataFrame):
+        x = np.asarray(x, dtype=np.float32)
+        return (x, y), test, np.ones(x.shape[1], dtype=bool)
+    frames = [x] if test is None else [x, test[0]]
+    both = pd.concat(frames, keys=range(len(frames)))
+    categorical = [c for c in both.columns if not pd.api.types.is_numeric_dtype(both[c])
+                   or pd.api.types.is_bool_dtype(both[c])]
+    encoded = pd.get_dummies(both, columns=categorical, dtype=np.float32)
+    numeric = np.array([c in both.columns and c not in categorical for c in encoded.columns])
+    parts = [encoded.loc[i].to_numpy(np.float32) for i in range(len(frames))]
+    return (parts[0], y), None if test is None else (parts[1], test[1]), numeric
+
+
+def standardise(dataset: Dataset, numeric) -> Dataset:
+    """Numeric columns to zero mean and unit variance, fitted on the training pool only.
+
+    The validation and test splits are scaled with the pool's statistics,
+    so nothing about them leaks into training. 0/1 category columns are
+    kept as they are.
+    """
+    numeric = np.asarray(numeric, dtype=bool)
+    mean = np.where(numeric, dataset.x_pool.mean(axis=0), 0.0).astype(np.float32)
+    std = dataset.x_pool.std(axis=0)
+    scale = np.where(numeric & (std > 0), std, 1.0).astype(np.float32)
+    return apply_to_splits(dataset, lambda x: ((x - mean) / scale).astype(np.float32))

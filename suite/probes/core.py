@@ -1,0 +1,98 @@
+"""Probes: measurements of a model itself, taken at initialisation and after training.
+
+A task lists probes by name (`Task.probes`); the trainer calls each one
+twice on the same model, once freshly initialised and once trained, and
+stores what it returns (`Measured`): curves in the `series` table (named
+`<name>/<when>`), numbers as metrics (`<when>/<name>`, so they sit beside
+`test/accuracy` and claims can compare them) and small arrays, such as
+filters and image patches, in the `arrays` table (`<name>/<when>`).
+Whatever the report needs to draw a probe's results (reference values,
+the true modes of a mixture) is stored with them: the report reads the
+database alone.
+
+A probe is `fn(model, objective, data, x_train, y_train) -> Measured`,
+registered with `@register_probe("name")`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+
+import numpy as np
+
+from suite.registry import Registry
+
+@dataclasses.dataclass
+class Measured:
+    """What one probe measured on one model.
+
+    Args:
+      series: name -> (x values, measured values), e.g. a norm per time step.
+      metrics: name -> one number.
+      arrays: name -> a small NumPy array (filters, patches) for the report.
+    """
+
+    series: dict = dataclasses.field(default_factory=dict)
+    metrics: dict = dataclasses.field(default_factory=dict)
+    arrays: dict = dataclasses.field(default_factory=dict)
+
+
+PROBES: Registry = Registry("probe")
+
+
+def register_probe(name: str):
+    """Decorator: registers `fn(model, objective, data, x_train, y_train) -> Measured` under `name`."""
+    return PROBES.decorator(name)
+
+
+def dataset_fingerprint(data) -> tuple:
+    """A key for per-dataset caches: the name and a hash of the pool's and test split's contents.
+
+    Variants of one dataset share its name; the contents tell them apart
+    (an object's id could be reused once it is freed).
+    """
+    digest = hashlib.sha1()
+    for array in (data.x_pool, data.y_pool, data.x_test):
+        digest.update(np.ascontiguousarray(array).tobytes())
+    return data.name, digest.hexdigest()
+
+
+def batched(model, x, batch: int = 500) -> list[np.ndarray]:
+    """A model's outputs on `x` (a list, one array per output), called directly in batches.
+
+    Not `predict`: probes build a new small model per call, and `predict`
+    traces a new function for each (TensorFlow then warns about retracing).
+    """
+    from keras import ops
+
+    parts = []
+    for i in range(0, len(x), batch):
+        out = model(x[i:i + batch], training=False)
+        parts.append([ops.convert_to_numpy(o) for o in (out if isinstance(out, (list, tuple)) else [out])])
+    return [np.concatenate(column) for column in zip(*parts)]
+
+
+
+
+def probe_accuracy(train, y_train, test, y_test, scale: str = "feature") -> float:
+    """Test accuracy of a linear probe: logistic regression (L2, C=1) on centred, scaled features.
+
+    `scale="feature"` divides each feature by its own standard deviation;
+    `scale="global"` divides all of them by one number (their overall
+    standard deviation), which keeps their relative scales: then a rotation
+    of the features (PCA with all components) gives the same probe as the
+    features themselves, where per-feature scaling would whiten it and blow
+    up its low-variance, noisy directions.
+    """
+    from sklearn.linear_model import LogisticRegression
+
+    train, test = np.asarray(train, dtype=np.float64), np.asarray(test, dtype=np.float64)
+    mean = train.mean(axis=0)
+    centred = train - mean
+    spread = centred.std(axis=0) if scale == "feature" else np.full(train.shape[1], np.sqrt((centred ** 2).mean()))
+    spread = np.where(spread > 0, spread, 1.0)
+    probe = LogisticRegression(max_iter=1000).fit(centred / spread, y_train)
+    return float(probe.score((test - mean) / spread, y_test))
+
+

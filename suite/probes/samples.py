@@ -1,0 +1,80 @@
+"""What a generative model generates: mode coverage on mixtures, Frechet distance and classes on images."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from suite.probes.core import Measured, batched, dataset_fingerprint, register_probe
+from suite.probes.measures import frechet_distance, mode_coverage
+
+SAMPLE_SEED = 1234  # the same noise at initialisation and after training: paired samples
+
+
+_JUDGES: dict = {}  # dataset fingerprint -> the judge, per process
+
+
+def judge(data):
+    """The classifier that judges generated images: the suite's CNN trained on the dataset's pool.
+
+    Fixed (seed 0, 600 steps, width 16, global pooling), so every run is
+    judged by the same network; its pooled features are the space of the
+    Frechet distance. Returns (features fn, predicted class fn, test accuracy).
+    """
+    key = dataset_fingerprint(data)
+    if key not in _JUDGES:
+        _JUDGES[key] = _train_judge(data)
+    return _JUDGES[key]
+
+
+def _train_judge(data):
+    import keras
+
+    from suite.architectures import build_model
+
+    keras.utils.set_random_seed(0)
+    model = build_model("cnn", data.input_shape, data.num_outputs, width=16, head="gap")
+    model.compile(optimizer=keras.optimizers.Adam(1e-3),
+                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
+    repeats = max(1, -(-600 * 64 // len(data.y_pool)))
+    x, y = np.concatenate([data.x_pool] * repeats), np.concatenate([data.y_pool] * repeats)
+    model.fit(x, y, batch_size=64, epochs=1, steps_per_epoch=600, verbose=0)
+    accuracy = float(model.evaluate(data.x_test, data.y_test, verbose=0, return_dict=True)["accuracy"])
+    pooled = next(layer for layer in model.layers if isinstance(layer, keras.layers.GlobalAveragePooling2D))
+    features = keras.Model(model.input, pooled.output)
+    return (lambda x: batched(features, x)[0], lambda x: batched(model, x)[0].argmax(axis=1), accuracy)
+
+
+@register_probe("samples")
+def _samples(model, objective, data, x_train, y_train, n_points: int = 2500, n_images: int = 1000) -> Measured:
+    """What a generative model (one with `sample(n, seed)`) generates.
+
+    On a mixture with known modes (`suite.data.MIXTURES`): `modes` covered
+    and the `high_quality` share (`suite.probes.measures.mode_coverage`), of
+    `n_points` samples. On images: the `frechet_distance` to the test images
+    in the feature space of a classifier trained on the same data, and the
+    `classes` covered (classes given at least 2% of `n_images` samples by
+    that classifier). Arrays: a few of the samples, for the report.
+    """
+    from suite.data import MIXTURES
+
+    if not hasattr(model, "sample"):
+        return Measured()
+    if data.name in MIXTURES:
+        mixture = MIXTURES[data.name]
+        samples = model.sample(n_points, SAMPLE_SEED)
+        coverage = mode_coverage(samples, mixture.centres, mixture.std)
+        # the mixture itself goes with the samples: the report draws the true modes and the real
+        # distribution beside them from the database alone
+        return Measured(metrics={"modes": coverage["modes"], "high_quality": coverage["high_quality"]},
+                        arrays={"samples": samples[:1000].astype(np.float32),
+                                "mixture_centres": np.asarray(mixture.centres, dtype=np.float32),
+                                "mixture_std": np.asarray(mixture.std, dtype=np.float32),
+                                "real_samples": mixture.sample(1000, seed=0)[0]})
+    features, classify, judge_accuracy = judge(data)
+    samples = model.sample(n_images, SAMPLE_SEED)
+    counts = np.bincount(classify(samples), minlength=data.num_outputs)
+    return Measured(
+        metrics={"frechet_distance": frechet_distance(features(samples), features(data.x_test)),
+                 "classes": int(np.sum(counts >= 0.02 * n_images)), "judge_accuracy": judge_accuracy},
+        arrays={"samples": samples[:36].astype(np.float32)})
+

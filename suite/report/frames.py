@@ -1,0 +1,104 @@
+"""The results database as tidy pandas frames: what every figure and table reads.
+
+The report reads the columns the runner writes for it (`runs.metric`,
+`runs.framework`, `runs.length`, `runs.hparams_json`, ...) and the arrays
+the probes store; it never parses `runs.config_json`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import numpy as np
+import pandas as pd
+
+# columns of `runs` the report reads; a database made before they existed reads as NULL
+RUN_COLUMNS = ("objective", "metric", "framework", "length", "hparams_json")
+
+
+def load_results(store) -> dict:
+    """Everything the report needs, as pandas frames."""
+    studies = store.read_frame("SELECT * FROM studies ORDER BY name")
+    runs = store.read_frame("SELECT * FROM runs")
+    metrics = store.read_frame(
+        "SELECT r.run_key, r.study, r.profile, m.metric, m.value FROM metrics m JOIN runs r USING (run_key)"
+    )
+    skipped = store.read_frame("SELECT * FROM skipped ORDER BY study, task")
+    sessions = store.read_frame("SELECT * FROM sessions ORDER BY id")
+    series = store.read_frame("SELECT run_key, name, x, value FROM series")
+    arrays = store.read_frame("SELECT run_key, name, npy FROM arrays")
+    history = store.read_frame("SELECT run_key, epoch, metric, value FROM history")
+    return {"studies": studies, "runs": runs, "metrics": metrics, "skipped": skipped,
+            "sessions": sessions, "series": series, "arrays": arrays, "history": history}
+
+
+def study_runs(data: dict, study: pd.Series) -> pd.DataFrame:
+    """Tidy frame (one row per ok run and metric) of a study's latest profile.
+
+    Adds `model` (the architecture, with its setting when there is one, e.g.
+    "gru@equal params"), `length` (the input's first dimension: time steps
+    for sequences), `primary_metric` (the task's metric) and `baseline`
+    (a classical scikit-learn model).
+    """
+    runs = data["runs"]
+    runs = runs[(runs["study"] == study["name"]) & (runs["profile"] == study["profile"]) & (runs["status"] == "ok")]
+    runs = runs.copy()
+    for column in RUN_COLUMNS:
+        if column not in runs:
+            runs[column] = None
+    # `runs.metric` is the task's primary metric; `metric` below is each measured one
+    runs = runs.rename(columns={"metric": "primary_metric"})
+    tidy = runs.merge(data["metrics"][["run_key", "metric", "value"]], on="run_key")
+    tidy["primary_metric"] = tidy["primary_metric"].fillna("test/accuracy")
+    length = pd.to_numeric(tidy["length"], errors="coerce")
+    tidy["length"] = length.astype("int64") if length.notna().all() else length.astype(float)
+    tidy["setting"] = tidy["setting"].fillna("")
+    tidy["model"] = np.where(tidy["setting"] == "", tidy["arch"], tidy["arch"] + "@" + tidy["setting"])
+    # classical baselines (scikit-learn) are drawn as reference lines
+    tidy["baseline"] = (tidy["framework"] == "sklearn").astype(bool)
+    return tidy
+
+
+def hparams(frame: pd.DataFrame) -> list[dict]:
+    """Per row, its model's hyperparameters (`runs.hparams_json`; {} where NULL)."""
+    return [json.loads(h) if isinstance(h, str) and h else {} for h in frame["hparams_json"]]
+
+
+def code_width(frame: pd.DataFrame) -> pd.Series:
+    """Per row, its code width: the model's `latent` hyperparameter (NaN where it has none)."""
+    return pd.Series([h.get("latent", np.nan) for h in hparams(frame)], index=frame.index, dtype=float)
+
+
+def _at_largest_size(frame: pd.DataFrame) -> pd.DataFrame:
+    """The rows of each dataset's largest training-set size."""
+    return frame[frame["n_train"] == frame.groupby("dataset")["n_train"].transform("max")]
+
+
+def _family(dataset: str) -> str:
+    """A dataset's family: its name without the length suffix (adding_T50 -> adding)."""
+    return re.sub(r"_T\d+$", "", dataset)
+
+
+def _dataset_order(dataset: str):
+    """Sort key: by family, then by length (adding_T32 before adding_T128)."""
+    suffix = dataset[len(_family(dataset)) + 2:]
+    return (_family(dataset), int(suffix) if suffix.isdigit() else 0, dataset)
+
+
+def _final_runs(tidy: pd.DataFrame) -> pd.DataFrame:
+    """One row per run at each dataset's largest size, ordered by dataset, model, seed."""
+    return _at_largest_size(tidy).drop_duplicates("run_key").sort_values(["dataset", "model", "seed"])
+
+
+def shown_runs(tidy: pd.DataFrame) -> pd.DataFrame:
+    """Per dataset, the run whose pictures are drawn: the largest training set, the lowest seed."""
+    return _final_runs(tidy).sort_values(["dataset", "seed"], kind="stable").drop_duplicates("dataset")
+
+
+def run_arrays(data: dict, run_key: str) -> dict:
+    """A run's stored arrays (written by the probes) by name."""
+    from suite.store import from_npy
+
+    rows = data["arrays"][data["arrays"]["run_key"] == run_key]
+    return {name: from_npy(blob) for name, blob in zip(rows["name"], rows["npy"])}

@@ -1,0 +1,122 @@
+"""The page: one section per study (figures, tables, verdicts) rendered through Jinja2.
+
+Text goes through Jinja2 with autoescape, so no task name, description or
+error text reaches the page unescaped. Verdicts come from `suite.claims`.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from suite import UsageError
+from suite.claims import Claim, evaluate_claim, overall_verdict
+from suite.report.figures import FIGURES
+from suite.report.frames import study_runs
+from suite.report.tables import params_table, summary_table
+
+TEMPLATE_DIR = Path(__file__).parent / "templates"
+
+
+def study_section(data: dict, study: pd.Series) -> dict:
+    tidy = study_runs(data, study)
+    claims = [Claim.from_json(json.dumps(c)) for c in json.loads(study["claims_json"] or "[]")]
+    section = {
+        "name": study["name"], "question": study["question"], "claim": study["claim"],
+        "expected": study["expected"], "profile": study["profile"],
+        "budget": json.loads(study["budget_json"] or "{}"), "n_runs": int(tidy["run_key"].nunique()),
+        "references": _json_field(study, "references_json", []),
+        "figures": [], "tables": [], "verdicts": [], "params": None, "param_warnings": [],
+    }
+    if tidy.empty:
+        return section
+    for name in _json_field(study, "figures_json", ["learning_curves"]):
+        try:
+            figure = FIGURES[name]
+        except UsageError as error:  # a figure this version no longer draws (an old database)
+            section["figures"].append({"title": name, "svg": "", "table": "", "caption": str(error)})
+            continue
+        section["figures"].extend(figure(tidy, data, study))
+    for metric in sorted(tidy["primary_metric"].unique()):
+        section["tables"].append({"metric": metric, "html": summary_table(tidy, metric).to_html(
+            index=False, classes="num", border=0, na_rep="")})
+    per_run = tidy.drop_duplicates("run_key")
+    params, section["param_warnings"] = params_table(per_run)
+    section["params"] = params.to_html(index=False, border=0, na_rep="", float_format=lambda v: f"{v:,.0f}")
+    for claim in claims:
+        results = evaluate_claim(claim, tidy)
+        section["verdicts"].append({
+            "text": claim.text, "rule": claim.rule(), "metric": claim.metric,
+            "a": _describe(claim.a, each=claim.each),
+            "b": _describe(claim.b, claim.reference, claim.each), "sizes": claim.sizes,
+            # no run the claim can use (e.g. its datasets were not run in this profile)
+            "verdict": overall_verdict([r.verdict for r in results]) if results else "no data",
+            "rows": [{
+                "dataset": r.dataset, "verdict": r.verdict, "n_seeds": r.n_seeds,
+                "sizes": ", ".join(map(str, r.sizes)),
+                "estimate": "" if r.estimate is None else _signed(r.estimate),
+                "interval": "" if r.low is None else f"[{_signed(r.low)}, {_signed(r.high)}]",
+                "note": r.note,
+            } for r in results],
+        })
+    return section
+
+
+def _signed(value: float) -> str:
+    """+0.123 for metrics; +5,428,416 for counts such as FLOPs or parameters."""
+    return f"{value:+,.0f}" if abs(value) >= 1000 else f"{value:+.3f}"
+
+
+def _json_field(row: pd.Series, key: str, default):
+    """A JSON column of a row; `default` where it is missing (databases made before it existed)."""
+    value = row.get(key)
+    return json.loads(value) if isinstance(value, str) and value else default
+
+
+def _describe(condition: dict, reference: float | None = None, each: dict | None = None) -> str:
+    """A condition in words; `each` values fill in the column it does not name itself."""
+    if not condition and reference is not None:
+        return f"the constant {reference:g}"
+    parts = []
+    for k, v in {**dict.fromkeys(each or {}, None), **condition}.items():
+        if v is None:
+            v = f"each of {', '.join(each[k])}"
+        parts.append(f"{k} = {' and '.join(v) if isinstance(v, tuple) else v}")
+    return ", ".join(parts)
+
+
+def environment(data: dict) -> dict:
+    runs = data["runs"]
+    env = {"backends": sorted(runs["backend"].dropna().unique()), "devices": sorted(runs["device"].dropna().unique())}
+    versions = {}
+    for text in runs["versions_json"].dropna().unique():
+        for k, v in json.loads(text).items():
+            versions.setdefault(k, set()).add(v)
+    env["versions"] = {k: ", ".join(sorted(v)) for k, v in sorted(versions.items())}
+    env["train_seconds"] = float(runs["train_seconds"].fillna(0).sum())
+    sessions = data["sessions"]
+    env["wall_seconds"] = float(sessions["wall_seconds"].fillna(0).sum())
+    env["sessions"] = len(sessions)
+    return env
+
+
+def render(data: dict) -> str:
+    import jinja2
+
+    jenv = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATE_DIR), autoescape=True, undefined=jinja2.StrictUndefined
+    )
+    sections = [study_section(data, s) for _, s in data["studies"].iterrows()]
+    runs = data["runs"]
+    failed = runs[runs["status"] == "failed"][["study", "task", "n_train", "seed", "error"]]
+    return jenv.get_template("report.html.j2").render(
+        sections=sections,
+        failed=failed.to_dict("records"),
+        skipped=data["skipped"].to_dict("records"),
+        env=environment(data),
+        generated=time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+        n_runs=len(runs), n_ok=int((runs["status"] == "ok").sum()),
+    )

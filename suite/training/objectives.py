@@ -1,0 +1,146 @@
+"""Objectives: what a task's model minimises, what its test metric is, and its trivial baseline.
+
+An objective is registered under a name (`Task.objective`) and says, by its
+fields, how the trainer treats it: which loss and metrics to compile, what
+early stopping watches, whether there is a test set to score
+(`train_only`), which trivial predictor it is compared with, whether its
+losses are checked for oscillation, and whether scikit-learn classifiers
+can be trained on it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from suite.registry import Registry
+
+
+@dataclasses.dataclass(frozen=True)
+class Objective:
+    """Loss and metrics of a task type; `evaluate` keys become test/<key>.
+
+    `baseline` names the trivial predictor the test metric is also computed
+    for ("mean": the training targets' mean; "majority": the commonest
+    training label, per label position), giving test/baseline_<metric> and
+    test/skill (0 = no better than the baseline, 1 = perfect). A
+    `train_only` objective (timing, generative models) trains for the budget
+    and evaluates nothing on a test split. `oscillation`: record how much
+    each loss still swings late in training (`train/oscillation_<loss>`: two
+    players that chase each other). `estimators`: scikit-learn classifiers
+    can be trained and scored on it (one class label per example).
+    """
+
+    loss: str | None
+    metrics: tuple
+    monitor: str = "val_loss"
+    baseline: str | None = None
+    train_only: bool = False
+    oscillation: bool = False
+    estimators: bool = False
+
+    def make_loss(self):
+        """The Keras loss (None: the model computes its own, `compute_loss`)."""
+        return make_loss(self.loss)
+
+    def make_metrics(self) -> list:
+        return [make_metric(m) for m in self.metrics]
+
+
+OBJECTIVES: Registry[Objective] = Registry("objective")
+
+
+def register_objective(name: str, objective: Objective) -> Objective:
+    return OBJECTIVES.register(name, objective)
+
+
+register_objective("classification", Objective(loss="sparse_categorical_crossentropy_logits",
+                                               metrics=("accuracy",), baseline="majority", estimators=True))
+# test/loss is the mean squared error; test/mae beside it
+register_objective("regression", Objective(loss="mse", metrics=("mae",), baseline="mean"))
+# several labels per example (copy memory): logits (B, labels * classes)
+register_objective("symbols", Objective(loss="symbols_crossentropy", metrics=("symbol_accuracy",),
+                                        baseline="majority"))
+# the sequential bottleneck: training-step time only
+register_objective("step_time", Objective(loss="mse", metrics=(), monitor="loss", train_only=True))
+# self-supervised and generative models (suite.architectures.generative): the
+# model computes its own loss; what it learned is measured by its probes
+register_objective("generate", Objective(loss=None, metrics=(), monitor="loss", train_only=True, oscillation=True))
+
+
+def _symbol_logits(y_true, y_pred):
+    from keras import ops
+
+    labels = y_true.shape[-1]
+    return ops.reshape(y_pred, (-1, labels, y_pred.shape[-1] // labels))
+
+
+def symbols_crossentropy(y_true, y_pred):
+    """Mean cross-entropy over the labels of each example (logits side by side)."""
+    import keras
+    from keras import ops
+
+    per_label = keras.losses.sparse_categorical_crossentropy(
+        y_true, _symbol_logits(y_true, y_pred), from_logits=True)
+    return ops.mean(per_label, axis=-1)
+
+
+def symbol_accuracy(y_true, y_pred):
+    """Share of labels predicted right, per example."""
+    from keras import ops
+
+    predicted = ops.argmax(_symbol_logits(y_true, y_pred), axis=-1)
+    return ops.mean(ops.cast(ops.equal(predicted, ops.cast(y_true, predicted.dtype)), "float32"), axis=-1)
+
+
+def make_loss(name: str | None):
+    import keras
+
+    if name is None:  # the model's own compute_loss
+        return None
+
+    if name == "sparse_categorical_crossentropy_logits":
+        return keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    if name == "symbols_crossentropy":
+        return symbols_crossentropy
+    return keras.losses.get(name)
+
+
+def make_metric(name: str):
+    import keras
+
+    if name == "symbol_accuracy":  # reported as "accuracy", like one-label classification
+        return keras.metrics.MeanMetricWrapper(symbol_accuracy, name="accuracy")
+    return name
+
+
+def baseline_metrics(kind: str | None, y_train, y_test, metrics: dict) -> dict:
+    """The trivial predictor's test metric and the model's skill over it."""
+    if kind == "mean":
+        base = float(np.mean((y_test - y_train.mean(axis=0)) ** 2))
+        return {"test/baseline_loss": base, "test/skill": 1.0 - metrics["test/loss"] / base}
+    if kind == "majority":
+        labels = y_train.reshape(len(y_train), -1)
+        majority = np.array([np.bincount(column).argmax() for column in labels.T])
+        base = float(np.mean(y_test.reshape(len(y_test), -1) == majority))
+        return {"test/baseline_accuracy": base,
+                "test/skill": (metrics["test/accuracy"] - base) / max(1e-12, 1.0 - base)}
+    return {}
+
+
+
+def loss_oscillation(history: dict) -> dict:
+    """`train/oscillation_<loss>`: how much each training loss still moves in the second half of training.
+
+    The standard deviation of its per-epoch values (one per `eval_every`
+    steps) over the second half, divided by their mean absolute value: 0
+    for a loss that has settled, large for one that swings (two players
+    that chase each other). Left out with fewer than 4 values in that half.
+    """
+    out = {}
+    for name, values in history.items():
+        tail = np.asarray(values, dtype=float)[len(values) // 2:]
+        if len(tail) >= 4:
+            out[f"train/oscillation_{name}"] = float(tail.std() / (np.abs(tail).mean() + 1e-12))
+    return out

@@ -1,0 +1,141 @@
+"""Planning: studies expand into runs over training-set sizes x seeds, each with its budget.
+
+A `RunSpec` holds everything that determines one run's result; its `key`
+(a hash of its configuration) lets a rerun skip finished runs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+
+from suite import DataUnavailable
+from suite.architectures import get_architecture, resolve_hparams
+from suite.data import load_variant, resolve_size
+
+RESULTS_VERSION = 2  # bump when a change in the runner changes results (2: step time counts partial executions)
+
+
+@dataclasses.dataclass(frozen=True)
+class Budget:
+    """Training budget, the same for every architecture of a profile.
+
+    Args:
+      max_steps: cap on optimizer steps (a budget in steps, not epochs, so
+        small training sets do not get fewer updates than large ones).
+      eval_every: minimum optimizer steps between validation checks; a small
+        training set is repeated within one "epoch" to reach it. Each
+        validation check is one entry of the stored history.
+      patience: validation checks without improvement before stopping; the
+        best weights (lowest validation loss) are restored.
+      batch_size: examples per step.
+      steps_per_execution: steps per call into the compiled train function.
+    """
+
+    max_steps: int
+    eval_every: int = 32
+    patience: int = 4
+    batch_size: int = 64
+    steps_per_execution: int = 16
+
+
+BUDGETS = {
+    "smoke": Budget(max_steps=24, eval_every=8, patience=2, steps_per_execution=8),
+    "quick": Budget(max_steps=240, eval_every=30, patience=3),
+    "full": Budget(max_steps=6000, eval_every=200, patience=6, steps_per_execution=32),
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class RunSpec:
+    """Everything that determines one run's result."""
+
+    task: object  # suite.studies.Task
+    n_train: int
+    seed: int
+    hparams: dict
+    budget: Budget
+    profile: str
+    backend: str
+
+    @property
+    def config(self) -> dict:
+        t = self.task
+        return {
+            "task": t.name, "study": t.study, "arch": t.arch, "dataset": t.dataset,
+            "variant": t.variant, "objective": t.objective, "metric": t.metric,
+            "hparams": self.hparams, "learning_rate": learning_rate(t),
+            "n_train": self.n_train, "seed": self.seed,
+            "budget": dataclasses.asdict(self.budget), "backend": self.backend,
+            "results_version": RESULTS_VERSION,
+            # only when used, so the keys of runs without them stay as they were
+            **({"setting": t.setting} if t.setting else {}),
+            **({"probes": list(t.probes)} if t.probes else {}),
+        }
+
+    @property
+    def key(self) -> str:
+        blob = json.dumps(self.config, sort_keys=True, default=str)
+        return hashlib.sha256(blob.encode()).hexdigest()[:24]
+
+
+def learning_rate(task) -> float:
+    """The task's learning rate, else its architecture's default (None for scikit-learn)."""
+    return task.learning_rate or get_architecture(task.arch).learning_rate
+
+
+# --- planning -------------------------------------------------------------------
+
+@dataclasses.dataclass
+class Plan:
+    runs: list
+    skipped: list  # (task, reason)
+    notes: list  # one-line messages for the user (e.g. unavailable data)
+
+
+def budget_for(study, profile: str, task=None) -> Budget:
+    """The profile's budget with the study's overrides (`Study.budget`), then the task's (`Task.budget`)."""
+    overrides = {**study.budget.get(profile, {}), **((task.budget or {}).get(profile, {}) if task else {})}
+    return dataclasses.replace(BUDGETS[profile], **overrides)
+
+
+def seeds_for(study, profile: str, seeds) -> list[int]:
+    if seeds is None:
+        return list(range(study.seeds[profile]))
+    return list(seeds)
+
+
+def plan_runs(registry, studies, profile, backend, archs=None, datasets=None,
+              sizes=None, seeds=None, data_dir=None) -> Plan:
+    """Expands the selected studies (of `registry`, a `suite.studies.StudyRegistry`) into runs over sizes x seeds."""
+    plan = Plan([], [], [])
+    unavailable: dict[str, str] = {}
+    for study in studies:
+        wanted = set(datasets) if datasets else set(study.datasets[profile])
+        wanted_archs = set(archs) if archs else set(study.archs.get(profile, ()))
+        for task in registry.tasks(study.name):
+            if wanted_archs and task.arch not in wanted_archs:
+                continue
+            if task.dataset not in wanted:
+                continue
+            if task.skip:
+                plan.skipped.append((task, task.skip))
+                continue
+            try:
+                data = load_variant(task.dataset, task.variant, data_dir)
+            except DataUnavailable as e:
+                if task.dataset not in unavailable:
+                    unavailable[task.dataset] = str(e)
+                    plan.notes.append(str(e))
+                plan.skipped.append((task, unavailable[task.dataset]))
+                continue
+            hparams = resolve_hparams(task.arch, data.input_shape, data.num_outputs,
+                                      study.param_target, task.hparams)
+            n_values = sorted({resolve_size(s, data) for s in (sizes or study.sizes[profile])})
+            for n in n_values:
+                for seed in seeds_for(study, profile, seeds):
+                    plan.runs.append(RunSpec(task, n, seed, hparams, budget_for(study, profile, task), profile, backend))
+    return plan
+
+

@@ -1,0 +1,206 @@
+"""Running a plan: runs grouped by model, in this process or in spawned worker processes.
+
+Results come back to the calling process, which alone writes the database,
+one transaction per finished run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import time
+from typing import Iterable
+
+from suite.store import RunResult
+from suite.training.devices import configure_device, default_workers, library_versions
+from suite.training.plan import RunSpec
+from suite.training.trainer import Trainer, run_record
+
+
+def model_group(spec: RunSpec) -> tuple:
+    """Runs with the same group share one compiled model."""
+    return (spec.task.dataset, spec.task.arch, json.dumps(spec.hparams, sort_keys=True))
+
+
+def execution_order(runs: Iterable[RunSpec]) -> list[RunSpec]:
+    """Groups runs that share a compiled model, so each is built once."""
+    return sorted(runs, key=lambda r: (*model_group(r), r.task.study, r.task.variant, r.n_train, r.seed))
+
+
+_WORKER: dict = {}
+
+
+def _worker_init(backend: str, device: str, threads: int, setup):
+    """Runs in each spawned worker before any import of Keras.
+
+    A spawned process starts empty: `setup()` (from the caller) registers
+    there what the parent registered beyond the built-in architectures,
+    datasets, objectives and probes (e.g. a user's task module).
+    """
+    os.environ["KERAS_BACKEND"] = backend
+    # One core per worker: the workers, not the threads, share the machine.
+    os.environ["TF_NUM_INTRAOP_THREADS"] = str(threads)
+    os.environ["TF_NUM_INTEROP_THREADS"] = str(threads)
+    os.environ["OMP_NUM_THREADS"] = str(threads)  # scikit-learn's OpenMP (gradient boosting)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") +
+                               f" --xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads={threads}")
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
+    _WORKER["device"] = device
+    _exit_with_parent()
+    from suite.backend import import_keras_quietly
+
+    import_keras_quietly()
+    if setup is not None:
+        setup()
+
+
+def _exit_with_parent(interval: float = 0.5):
+    """Ends this worker when the suite's process dies (e.g. kill -9).
+
+    A pool worker holds both ends of its task queue, so it would never see
+    the parent go and would idle forever; a watcher thread notices that it has
+    been re-parented and exits the process.
+    """
+    import threading
+
+    parent = os.getppid()
+
+    def watch():
+        while os.getppid() == parent:
+            time.sleep(interval)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True, name="exit-with-parent").start()
+
+
+def _worker_run(spec: RunSpec, data_dir):
+    if "trainer" not in _WORKER:
+        _WORKER["trainer"] = Trainer(_WORKER["device"])
+    return _WORKER["trainer"].run_or_fail(spec, data_dir)
+
+
+def _results_in_process(runs, data_dir, device):
+    trainer = Trainer(device)
+    for spec in runs:
+        yield spec, trainer.run_or_fail(spec, data_dir)
+
+
+class _GroupQueue:
+    """Pending runs by model group, handed out so each worker stays on one group.
+
+    A worker keeps the group it has (its compiled model is cached); when that
+    is empty it takes the largest group no other worker is on, and only then
+    shares (from the far end of) a group another worker is on.
+    """
+
+    def __init__(self, runs):
+        self.groups: dict = {}
+        for spec in runs:
+            self.groups.setdefault(model_group(spec), []).append(spec)
+
+    def take(self, current, busy):
+        if self.groups.get(current):
+            return current, self.groups[current].pop(0)
+        free = [g for g, v in self.groups.items() if v and g not in busy]
+        shared = [g for g, v in self.groups.items() if v]
+        if not (free or shared):
+            return current, None
+        group = max(free or shared, key=lambda g: len(self.groups[g]))
+        return group, (self.groups[group].pop(0) if free else self.groups[group].pop())
+
+
+def _results_from_workers(runs, data_dir, device, workers, setup):
+    """Runs in spawned worker processes (TensorFlow is not fork-safe).
+
+    Each worker is a one-process pool with exactly one run in flight, so when
+    a worker dies (killed for memory, a crash in native code) the run that
+    killed it is known: it is recorded as failed and the worker replaced.
+    Results come back to this process, which alone writes the database.
+    """
+    import concurrent.futures as cf
+    import multiprocessing
+    from concurrent.futures.process import BrokenProcessPool
+
+    import keras
+
+    context = multiprocessing.get_context("spawn")
+    initargs = (keras.backend.backend(), device, 1, setup)
+
+    def new_worker():
+        return cf.ProcessPoolExecutor(1, mp_context=context, initializer=_worker_init, initargs=initargs)
+
+    ours_before = set(multiprocessing.active_children())
+    queue = _GroupQueue(runs)
+    pool = [new_worker() for _ in range(min(workers, len(runs)))]
+    groups = [None] * len(pool)
+    in_flight = {}  # future -> (worker index, spec)
+
+    def submit(i):
+        busy = {g for j, g in enumerate(groups) if j != i}
+        groups[i], spec = queue.take(groups[i], busy)
+        if spec is not None:
+            in_flight[pool[i].submit(_worker_run, spec, data_dir)] = (i, spec)
+
+    try:
+        for i in range(len(pool)):
+            submit(i)
+        while in_flight:
+            done, _ = cf.wait(in_flight, return_when=cf.FIRST_COMPLETED)
+            for future in done:
+                i, spec = in_flight.pop(future)
+                try:
+                    result = future.result()
+                except BrokenProcessPool:
+                    error = "worker process died during this run (out of memory, or a crash in native code)"
+                    result = RunResult(run_record(spec, "failed", error, keras.backend.backend(), device,
+                                                  library_versions()))
+                    pool[i].shutdown(wait=False)
+                    pool[i], groups[i] = new_worker(), None
+                yield spec, result
+                submit(i)
+    finally:
+        for worker in pool:
+            worker.shutdown(wait=False, cancel_futures=True)
+        # then stop the worker processes (this process's children started
+        # here): an interrupted suite stops now, not after the runs in flight
+        for process in set(multiprocessing.active_children()) - ours_before:
+            process.terminate()
+
+
+def run_plan(runs: list[RunSpec], store, data_dir=None, progress=True, workers=None,
+             worker_setup=None) -> dict:
+    """Runs every pending run, committing each as it finishes. Returns counts.
+
+    Args:
+      workers: processes that train in parallel; None picks `default_workers`.
+        With 1, runs train in this process.
+      worker_setup: a picklable callable run in each worker process once
+        Keras is loaded, to register there what the caller registered (e.g.
+        `functools.partial(suite.studies.load_studies, task_modules)`).
+    """
+    from tqdm.auto import tqdm
+
+    device = configure_device()
+    workers = default_workers(device) if workers is None else workers
+    runs = execution_order(runs)
+    counts = {"ok": 0, "failed": 0, "device": device, "workers": workers}
+    bar = tqdm(total=len(runs), unit="run", disable=not progress, dynamic_ncols=True,
+               file=sys.stderr, mininterval=0.5)
+    results = (_results_from_workers(runs, data_dir, device, workers, worker_setup)
+               if workers > 1 and len(runs) > 1
+               else _results_in_process(runs, data_dir, device))
+    try:
+        for spec, result in results:
+            store.record_run(result)
+            counts[result.record.status] += 1
+            if not result.ok:
+                bar.write(f"failed: {spec.task.name} n={spec.n_train} seed={spec.seed}: {result.record.error}")
+            bar.set_postfix_str(f"{spec.task.name} n={spec.n_train} seed={spec.seed}", refresh=False)
+            bar.update(1)
+    finally:
+        results.close()
+        bar.close()
+    return counts

@@ -1,0 +1,86 @@
+"""The layout's rules, checked on the source: small modules, no import circle, a report that reads the database alone."""
+
+import ast
+from pathlib import Path
+
+from conftest import ROOT
+
+SUITE = ROOT / "suite"
+MAX_LINES = 500
+
+
+def modules() -> dict[str, Path]:
+    """Every module of the `suite` package by dotted name."""
+    out = {}
+    for path in sorted(SUITE.rglob("*.py")):
+        parts = path.relative_to(ROOT).with_suffix("").parts
+        name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        out[name] = path
+    return out
+
+
+def imports(path: Path, top_level_only: bool) -> set[str]:
+    """The `suite` modules a file imports (at module level only, or anywhere)."""
+    tree = ast.parse(path.read_text())
+    nodes = tree.body if top_level_only else list(ast.walk(tree))
+    found = set()
+    for node in nodes:
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("suite"):
+            found.add(node.module)
+            found.update(f"{node.module}.{a.name}" for a in node.names)  # `from suite.data import core`
+        elif isinstance(node, ast.Import):
+            found.update(a.name for a in node.names if a.name.startswith("suite"))
+    return found
+
+
+def test_no_module_is_over_500_lines():
+    long = {name: n for name, path in modules().items() if (n := len(path.read_text().splitlines())) > MAX_LINES}
+    assert not long, f"modules over {MAX_LINES} lines (make a folder of files): {long}"
+
+
+def test_no_import_circle_between_packages():
+    """Imports between the suite's packages, at module level or inside functions, form no cycle
+    (inside a package, its `__init__` importing its own modules is how it registers them)."""
+    mods = modules()
+
+    def package(name):  # suite.data.core -> suite.data; suite.store -> suite.store
+        parts = name.split(".")
+        return ".".join(parts[:2])
+
+    graph: dict[str, set[str]] = {}
+    for name, path in mods.items():
+        for target in imports(path, top_level_only=False):
+            while target not in mods and "." in target:
+                target = target.rsplit(".", 1)[0]
+            if target in mods and package(target) != package(name) and package(target) != "suite":
+                graph.setdefault(package(name), set()).add(package(target))
+
+    def cycle_from(start, node, seen):
+        for nxt in graph.get(node, ()):
+            if nxt == start:
+                return [node, nxt]
+            if nxt not in seen:
+                seen.add(nxt)
+                rest = cycle_from(start, nxt, seen)
+                if rest:
+                    return [node, *rest]
+        return None
+
+    for start in graph:
+        cycle = cycle_from(start, start, {start})
+        assert cycle is None, f"import circle: {' -> '.join(cycle)}"
+
+
+def test_the_report_reads_the_database_alone():
+    """The report imports the store, the claims, the registry and its own modules: nothing that trains or loads data."""
+    allowed = ("suite.report", "suite.store", "suite.claims", "suite.registry")
+    for name, path in modules().items():
+        if name.startswith("suite.report"):
+            bad = {m for m in imports(path, top_level_only=False)
+                   if m != "suite" and not m.startswith(allowed) and not m.startswith("suite.UsageError")}
+            assert not bad, f"{name} imports {sorted(bad)}"
+
+
+def test_no_private_keras_api():
+    for path in [*SUITE.rglob("*.py"), *(ROOT / "tasks").rglob("*.py")]:
+        assert "keras.src" not in path.read_text(), path
