@@ -206,3 +206,23 @@ def test_a_reused_generative_model_restarts_its_random_numbers_too():
     assert len(model.variables) == len(fresh.variables) > len(model.weights)  # the seed state is a variable
     for a, b in zip(model.variables, fresh.variables):
         np.testing.assert_array_equal(keras.ops.convert_to_numpy(a), keras.ops.convert_to_numpy(b))
+
+
+def test_spectral_normalisation_bounds_each_discriminator_layer():
+    """gan_sn's discriminator layers (Keras's SpectralNormalization) keep their largest singular value at 1."""
+    import keras
+
+    from suite.architectures import build_model
+
+    if keras.backend.backend() != "tensorflow":  # other backends normalise inside the step, statelessly
+        pytest.skip("the normalised kernel is written back to its variable on tensorflow")
+    keras.utils.set_random_seed(0)
+    gan = build_model("gan_sn", (2,), 1, width=16)
+    wrapped = [layer for layer in gan.discriminator.layers if isinstance(layer, keras.layers.SpectralNormalization)]
+    assert len(wrapped) == len(gan.discriminator.layers) == 4  # every layer, the output one too
+    x = np.random.default_rng(0).normal(size=(64, 2)).astype("float32")
+    for _ in range(30):  # one power-iteration step per training call
+        gan.discriminator(x, training=True)
+    for layer in wrapped:
+        kernel = keras.ops.convert_to_numpy(layer.layer.kernel)
+        assert np.linalg.svd(kernel.reshape(-1, kernel.shape[-1]), compute_uv=False)[0] == pytest.approx(1, rel=0.05)

@@ -39,7 +39,9 @@ class Architecture:
     trained without labels: `suite.architectures.generative`). `framework`
     is "keras" (the builder returns an uncompiled keras.Model) or "sklearn"
     (it takes the run's `seed` and `n_train` and returns an unfitted
-    scikit-learn classifier; inputs are flattened).
+    scikit-learn classifier; inputs are flattened). `version` is raised when
+    a change to the builder changes its results: it goes into the run key
+    (from 2 on), so earlier results of the architecture are not reused.
     """
 
     name: str
@@ -48,6 +50,7 @@ class Architecture:
     learning_rate: float | None = 1e-3
     inputs: str = "any"
     framework: str = "keras"
+    version: int = 1
 
     def __post_init__(self):
         if self.inputs not in INPUTS:
@@ -61,13 +64,13 @@ ARCHITECTURES: Registry[Architecture] = Registry("architecture")
 
 
 def register_architecture(name: str, description: str, learning_rate: float | None = 1e-3, inputs: str = "any",
-                          framework: str = "keras"):
+                          framework: str = "keras", version: int = 1):
     """Decorator: registers a builder under `name` (duplicates rejected)."""
 
     def wrap(build):
         ARCHITECTURES.register(name, Architecture(name, build, description,
                                                   None if framework == "sklearn" else learning_rate,
-                                                  inputs, framework))
+                                                  inputs, framework, version))
         return build
 
     return wrap

@@ -151,55 +151,15 @@ class VAE(SelfSupervised):
 
 # --- GANs ------------------------------------------------------------------------------
 
-class SpectralNorm(layers.Layer):
-    """Wraps a Dense or Conv2D layer so its kernel is divided by its largest singular value.
-
-    Miyato et al. (2018): one power-iteration step per training call, the
-    singular vector `u` kept as a non-trainable weight. Bounds the
-    discriminator's Lipschitz constant, which stabilises GAN training.
-    """
-
-    def __init__(self, layer, **kwargs):
-        super().__init__(**kwargs)
-        self.layer = layer
-
-    def build(self, input_shape):
-        self.layer.build(input_shape)
-        out = self.layer.kernel.shape[-1]
-        self.u = self.add_weight(shape=(1, out), initializer=keras.initializers.RandomNormal(), trainable=False,
-                                 name="u")
-
-    def call(self, x, training=False):
-        kernel = self.layer.kernel
-        w = ops.reshape(kernel, (-1, kernel.shape[-1]))
-        u = ops.convert_to_tensor(self.u)
-        v = ops.matmul(u, ops.transpose(w))
-        v = v / (ops.norm(v) + 1e-12)
-        u_new = ops.matmul(v, w)
-        u_new = u_new / (ops.norm(u_new) + 1e-12)
-        u_new, v = ops.stop_gradient(u_new), ops.stop_gradient(v)
-        sigma = ops.sum(ops.matmul(v, w) * u_new)
-        if training:
-            self.u.assign(u_new)
-        normalised = kernel / sigma
-        if isinstance(self.layer, layers.Dense):
-            y = ops.matmul(x, normalised)
-        else:
-            y = ops.conv(x, normalised, strides=self.layer.strides, padding=self.layer.padding)
-        if self.layer.use_bias:
-            y = y + self.layer.bias
-        return self.layer.activation(y)
-
-    def compute_output_shape(self, input_shape):
-        return self.layer.compute_output_shape(input_shape)
-
-
+# Spectral normalisation (Miyato et al. 2018) is Keras's own layer: one power-iteration step per
+# training call bounds each discriminator layer's largest singular value, hence its Lipschitz constant.
 def spectral_dense(units, activation=None):
-    return SpectralNorm(layers.Dense(units, activation=activation))
+    return layers.SpectralNormalization(layers.Dense(units, activation=activation))
 
 
 def spectral_conv(filters, kernel_size, strides=1, padding="valid", activation=None):
-    return SpectralNorm(layers.Conv2D(filters, kernel_size, strides=strides, padding=padding, activation=activation))
+    return layers.SpectralNormalization(
+        layers.Conv2D(filters, kernel_size, strides=strides, padding=padding, activation=activation))
 
 
 class GAN(SelfSupervised):
@@ -394,8 +354,9 @@ def build_gan(input_shape, num_classes=None, width=128, latent=None):
 
 
 @register_architecture(
-    "gan_sn", "The same GAN with spectral normalisation on every discriminator layer (Miyato et al. 2018).",
-    inputs="generative", learning_rate=2e-4,
+    "gan_sn", "The same GAN with spectral normalisation on every discriminator layer (Miyato et al. 2018; "
+    "keras.layers.SpectralNormalization).",
+    inputs="generative", learning_rate=2e-4, version=2,  # 2: Keras's SpectralNormalization, not our own layer
 )
 def build_gan_sn(input_shape, num_classes=None, width=128, latent=None):
     return _gan(input_shape, width, latent or (16 if _is_image(input_shape) else 2), True, "gan_sn")

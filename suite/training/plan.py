@@ -72,6 +72,7 @@ class RunSpec:
             # only when used, so the keys of runs without them stay as they were
             **({"setting": t.setting} if t.setting else {}),
             **({"probes": list(t.probes)} if t.probes else {}),
+            **({"arch_version": version} if (version := get_architecture(t.arch).version) != 1 else {}),
         }
 
     @property
