@@ -78,6 +78,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="tensorflow-datasets data directory, for the tfds_* datasets")
     p.add_argument("--tasks-module", metavar="PATH", action="append", default=[],
                    help="a Python file that registers studies/tasks of your own (repeatable)")
+    p.add_argument("--trainer", default="auto", metavar="NAME",
+                   help="auto (default): on the jax backend, train the runs of a task together in one "
+                   "compiled program where that is faster | population: wherever possible | fit: one run "
+                   "at a time (the only choice on tensorflow and torch)")
     p.add_argument("--workers", type=int, metavar="N",
                    help="training processes in parallel (default: one per core, at most 2, on a "
                    "CPU; 1 on a GPU)")
@@ -217,6 +221,13 @@ def _main(args, argv) -> int:
     datasets = _check_names("dataset", _split(args.datasets), DATASETS) if args.datasets else None
     sizes = parse_sizes(args.sizes) if args.sizes else None
     seeds = parse_seeds(args.seeds) if args.seeds else None
+    from suite.training.population import TRAINERS
+
+    if args.trainer not in TRAINERS:
+        raise unknown_name_error("trainer", args.trainer, TRAINERS)
+    if args.trainer == "population" and backend != "jax":
+        raise UsageError(f"--trainer population needs --backend jax (the backend is {backend!r}); "
+                         f"valid trainers on {backend}: auto, fit")
     if args.workers is not None and args.workers < 1:
         raise UsageError(f"bad --workers {args.workers}; valid: 1 or more")
 
@@ -236,10 +247,13 @@ def _main(args, argv) -> int:
     with Store(db_path) as store:
         session = store.start_session(["run_suite.py", *argv])
         from suite.training import budget_for, plan_runs, run_plan
+        from suite.training.devices import configure_device
+        from suite.training.population import trainer_policy
 
         print(f"planning {', '.join(names)} ({args.profile} profile, {backend} backend)...", file=sys.stderr)
         plan = plan_runs(REGISTRY, studies, args.profile, backend, archs=archs, datasets=datasets,
-                         sizes=sizes, seeds=seeds, data_dir=args.data_dir)
+                         sizes=sizes, seeds=seeds, data_dir=args.data_dir,
+                         trainer_for=trainer_policy(args.trainer, backend, configure_device()))
         for note in plan.notes:
             print(f"note: {note}", file=sys.stderr)
         for study in studies:

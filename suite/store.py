@@ -61,6 +61,8 @@ class RunRecord:
     framework: str | None = None  # "keras" or "sklearn"
     length: int | None = None  # the input's first dimension (time steps of a sequence)
     hparams_json: str | None = None  # the builder's arguments, a JSON object
+    trainer: str | None = None  # what trained it: "fit" (one run), "population" (with others), "sklearn"
+    members: int | None = None  # runs trained together with it, itself included (population)
 
 
 @dataclasses.dataclass

@@ -140,9 +140,15 @@ def load_dataset(name: str, data_dir: str | None = None) -> Dataset:
     return standardise(make_splits(name, *train, test=test, target=spec.target), numeric)
 
 
+def subsample_indices(dataset: Dataset, n: int, seed: int) -> np.ndarray:
+    """Positions in the pool of a seeded training subset of `n` examples (class-stratified for labels)."""
+    taken, _ = _split(dataset.y_pool, n, seed, stratify=dataset.target == "class" and dataset.y_pool.ndim == 1)
+    return taken
+
+
 def subsample(dataset: Dataset, n: int, seed: int):
     """A seeded training subset of `n` examples of the pool (class-stratified for labels)."""
-    taken, _ = _split(dataset.y_pool, n, seed, stratify=dataset.target == "class" and dataset.y_pool.ndim == 1)
+    taken = subsample_indices(dataset, n, seed)
     return dataset.x_pool[taken], dataset.y_pool[taken]
 
 

@@ -47,6 +47,14 @@ class Objective:
     def make_metrics(self) -> list:
         return [make_metric(m) for m in self.metrics]
 
+    def example_loss(self):
+        """`fn(y_true, y_pred) -> (batch,)`: the loss of each example (its mean is `make_loss`'s value)."""
+        return example_loss(self.loss)
+
+    def example_metrics(self) -> dict:
+        """Reported name -> `fn(y_true, y_pred) -> (batch,)`, each example's value of each metric."""
+        return {reported_name(m): example_metric(m) for m in self.metrics}
+
 
 OBJECTIVES: Registry[Objective] = Registry("objective")
 
@@ -105,6 +113,32 @@ def make_loss(name: str | None):
     if name == "symbols_crossentropy":
         return symbols_crossentropy
     return keras.losses.get(name)
+
+
+def example_loss(name: str):
+    """Per-example losses, in `keras.ops` (any backend, traceable): what `make_loss` averages."""
+    import keras
+
+    return {
+        "sparse_categorical_crossentropy_logits":
+            lambda y, p: keras.losses.sparse_categorical_crossentropy(y, p, from_logits=True),
+        "symbols_crossentropy": symbols_crossentropy,
+        "mse": keras.losses.mean_squared_error,
+    }[name]
+
+
+def example_metric(name: str):
+    """Per-example metric values, in `keras.ops`: what the compiled metric `name` averages."""
+    import keras
+
+    return {"accuracy": keras.metrics.sparse_categorical_accuracy,
+            "mae": keras.losses.mean_absolute_error,
+            "symbol_accuracy": symbol_accuracy}[name]
+
+
+def reported_name(metric: str) -> str:
+    """The name a metric is stored under (test/<name>): copy memory's symbol accuracy is "accuracy"."""
+    return "accuracy" if metric == "symbol_accuracy" else metric
 
 
 def make_metric(name: str):

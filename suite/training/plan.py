@@ -58,6 +58,7 @@ class RunSpec:
     budget: Budget
     profile: str
     backend: str
+    trainer: str = "fit"  # "fit": one run at a time; "population": with the other runs of its task
 
     @property
     def config(self) -> dict:
@@ -73,6 +74,7 @@ class RunSpec:
             **({"setting": t.setting} if t.setting else {}),
             **({"probes": list(t.probes)} if t.probes else {}),
             **({"arch_version": version} if (version := get_architecture(t.arch).version) != 1 else {}),
+            **({"trainer": self.trainer} if self.trainer != "fit" else {}),
         }
 
     @property
@@ -108,8 +110,12 @@ def seeds_for(study, profile: str, seeds) -> list[int]:
 
 
 def plan_runs(registry, studies, profile, backend, archs=None, datasets=None,
-              sizes=None, seeds=None, data_dir=None) -> Plan:
-    """Expands the selected studies (of `registry`, a `suite.studies.StudyRegistry`) into runs over sizes x seeds."""
+              sizes=None, seeds=None, data_dir=None, trainer_for=None) -> Plan:
+    """Expands the selected studies (of `registry`, a `suite.studies.StudyRegistry`) into runs over sizes x seeds.
+
+    `trainer_for(spec) -> "fit" | "population"` picks how each run trains
+    (it goes into the run key); None: one run at a time.
+    """
     plan = Plan([], [], [])
     unavailable: dict[str, str] = {}
     for study in studies:
@@ -136,7 +142,10 @@ def plan_runs(registry, studies, profile, backend, archs=None, datasets=None,
             n_values = sorted({resolve_size(s, data) for s in (sizes or study.sizes[profile])})
             for n in n_values:
                 for seed in seeds_for(study, profile, seeds):
-                    plan.runs.append(RunSpec(task, n, seed, hparams, budget_for(study, profile, task), profile, backend))
+                    spec = RunSpec(task, n, seed, hparams, budget_for(study, profile, task), profile, backend)
+                    if trainer_for is not None:
+                        spec = dataclasses.replace(spec, trainer=trainer_for(spec))
+                    plan.runs.append(spec)
     return plan
 
 

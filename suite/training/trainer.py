@@ -297,7 +297,8 @@ class Trainer:
 
 
 def run_record(spec: RunSpec, status: str, error: str | None, backend: str, device: str, versions: dict,
-               data=None, framework: str | None = None) -> RunRecord:
+               data=None, framework: str | None = None, trainer: str | None = None,
+               members: int | None = None) -> RunRecord:
     """The database record of one run.
 
     For a finished run (`data` given), the input shape (figures plot
@@ -318,4 +319,6 @@ def run_record(spec: RunSpec, status: str, error: str | None, backend: str, devi
         finished_at=time.time(), objective=t.objective, metric=t.metric, framework=framework,
         length=int(data.input_shape[0]) if data is not None else None,
         hparams_json=json.dumps(spec.hparams, sort_keys=True, default=str),
+        trainer=trainer or (None if framework is None else "sklearn" if framework == "sklearn" else "fit"),
+        members=members if members is not None else (None if framework is None else 1),
     )

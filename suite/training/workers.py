@@ -76,30 +76,63 @@ def _exit_with_parent(interval: float = 0.5):
     threading.Thread(target=watch, daemon=True, name="exit-with-parent").start()
 
 
-def _worker_run(spec: RunSpec, data_dir):
-    if "trainer" not in _WORKER:
-        _WORKER["trainer"] = Trainer(_WORKER["device"])
-    return _WORKER["trainer"].run_or_fail(spec, data_dir)
+def units_of(runs: list[RunSpec]) -> list[tuple]:
+    """The plan's units of work: a population (the runs of one task trained together) or one run."""
+    from suite.training.population import group_populations
+
+    populations = group_populations([r for r in runs if r.trainer == "population"])
+    return [tuple(p) for p in populations] + [(r,) for r in runs if r.trainer != "population"]
 
 
-def _results_in_process(runs, data_dir, device):
-    trainer = Trainer(device)
-    for spec in runs:
-        yield spec, trainer.run_or_fail(spec, data_dir)
+class _Trainers:
+    """One trainer of each kind per process, made when first needed (each keeps its compiled models)."""
+
+    def __init__(self, device: str):
+        self.device = device
+        self._fit = self._population = None
+
+    def run_unit(self, unit: tuple, data_dir) -> list[RunResult]:
+        if unit[0].trainer != "population":
+            if self._fit is None:
+                self._fit = Trainer(self.device)
+            return [self._fit.run_or_fail(spec, data_dir) for spec in unit]
+        from suite.training.population import PopulationTrainer
+
+        if self._population is None:
+            self._population = PopulationTrainer(self.device)
+        try:
+            return self._population.run(list(unit), data_dir)
+        except Exception as exc:  # every member is recorded as failed; the suite goes on
+            if self._fit is None:
+                self._fit = Trainer(self.device)
+            self._population = None  # a failed step can leave its compiled programs unusable
+            return [self._fit.failed(spec, exc) for spec in unit]
+
+
+def _worker_run(unit: tuple, data_dir):
+    if "trainers" not in _WORKER:
+        _WORKER["trainers"] = _Trainers(_WORKER["device"])
+    return _WORKER["trainers"].run_unit(unit, data_dir)
+
+
+def _results_in_process(units, data_dir, device):
+    trainers = _Trainers(device)
+    for unit in units:
+        yield unit, trainers.run_unit(unit, data_dir)
 
 
 class _GroupQueue:
-    """Pending runs by model group, handed out so each worker stays on one group.
+    """Pending units (populations or single runs) by model group, handed out so each worker stays on one group.
 
     A worker keeps the group it has (its compiled model is cached); when that
     is empty it takes the largest group no other worker is on, and only then
     shares (from the far end of) a group another worker is on.
     """
 
-    def __init__(self, runs):
+    def __init__(self, units):
         self.groups: dict = {}
-        for spec in runs:
-            self.groups.setdefault(model_group(spec), []).append(spec)
+        for unit in units:
+            self.groups.setdefault(model_group(unit[0]), []).append(unit)
 
     def take(self, current, busy):
         if self.groups.get(current):
@@ -112,7 +145,7 @@ class _GroupQueue:
         return group, (self.groups[group].pop(0) if free else self.groups[group].pop())
 
 
-def _results_from_workers(runs, data_dir, device, workers, setup):
+def _results_from_workers(units, data_dir, device, workers, setup):
     """Runs in spawned worker processes (TensorFlow is not fork-safe).
 
     Each worker is a one-process pool with exactly one run in flight, so when
@@ -133,16 +166,16 @@ def _results_from_workers(runs, data_dir, device, workers, setup):
         return cf.ProcessPoolExecutor(1, mp_context=context, initializer=_worker_init, initargs=initargs)
 
     ours_before = set(multiprocessing.active_children())
-    queue = _GroupQueue(runs)
-    pool = [new_worker() for _ in range(min(workers, len(runs)))]
+    queue = _GroupQueue(units)
+    pool = [new_worker() for _ in range(min(workers, len(units)))]
     groups = [None] * len(pool)
-    in_flight = {}  # future -> (worker index, spec)
+    in_flight = {}  # future -> (worker index, unit)
 
     def submit(i):
         busy = {g for j, g in enumerate(groups) if j != i}
-        groups[i], spec = queue.take(groups[i], busy)
-        if spec is not None:
-            in_flight[pool[i].submit(_worker_run, spec, data_dir)] = (i, spec)
+        groups[i], unit = queue.take(groups[i], busy)
+        if unit is not None:
+            in_flight[pool[i].submit(_worker_run, unit, data_dir)] = (i, unit)
 
     try:
         for i in range(len(pool)):
@@ -150,16 +183,16 @@ def _results_from_workers(runs, data_dir, device, workers, setup):
         while in_flight:
             done, _ = cf.wait(in_flight, return_when=cf.FIRST_COMPLETED)
             for future in done:
-                i, spec = in_flight.pop(future)
+                i, unit = in_flight.pop(future)
                 try:
-                    result = future.result()
+                    results = future.result()
                 except BrokenProcessPool:
                     error = "worker process died during this run (out of memory, or a crash in native code)"
-                    result = RunResult(run_record(spec, "failed", error, keras.backend.backend(), device,
-                                                  library_versions()))
+                    results = [RunResult(run_record(spec, "failed", error, keras.backend.backend(), device,
+                                                    library_versions())) for spec in unit]
                     pool[i].shutdown(wait=False)
                     pool[i], groups[i] = new_worker(), None
-                yield spec, result
+                yield unit, results
                 submit(i)
     finally:
         for worker in pool:
@@ -185,21 +218,24 @@ def run_plan(runs: list[RunSpec], store, data_dir=None, progress=True, workers=N
 
     device = configure_device()
     workers = default_workers(device) if workers is None else workers
-    runs = execution_order(runs)
+    units = units_of(execution_order(runs))
     counts = {"ok": 0, "failed": 0, "device": device, "workers": workers}
     bar = tqdm(total=len(runs), unit="run", disable=not progress, dynamic_ncols=True,
                file=sys.stderr, mininterval=0.5)
-    results = (_results_from_workers(runs, data_dir, device, workers, worker_setup)
-               if workers > 1 and len(runs) > 1
-               else _results_in_process(runs, data_dir, device))
+    results = (_results_from_workers(units, data_dir, device, workers, worker_setup)
+               if workers > 1 and len(units) > 1
+               else _results_in_process(units, data_dir, device))
     try:
-        for spec, result in results:
-            store.record_run(result)
-            counts[result.record.status] += 1
-            if not result.ok:
-                bar.write(f"failed: {spec.task.name} n={spec.n_train} seed={spec.seed}: {result.record.error}")
-            bar.set_postfix_str(f"{spec.task.name} n={spec.n_train} seed={spec.seed}", refresh=False)
-            bar.update(1)
+        for unit, unit_results in results:
+            for spec, result in zip(unit, unit_results):
+                store.record_run(result)  # each run in its own transaction, as soon as its unit is back
+                counts[result.record.status] += 1
+                if not result.ok:
+                    bar.write(f"failed: {spec.task.name} n={spec.n_train} seed={spec.seed}: {result.record.error}")
+            spec = unit[-1]
+            members = f" (+{len(unit) - 1} trained with it)" if len(unit) > 1 else ""
+            bar.set_postfix_str(f"{spec.task.name} n={spec.n_train} seed={spec.seed}{members}", refresh=False)
+            bar.update(len(unit))
     finally:
         results.close()
         bar.close()

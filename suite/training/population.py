@@ -1,0 +1,356 @@
+"""Population training: the runs of one task (its sizes x seeds) trained together in one compiled program.
+
+On the JAX backend, the K members' variables (trainable, non-trainable,
+optimizer) are stacked on a leading axis and one optimizer step of all of
+them is `jax.vmap` over `model.stateless_call` -> `jax.value_and_grad` ->
+`optimizer.stateless_apply`; the steps between two validation checks are
+fused with `jax.lax.scan` into one `jax.jit` program whose state buffers
+are donated. A small model's step is mostly dispatch, so K members cost
+little more than one (see bench/README.md for the figures).
+
+What each member keeps of its own, so that it is an ordinary run:
+
+- its initialisation: a model built under its seed, as the per-run trainer builds it;
+- its training subset (`subsample_indices(size, seed)`) and its batch order: a
+  seeded stream of reshuffled passes over its subset, cut into batches of the
+  budget's size (a subset smaller than a batch repeats within it), so every
+  member takes the same number of examples per step whatever its size;
+- its early stopping: every `eval_every` steps all members are validated on
+  the shared validation split; a member's best weights (lowest validation
+  loss) are kept, and once `patience` checks pass without improvement it
+  stops: a mask freezes its variables and optimizer state from then on. At
+  the end every member gets its best weights back (as Keras's EarlyStopping
+  with `restore_best_weights=True` does);
+- its test scores, baseline and skill, extra test sets, probes and history.
+
+What differs from the per-run path (`suite.training.trainer`), and why the
+run key says which trained a run (`"trainer": "population"`): validation
+happens every `eval_every` steps exactly (the per-run path validates after
+whole passes over a repeated subset, so at `eval_every` steps or a few more),
+and training runs `ceil(max_steps / eval_every)` such stretches; batches are
+always full. `train_seconds` and `train/step_ms` are the population's time
+divided by its members (what one run cost).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+
+import numpy as np
+
+from suite.architectures import build_model, count_flops, get_architecture
+from suite.data import TRANSFORMS, load_variant, subsample_indices
+from suite.probes import PROBES
+from suite.store import RunResult
+from suite.training.devices import library_versions
+from suite.training.objectives import OBJECTIVES, baseline_metrics
+from suite.training.plan import RunSpec, learning_rate
+from suite.training.trainer import evaluation_batch_size, run_record
+
+# Architectures trained one run at a time on a CPU even when the population
+# path is on: under vmap their convolutions become grouped convolutions,
+# which XLA's CPU backend runs no faster than one member after another
+# (bench/population.py; ../shared/PERFORMANCE.md: a CNN of 9 members took
+# 21.9 s as a population against 20.9 s run by run).
+PER_RUN_ON_CPU = frozenset({"cnn", "grid_cnn", "vit", "tcn"})
+
+
+TRAINERS = ("auto", "fit", "population")
+
+
+def population_supported(spec: RunSpec, backend: str) -> bool:
+    """Whether a run can train in a population: a Keras model trained on labels, on JAX.
+
+    Not (yet): objectives without a test set (timing, where each run's own
+    step time is the measurement; generative models, whose GANs need two
+    updates per step) and scikit-learn baselines (their own path).
+    """
+    task = spec.task
+    objective = OBJECTIVES[task.objective]
+    return (backend == "jax" and get_architecture(task.arch).framework == "keras"
+            and not objective.train_only and objective.loss is not None)
+
+
+def trainer_policy(mode: str, backend: str, device: str):
+    """`spec -> "fit" | "population"` for `plan_runs`.
+
+    "auto": a population wherever it is supported and faster (not the
+    architectures of `PER_RUN_ON_CPU` on a CPU); "population": wherever
+    supported; "fit": one run at a time.
+    """
+    if mode not in TRAINERS:
+        raise ValueError(f"trainer must be one of {', '.join(TRAINERS)}. Received: trainer={mode!r}")
+
+    def choose(spec: RunSpec) -> str:
+        if mode == "fit" or not population_supported(spec, backend):
+            return "fit"
+        if mode == "auto" and device.startswith("CPU") and spec.task.arch in PER_RUN_ON_CPU:
+            return "fit"
+        return "population"
+
+    return choose
+
+
+def population_key(spec: RunSpec) -> tuple:
+    """Runs with the same key share one population: the same task, settings and budget, and
+    for a variant drawn anew per seed (a column order, a rotation) the same seed, since
+    members must share their data."""
+    seeded = TRANSFORMS[spec.task.variant].seeded
+    return (spec.task.name, json.dumps(spec.hparams, sort_keys=True), spec.budget, spec.profile,
+            spec.seed if seeded else None)
+
+
+def group_populations(specs: list[RunSpec], max_members: int = 32) -> list[list[RunSpec]]:
+    """Runs split into populations (at most `max_members` each), in a stable order."""
+    groups: dict = {}
+    for spec in specs:
+        groups.setdefault(population_key(spec), []).append(spec)
+    out = []
+    for members in groups.values():
+        members = sorted(members, key=lambda s: (s.n_train, s.seed))
+        out += [members[i:i + max_members] for i in range(0, len(members), max_members)]
+    return out
+
+
+def batch_stream(subset: np.ndarray, batch_size: int, seed: int):
+    """Endless batches of positions from `subset`: reshuffled passes, cut into full batches."""
+    rng = np.random.default_rng(seed)
+    buffer = np.empty(0, dtype=np.int64)
+    while True:
+        while len(buffer) < batch_size:
+            buffer = np.concatenate([buffer, rng.permutation(subset)])
+        yield buffer[:batch_size]
+        buffer = buffer[batch_size:]
+
+
+class PopulationTrainer:
+    """Trains populations: lists of `RunSpec`s of one task (see `group_populations`)."""
+
+    def __init__(self, device: str):
+        import keras
+
+        if keras.backend.backend() != "jax":
+            raise ValueError(f"population training needs the jax backend. "
+                             f"Received: backend={keras.backend.backend()!r}")
+        self.keras = keras
+        self.device = device
+        self.backend = "jax"
+        self.versions = library_versions()
+        self._programs: dict = {}  # (task, shapes) -> compiled functions, reused across populations
+        self.final_weights: list = []  # each member's trained variables after `run` (tests compare them)
+
+    def run(self, specs: list[RunSpec], data_dir=None) -> list[RunResult]:
+        """Trains and evaluates the members together; one `RunResult` per member, in order."""
+        import jax
+        import jax.numpy as jnp
+
+        keras = self.keras
+        first = specs[0]
+        task, budget = first.task, first.budget
+        objective = OBJECTIVES[task.objective]
+        data = load_variant(task.dataset, task.variant, data_dir, first.seed)
+        k = len(specs)
+
+        model, optimizer, train_chunk, evaluate, optimizer_init = self._program(first, data, objective)
+        as_numpy = keras.ops.convert_to_numpy
+        inits = []
+        for spec in specs:  # each member's initial state: a fresh model under its seed
+            keras.utils.set_random_seed(spec.seed)
+            fresh = build_model(task.arch, data.input_shape, data.num_outputs, **spec.hparams)
+            inits.append(([as_numpy(v) for v in fresh.trainable_variables],
+                          [as_numpy(v) for v in fresh.non_trainable_variables]))
+
+        def stack(parts):
+            return [jnp.asarray(np.stack(leaf)) for leaf in zip(*parts)]
+
+        trainable = stack([i[0] for i in inits])
+        non_trainable = stack([i[1] for i in inits])
+        opt_vars = stack([optimizer_init] * k)
+        results = [RunResult(run_record(spec, "ok", None, self.backend, self.device, self.versions, data,
+                                        "keras", trainer="population", members=k)) for spec in specs]
+        subsets = [subsample_indices(data, spec.n_train, spec.seed) for spec in specs]
+
+        def member_model(tv, ntv):
+            for variable, value in zip(model.trainable_variables, tv):
+                variable.assign(value)
+            for variable, value in zip(model.non_trainable_variables, ntv):
+                variable.assign(value)
+            return model
+
+        def probe(when, tv_all, ntv_all):
+            for i, (spec, result) in enumerate(zip(specs, results)):
+                if not task.probes:
+                    return
+                m = member_model([v[i] for v in tv_all], [v[i] for v in ntv_all])
+                x, y = data.x_pool[subsets[i]], data.y_pool[subsets[i]]
+                for name in task.probes:
+                    measured = PROBES[name](m, objective, data, x, y)
+                    result.series.update({f"{key}/{when}": [(float(a), float(b)) for a, b in zip(*xy)]
+                                          for key, xy in measured.series.items()})
+                    result.metrics.update({f"{when}/{key}": float(v) for key, v in measured.metrics.items()})
+                    result.arrays.update({f"{key}/{when}": np.asarray(v) for key, v in measured.arrays.items()})
+
+        probe("init", trainable, non_trainable)
+
+        x_pool = jnp.asarray(data.x_pool)
+        y_pool = jnp.asarray(data.y_pool)
+        streams = [batch_stream(subset, budget.batch_size, spec.seed) for subset, spec in zip(subsets, specs)]
+        checks = max(1, math.ceil(budget.max_steps / budget.eval_every))
+        eval_batch = evaluation_batch_size(data.input_shape)
+        metric_names = list(objective.example_metrics())
+        history = {name: [[] for _ in specs] for name in ["loss", *metric_names, "val_loss",
+                                                          *(f"val_{m}" for m in metric_names)]}
+        active = np.ones(k, dtype=bool)
+        best = np.full(k, np.inf)
+        wait = np.zeros(k, dtype=int)
+        checks_done = np.zeros(k, dtype=int)
+        # copies: the state's own buffers are donated to the first chunk
+        best_state = jax.tree_util.tree_map(jnp.copy, (trainable, non_trainable))
+        step_seconds = []
+        start = time.perf_counter()
+        for check in range(checks):
+            idx = np.stack([np.stack([next(s) for s in streams]) for _ in range(budget.eval_every)])
+            t0 = time.perf_counter()
+            trainable, non_trainable, opt_vars, losses, metrics = train_chunk(
+                trainable, non_trainable, opt_vars, jnp.asarray(active), x_pool, y_pool, jnp.asarray(idx))
+            losses = np.asarray(losses)  # (steps, members): waiting for it ends the chunk
+            step_seconds.append((time.perf_counter() - t0) / budget.eval_every)
+            val = _evaluate_all(evaluate, trainable, non_trainable, data.x_val, data.y_val, eval_batch)
+            for i in np.flatnonzero(active):
+                history["loss"][i].append(float(losses[:, i].mean()))
+                for name in metric_names:
+                    history[name][i].append(float(np.asarray(metrics[name])[:, i].mean()))
+                history["val_loss"][i].append(val["loss"][i])
+                for name in metric_names:
+                    history[f"val_{name}"][i].append(val[name][i])
+                checks_done[i] += 1
+            improved = active & (val["loss"] < best)
+            best = np.where(improved, val["loss"], best)
+            wait = np.where(improved, 0, wait + active)
+            best_state = _keep_where(improved, (trainable, non_trainable), best_state)
+            active &= ~((wait >= budget.patience) & (check > 0))
+            if not active.any():
+                break
+        train_seconds = time.perf_counter() - start
+        trainable, non_trainable = best_state  # every member's best weights, as Keras restores them
+        self.final_weights = [[np.asarray(v[i]) for v in trainable] for i in range(k)]
+
+        params = int(model.count_params())
+        flops = count_flops(model)
+        # the first chunk includes compiling; the median of the rest is what a step costs
+        step_ms = float(np.median(step_seconds[1:] if len(step_seconds) > 1 else step_seconds)) * 1000.0 / k
+        test = _evaluate_all(evaluate, trainable, non_trainable, data.x_test, data.y_test, eval_batch)
+        extra, scored = {}, {}
+        for name, (xe, ye) in data.extra_tests.items():
+            if id(xe) not in scored:  # a set listed under two names is scored once
+                scored[id(xe)] = _evaluate_all(evaluate, trainable, non_trainable, xe, ye, eval_batch)
+            extra[name] = scored[id(xe)]
+        for i, (spec, result) in enumerate(zip(specs, results)):
+            y_train = data.y_pool[subsets[i]]
+            metrics = {"model/params": float(params), "train/step_ms": step_ms}
+            if flops is not None:
+                metrics["model/flops"] = float(flops)
+            metrics.update({f"test/{name}": float(values[i]) for name, values in test.items()})
+            metrics.update(baseline_metrics(objective.baseline, y_train, data.y_test, metrics))
+            for name, values in extra.items():
+                metrics.update({f"test_{name}/{m}": float(v[i]) for m, v in values.items()})
+            member_history = {name: values[i] for name, values in history.items()}
+            metrics.update({f"train/final_{name}": v[-1] for name, v in member_history.items()
+                            if not name.startswith("val_") and v})
+            result.metrics = {**result.metrics, **metrics}
+            result.history = member_history
+            record = result.record
+            record.epochs = int(checks_done[i])
+            record.steps = int(checks_done[i]) * budget.eval_every
+            record.train_seconds = train_seconds / k
+            record.params = params
+        probe("trained", trainable, non_trainable)
+        for result in results:
+            result.record.finished_at = time.time()
+        return results
+
+    def _program(self, spec: RunSpec, data, objective):
+        """The model, its optimizer, the jitted chunk of vmapped training steps and the vmapped
+        evaluation, built once per model group and kept: populations of equal shapes reuse the
+        compiled programs (jit keys its cache on the functions, so they must be the same objects)."""
+        import jax
+        import jax.numpy as jnp
+
+        keras, task = self.keras, spec.task
+        key = (task.arch, data.input_shape, data.num_outputs, json.dumps(spec.hparams, sort_keys=True),
+               task.objective, learning_rate(task))
+        if key in self._programs:
+            return self._programs[key]
+        if len(self._programs) >= 8:  # a long worker sees many groups: keep memory bounded
+            self._programs.clear()
+            keras.backend.clear_session()
+        model = build_model(task.arch, data.input_shape, data.num_outputs, **spec.hparams)
+        optimizer = keras.optimizers.Adam(learning_rate(task))
+        optimizer.build(model.trainable_variables)
+        optimizer_init = [keras.ops.convert_to_numpy(v) for v in optimizer.variables]
+
+        example_loss = objective.example_loss()
+        example_metrics = objective.example_metrics()
+
+        def loss_fn(tv, ntv, x, y):
+            y_pred, ntv = model.stateless_call(tv, ntv, x, training=True)
+            return jnp.mean(example_loss(y, y_pred)), (ntv, y_pred)
+
+        grad_fn = jax.value_and_grad(loss_fn, has_aux=True)
+
+        def member_step(tv, ntv, ov, active, x_pool, y_pool, idx):
+            x, y = x_pool[idx], y_pool[idx]
+            (loss, (new_ntv, y_pred)), grads = grad_fn(tv, ntv, x, y)
+            new_tv, new_ov = optimizer.stateless_apply(ov, grads, tv)
+            keep = lambda new, old: jnp.where(active, new, old)  # noqa: E731  a stopped member stays as it is
+            tv = jax.tree_util.tree_map(keep, list(new_tv), tv)
+            ntv = jax.tree_util.tree_map(keep, list(new_ntv), ntv)
+            ov = jax.tree_util.tree_map(keep, list(new_ov), ov)
+            return tv, ntv, ov, loss, {name: jnp.mean(fn(y, y_pred)) for name, fn in example_metrics.items()}
+
+        population_step = jax.vmap(member_step, in_axes=(0, 0, 0, 0, None, None, 0))
+
+        def chunk(tv, ntv, ov, active, x_pool, y_pool, idx):
+            def body(state, step_idx):
+                tv, ntv, ov = state
+                tv, ntv, ov, loss, metrics = population_step(tv, ntv, ov, active, x_pool, y_pool, step_idx)
+                return (tv, ntv, ov), (loss, metrics)
+
+            (tv, ntv, ov), (losses, metrics) = jax.lax.scan(body, (tv, ntv, ov), idx)
+            return tv, ntv, ov, losses, metrics
+
+        def member_scores(tv, ntv, x, y):
+            y_pred, _ = model.stateless_call(tv, ntv, x, training=False)
+            scores = {"loss": jnp.sum(example_loss(y, y_pred))}
+            scores.update({name: jnp.sum(fn(y, y_pred)) for name, fn in example_metrics.items()})
+            return scores  # sums over the batch: means are taken over the whole split
+
+        evaluate = jax.jit(jax.vmap(member_scores, in_axes=(0, 0, None, None)))
+        program = (model, optimizer, jax.jit(chunk, donate_argnums=(0, 1, 2)), evaluate, optimizer_init)
+        self._programs[key] = program
+        return program
+
+
+def _evaluate_all(evaluate, tv, ntv, x, y, batch: int) -> dict:
+    """Each member's mean loss and metrics over a whole split, in batches: name -> (members,)."""
+    totals = None
+    for i in range(0, len(x), batch):
+        scores = {name: np.asarray(v, dtype=np.float64) for name, v in evaluate(tv, ntv, x[i:i + batch],
+                                                                                 y[i:i + batch]).items()}
+        totals = scores if totals is None else {name: totals[name] + v for name, v in scores.items()}
+    return {name: v / len(x) for name, v in totals.items()}
+
+
+def _keep_where(mask, new, old):
+    """Per member, `new` where `mask` else `old` (leaves stacked on the first axis)."""
+    import jax
+    import jax.numpy as jnp
+
+    mask = jnp.asarray(mask)
+
+    def pick(n, o):
+        return jnp.where(mask.reshape((-1,) + (1,) * (n.ndim - 1)), n, o)
+
+    return jax.tree_util.tree_map(pick, new, old)

@@ -1,0 +1,101 @@
+"""Population training (many runs of one task in one compiled program, on JAX): each member is its own run.
+
+The checks run in a fresh interpreter on the jax backend (this process has
+already loaded Keras on its default backend).
+"""
+
+import sqlite3
+
+import pytest
+
+from conftest import ROOT, run_cli
+
+pytest.importorskip("jax")
+
+from test_backends import run_python_ok  # noqa: E402
+
+PRELUDE = (
+    "import os, sys; os.environ['KERAS_BACKEND'] = 'jax'; sys.path.insert(0, %r)\n"
+    "import dataclasses\n"
+    "import numpy as np\n"
+    "from suite.studies import Task\n"
+    "from suite.training import BUDGETS, Budget, RunSpec\n"
+    "from suite.training.population import PopulationTrainer\n"
+    "def specs(task, pairs, hparams, budget):\n"
+    "    return [RunSpec(task, n, s, hparams, budget, 'smoke', 'jax', trainer='population') for n, s in pairs]\n"
+) % str(ROOT)
+
+
+def test_a_member_trains_as_it_would_alone_for_an_mlp_and_a_gru():
+    """With the same seed, subset, batch order and budget, a member of a population of 4 ends with
+    the same weights as the same run trained alone; so does its test score."""
+    run_python_ok(PRELUDE + (
+        "budget = Budget(max_steps=40, eval_every=10, patience=10, batch_size=16)\n"
+        "cases = [(Task(name='t/mlp', study='t', dataset='digits', arch='mlp'), {'width': 16}),\n"
+        "         (Task(name='t/gru', study='t', dataset='adding_T10', arch='gru', objective='regression',\n"
+        "               metric='test/loss', higher_is_better=False), {'width': 8})]\n"
+        "for task, hparams in cases:\n"
+        "    trainer = PopulationTrainer('CPU')\n"
+        "    members = specs(task, [(60, 0), (120, 1), (60, 2), (200, 3)], hparams, budget)\n"
+        "    together = trainer.run(members)\n"
+        "    weights = trainer.final_weights\n"
+        "    alone = trainer.run([members[1]])\n"
+        "    for a, b in zip(weights[1], trainer.final_weights[0]):\n"
+        "        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)\n"
+        "    assert abs(together[1].metrics['test/loss'] - alone[0].metrics['test/loss']) < 1e-4\n"
+        "    assert together[1].history['val_loss'] == pytest_approx(alone[0].history['val_loss'])\n"
+        "    assert all(r.record.members == 4 and r.record.trainer == 'population' for r in together)\n"
+        "    assert len({round(r.metrics['test/loss'], 6) for r in together}) == 4  # the members differ\n"
+        "print('ok')\n"
+    ).replace("pytest_approx", "(lambda v: [round(x, 4) for x in v])")
+     .replace("together[1].history['val_loss'] ==", "[round(x, 4) for x in together[1].history['val_loss']] =="))
+
+
+def test_a_stopped_member_does_not_move():
+    """The mask that stops a member freezes its weights and optimizer state; the others go on."""
+    run_python_ok(PRELUDE + (
+        "import jax.numpy as jnp\n"
+        "from suite.data import load_variant\n"
+        "from suite.training import OBJECTIVES\n"
+        "task = Task(name='t/mlp', study='t', dataset='digits', arch='mlp')\n"
+        "spec = specs(task, [(60, 0)], {'width': 16}, BUDGETS['smoke'])[0]\n"
+        "data = load_variant('digits', 'natural')\n"
+        "trainer = PopulationTrainer('CPU')\n"
+        "model, optimizer, chunk, evaluate, opt_init = trainer._program(spec, data, OBJECTIVES['classification'])\n"
+        "tv = [jnp.stack([v.value, v.value]) for v in model.trainable_variables]\n"
+        "ntv = [jnp.stack([v.value, v.value]) for v in model.non_trainable_variables]\n"
+        "ov = [jnp.stack([jnp.asarray(v), jnp.asarray(v)]) for v in opt_init]\n"
+        "before, ov_before = [np.asarray(v) for v in tv], [np.asarray(v) for v in ov]\n"
+        "idx = jnp.asarray(np.random.default_rng(0).integers(0, len(data.y_pool), (5, 2, 16)))\n"
+        "tv, ntv, ov, losses, _ = chunk(tv, ntv, ov, jnp.asarray([True, False]), jnp.asarray(data.x_pool),\n"
+        "                               jnp.asarray(data.y_pool), idx)\n"
+        "for b, a in zip(before, tv):\n"
+        "    np.testing.assert_array_equal(np.asarray(a)[1], b[1])  # stopped: not one bit moved\n"
+        "assert any(not np.allclose(np.asarray(a)[0], b[0]) for b, a in zip(before, tv))  # active: trained\n"
+        "for b, a in zip(ov_before, ov):\n"
+        "    np.testing.assert_array_equal(np.asarray(a)[1], b[1])  # nor did its optimizer state (moments, step)\n"
+        "print('ok')\n"
+    ))
+
+
+def test_the_cli_trains_populations_and_resumes_without_duplicates(tmp_path):
+    out = tmp_path / "out"
+    args = ("--backend", "jax", "--studies", "locality", "--archs", "mlp,cnn", "--profile", "smoke",
+            "--output", out, "--no-progress")
+    result = run_cli(*args)
+    assert result.returncode == 0, result.stderr[-3000:]
+    con = sqlite3.connect(out / "results.sqlite")
+    rows = con.execute("SELECT arch, trainer, members, status FROM runs").fetchall()
+    assert {(a, t) for a, t, _, _ in rows} == {("mlp", "population"), ("cnn", "fit")}  # convs: one by one on a CPU
+    assert all(status == "ok" for *_, status in rows)
+    assert {m for a, _, m, _ in rows if a == "mlp"} == {4}  # 2 sizes x 2 seeds of each task together
+    again = run_cli(*args)
+    assert again.returncode == 0 and "0 to run" in again.stderr, again.stderr[-2000:]
+    assert con.execute("SELECT count(*) FROM runs").fetchone()[0] == len(rows)
+    html = (out / "index.html").read_text()
+    assert "supported" in html or "inconclusive" in html or "contradicted" in html
+
+
+def test_population_needs_jax(cli, tmp_path):
+    result = cli("--trainer", "population", "--backend", "tensorflow", "--output", tmp_path)
+    assert result.returncode == 2 and "--trainer population needs --backend jax" in result.stderr
