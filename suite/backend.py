@@ -6,6 +6,7 @@ can call it before anything else touches Keras.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import sys
 
@@ -29,8 +30,11 @@ def import_keras_quietly():
         try:
             import keras
 
-            if keras.backend.backend() == "tensorflow":
-                import tensorflow  # noqa: F401  (its runtime prints on load)
+            # TensorFlow is loaded on every backend where it is installed: keras.utils.set_random_seed,
+            # which seeds every run, imports it to seed it too (2 s, and its start-up lines, at the
+            # first run otherwise)
+            if importlib.util.find_spec("tensorflow") is not None:
+                import tensorflow  # noqa: F401
         except BaseException:
             os.dup2(saved, 2)
             captured.seek(0)

@@ -200,6 +200,10 @@ def _main(args, argv) -> int:
 
     if args.profile not in PROFILES:
         raise unknown_name_error("profile", args.profile, PROFILES)
+    # compiled programs are kept beside the results, so a rerun and every worker reuse them (JAX reads
+    # this when it is first imported, hence before the backend is loaded)
+    os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", str(Path(args.output).resolve() / ".jax_cache"))
+    os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
     backend = select_backend(args.backend)
     load_builtin_studies()
     for path in args.tasks_module:

@@ -99,3 +99,32 @@ def test_the_cli_trains_populations_and_resumes_without_duplicates(tmp_path):
 def test_population_needs_jax(cli, tmp_path):
     result = cli("--trainer", "population", "--backend", "tensorflow", "--output", tmp_path)
     assert result.returncode == 2 and "--trainer population needs --backend jax" in result.stderr
+
+
+def test_the_eta_weighs_each_unit_by_its_steps_and_its_group_s_measured_rate():
+    from suite.store import RunRecord, RunResult
+    from suite.studies import Task
+    from suite.training import BUDGETS, RunSpec
+    from suite.training.workers import Eta
+
+    def unit(arch, members=1, trainer="fit"):
+        task = Task(name=f"t/{arch}", study="t", dataset="digits", arch=arch)
+        return tuple(RunSpec(task, 50, s, {"width": 4}, BUDGETS["quick"], "quick", "jax", trainer=trainer)
+                     for s in range(members))
+
+    def done(u, seconds):
+        return [RunResult(RunRecord(run_key="k", study="t", task="t", arch="a", dataset="d", variant="v",
+                                    matched=1, profile="quick", n_train=50, seed=0, status="ok",
+                                    train_seconds=seconds / len(u))) for _ in u]
+
+    slow, slow2, fast, population = unit("cnn"), unit("cnn"), unit("mlp"), unit("gru", 5, "population")
+    eta = Eta([slow, slow2, fast, population])
+    assert eta.seconds_left() is None  # nothing measured yet
+    eta.finished(slow, done(slow, 8.0))
+    eta.start -= 10.0  # 10 s have passed
+    # three units left, each of 240 optimizer steps (a population's 5 members share theirs), all at the
+    # only rate measured so far: three times the elapsed time
+    assert eta.seconds_left() == __import__("pytest").approx(30.0, rel=0.01)
+    eta.finished(fast, done(fast, 0.8))  # the mlp is ten times quicker: its group's own rate counts now
+    left = eta.seconds_left()
+    assert left < 30.0 * 2 / 3 and left > 0

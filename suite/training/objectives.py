@@ -30,6 +30,8 @@ class Objective:
     each loss still swings late in training (`train/oscillation_<loss>`: two
     players that chase each other). `estimators`: scikit-learn classifiers
     can be trained and scored on it (one class label per example).
+    `alone`: each run's own timing is the measurement, so its runs never
+    train together with others (`suite.training.population`).
     """
 
     loss: str | None
@@ -39,6 +41,7 @@ class Objective:
     train_only: bool = False
     oscillation: bool = False
     estimators: bool = False
+    alone: bool = False
 
     def make_loss(self):
         """The Keras loss (None: the model computes its own, `compute_loss`)."""
@@ -71,7 +74,7 @@ register_objective("regression", Objective(loss="mse", metrics=("mae",), baselin
 register_objective("symbols", Objective(loss="symbols_crossentropy", metrics=("symbol_accuracy",),
                                         baseline="majority"))
 # the sequential bottleneck: training-step time only
-register_objective("step_time", Objective(loss="mse", metrics=(), monitor="loss", train_only=True))
+register_objective("step_time", Objective(loss="mse", metrics=(), monitor="loss", train_only=True, alone=True))
 # self-supervised and generative models (suite.architectures.generative): the
 # model computes its own loss; what it learned is measured by its probes
 register_objective("generate", Objective(loss=None, metrics=(), monitor="loss", train_only=True, oscillation=True))

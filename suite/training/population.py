@@ -23,6 +23,14 @@ What each member keeps of its own, so that it is an ordinary run:
   with `restore_best_weights=True` does);
 - its test scores, baseline and skill, extra test sets, probes and history.
 
+Self-supervised and generative models (objective `generate`) train the
+same way: their `call` returns their losses, and the step minimises "loss"
+(the GAN's two players each get the gradient of their own loss from it, see
+`suite.architectures.generative`); the parts are logged per check, and
+there is no validation or early stopping, as on the per-run path. Runs whose
+own timing is the measurement (`Objective.alone`) and scikit-learn
+baselines keep their own paths.
+
 What differs from the per-run path (`suite.training.trainer`), and why the
 run key says which trained a run (`"trainer": "population"`): validation
 happens every `eval_every` steps exactly (the per-run path validates after
@@ -45,7 +53,7 @@ from suite.data import TRANSFORMS, load_variant, subsample_indices
 from suite.probes import PROBES
 from suite.store import RunResult
 from suite.training.devices import library_versions
-from suite.training.objectives import OBJECTIVES, baseline_metrics
+from suite.training.objectives import OBJECTIVES, baseline_metrics, loss_oscillation
 from suite.training.plan import RunSpec, learning_rate
 from suite.training.trainer import evaluation_batch_size, run_record
 
@@ -61,16 +69,11 @@ TRAINERS = ("auto", "fit", "population")
 
 
 def population_supported(spec: RunSpec, backend: str) -> bool:
-    """Whether a run can train in a population: a Keras model trained on labels, on JAX.
-
-    Not (yet): objectives without a test set (timing, where each run's own
-    step time is the measurement; generative models, whose GANs need two
-    updates per step) and scikit-learn baselines (their own path).
-    """
+    """Whether a run can train in a population: a Keras model, on JAX, whose objective does not
+    measure each run's own time (`Objective.alone`). scikit-learn baselines keep their own path."""
     task = spec.task
-    objective = OBJECTIVES[task.objective]
     return (backend == "jax" and get_architecture(task.arch).framework == "keras"
-            and not objective.train_only and objective.loss is not None)
+            and not OBJECTIVES[task.objective].alone)
 
 
 def trainer_policy(mode: str, backend: str, device: str):
@@ -198,10 +201,12 @@ class PopulationTrainer:
         y_pool = jnp.asarray(data.y_pool)
         streams = [batch_stream(subset, budget.batch_size, spec.seed) for subset, spec in zip(subsets, specs)]
         checks = max(1, math.ceil(budget.max_steps / budget.eval_every))
-        eval_batch = evaluation_batch_size(data.input_shape)
-        metric_names = list(objective.example_metrics())
-        history = {name: [[] for _ in specs] for name in ["loss", *metric_names, "val_loss",
-                                                          *(f"val_{m}" for m in metric_names)]}
+        eval_batch = min(evaluation_batch_size(data.input_shape), len(data.y_val))
+        history: dict = {}  # name -> one list per member, a value per check
+
+        def log(name, i, value):
+            history.setdefault(name, [[] for _ in specs])[i].append(float(value))
+
         active = np.ones(k, dtype=bool)
         best = np.full(k, np.inf)
         wait = np.zeros(k, dtype=int)
@@ -213,19 +218,22 @@ class PopulationTrainer:
         for check in range(checks):
             idx = np.stack([np.stack([next(s) for s in streams]) for _ in range(budget.eval_every)])
             t0 = time.perf_counter()
-            trainable, non_trainable, opt_vars, losses, metrics = train_chunk(
+            trainable, non_trainable, opt_vars, losses, parts = train_chunk(
                 trainable, non_trainable, opt_vars, jnp.asarray(active), x_pool, y_pool, jnp.asarray(idx))
             losses = np.asarray(losses)  # (steps, members): waiting for it ends the chunk
             step_seconds.append((time.perf_counter() - t0) / budget.eval_every)
-            val = _evaluate_all(evaluate, trainable, non_trainable, data.x_val, data.y_val, eval_batch)
+            parts = {name: np.asarray(v) for name, v in parts.items()}
+            val = None if objective.train_only else _evaluate_all(evaluate, trainable, non_trainable, data.x_val,
+                                                                   data.y_val, eval_batch)
             for i in np.flatnonzero(active):
-                history["loss"][i].append(float(losses[:, i].mean()))
-                for name in metric_names:
-                    history[name][i].append(float(np.asarray(metrics[name])[:, i].mean()))
-                history["val_loss"][i].append(val["loss"][i])
-                for name in metric_names:
-                    history[f"val_{name}"][i].append(val[name][i])
+                log("loss", i, losses[:, i].mean())  # the mean over the stretch, as Keras's epoch mean
+                for name, values in parts.items():
+                    log(name, i, values[:, i].mean())
+                for name, values in (val or {}).items():
+                    log(f"val_{name}", i, values[i])
                 checks_done[i] += 1
+            if objective.train_only:  # no early stopping: the budget is the run
+                continue
             improved = active & (val["loss"] < best)
             best = np.where(improved, val["loss"], best)
             wait = np.where(improved, 0, wait + active)
@@ -234,31 +242,36 @@ class PopulationTrainer:
             if not active.any():
                 break
         train_seconds = time.perf_counter() - start
-        trainable, non_trainable = best_state  # every member's best weights, as Keras restores them
+        if not objective.train_only:
+            trainable, non_trainable = best_state  # every member's best weights, as Keras restores them
         self.final_weights = [[np.asarray(v[i]) for v in trainable] for i in range(k)]
 
         params = int(model.count_params())
         flops = count_flops(model)
         # the first chunk includes compiling; the median of the rest is what a step costs
         step_ms = float(np.median(step_seconds[1:] if len(step_seconds) > 1 else step_seconds)) * 1000.0 / k
-        test = _evaluate_all(evaluate, trainable, non_trainable, data.x_test, data.y_test, eval_batch)
-        extra, scored = {}, {}
-        for name, (xe, ye) in data.extra_tests.items():
-            if id(xe) not in scored:  # a set listed under two names is scored once
-                scored[id(xe)] = _evaluate_all(evaluate, trainable, non_trainable, xe, ye, eval_batch)
-            extra[name] = scored[id(xe)]
+        test, extra = {}, {}
+        if not objective.train_only:
+            test = _evaluate_all(evaluate, trainable, non_trainable, data.x_test, data.y_test, eval_batch)
+            scored = {}
+            for name, (xe, ye) in data.extra_tests.items():
+                if id(xe) not in scored:  # a set listed under two names is scored once
+                    scored[id(xe)] = _evaluate_all(evaluate, trainable, non_trainable, xe, ye, eval_batch)
+                extra[name] = scored[id(xe)]
         for i, (spec, result) in enumerate(zip(specs, results)):
-            y_train = data.y_pool[subsets[i]]
             metrics = {"model/params": float(params), "train/step_ms": step_ms}
             if flops is not None:
                 metrics["model/flops"] = float(flops)
-            metrics.update({f"test/{name}": float(values[i]) for name, values in test.items()})
-            metrics.update(baseline_metrics(objective.baseline, y_train, data.y_test, metrics))
-            for name, values in extra.items():
-                metrics.update({f"test_{name}/{m}": float(v[i]) for m, v in values.items()})
+            if not objective.train_only:
+                metrics.update({f"test/{name}": float(values[i]) for name, values in test.items()})
+                metrics.update(baseline_metrics(objective.baseline, data.y_pool[subsets[i]], data.y_test, metrics))
+                for name, values in extra.items():
+                    metrics.update({f"test_{name}/{m}": float(v[i]) for m, v in values.items()})
             member_history = {name: values[i] for name, values in history.items()}
             metrics.update({f"train/final_{name}": v[-1] for name, v in member_history.items()
                             if not name.startswith("val_") and v})
+            if objective.oscillation:
+                metrics.update(loss_oscillation(member_history))
             result.metrics = {**result.metrics, **metrics}
             result.history = member_history
             record = result.record
@@ -291,24 +304,30 @@ class PopulationTrainer:
         optimizer.build(model.trainable_variables)
         optimizer_init = [keras.ops.convert_to_numpy(v) for v in optimizer.variables]
 
-        example_loss = objective.example_loss()
-        example_metrics = objective.example_metrics()
+        if objective.loss is None:  # the model computes its own losses: {"loss": ..., part: ...}
+            def loss_fn(tv, ntv, x, y):
+                out, ntv = model.stateless_call(tv, ntv, x, training=True)
+                return out["loss"], (ntv, {name: v for name, v in out.items() if name != "loss"})
+        else:
+            example_loss = objective.example_loss()
+            example_metrics = objective.example_metrics()
 
-        def loss_fn(tv, ntv, x, y):
-            y_pred, ntv = model.stateless_call(tv, ntv, x, training=True)
-            return jnp.mean(example_loss(y, y_pred)), (ntv, y_pred)
+            def loss_fn(tv, ntv, x, y):
+                y_pred, ntv = model.stateless_call(tv, ntv, x, training=True)
+                metrics = {name: jnp.mean(fn(y, y_pred)) for name, fn in example_metrics.items()}
+                return jnp.mean(example_loss(y, y_pred)), (ntv, metrics)
 
         grad_fn = jax.value_and_grad(loss_fn, has_aux=True)
 
         def member_step(tv, ntv, ov, active, x_pool, y_pool, idx):
             x, y = x_pool[idx], y_pool[idx]
-            (loss, (new_ntv, y_pred)), grads = grad_fn(tv, ntv, x, y)
+            (loss, (new_ntv, metrics)), grads = grad_fn(tv, ntv, x, y)
             new_tv, new_ov = optimizer.stateless_apply(ov, grads, tv)
             keep = lambda new, old: jnp.where(active, new, old)  # noqa: E731  a stopped member stays as it is
             tv = jax.tree_util.tree_map(keep, list(new_tv), tv)
             ntv = jax.tree_util.tree_map(keep, list(new_ntv), ntv)
             ov = jax.tree_util.tree_map(keep, list(new_ov), ov)
-            return tv, ntv, ov, loss, {name: jnp.mean(fn(y, y_pred)) for name, fn in example_metrics.items()}
+            return tv, ntv, ov, loss, metrics
 
         population_step = jax.vmap(member_step, in_axes=(0, 0, 0, 0, None, None, 0))
 
@@ -321,24 +340,36 @@ class PopulationTrainer:
             (tv, ntv, ov), (losses, metrics) = jax.lax.scan(body, (tv, ntv, ov), idx)
             return tv, ntv, ov, losses, metrics
 
-        def member_scores(tv, ntv, x, y):
+        def member_scores(tv, ntv, x, y, weight):
             y_pred, _ = model.stateless_call(tv, ntv, x, training=False)
-            scores = {"loss": jnp.sum(example_loss(y, y_pred))}
-            scores.update({name: jnp.sum(fn(y, y_pred)) for name, fn in example_metrics.items()})
-            return scores  # sums over the batch: means are taken over the whole split
+            scores = {"loss": jnp.sum(weight * example_loss(y, y_pred))}
+            scores.update({name: jnp.sum(weight * fn(y, y_pred)) for name, fn in example_metrics.items()})
+            return scores  # sums over the batch (padding weighs 0): means are taken over the whole split
 
-        evaluate = jax.jit(jax.vmap(member_scores, in_axes=(0, 0, None, None)))
+        # nothing to evaluate on a split for a train-only objective (its probes measure the model)
+        evaluate = None if objective.train_only else jax.jit(jax.vmap(member_scores,
+                                                                      in_axes=(0, 0, None, None, None)))
         program = (model, optimizer, jax.jit(chunk, donate_argnums=(0, 1, 2)), evaluate, optimizer_init)
         self._programs[key] = program
         return program
 
 
 def _evaluate_all(evaluate, tv, ntv, x, y, batch: int) -> dict:
-    """Each member's mean loss and metrics over a whole split, in batches: name -> (members,)."""
+    """Each member's mean loss and metrics over a whole split, in batches: name -> (members,).
+
+    Every batch has `batch` rows (the last one padded with weight 0), so the
+    validation, test and extra test splits share one compiled program.
+    """
     totals = None
     for i in range(0, len(x), batch):
-        scores = {name: np.asarray(v, dtype=np.float64) for name, v in evaluate(tv, ntv, x[i:i + batch],
-                                                                                 y[i:i + batch]).items()}
+        xb, yb = x[i:i + batch], y[i:i + batch]
+        weight = np.zeros(batch, dtype=np.float32)
+        weight[:len(xb)] = 1.0
+        if len(xb) < batch:
+            pad = batch - len(xb)
+            xb = np.concatenate([xb, np.repeat(xb[:1], pad, axis=0)])
+            yb = np.concatenate([yb, np.repeat(yb[:1], pad, axis=0)])
+        scores = {name: np.asarray(v, dtype=np.float64) for name, v in evaluate(tv, ntv, xb, yb, weight).items()}
         totals = scores if totals is None else {name: totals[name] + v for name, v in scores.items()}
     return {name: v / len(x) for name, v in totals.items()}
 

@@ -203,6 +203,51 @@ def _results_from_workers(units, data_dir, device, workers, setup):
             process.terminate()
 
 
+class Eta:
+    """Time left, from each unit's expected cost: its optimizer steps (a population's members share
+    theirs) times the seconds per step measured on its model group, or on all groups so far while
+    its own has not finished a unit yet. The elapsed time scales it, so time outside training
+    (start-up, evaluation, probes) is spread in proportion: the estimate does not swing between
+    a group of quick runs and a group of slow ones as a plain runs-per-second rate does."""
+
+    def __init__(self, units):
+        self.pending = {id(u): u for u in units}
+        self.done_steps: dict = {}  # group -> steps finished
+        self.done_seconds: dict = {}  # group -> training seconds they took
+        self.start = time.perf_counter()
+
+    @staticmethod
+    def steps(unit) -> int:
+        return unit[0].budget.max_steps * (1 if unit[0].trainer == "population" else len(unit))
+
+    def _rate(self, group) -> float:
+        if self.done_steps.get(group):
+            return self.done_seconds[group] / self.done_steps[group]
+        total = sum(self.done_steps.values())
+        return sum(self.done_seconds.values()) / total if total else 1.0
+
+    def finished(self, unit, results) -> None:
+        self.pending.pop(id(unit), None)
+        group = model_group(unit[0])
+        seconds = sum(r.record.train_seconds or 0.0 for r in results)
+        self.done_steps[group] = self.done_steps.get(group, 0) + self.steps(unit)
+        self.done_seconds[group] = self.done_seconds.get(group, 0.0) + seconds
+
+    def seconds_left(self) -> float | None:
+        done = sum(self._rate(g) * n for g, n in self.done_steps.items())
+        if not done:
+            return None
+        left = sum(self._rate(model_group(u[0])) * self.steps(u) for u in self.pending.values())
+        return (time.perf_counter() - self.start) * left / done
+
+
+def _format_eta(seconds: float | None) -> str:
+    if seconds is None:
+        return "ETA after the first runs"
+    minutes, secs = divmod(int(round(seconds)), 60)
+    return f"ETA {minutes}m{secs:02d}s" if minutes else f"ETA {secs}s"
+
+
 def run_plan(runs: list[RunSpec], store, data_dir=None, progress=True, workers=None,
              worker_setup=None) -> dict:
     """Runs every pending run, committing each as it finishes. Returns counts.
@@ -220,8 +265,12 @@ def run_plan(runs: list[RunSpec], store, data_dir=None, progress=True, workers=N
     workers = default_workers(device) if workers is None else workers
     units = units_of(execution_order(runs))
     counts = {"ok": 0, "failed": 0, "device": device, "workers": workers}
-    bar = tqdm(total=len(runs), unit="run", disable=not progress, dynamic_ncols=True,
-               file=sys.stderr, mininterval=0.5)
+    eta = Eta(units)
+    # tqdm's own rate would divide the runs left by a runs-per-second rate that swings with the
+    # groups; the ETA shown is the cost-weighted one (Eta)
+    bar = tqdm(total=len(runs), unit="run", disable=not progress, dynamic_ncols=True, file=sys.stderr,
+               mininterval=0.5, bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} runs [{elapsed}, {postfix}]")
+    bar.set_postfix_str(_format_eta(None), refresh=False)
     results = (_results_from_workers(units, data_dir, device, workers, worker_setup)
                if workers > 1 and len(units) > 1
                else _results_in_process(units, data_dir, device))
@@ -232,9 +281,9 @@ def run_plan(runs: list[RunSpec], store, data_dir=None, progress=True, workers=N
                 counts[result.record.status] += 1
                 if not result.ok:
                     bar.write(f"failed: {spec.task.name} n={spec.n_train} seed={spec.seed}: {result.record.error}")
-            spec = unit[-1]
-            members = f" (+{len(unit) - 1} trained with it)" if len(unit) > 1 else ""
-            bar.set_postfix_str(f"{spec.task.name} n={spec.n_train} seed={spec.seed}{members}", refresh=False)
+            eta.finished(unit, unit_results)
+            members = f" and {len(unit) - 1} trained with it" if len(unit) > 1 else ""
+            bar.set_postfix_str(f"{_format_eta(eta.seconds_left())}; {unit[-1].task.name}{members}", refresh=False)
             bar.update(len(unit))
     finally:
         results.close()
