@@ -257,7 +257,7 @@ def _main(args, argv) -> int:
         print(f"planning {', '.join(names)} ({args.profile} profile, {backend} backend)...", file=sys.stderr)
         plan = plan_runs(REGISTRY, studies, args.profile, backend, archs=archs, datasets=datasets,
                          sizes=sizes, seeds=seeds, data_dir=args.data_dir,
-                         trainer_for=trainer_policy(args.trainer, backend, configure_device()))
+                         trainer_for=trainer_policy(args.trainer, backend, configure_device(), args.data_dir))
         for note in plan.notes:
             print(f"note: {note}", file=sys.stderr)
         for study in studies:

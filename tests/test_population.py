@@ -128,3 +128,107 @@ def test_the_eta_weighs_each_unit_by_its_steps_and_its_group_s_measured_rate():
     eta.finished(fast, done(fast, 0.8))  # the mlp is ten times quicker: its group's own rate counts now
     left = eta.seconds_left()
     assert left < 30.0 * 2 / 3 and left > 0
+
+
+def test_a_kill_in_the_middle_of_a_population_loses_no_finished_run(tmp_path):
+    """kill -9 while a population trains: the runs committed before stay, the rerun trains the rest,
+    and no run is stored twice."""
+    import os
+    import signal
+
+    import pandas as pd
+
+    from test_cli import _assert_group_ends, _start_and_wait_for
+
+    out = tmp_path / "out"
+    # one worker: the CNN's 12 runs (one at a time on a CPU) come first, then the MLP's two
+    # populations (natural and permuted pixels, 6 members each): the kill lands in those
+    args = ["--backend", "jax", "--studies", "locality", "--archs", "cnn,mlp", "--profile", "smoke", "--seeds", "3",
+            "--workers", "1", "--output", str(out), "--no-progress"]
+    db = out / "results.sqlite"
+    proc = _start_and_wait_for(args, db, 12)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL, "the run finished before it could be killed"
+    _assert_group_ends(proc.pid)
+    con = sqlite3.connect(db)
+    before = dict(con.execute("SELECT run_key, finished_at FROM runs WHERE status = 'ok'").fetchall())
+    con.close()
+    planned = 2 * 2 * 2 * 3  # archs x variants x smoke sizes x seeds
+    assert 12 <= len(before) < planned and len(before) % 6 == 0  # whole populations or none
+    result = run_cli(*args)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert f"{len(before)} already done, {planned - len(before)} to run" in result.stderr
+    con = sqlite3.connect(db)
+    after = dict(con.execute("SELECT run_key, finished_at FROM runs WHERE status = 'ok'").fetchall())
+    assert len(after) == planned and all(after[k] == v for k, v in before.items())
+    frame = pd.read_sql("SELECT * FROM results", con)
+    assert not frame.duplicated(["task", "n_train", "seed", "metric"]).any()
+    assert os.path.isdir(out / ".jax_cache")  # compiled programs kept for the rerun
+
+
+def test_the_two_backends_and_paths_agree_within_seed_noise():
+    """One task per family, smoke sizes: the population on JAX and one fit() per run on TensorFlow
+    reach the same ballpark (not the same bits: other batch orders, other kernels)."""
+    import json
+    import subprocess
+    import sys
+
+    import numpy as np
+
+    keras = pytest.importorskip("keras")
+    if keras.backend.backend() != "tensorflow":
+        pytest.skip("compares the jax population with the tensorflow per-run path")
+    from suite.studies import Task
+    from suite.training import Budget, RunSpec, Trainer
+
+    budget = Budget(max_steps=120, eval_every=30, patience=3, batch_size=32)
+    cases = {
+        "classification": (dict(dataset="digits", arch="mlp"), "test/accuracy", 0.08),
+        "regression": (dict(dataset="adding_T10", arch="gru", objective="regression", metric="test/loss",
+                            higher_is_better=False), "test/skill", 0.35),
+        "generate": (dict(dataset="digits", arch="dense_ae", objective="generate",
+                          metric="train/final_loss", higher_is_better=False), "train/final_loss", 0.02),
+    }
+    code = PRELUDE + (
+        "import json\n"
+        "budget = Budget(max_steps=120, eval_every=30, patience=3, batch_size=32)\n"
+        "out = {}\n"
+        "for family, (fields, metric) in %r.items():\n"
+        "    task = Task(name='t/' + family, study='t', **fields)\n"
+        "    runs = PopulationTrainer('CPU').run(specs(task, [(300, 0), (300, 1), (300, 2)], {'width': 16}, budget))\n"
+        "    out[family] = [r.metrics[metric] for r in runs]\n"
+        "print(json.dumps(out))\n"
+    ) % {family: (fields, metric) for family, (fields, metric, _) in cases.items()}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    on_jax = json.loads(result.stdout.strip().splitlines()[-1])
+    trainer = Trainer("CPU")
+    for family, (fields, metric, tolerance) in cases.items():
+        task = Task(name="t/" + family, study="t", **fields)
+        on_tf = [trainer.run(RunSpec(task, 300, seed, {"width": 16}, budget, "smoke", "tensorflow")).metrics[metric]
+                 for seed in range(3)]
+        assert abs(np.mean(on_jax[family]) - np.mean(on_tf)) <= tolerance, (family, on_jax[family], on_tf)
+
+
+def test_auto_trains_what_convolves_one_run_at_a_time_on_a_cpu():
+    pytest.importorskip("keras")
+    from suite.studies import Task
+    from suite.training import BUDGETS, RunSpec
+    from suite.training.population import trainer_policy
+
+    def spec(arch, dataset, objective="classification", width=8):
+        task = Task(name=f"t/{arch}/{dataset}", study="t", dataset=dataset, arch=arch, objective=objective)
+        return RunSpec(task, 50, 0, {} if arch == "logreg" else {"width": width}, BUDGETS["smoke"], "smoke", "jax")
+
+    cpu, gpu = trainer_policy("auto", "jax", "CPU (test)"), trainer_policy("auto", "jax", "GPU (test)")
+    assert cpu(spec("mlp", "digits")) == cpu(spec("gru", "adding_T10", "regression")) == "population"
+    assert cpu(spec("gan", "ring8", "generate")) == "population"  # an MLP GAN on points
+    assert cpu(spec("gan", "digits", "generate")) == "fit"  # the DCGAN on images convolves
+    assert cpu(spec("cnn", "digits")) == cpu(spec("vit", "digits")) == "fit"
+    assert gpu(spec("cnn", "digits")) == "population"
+    assert cpu(spec("lstm", "adding_T32", "step_time")) == "fit"  # its own step time is the measurement
+    assert cpu(spec("logreg", "digits")) == "fit"  # scikit-learn: its own path (recorded as sklearn)
+    assert trainer_policy("fit", "jax", "CPU")(spec("mlp", "digits")) == "fit"
+    assert trainer_policy("auto", "tensorflow", "CPU")(spec("mlp", "digits")) == "fit"
+    assert trainer_policy("population", "jax", "CPU")(spec("cnn", "digits")) == "population"

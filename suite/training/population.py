@@ -42,6 +42,7 @@ divided by its members (what one run cost).
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import time
@@ -57,12 +58,38 @@ from suite.training.objectives import OBJECTIVES, baseline_metrics, loss_oscilla
 from suite.training.plan import RunSpec, learning_rate
 from suite.training.trainer import evaluation_batch_size, run_record
 
-# Architectures trained one run at a time on a CPU even when the population
-# path is on: under vmap their convolutions become grouped convolutions,
-# which XLA's CPU backend runs no faster than one member after another
-# (bench/population.py; ../shared/PERFORMANCE.md: a CNN of 9 members took
-# 21.9 s as a population against 20.9 s run by run).
-PER_RUN_ON_CPU = frozenset({"cnn", "grid_cnn", "vit", "tcn"})
+def has_convolutions(model) -> bool:
+    """Whether a model (or any model or layer inside it) convolves.
+
+    On a CPU such models train one run at a time even with `--trainer auto`:
+    under vmap their convolutions become grouped convolutions, which XLA's CPU
+    backend runs far slower than one member after another (bench/README.md,
+    benchmark (g): a CNN population of 15 took 13.6 times as long as 15 runs
+    in a row). That covers the CNNs, the ViT's patch embedding, the TCN and
+    the generative models on images, whatever they are called.
+    """
+    import keras
+
+    convolutions = (keras.layers.Conv1D, keras.layers.Conv2D, keras.layers.Conv3D, keras.layers.Conv1DTranspose,
+                    keras.layers.Conv2DTranspose, keras.layers.Conv3DTranspose, keras.layers.DepthwiseConv2D,
+                    keras.layers.SeparableConv2D)
+    seen, stack = set(), [model]
+    while stack:
+        layer = stack.pop()
+        if id(layer) in seen:
+            continue
+        seen.add(id(layer))
+        if isinstance(layer, convolutions):
+            return True
+        stack.extend(getattr(layer, "layers", ()))  # models, and the layers a model holds as attributes
+        if isinstance(getattr(layer, "layer", None), keras.layers.Layer):  # wrappers (SpectralNormalization)
+            stack.append(layer.layer)
+    return False
+
+
+@functools.lru_cache(maxsize=256)
+def _convolves(arch: str, input_shape: tuple, num_outputs: int, hparams: str) -> bool:
+    return has_convolutions(build_model(arch, input_shape, num_outputs, **json.loads(hparams)))
 
 
 TRAINERS = ("auto", "fit", "population")
@@ -76,11 +103,11 @@ def population_supported(spec: RunSpec, backend: str) -> bool:
             and not OBJECTIVES[task.objective].alone)
 
 
-def trainer_policy(mode: str, backend: str, device: str):
+def trainer_policy(mode: str, backend: str, device: str, data_dir=None):
     """`spec -> "fit" | "population"` for `plan_runs`.
 
-    "auto": a population wherever it is supported and faster (not the
-    architectures of `PER_RUN_ON_CPU` on a CPU); "population": wherever
+    "auto": a population wherever it is supported and faster (on a CPU, not
+    for models that convolve: `has_convolutions`); "population": wherever
     supported; "fit": one run at a time.
     """
     if mode not in TRAINERS:
@@ -89,8 +116,11 @@ def trainer_policy(mode: str, backend: str, device: str):
     def choose(spec: RunSpec) -> str:
         if mode == "fit" or not population_supported(spec, backend):
             return "fit"
-        if mode == "auto" and device.startswith("CPU") and spec.task.arch in PER_RUN_ON_CPU:
-            return "fit"
+        if mode == "auto" and device.startswith("CPU"):
+            data = load_variant(spec.task.dataset, spec.task.variant, data_dir, spec.seed)  # cached by planning
+            if _convolves(spec.task.arch, data.input_shape, data.num_outputs,
+                          json.dumps(spec.hparams, sort_keys=True)):
+                return "fit"
         return "population"
 
     return choose
