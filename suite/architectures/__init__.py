@@ -13,7 +13,8 @@ are imported here, explicitly):
 """
 
 from suite.architectures import baselines, generative, sequence, tabular, vision  # noqa: F401  (register)
-from suite.architectures.core import (ARCHITECTURES, INPUTS, Architecture, build_model, count_flops, fit_width,
+from suite.architectures.core import (ARCHITECTURES, INPUTS, Architecture, build_model, build_uninitialised,
+                                      count_flops, fit_width,
                                       get_architecture, keras_architectures, register_architecture,
                                       resolve_hparams)
 from suite.architectures.layers import default_patch_size, grid_side

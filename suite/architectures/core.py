@@ -117,17 +117,31 @@ def build_model(arch: str, input_shape, num_classes, **hparams) -> keras.Model:
     return get_architecture(arch).build(tuple(input_shape), int(num_classes), **hparams)
 
 
+def build_uninitialised(arch: str, input_shape, num_classes, **hparams) -> keras.Model:
+    """The model with its variables' shapes but no values, for counting parameters or looking at layers.
+
+    Keras defers the initialisers of variables made in a `StatelessScope`;
+    with `initialize_variables=False` it never runs them, so this costs a
+    fraction of a build (on JAX each new weight shape compiles its
+    initialiser: planning the quick profile took 90 s that way). The
+    deferred variables wait in Keras's global state until
+    `keras.backend.clear_session()`, which planning calls when it is done:
+    the model must not be trained or called.
+    """
+    with keras.StatelessScope(initialize_variables=False):
+        return build_model(arch, input_shape, num_classes, **hparams)
+
+
 @functools.lru_cache(maxsize=4096)
 def _count(arch, input_shape, num_classes, width, frozen_hparams):
-    model = build_model(arch, input_shape, num_classes, width=width, **dict(frozen_hparams))
-    return model.count_params()
+    return build_uninitialised(arch, input_shape, num_classes, width=width, **dict(frozen_hparams)).count_params()
 
 
 def fit_width(arch, input_shape, num_classes, target_params, hparams=None, low=2, high=1024) -> int:
     """The width whose parameter count is closest to `target_params`.
 
-    Building a model to count its weights is the cost here (~0.1 s: every
-    variable is initialised), so builds are few: the counts of these
+    Building a model to count its weights is the cost here (a few ms with
+    `build_uninitialised`; ~0.1-1 s when every variable is initialised), so builds are few: the counts of these
     builders are quadratic in width (dense, convolutional and recurrent
     kernels are width x width), or nearly so (attention heads round the key
     size down); a parabola through three widths gives a first guess, and a

@@ -146,6 +146,11 @@ def plan_runs(registry, studies, profile, backend, archs=None, datasets=None,
                     if trainer_for is not None:
                         spec = dataclasses.replace(spec, trainer=trainer_for(spec))
                     plan.runs.append(spec)
+    # width fitting built models whose variables were never initialised (build_uninitialised):
+    # drop them, before anything initialises every pending variable at once
+    import keras
+
+    keras.backend.clear_session()
     return plan
 
 

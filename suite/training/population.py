@@ -49,7 +49,7 @@ import time
 
 import numpy as np
 
-from suite.architectures import build_model, count_flops, get_architecture
+from suite.architectures import build_model, build_uninitialised, count_flops, get_architecture
 from suite.data import TRANSFORMS, load_variant, subsample_indices
 from suite.probes import PROBES
 from suite.store import RunResult
@@ -89,7 +89,7 @@ def has_convolutions(model) -> bool:
 
 @functools.lru_cache(maxsize=256)
 def _convolves(arch: str, input_shape: tuple, num_outputs: int, hparams: str) -> bool:
-    return has_convolutions(build_model(arch, input_shape, num_outputs, **json.loads(hparams)))
+    return has_convolutions(build_uninitialised(arch, input_shape, num_outputs, **json.loads(hparams)))
 
 
 TRAINERS = ("auto", "fit", "population")
