@@ -51,12 +51,11 @@ import numpy as np
 
 from suite.architectures import build_model, build_uninitialised, count_flops, get_architecture
 from suite.data import TRANSFORMS, load_variant, subsample_indices
-from suite.probes import PROBES
 from suite.store import RunResult
 from suite.training.devices import library_versions
 from suite.training.objectives import OBJECTIVES, baseline_metrics, loss_oscillation
 from suite.training.plan import RunSpec, learning_rate
-from suite.training.trainer import evaluation_batch_size, run_record
+from suite.training.trainer import evaluation_batch_size, run_probes, run_record
 
 def has_convolutions(model) -> bool:
     """Whether a model (or any model or layer inside it) convolves.
@@ -213,17 +212,10 @@ class PopulationTrainer:
             return model
 
         def probe(when, tv_all, ntv_all):
-            for i, (spec, result) in enumerate(zip(specs, results)):
-                if not task.probes:
-                    return
+            for i, result in enumerate(results) if task.probes else ():
                 m = member_model([v[i] for v in tv_all], [v[i] for v in ntv_all])
-                x, y = data.x_pool[subsets[i]], data.y_pool[subsets[i]]
-                for name in task.probes:
-                    measured = PROBES[name](m, objective, data, x, y)
-                    result.series.update({f"{key}/{when}": [(float(a), float(b)) for a, b in zip(*xy)]
-                                          for key, xy in measured.series.items()})
-                    result.metrics.update({f"{when}/{key}": float(v) for key, v in measured.metrics.items()})
-                    result.arrays.update({f"{key}/{when}": np.asarray(v) for key, v in measured.arrays.items()})
+                run_probes(result, task.probes, when, m, objective, data, data.x_pool[subsets[i]],
+                           data.y_pool[subsets[i]])
 
         probe("init", trainable, non_trainable)
 

@@ -174,12 +174,7 @@ class Trainer:
         result = RunResult(self._record(spec, "ok", data=data, framework="keras"))
 
         def probe(when):
-            for name in task.probes:
-                measured = PROBES[name](model, objective, data, x, y)
-                result.series.update({f"{k}/{when}": [(float(a), float(b)) for a, b in zip(*xy)]
-                                      for k, xy in measured.series.items()})
-                result.metrics.update({f"{when}/{k}": float(v) for k, v in measured.metrics.items()})
-                result.arrays.update({f"{k}/{when}": np.asarray(v) for k, v in measured.arrays.items()})
+            run_probes(result, task.probes, when, model, objective, data, x, y)
 
         probe("init")
         keras.utils.set_random_seed(spec.seed)  # whatever the probes drew, training starts from the seed
@@ -294,6 +289,17 @@ class Trainer:
             return self.run(spec, data_dir)
         except Exception as exc:  # recorded and reported; the suite goes on
             return self.failed(spec, exc)
+
+
+def run_probes(result: RunResult, probes, when: str, model, objective, data, x, y) -> None:
+    """Runs each probe on `model` and files what it measured in `result`: curves as series
+    `<name>/<when>`, numbers as metrics `<when>/<name>`, arrays as `<name>/<when>`."""
+    for name in probes:
+        measured = PROBES[name](model, objective, data, x, y)
+        result.series.update({f"{k}/{when}": [(float(a), float(b)) for a, b in zip(*xy)]
+                              for k, xy in measured.series.items()})
+        result.metrics.update({f"{when}/{k}": float(v) for k, v in measured.metrics.items()})
+        result.arrays.update({f"{k}/{when}": np.asarray(v) for k, v in measured.arrays.items()})
 
 
 def run_record(spec: RunSpec, status: str, error: str | None, backend: str, device: str, versions: dict,
