@@ -6,7 +6,9 @@ patience 3), trained three ways, each in its own fresh process, timed from
 after its imports to the last test score:
 
 - population: `suite.training.population.PopulationTrainer` on the jax
-  backend, the 15 runs in one compiled program (what `--backend jax` does);
+  backend, the 15 runs through one compiled program (what `--backend jax`
+  does): vectorised ("vmap"), or for models that convolve on a CPU one
+  member after another ("loop");
 - per-run: the suite's `Trainer` on the tensorflow backend, one `fit()` per
   run with its compiled model reused (the default path before);
 - hand-written: plain Keras on tensorflow, `model.fit` per run with early
@@ -69,7 +71,8 @@ def side(name: str, model: str, seeds: int) -> dict:
         seconds = time.perf_counter() - start
         stepping = sum(r.record.steps * r.metrics["train/step_ms"] / 1000 for r in results)
         return {"seconds": seconds, "score": float(np.mean([score(r.metrics) for r in results])),
-                "fixed_per_run": (seconds - stepping) / len(results), "runs": len(results)}
+                "fixed_per_run": (seconds - stepping) / len(results), "runs": len(results),
+                "path": results[0].record.vectorize}
     if name == "per-run":
         from suite.training import Trainer
 
@@ -146,7 +149,7 @@ def main():
         print(json.dumps(side(args.side, models[0], args.seeds)))
         return
     print(f"{'model':<9} {'runs':>4} {'population':>11} {'per-run':>8} {'by hand':>8} {'pop/per-run':>11} "
-          f"{'pop/hand':>8} {'fixed/run':>9}  scores (population, per-run, by hand)")
+          f"{'pop/hand':>8} {'fixed/run':>9} {'path':>5}  scores (population, per-run, by hand)")
     totals = {"population": 0.0, "per-run": 0.0, "hand": 0.0}
     for model in models:
         row = {name: run_side(name, model, args.seeds) for name in ("population", "per-run", "hand")}
@@ -154,7 +157,7 @@ def main():
             totals[name] += row[name]["seconds"]
         p, r, h = (row[n]["seconds"] for n in ("population", "per-run", "hand"))
         print(f"{model:<9} {row['population']['runs']:>4} {p:>10.1f}s {r:>7.1f}s {h:>7.1f}s {p / r:>11.2f} "
-              f"{p / h:>8.2f} {row['population']['fixed_per_run']:>8.3f}s  "
+              f"{p / h:>8.2f} {row['population']['fixed_per_run']:>8.3f}s {row['population']['path']:>5}  "
               f"{row['population']['score']:.3f}, {row['per-run']['score']:.3f}, {row['hand']['score']:.3f}")
     p, r, h = totals["population"], totals["per-run"], totals["hand"]
     print(f"{'all':<9} {'':>4} {p:>10.1f}s {r:>7.1f}s {h:>7.1f}s {p / r:>11.2f} {p / h:>8.2f}")

@@ -73,7 +73,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fresh", action="store_true",
                    help="ignore earlier results: rerun the selected runs and replace their rows")
     p.add_argument("--backend", metavar="NAME",
-                   help=f"Keras backend: {' | '.join(BACKENDS)} (default: $KERAS_BACKEND or tensorflow)")
+                   help=f"Keras backend: {' | '.join(BACKENDS)} (default: $KERAS_BACKEND, else jax where it "
+                        f"is installed, else tensorflow)")
     p.add_argument("--data-dir", metavar="DIR",
                    help="tensorflow-datasets data directory, for the tfds_* datasets")
     p.add_argument("--tasks-module", metavar="PATH", action="append", default=[],
@@ -131,9 +132,15 @@ def parse_seeds(text: str) -> list[int]:
     return sorted(seeds)
 
 
+def default_backend() -> str:
+    """jax where it is installed (it trains the runs of a task together: the default run is faster,
+    see README, "Performance"), else tensorflow."""
+    return "jax" if importlib.util.find_spec("jax") is not None else "tensorflow"
+
+
 def select_backend(name: str | None) -> str:
     """Sets KERAS_BACKEND before Keras is imported; checks it is installed."""
-    backend = name or os.environ.get("KERAS_BACKEND") or "tensorflow"
+    backend = name or os.environ.get("KERAS_BACKEND") or default_backend()
     if backend not in BACKENDS:
         raise unknown_name_error("backend", backend, BACKENDS)
     if "keras" in sys.modules:
@@ -257,7 +264,7 @@ def _main(args, argv) -> int:
         print(f"planning {', '.join(names)} ({args.profile} profile, {backend} backend)...", file=sys.stderr)
         plan = plan_runs(REGISTRY, studies, args.profile, backend, archs=archs, datasets=datasets,
                          sizes=sizes, seeds=seeds, data_dir=args.data_dir,
-                         trainer_for=trainer_policy(args.trainer, backend, configure_device(), args.data_dir))
+                         trainer_for=trainer_policy(args.trainer, backend))
         for note in plan.notes:
             print(f"note: {note}", file=sys.stderr)
         for study in studies:

@@ -63,6 +63,9 @@ class RunRecord:
     hparams_json: str | None = None  # the builder's arguments, a JSON object
     trainer: str | None = None  # what trained it: "fit" (one run), "population" (with others), "sklearn"
     members: int | None = None  # runs trained together with it, itself included (population)
+    # how a population's members stepped: "vmap" (one vectorised program) or "loop" (one compiled
+    # step applied to each member in turn: convolutions on a CPU, see suite/training/population.py)
+    vectorize: str | None = None
 
 
 @dataclasses.dataclass

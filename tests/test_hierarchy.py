@@ -115,7 +115,8 @@ def test_arrays_round_trip_through_the_store(tmp_path):
 
 
 def test_hierarchy_study_writes_filters_patches_probes_and_verdicts(cli, tmp_path):
-    result = cli("--studies", "hierarchy", "--profile", "smoke", "--output", tmp_path, "--no-progress")
+    result = cli("--studies", "hierarchy", "--profile", "smoke", "--backend", "tensorflow", "--output", tmp_path,
+                 "--no-progress")
     assert result.returncode == 0, result.stderr[-2000:]
     html = (tmp_path / "index.html").read_text()
     assert 'id="study-hierarchy"' in html

@@ -26,15 +26,17 @@ PRELUDE = (
 ) % str(ROOT)
 
 
-def test_a_member_trains_as_it_would_alone_for_an_mlp_and_a_gru():
+def test_a_member_trains_as_it_would_alone_for_an_mlp_a_gru_and_a_cnn():
     """With the same seed, subset, batch order and budget, a member of a population of 4 ends with
-    the same weights as the same run trained alone; so does its test score."""
+    the same weights as the same run trained alone; so does its test score. The CNN's members
+    step in turn on a CPU ("loop"), the others vectorised ("vmap")."""
     run_python_ok(PRELUDE + (
         "budget = Budget(max_steps=40, eval_every=10, patience=10, batch_size=16)\n"
-        "cases = [(Task(name='t/mlp', study='t', dataset='digits', arch='mlp'), {'width': 16}),\n"
+        "cases = [(Task(name='t/mlp', study='t', dataset='digits', arch='mlp'), {'width': 16}, 'vmap'),\n"
         "         (Task(name='t/gru', study='t', dataset='adding_T10', arch='gru', objective='regression',\n"
-        "               metric='test/loss', higher_is_better=False), {'width': 8})]\n"
-        "for task, hparams in cases:\n"
+        "               metric='test/loss', higher_is_better=False), {'width': 8}, 'vmap'),\n"
+        "         (Task(name='t/cnn', study='t', dataset='digits', arch='cnn'), {'width': 4}, 'loop')]\n"
+        "for task, hparams, path in cases:\n"
         "    trainer = PopulationTrainer('CPU')\n"
         "    members = specs(task, [(60, 0), (120, 1), (60, 2), (200, 3)], hparams, budget)\n"
         "    together = trainer.run(members)\n"
@@ -45,14 +47,16 @@ def test_a_member_trains_as_it_would_alone_for_an_mlp_and_a_gru():
         "    assert abs(together[1].metrics['test/loss'] - alone[0].metrics['test/loss']) < 1e-4\n"
         "    assert together[1].history['val_loss'] == pytest_approx(alone[0].history['val_loss'])\n"
         "    assert all(r.record.members == 4 and r.record.trainer == 'population' for r in together)\n"
+        "    assert all(r.record.vectorize == path for r in together)\n"
         "    assert len({round(r.metrics['test/loss'], 6) for r in together}) == 4  # the members differ\n"
         "print('ok')\n"
     ).replace("pytest_approx", "(lambda v: [round(x, 4) for x in v])")
      .replace("together[1].history['val_loss'] ==", "[round(x, 4) for x in together[1].history['val_loss']] =="))
 
 
-def test_a_stopped_member_does_not_move():
-    """The mask that stops a member freezes its weights and optimizer state; the others go on."""
+def test_a_stopped_member_does_not_move_and_the_two_ways_of_stepping_agree():
+    """The mask that stops a member freezes its weights and optimizer state; the others go on.
+    Stepping the members vectorised or in turn trains the same weights."""
     run_python_ok(PRELUDE + (
         "import jax.numpy as jnp\n"
         "from suite.data import load_variant\n"
@@ -60,20 +64,48 @@ def test_a_stopped_member_does_not_move():
         "task = Task(name='t/mlp', study='t', dataset='digits', arch='mlp')\n"
         "spec = specs(task, [(60, 0)], {'width': 16}, BUDGETS['smoke'])[0]\n"
         "data = load_variant('digits', 'natural')\n"
-        "trainer = PopulationTrainer('CPU')\n"
-        "model, optimizer, chunk, evaluate, opt_init = trainer._program(spec, data, OBJECTIVES['classification'])\n"
-        "tv = [jnp.stack([v.value, v.value]) for v in model.trainable_variables]\n"
-        "ntv = [jnp.stack([v.value, v.value]) for v in model.non_trainable_variables]\n"
-        "ov = [jnp.stack([jnp.asarray(v), jnp.asarray(v)]) for v in opt_init]\n"
-        "before, ov_before = [np.asarray(v) for v in tv], [np.asarray(v) for v in ov]\n"
-        "idx = jnp.asarray(np.random.default_rng(0).integers(0, len(data.y_pool), (5, 2, 16)))\n"
-        "tv, ntv, ov, losses, _ = chunk(tv, ntv, ov, jnp.asarray([True, False]), jnp.asarray(data.x_pool),\n"
-        "                               jnp.asarray(data.y_pool), idx)\n"
-        "for b, a in zip(before, tv):\n"
-        "    np.testing.assert_array_equal(np.asarray(a)[1], b[1])  # stopped: not one bit moved\n"
-        "assert any(not np.allclose(np.asarray(a)[0], b[0]) for b, a in zip(before, tv))  # active: trained\n"
-        "for b, a in zip(ov_before, ov):\n"
-        "    np.testing.assert_array_equal(np.asarray(a)[1], b[1])  # nor did its optimizer state (moments, step)\n"
+        "trained = {}\n"
+        "for path in ('vmap', 'loop'):\n"
+        "  trainer = PopulationTrainer('CPU', vectorize=path)\n"
+        "  import keras; keras.utils.set_random_seed(0)  # the same initial weights for both\n"
+        "  model, optimizer, chunk, evaluate, opt_init, _ = trainer._program(spec, data, OBJECTIVES['classification'])\n"
+        "  tv = [jnp.stack([v.value, v.value]) for v in model.trainable_variables]\n"
+        "  ntv = [jnp.stack([v.value, v.value]) for v in model.non_trainable_variables]\n"
+        "  ov = [jnp.stack([jnp.asarray(v), jnp.asarray(v)]) for v in opt_init]\n"
+        "  before, ov_before = [np.asarray(v) for v in tv], [np.asarray(v) for v in ov]\n"
+        "  idx = jnp.asarray(np.random.default_rng(0).integers(0, len(data.y_pool), (5, 2, 16)))\n"
+        "  tv, ntv, ov, losses, _ = chunk(tv, ntv, ov, jnp.asarray([True, False]), jnp.asarray(data.x_pool),\n"
+        "                                 jnp.asarray(data.y_pool), idx)\n"
+        "  for b, a in zip(before, tv):\n"
+        "      np.testing.assert_array_equal(np.asarray(a)[1], b[1])  # stopped: not one bit moved\n"
+        "  assert any(not np.allclose(np.asarray(a)[0], b[0]) for b, a in zip(before, tv))  # active: trained\n"
+        "  for b, a in zip(ov_before, ov):\n"
+        "      np.testing.assert_array_equal(np.asarray(a)[1], b[1])  # nor did its optimizer state\n"
+        "  trained[path] = [np.asarray(a)[0] for a in tv]\n"
+        "for a, b in zip(trained['vmap'], trained['loop']):\n"
+        "    np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)\n"
+        "print('ok')\n"
+    ))
+
+
+def test_a_second_population_of_equal_shapes_compiles_nothing():
+    """Populations of one model group with the same number of members reuse the compiled programs:
+    no XLA compilation at all for the second one (seen through jax's compile events), whether its
+    members step vectorised (MLP) or in turn (CNN on a CPU)."""
+    run_python_ok(PRELUDE + (
+        "import jax.monitoring\n"
+        "compiles = []\n"
+        "jax.monitoring.register_event_duration_secs_listener(\n"
+        "    lambda event, secs, **kw: compiles.append(event) if event.endswith('backend_compile_duration') else None)\n"
+        "budget = Budget(max_steps=20, eval_every=10, patience=10, batch_size=16)\n"
+        "for arch in ('mlp', 'cnn'):\n"
+        "    task = Task(name='t/' + arch, study='t', dataset='digits', arch=arch)\n"
+        "    trainer = PopulationTrainer('CPU')\n"
+        "    trainer.run(specs(task, [(60, 0), (120, 1)], {'width': 4}, budget))\n"
+        "    assert compiles, 'the first population compiles its programs'\n"
+        "    compiles.clear()\n"
+        "    trainer.run(specs(task, [(90, 2), (150, 3)], {'width': 4}, budget))\n"
+        "    assert compiles == [], (arch, len(compiles))\n"
         "print('ok')\n"
     ))
 
@@ -85,10 +117,11 @@ def test_the_cli_trains_populations_and_resumes_without_duplicates(tmp_path):
     result = run_cli(*args)
     assert result.returncode == 0, result.stderr[-3000:]
     con = sqlite3.connect(out / "results.sqlite")
-    rows = con.execute("SELECT arch, trainer, members, status FROM runs").fetchall()
-    assert {(a, t) for a, t, _, _ in rows} == {("mlp", "population"), ("cnn", "fit")}  # convs: one by one on a CPU
+    rows = con.execute("SELECT arch, trainer, vectorize, members, status FROM runs").fetchall()
+    # convolutions step member by member on a CPU
+    assert {(a, t, v) for a, t, v, _, _ in rows} == {("mlp", "population", "vmap"), ("cnn", "population", "loop")}
     assert all(status == "ok" for *_, status in rows)
-    assert {m for a, _, m, _ in rows if a == "mlp"} == {4}  # 2 sizes x 2 seeds of each task together
+    assert {m for *_, m, _ in rows} == {4}  # 2 sizes x 2 seeds of each task together
     again = run_cli(*args)
     assert again.returncode == 0 and "0 to run" in again.stderr, again.stderr[-2000:]
     assert con.execute("SELECT count(*) FROM runs").fetchone()[0] == len(rows)
@@ -211,24 +244,32 @@ def test_the_two_backends_and_paths_agree_within_seed_noise():
         assert abs(np.mean(on_jax[family]) - np.mean(on_tf)) <= tolerance, (family, on_jax[family], on_tf)
 
 
-def test_auto_trains_what_convolves_one_run_at_a_time_on_a_cpu():
+def test_auto_trains_populations_and_steps_what_convolves_in_turn_on_a_cpu():
     pytest.importorskip("keras")
+    from suite.architectures import build_uninitialised
     from suite.studies import Task
     from suite.training import BUDGETS, RunSpec
-    from suite.training.population import trainer_policy
+    from suite.training.population import trainer_policy, vectorize_members
 
     def spec(arch, dataset, objective="classification", width=8):
         task = Task(name=f"t/{arch}/{dataset}", study="t", dataset=dataset, arch=arch, objective=objective)
         return RunSpec(task, 50, 0, {} if arch == "logreg" else {"width": width}, BUDGETS["smoke"], "smoke", "jax")
 
-    cpu, gpu = trainer_policy("auto", "jax", "CPU (test)"), trainer_policy("auto", "jax", "GPU (test)")
-    assert cpu(spec("mlp", "digits")) == cpu(spec("gru", "adding_T10", "regression")) == "population"
-    assert cpu(spec("gan", "ring8", "generate")) == "population"  # an MLP GAN on points
-    assert cpu(spec("gan", "digits", "generate")) == "fit"  # the DCGAN on images convolves
-    assert cpu(spec("cnn", "digits")) == cpu(spec("vit", "digits")) == "fit"
-    assert gpu(spec("cnn", "digits")) == "population"
-    assert cpu(spec("lstm", "adding_T32", "step_time")) == "fit"  # its own step time is the measurement
-    assert cpu(spec("logreg", "digits")) == "fit"  # scikit-learn: its own path (recorded as sklearn)
-    assert trainer_policy("fit", "jax", "CPU")(spec("mlp", "digits")) == "fit"
-    assert trainer_policy("auto", "tensorflow", "CPU")(spec("mlp", "digits")) == "fit"
-    assert trainer_policy("population", "jax", "CPU")(spec("cnn", "digits")) == "population"
+    auto = trainer_policy("auto", "jax")
+    for arch, dataset, objective in [("mlp", "digits", "classification"), ("gru", "adding_T10", "regression"),
+                                     ("gan", "ring8", "generate"), ("cnn", "digits", "classification")]:
+        assert auto(spec(arch, dataset, objective)) == "population"
+    assert auto(spec("lstm", "adding_T32", "step_time")) == "fit"  # its own step time is the measurement
+    assert auto(spec("logreg", "digits")) == "fit"  # scikit-learn: its own path (recorded as sklearn)
+    assert trainer_policy("fit", "jax")(spec("mlp", "digits")) == "fit"
+    assert trainer_policy("auto", "tensorflow")(spec("mlp", "digits")) == "fit"
+    assert trainer_policy("population", "jax")(spec("cnn", "digits")) == "population"
+
+    def path(arch, shape, device, outputs=10):
+        return vectorize_members(build_uninitialised(arch, shape, outputs, width=8), device)
+
+    assert path("mlp", (8, 8, 1), "CPU") == path("gru", (10, 2), "CPU", 1) == path("gan", (2,), "CPU", 2) == "vmap"
+    for arch in ("cnn", "vit", "gan", "tcn"):  # the DCGAN on images and the TCN convolve too
+        shape = (16, 2) if arch == "tcn" else (8, 8, 1)
+        assert path(arch, shape, "CPU (test)") == "loop", arch
+        assert path(arch, shape, "GPU (test)") == "vmap", arch

@@ -101,3 +101,28 @@ def test_plan_expands_sizes_and_seeds_and_fits_widths():
     widths = {r.task.arch: r.hparams["width"] for r in plan.runs}
     counts = [build_model(a, (8, 8, 1), 10, width=w).count_params() for a, w in widths.items()]
     assert max(counts) <= 2 * min(counts)
+
+
+def _thread_counts():
+    from threadpoolctl import threadpool_info
+
+    return sorted({(pool["user_api"], pool["num_threads"]) for pool in threadpool_info()})
+
+
+def test_a_worker_process_runs_its_libraries_on_one_thread():
+    """The workers, not the threads, share the machine: in a worker process OpenMP (scikit-learn's
+    gradient boosting) and BLAS run one thread each, although importing the worker's own module
+    loads them before its initialiser runs."""
+    import concurrent.futures as cf
+    import multiprocessing
+
+    import keras
+
+    from suite.training.workers import _worker_init
+
+    context = multiprocessing.get_context("spawn")
+    with cf.ProcessPoolExecutor(1, mp_context=context, initializer=_worker_init,
+                                initargs=(keras.backend.backend(), "CPU", 1, None)) as pool:
+        counts = pool.submit(_thread_counts).result(timeout=300)
+    assert any(api == "openmp" for api, _ in counts), counts  # scikit-learn's OpenMP is loaded there
+    assert all(threads == 1 for _, threads in counts), counts

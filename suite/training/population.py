@@ -42,14 +42,13 @@ divided by its members (what one run cost).
 
 from __future__ import annotations
 
-import functools
 import json
 import math
 import time
 
 import numpy as np
 
-from suite.architectures import build_model, build_uninitialised, count_flops, get_architecture
+from suite.architectures import build_model, count_flops, get_architecture
 from suite.data import TRANSFORMS, load_variant, subsample_indices
 from suite.store import RunResult
 from suite.training.devices import library_versions
@@ -60,12 +59,15 @@ from suite.training.trainer import evaluation_batch_size, run_probes, run_record
 def has_convolutions(model) -> bool:
     """Whether a model (or any model or layer inside it) convolves.
 
-    On a CPU such models train one run at a time even with `--trainer auto`:
-    under vmap their convolutions become grouped convolutions, which XLA's CPU
-    backend runs far slower than one member after another (bench/README.md,
-    benchmark (g): a CNN population of 15 took 13.6 times as long as 15 runs
-    in a row). That covers the CNNs, the ViT's patch embedding, the TCN and
-    the generative models on images, whatever they are called.
+    On a CPU such a population steps its members one after another (`loop`)
+    rather than vectorised: under vmap their convolutions become grouped
+    convolutions, which XLA's CPU backend runs far slower than one member
+    after another (bench/README.md, benchmark (g): a CNN population of 15
+    took 13.6 times as long as 15 runs in a row), and a convolution inside a
+    `lax.scan` loop runs about 17 times slower than the same step called on
+    its own (124 ms against 7 ms for the CNN of `locality`). That covers the
+    CNNs, the ViT's patch embedding, the TCN and the generative models on
+    images, whatever they are called.
     """
     import keras
 
@@ -86,11 +88,6 @@ def has_convolutions(model) -> bool:
     return False
 
 
-@functools.lru_cache(maxsize=256)
-def _convolves(arch: str, input_shape: tuple, num_outputs: int, hparams: str) -> bool:
-    return has_convolutions(build_uninitialised(arch, input_shape, num_outputs, **json.loads(hparams)))
-
-
 TRAINERS = ("auto", "fit", "population")
 
 
@@ -102,27 +99,27 @@ def population_supported(spec: RunSpec, backend: str) -> bool:
             and not OBJECTIVES[task.objective].alone)
 
 
-def trainer_policy(mode: str, backend: str, device: str, data_dir=None):
+def trainer_policy(mode: str, backend: str):
     """`spec -> "fit" | "population"` for `plan_runs`.
 
-    "auto": a population wherever it is supported and faster (on a CPU, not
-    for models that convolve: `has_convolutions`); "population": wherever
-    supported; "fit": one run at a time.
+    "auto" and "population": a population wherever it is supported (how its
+    members step, vectorised or in turn, the trainer chooses per model and
+    device: `vectorize_members`); "fit": one run at a time.
     """
     if mode not in TRAINERS:
         raise ValueError(f"trainer must be one of {', '.join(TRAINERS)}. Received: trainer={mode!r}")
 
     def choose(spec: RunSpec) -> str:
-        if mode == "fit" or not population_supported(spec, backend):
-            return "fit"
-        if mode == "auto" and device.startswith("CPU"):
-            data = load_variant(spec.task.dataset, spec.task.variant, data_dir, spec.seed)  # cached by planning
-            if _convolves(spec.task.arch, data.input_shape, data.num_outputs,
-                          json.dumps(spec.hparams, sort_keys=True)):
-                return "fit"
-        return "population"
+        return "population" if mode != "fit" and population_supported(spec, backend) else "fit"
 
     return choose
+
+
+def vectorize_members(model, device: str) -> str:
+    """"vmap" (every member in one vectorised program, `lax.scan` over the steps between two
+    checks) or "loop" (one compiled step applied to each member in turn): "loop" for models
+    that convolve on a CPU (`has_convolutions`), "vmap" otherwise."""
+    return "loop" if device.startswith("CPU") and has_convolutions(model) else "vmap"
 
 
 def population_key(spec: RunSpec) -> tuple:
@@ -160,7 +157,9 @@ def batch_stream(subset: np.ndarray, batch_size: int, seed: int):
 class PopulationTrainer:
     """Trains populations: lists of `RunSpec`s of one task (see `group_populations`)."""
 
-    def __init__(self, device: str):
+    def __init__(self, device: str, vectorize: str | None = None):
+        """`vectorize`: "vmap" or "loop" for every model (tests compare them); default: chosen
+        per model and device (`vectorize_members`)."""
         import keras
 
         if keras.backend.backend() != "jax":
@@ -168,6 +167,7 @@ class PopulationTrainer:
                              f"Received: backend={keras.backend.backend()!r}")
         self.keras = keras
         self.device = device
+        self.vectorize = vectorize
         self.backend = "jax"
         self.versions = library_versions()
         self._programs: dict = {}  # (task, shapes) -> compiled functions, reused across populations
@@ -185,7 +185,7 @@ class PopulationTrainer:
         data = load_variant(task.dataset, task.variant, data_dir, first.seed)
         k = len(specs)
 
-        model, optimizer, train_chunk, evaluate, optimizer_init = self._program(first, data, objective)
+        model, optimizer, train_chunk, evaluate, optimizer_init, vectorize = self._program(first, data, objective)
         as_numpy = keras.ops.convert_to_numpy
         inits = []
         for spec in specs:  # each member's initial state: a fresh model under its seed
@@ -202,6 +202,8 @@ class PopulationTrainer:
         opt_vars = stack([optimizer_init] * k)
         results = [RunResult(run_record(spec, "ok", None, self.backend, self.device, self.versions, data,
                                         "keras", trainer="population", members=k)) for spec in specs]
+        for result in results:
+            result.record.vectorize = vectorize
         subsets = [subsample_indices(data, spec.n_train, spec.seed) for spec in specs]
 
         def member_model(tv, ntv):
@@ -243,7 +245,8 @@ class PopulationTrainer:
             trainable, non_trainable, opt_vars, losses, parts = train_chunk(
                 trainable, non_trainable, opt_vars, jnp.asarray(active), x_pool, y_pool, jnp.asarray(idx))
             losses = np.asarray(losses)  # (steps, members): waiting for it ends the chunk
-            step_seconds.append((time.perf_counter() - t0) / budget.eval_every)
+            stepped = k if vectorize == "vmap" else int(active.sum())  # a loop steps only the active ones
+            step_seconds.append((time.perf_counter() - t0) / budget.eval_every / stepped)
             parts = {name: np.asarray(v) for name, v in parts.items()}
             val = None if objective.train_only else _evaluate_all(evaluate, trainable, non_trainable, data.x_val,
                                                                    data.y_val, eval_batch)
@@ -270,8 +273,8 @@ class PopulationTrainer:
 
         params = int(model.count_params())
         flops = count_flops(model)
-        # the first chunk includes compiling; the median of the rest is what a step costs
-        step_ms = float(np.median(step_seconds[1:] if len(step_seconds) > 1 else step_seconds)) * 1000.0 / k
+        # the first chunk includes compiling; the median of the rest is what a member's step costs
+        step_ms = float(np.median(step_seconds[1:] if len(step_seconds) > 1 else step_seconds)) * 1000.0
         test, extra = {}, {}
         if not objective.train_only:
             test = _evaluate_all(evaluate, trainable, non_trainable, data.x_test, data.y_test, eval_batch)
@@ -351,29 +354,72 @@ class PopulationTrainer:
             ov = jax.tree_util.tree_map(keep, list(new_ov), ov)
             return tv, ntv, ov, loss, metrics
 
-        population_step = jax.vmap(member_step, in_axes=(0, 0, 0, 0, None, None, 0))
-
-        def chunk(tv, ntv, ov, active, x_pool, y_pool, idx):
-            def body(state, step_idx):
-                tv, ntv, ov = state
-                tv, ntv, ov, loss, metrics = population_step(tv, ntv, ov, active, x_pool, y_pool, step_idx)
-                return (tv, ntv, ov), (loss, metrics)
-
-            (tv, ntv, ov), (losses, metrics) = jax.lax.scan(body, (tv, ntv, ov), idx)
-            return tv, ntv, ov, losses, metrics
-
         def member_scores(tv, ntv, x, y, weight):
             y_pred, _ = model.stateless_call(tv, ntv, x, training=False)
             scores = {"loss": jnp.sum(weight * example_loss(y, y_pred))}
             scores.update({name: jnp.sum(weight * fn(y, y_pred)) for name, fn in example_metrics.items()})
             return scores  # sums over the batch (padding weighs 0): means are taken over the whole split
 
-        # nothing to evaluate on a split for a train-only objective (its probes measure the model)
-        evaluate = None if objective.train_only else jax.jit(jax.vmap(member_scores,
-                                                                      in_axes=(0, 0, None, None, None)))
-        program = (model, optimizer, jax.jit(chunk, donate_argnums=(0, 1, 2)), evaluate, optimizer_init)
+        vectorize = self.vectorize or vectorize_members(model, self.device)
+        if vectorize == "vmap":
+            population_step = jax.vmap(member_step, in_axes=(0, 0, 0, 0, None, None, 0))
+
+            def chunk(tv, ntv, ov, active, x_pool, y_pool, idx):
+                def body(state, step_idx):
+                    tv, ntv, ov = state
+                    tv, ntv, ov, loss, metrics = population_step(tv, ntv, ov, active, x_pool, y_pool, step_idx)
+                    return (tv, ntv, ov), (loss, metrics)
+
+                (tv, ntv, ov), (losses, metrics) = jax.lax.scan(body, (tv, ntv, ov), idx)
+                return tv, ntv, ov, losses, metrics
+
+            train_chunk = jax.jit(chunk, donate_argnums=(0, 1, 2))
+            # nothing to evaluate on a split for a train-only objective (its probes measure the model)
+            evaluate = None if objective.train_only else jax.jit(jax.vmap(member_scores,
+                                                                          in_axes=(0, 0, None, None, None)))
+        else:
+            train_chunk = _member_loop(jax.jit(member_step))
+            evaluate = None if objective.train_only else _member_map(jax.jit(member_scores))
+        program = (model, optimizer, train_chunk, evaluate, optimizer_init, vectorize)
         self._programs[key] = program
         return program
+
+
+def _member_loop(step):
+    """A `chunk` (the vmapped program's signature) that applies one member's compiled `step` to
+    each active member in turn, step by step, and restacks their states."""
+    import jax.numpy as jnp
+
+    def chunk(tv, ntv, ov, active, x_pool, y_pool, idx):
+        k = len(active)
+        states = [[[v[i] for v in part] for part in (tv, ntv, ov)] for i in range(k)]
+        outputs = {}  # member -> [(loss, parts) per step], read once all are dispatched
+        for i in np.flatnonzero(np.asarray(active)):
+            state, outputs[i] = states[i], []
+            for step_idx in idx:
+                *state, loss, parts = step(*state, True, x_pool, y_pool, step_idx[i])
+                outputs[i].append((loss, parts))
+            states[i] = state
+        losses, metrics = np.zeros((len(idx), k), dtype=np.float32), {}  # a stopped member's stay 0
+        for i, steps in outputs.items():
+            for s, (loss, parts) in enumerate(steps):
+                losses[s, i] = loss
+                for name, value in parts.items():
+                    metrics.setdefault(name, np.zeros((len(idx), k), dtype=np.float32))[s, i] = value
+        stacked = [[jnp.stack([states[i][p][j] for i in range(k)]) for j in range(len(part))]
+                   for p, part in enumerate((tv, ntv, ov))]
+        return (*stacked, losses, metrics)
+
+    return chunk
+
+
+def _member_map(scores):
+    """An `evaluate` (the vmapped program's signature) that scores each member in turn."""
+    def evaluate(tv, ntv, x, y, weight):
+        per_member = [scores([v[i] for v in tv], [v[i] for v in ntv], x, y, weight) for i in range(len(tv[0]))]
+        return {name: np.stack([np.asarray(m[name]) for m in per_member]) for name in per_member[0]}
+
+    return evaluate
 
 
 def _evaluate_all(evaluate, tv, ntv, x, y, batch: int) -> dict:
