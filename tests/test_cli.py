@@ -191,8 +191,10 @@ def test_ctrl_c_stops_at_once_and_keeps_finished_runs(tmp_path):
 
 def test_resume_after_sigkill_loses_nothing_and_duplicates_nothing(cli, tmp_path):
     out = tmp_path / "out"
+    # one run at a time (tensorflow), so a kill lands between runs; a kill in the middle of a
+    # population on jax: tests/test_population.py
     args = ["--studies", "locality", "--archs", "mlp", "--profile", "smoke", "--seeds", "3",
-            "--output", str(out), "--no-progress"]
+            "--backend", "tensorflow", "--output", str(out), "--no-progress"]
     db = out / "results.sqlite"
     proc = _start_and_wait_for(args, db, 3)
     proc.send_signal(signal.SIGKILL)
