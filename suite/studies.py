@@ -158,11 +158,21 @@ def check_task(task: Task) -> None:
                          f"{task.objective!r}; valid objectives for it: {', '.join(valid)}")
 
 
+# metrics the architecture fixes before any training: a claim on one could not fail
+FIXED_BY_CONSTRUCTION = ("model/",)
+
+
 def check_study(study: Study) -> None:
     from suite.report.figures import FIGURES
 
     for figure in study.figures:
         FIGURES.check(figure, f"study {study.name!r}")
+    for claim in study.claims:
+        metrics = set(claim.change["metric"]) if claim.change and "metric" in claim.change else {claim.metric}
+        fixed = sorted(m for m in metrics if m.startswith(FIXED_BY_CONSTRUCTION))
+        if fixed:
+            raise UsageError(f"study {study.name!r}: the claim {claim.text!r} compares {fixed[0]}, which the "
+                             f"architecture fixes before training (it cannot fail): state it in the study's text")
 
 
 class StudyRegistry:

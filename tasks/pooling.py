@@ -31,19 +31,16 @@ register_study(
         "cost in accuracy, compared with strided convolutions and with no downsampling?",
         claim="Pooling layers reduce spatial dimensions, providing some translation invariance and "
         "reducing computation.",
-        expected="Under 1-3 pixel shifts the max-pooled CNN loses less accuracy than the strided one; it "
-        "needs far fewer FLOPs than the CNN without downsampling, at about the same accuracy.",
+        expected="Under 1-3 pixel shifts the max-pooled CNN loses less accuracy than the strided one; "
+        "without downsampling the CNN is at most slightly more accurate. (Pooling does reduce computation: "
+        "the max-pooled CNN needs fewer FLOPs than the one without downsampling, since after each pooling "
+        "the next block convolves a quarter of the positions. That is arithmetic, recorded with every "
+        "run as model/flops, not a claim to test.)",
         claims=(
             Claim(
                 text="Max-pooling gives some translation invariance: under a 2-pixel shift the max-pooled "
                 "CNN is more accurate than the strided one.",
                 a=cnn("max pool"), b=cnn("strided"), metric="test_shift2/accuracy", test="better",
-            ),
-            Claim(
-                text="Pooling reduces computation: the max-pooled CNN needs fewer FLOPs per example than the "
-                "same CNN without downsampling.",
-                a=cnn("max pool"), b=cnn("no downsampling"), metric="model/flops", higher_is_better=False,
-                test="better",
             ),
             Claim(
                 text="At little cost in accuracy: the CNN without downsampling is at most 2 points more "

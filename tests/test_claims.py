@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from suite.claims import Claim, bootstrap_ci, decide, evaluate_claim, overall_verdict
+from suite.claims import Claim, decide, evaluate_claim, mean_ci, overall_verdict, spread_permutation_test
 
 
 def frame(values_by_arch, sizes=(100, 400), seeds=(0, 1, 2), dataset="d"):
@@ -68,10 +68,30 @@ def test_single_seed_is_inconclusive_with_a_note():
     assert r.verdict == "inconclusive" and "fewer than 2 seeds" in r.note
 
 
-def test_bootstrap_interval_contains_the_mean():
-    mean, low, high = bootstrap_ci(np.array([1.0, 2.0, 3.0, 4.0]))
-    assert mean == 2.5 and 1.0 <= low < 2.5 < high <= 4.0
-    assert np.isnan(bootstrap_ci([1.0])[1])
+def test_the_interval_contains_the_mean_and_covers_95_percent_at_few_seeds():
+    mean, low, high = mean_ci(np.array([1.0, 2.0, 3.0, 4.0]))
+    assert mean == 2.5 and low < 1.0 and high > 4.0  # t with 3 df: wider than the values' range
+    assert np.isnan(mean_ci([1.0])[1])
+    assert mean_ci([0.2, 0.2, 0.2])[1:] == pytest.approx((0.2, 0.2))  # a constant difference: no width
+    # coverage on simulated paired differences with a known mean, at 3 and at 10 seeds
+    rng = np.random.default_rng(0)
+    for seeds in (3, 10):
+        hits = [low <= 0.1 <= high for low, high in
+                (mean_ci(rng.normal(0.1, 0.05, seeds))[1:] for _ in range(2000))]
+        assert 0.93 <= np.mean(hits) <= 0.97, (seeds, np.mean(hits))
+    # the percentile bootstrap it replaces covers far less at 3 seeds: its interval is within the range
+    values = rng.normal(0.1, 0.05, (2000, 3))
+    assert np.mean((values.min(axis=1) <= 0.1) & (0.1 <= values.max(axis=1))) < 0.8
+
+
+def test_the_spread_permutation_test_is_exact_and_holds_its_level():
+    estimate, p_more, p_less = spread_permutation_test([0, 8, 0, 8, 0, 8, 0, 8, 0, 8], [4] * 10)
+    assert estimate > 0 and p_more <= 1 / 512 + 1e-9 and p_less == 1.0
+    # under no difference in spread it rejects (one-sided, 0.025) about 2.5% of the time or less
+    rng = np.random.default_rng(1)
+    rejections = [spread_permutation_test(rng.normal(size=10), rng.normal(size=10))[1] <= 0.025
+                  for _ in range(400)]
+    assert np.mean(rejections) <= 0.05
 
 
 def test_overall_verdict_needs_agreement():
@@ -207,20 +227,21 @@ def test_change_between_two_metrics_of_the_same_runs():
 
 def test_spread_claims_compare_seed_to_seed_variation():
     rows = []
-    for s in range(6):
-        for arch, value in (("gan", [0, 6, 0, 5, 1, 7][s]), ("vae", 8 - 0.1 * (s % 2))):
+    gan = [0, 6, 0, 5, 1, 7, 0, 6, 1, 7]
+    for s in range(10):
+        for arch, value in (("gan", gan[s]), ("vae", 8 - 0.1 * (s % 2))):
             rows.append({"dataset": "ring", "arch": arch, "variant": "natural", "n_train": 100, "seed": s,
                          "metric": "modes", "value": value})
     f = pd.DataFrame(rows)
     claim = Claim(text="the GAN varies more", a={"arch": "gan"}, b={"arch": "vae"}, metric="modes",
                   statistic="spread")
     result = evaluate_claim(claim, f)[0]
-    expected = np.std([0, 6, 0, 5, 1, 7], ddof=1) - np.std([8, 7.9] * 3, ddof=1)
+    expected = np.std(gan, ddof=1) - np.std([8, 7.9] * 5, ddof=1)
     assert result.verdict == "supported" and result.estimate == pytest.approx(expected)
-    assert result.low > 0 and result.n_seeds == 6
+    assert result.n_seeds == 10 and result.method == "paired permutation test over seeds" and "p = " in result.note
     reverse = dataclasses.replace(claim, a={"arch": "vae"}, b={"arch": "gan"})
     assert evaluate_claim(reverse, f)[0].verdict == "contradicted"
-    assert "standard deviations over seeds" in claim.rule()
+    assert "standard deviations over seeds" in claim.rule() and "permutation" in claim.rule()
     with pytest.raises(ValueError, match="spread"):
         Claim(text="t", a={"arch": "gan"}, b={}, statistic="spread")
     assert Claim.from_json(claim.to_json()) == claim

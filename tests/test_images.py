@@ -92,6 +92,10 @@ def test_translation_and_pooling_write_their_sections(cli, tmp_path):
     for name in ("translation", "pooling"):
         assert f'id="study-{name}"' in html
     assert html.count("Accuracy against shift") == 2 and "FLOPs / example" in html
+    # smoke verdicts say what they are: one warning per study, one mark per verdict in the top table
+    assert html.count('<p class="warn smoke">smoke profile: for testing, not evidence') == 2
+    assert html.count('<span class="smoke">smoke profile') == sum(
+        1 for line in html.splitlines() if line.startswith('<tr><td><a href="#study-')) > 0
     con = sqlite3.connect(tmp_path / "results.sqlite")
     models = con.execute("SELECT DISTINCT arch || '@' || setting FROM results WHERE study = 'translation'").fetchall()
     assert {m for (m,) in models} == {"cnn@gap", "cnn@flatten", "mlp@"}

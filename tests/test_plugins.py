@@ -1,10 +1,12 @@
 """One registry mechanism: names checked when something is registered, errors that list the valid names."""
 
+import dataclasses
+
 import pytest
 
 from suite import UsageError
 from suite.registry import Registry
-from suite.studies import PROFILES, Study, StudyRegistry, Task
+from suite.studies import PROFILES, REGISTRY, Study, StudyRegistry, Task, load_builtin_studies
 
 pytest.importorskip("keras")
 
@@ -125,3 +127,20 @@ def test_the_documented_example_of_every_addition_runs_end_to_end(cli, tmp_path)
     assert {"init/weight_norm", "trained/weight_norm", "test/accuracy"} <= metrics
     html = (out / "index.html").read_text()
     assert "Weight norms" in html and "The MLP beats the linear model on the moons." in html
+
+
+def test_a_claim_that_cannot_fail_is_refused_when_registered():
+    """A claim on what the architecture fixes before training (its parameters, its FLOPs) holds or
+    fails by construction: registering it is a one-line error that says to state it as a fact."""
+    from suite.claims import Claim
+
+    registry = StudyRegistry()
+    fixed = Claim(text="the GRU is smaller", a={"arch": "gru"}, b={"arch": "lstm"}, metric="model/params",
+                  higher_is_better=False)
+    constant = study("constant", claims=(fixed,))
+    with pytest.raises(UsageError, match="model/params.*cannot fail"):
+        registry.add_study(constant)
+    learned = dataclasses.replace(fixed, metric="test/accuracy", higher_is_better=True)
+    registry.add_study(dataclasses.replace(constant, claims=(learned,)))
+    load_builtin_studies()  # and none of the suite's own claims is one
+    assert not any(c.metric.startswith("model/") for s in REGISTRY.studies() for c in s.claims)

@@ -46,9 +46,16 @@ def study_section(data: dict, study: pd.Series) -> dict:
     per_run = tidy.drop_duplicates("run_key")
     params, section["param_warnings"] = params_table(per_run)
     section["params"] = params.to_html(index=False, border=0, na_rep="", float_format=lambda v: f"{v:,.0f}")
+    section["verdicts"] = claim_verdicts(claims, tidy)
+    return section
+
+
+def claim_verdicts(claims: list, tidy: pd.DataFrame) -> list[dict]:
+    """Each claim's verdict over its datasets and the rows behind it (one per dataset), for the page."""
+    verdicts = []
     for claim in claims:
         results = evaluate_claim(claim, tidy)
-        section["verdicts"].append({
+        verdicts.append({
             "text": claim.text, "rule": claim.rule(), "metric": claim.metric,
             "a": _describe(claim.a, each=claim.each),
             "b": _describe(claim.b, claim.reference, claim.each), "sizes": claim.sizes,
@@ -59,10 +66,11 @@ def study_section(data: dict, study: pd.Series) -> dict:
                 "sizes": ", ".join(map(str, r.sizes)),
                 "estimate": "" if r.estimate is None else _signed(r.estimate),
                 "interval": "" if r.low is None else f"[{_signed(r.low)}, {_signed(r.high)}]",
+                "method": r.method,
                 "note": r.note,
             } for r in results],
         })
-    return section
+    return verdicts
 
 
 def _signed(value: float) -> str:

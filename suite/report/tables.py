@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from suite.claims import bootstrap_ci
+from suite.claims import mean_ci
 from suite.report.frames import _dataset_order
 
 
@@ -16,12 +16,12 @@ def _fmt(mean, low, high, digits=3) -> str:
 
 
 def summary_table(tidy: pd.DataFrame, metric: str) -> pd.DataFrame:
-    """Mean and 95% bootstrap interval over seeds, sizes as columns."""
+    """Mean and 95% Student-t interval over seeds, sizes as columns."""
     rows = []
     for (dataset, variant, model, n), g in tidy[(tidy["metric"] == metric) & (tidy["primary_metric"] == metric)].groupby(
         ["dataset", "variant", "model", "n_train"]
     ):
-        mean, low, high = bootstrap_ci(g["value"].to_numpy())
+        mean, low, high = mean_ci(g["value"].to_numpy())
         rows.append({"dataset": dataset, "variant": variant, "model": model, "n_train": int(n),
                      "cell": f"{_fmt(mean, low, high)} (k={len(g)})"})
     if not rows:
@@ -58,13 +58,13 @@ def slopes_table(points: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
         per_seed = seed_slopes(g)
         if not per_seed:
             continue
-        mean, low, high = bootstrap_ci(per_seed)
+        mean, low, high = mean_ci(per_seed)
         means[model] = mean
         longest = g[g["length"] >= g["length"].median()]
         tail = seed_slopes(longest)
         by_length = g.groupby("length")["value"].median()
         rows.append({"model": model, "slope (log-log)": _fmt(mean, low, high, 2),
-                     f"slope from {int(longest['length'].min())} steps": _fmt(*bootstrap_ci(tail), 2) if tail else "",
+                     f"slope from {int(longest['length'].min())} steps": _fmt(*mean_ci(tail), 2) if tail else "",
                      "seeds": len(per_seed),
                      f"ms at {int(by_length.index[0])}": f"{by_length.iloc[0]:.1f}",
                      f"ms at {int(by_length.index[-1])}": f"{by_length.iloc[-1]:.1f}"})

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from suite.report.figures.common import log_axis, setup_matplotlib, to_svg, model_styles
+from suite.report.figures.common import log_axis, setup_matplotlib, to_svg, model_styles, t_interval
 from suite.report.figures.registry import FIGURES
 from suite.report.frames import _at_largest_size, _dataset_order, _family
 from suite.report.tables import slopes_table
@@ -29,7 +29,7 @@ def learning_curve_figure(tidy: pd.DataFrame, metric: str, title: str) -> str:
     grid = sns.relplot(
         data=frame, x="n_train", y="value", hue="model", style="model", kind="line",
         row="dataset", col="data", col_order=col_order, markers=True, dashes=dashes,
-        errorbar=("ci", 95), height=3.0 if len(col_order) <= 2 else 2.5, aspect=1.25 if len(col_order) <= 2 else 1.05,
+        errorbar=t_interval, height=3.0 if len(col_order) <= 2 else 2.5, aspect=1.25 if len(col_order) <= 2 else 1.05,
         palette=palette,
         facet_kws={"sharey": "row", "sharex": "row", "margin_titles": True},
         hue_order=models, style_order=models, err_kws={"alpha": 0.15},
@@ -64,7 +64,7 @@ def metric_vs_length_figure(tidy: pd.DataFrame, title: str) -> str:
         metric = sub["primary_metric"].iloc[0]
         points = sub[sub["metric"] == metric]
         sns.lineplot(data=points, x="length", y="value", hue="model", hue_order=models, style="model",
-                     style_order=models, markers=True, dashes=False, errorbar=("ci", 95), ax=ax,
+                     style_order=models, markers=True, dashes=False, errorbar=t_interval, ax=ax,
                      err_kws={"alpha": 0.15})
         base = sub[sub["metric"] == metric.replace("test/", "test/baseline_")]
         if not base.empty:
@@ -107,7 +107,7 @@ def step_time_figure(points: pd.DataFrame, slopes: dict, title: str) -> str:
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
     models = sorted(points["model"].unique())
     sns.lineplot(data=points, x="length", y="value", hue="model", hue_order=models, style="model",
-                 style_order=models, markers=True, dashes=False, errorbar=("ci", 95), ax=ax,
+                 style_order=models, markers=True, dashes=False, errorbar=t_interval, ax=ax,
                  err_kws={"alpha": 0.15})
     handles, labels = ax.get_legend_handles_labels()
     ax.legend(handles, [f"{m} (slope {slopes[m]:.2f})" if m in slopes else m for m in labels], fontsize=8)
@@ -125,7 +125,7 @@ def _figure_learning_curves(tidy, data, study) -> list[dict]:
         "title": f"Learning curves: {metric}",
         "svg": learning_curve_figure(tidy, metric, f"{study['name']}: {metric}"),
         "caption": "Test metric against training-set size. Lines: mean over seeds; bands: 95% "
-                   "bootstrap interval (seaborn). Matched data on the left, mismatched on the right.",
+                   "Student-t interval over seeds. Matched data on the left, mismatched on the right.",
     } for metric in sorted(tidy["primary_metric"].unique())]
 
 
@@ -186,7 +186,7 @@ def comparison_figure(points: pd.DataFrame, metric: str, title: str) -> str:
 
     models = sorted(points["model"].unique())
     grid = sns.catplot(data=points, y="model", x="value", col="dataset", kind="point", order=models,
-                       errorbar=("ci", 95), linestyle="none", height=2.6, aspect=1.6, sharex=False,
+                       errorbar=t_interval, linestyle="none", height=2.6, aspect=1.6, sharex=False,
                        col_wrap=min(3, points["dataset"].nunique()))
     for dataset, ax in grid.axes_dict.items():
         params = points[points["dataset"] == dataset].groupby("model")["params"].max()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from suite.claims import bootstrap_ci
+from suite.claims import mean_ci
 from suite.report.figures.common import setup_matplotlib, to_svg, image_grid_figure
 from suite.report.figures.registry import FIGURES
 from suite.report.frames import _at_largest_size, _final_runs, run_arrays
@@ -115,7 +115,7 @@ def _figure_generation_table(tidy, data, study) -> list[dict]:
         for metric, label, digits in GENERATION_METRICS:
             values = g.loc[g["metric"] == metric, "value"].to_numpy()
             if len(values):
-                row[label] = f"{_fmt(*bootstrap_ci(values), digits=digits)} sd {values.std(ddof=1) if len(values) > 1 else 0:.{digits}f}"
+                row[label] = f"{_fmt(*mean_ci(values), digits=digits)} sd {values.std(ddof=1) if len(values) > 1 else 0:.{digits}f}"
         rows.append(row)
     if not rows:
         return []

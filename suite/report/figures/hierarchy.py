@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from suite.claims import bootstrap_ci
-from suite.report.figures.common import draw_image, setup_matplotlib, to_svg
+from suite.claims import mean_ci
+from suite.report.figures.common import draw_image, setup_matplotlib, to_svg, t_interval
 from suite.report.figures.registry import FIGURES
 from suite.report.frames import _at_largest_size, run_arrays, shown_runs
 from suite.report.tables import _fmt
@@ -85,7 +85,7 @@ def _figure_filters(tidy, data, study) -> list[dict]:
         for when in ("init", "trained"):
             v = _at_largest_size(tidy)
             v = v[(v["dataset"] == run["dataset"]) & (v["metric"] == f"{when}/edge_likeness")]["value"]
-            rows.append({"filters": when, "edge-likeness (mean [95% CI] over seeds)": _fmt(*bootstrap_ci(v)),
+            rows.append({"filters": when, "edge-likeness (mean [95% CI] over seeds)": _fmt(*mean_ci(v)),
                          "seeds": len(v)})
         rows.append({"filters": f"random (expected, {k}x{k})",
                      "edge-likeness (mean [95% CI] over seeds)": f"{random:.3f}", "seeds": ""})
@@ -138,7 +138,7 @@ def layer_probe_figure(points: pd.DataFrame, title: str) -> str:
 
     grid = sns.relplot(
         data=points, x="layer", y="value", hue="network", style="network", kind="line", col="dataset",
-        markers=True, errorbar=("ci", 95), height=2.8, aspect=1.2, err_kws={"alpha": 0.15},
+        markers=True, errorbar=t_interval, height=2.8, aspect=1.2, err_kws={"alpha": 0.15},
         hue_order=["trained", "untrained (init)"], style_order=["trained", "untrained (init)"],
         col_wrap=min(3, points["dataset"].nunique()),
     )
@@ -163,7 +163,7 @@ def _figure_layer_probes(tidy, data, study) -> list[dict]:
     for (dataset, layer), g in points.groupby(["dataset", "layer"]):
         row = {"dataset": dataset, "layer": layer}
         for network in ("untrained (init)", "trained"):
-            row[network] = _fmt(*bootstrap_ci(g.loc[g["network"] == network, "value"].to_numpy()))
+            row[network] = _fmt(*mean_ci(g.loc[g["network"] == network, "value"].to_numpy()))
         rows.append(row)
     return [{
         "title": "Linear probes by layer",

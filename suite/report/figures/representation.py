@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from suite.claims import bootstrap_ci
-from suite.report.figures.common import log_axis, setup_matplotlib, to_svg, image_grid_figure
+from suite.claims import mean_ci
+from suite.report.figures.common import log_axis, setup_matplotlib, to_svg, image_grid_figure, t_interval
 from suite.report.figures.registry import FIGURES
 from suite.report.frames import _at_largest_size, _final_runs, code_width, run_arrays
 from suite.report.tables import _fmt
@@ -19,7 +19,7 @@ def code_probe_figure(points: pd.DataFrame, title: str) -> str:
 
     grid = sns.relplot(
         data=points, x="width", y="value", hue="space", style="space", kind="line", row="dataset", col="labels",
-        markers=True, errorbar=("ci", 95), height=2.6, aspect=1.3, err_kws={"alpha": 0.15},
+        markers=True, errorbar=t_interval, height=2.6, aspect=1.3, err_kws={"alpha": 0.15},
         hue_order=sorted(points["space"].unique()), style_order=sorted(points["space"].unique()),
         facet_kws={"sharey": "row", "sharex": "row", "margin_titles": True},
     )
@@ -53,7 +53,7 @@ def _figure_code_probes(tidy, data, study) -> list[dict]:
                               ("trained/probe_pixels_100", "raw, 100/class")):
             values = g.loc[g["metric"] == metric, "value"].to_numpy()
             if len(values):
-                row[label] = _fmt(*bootstrap_ci(values), digits=4 if "MSE" in label else 3)
+                row[label] = _fmt(*mean_ci(values), digits=4 if "MSE" in label else 3)
         rows.append(row)
     table = pd.DataFrame(rows).sort_values(["dataset", "code width", "model"])
     return [{

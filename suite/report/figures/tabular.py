@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from suite.claims import bootstrap_ci
+from suite.claims import mean_ci
 from suite.report.figures.common import setup_matplotlib, to_svg, model_styles
 from suite.report.figures.registry import FIGURES
 from suite.report.tables import _fmt
@@ -55,7 +55,7 @@ def _figure_sensitivity(tidy, data, study) -> list[dict]:
     cells, rows = [], []
     for (model, perturbation), g in changes.groupby(["model", "perturbation"]):
         per_seed = g.groupby("seed")["value"].mean()  # over datasets and sizes
-        mean, low, high = bootstrap_ci(per_seed.to_numpy())
+        mean, low, high = mean_ci(per_seed.to_numpy())
         cells.append({"model": model, "perturbation": perturbation, "mean": mean})
         rows.append({"model": model, "perturbation": perturbation, "cell": f"{_fmt(mean, low, high)} (k={len(per_seed)})"})
     order, _, _ = model_styles(tidy)
@@ -70,7 +70,7 @@ def _figure_sensitivity(tidy, data, study) -> list[dict]:
                    "training subset and seed), averaged over tables, training-set sizes and seeds. "
                    "reordered: the columns in a random order; rotated: the standardised features "
                    "rotated at random; uninformative: as many noise columns again. Each seed draws its "
-                   "own order, rotation and noise. Below: the same with 95% bootstrap intervals over "
+                   "own order, rotation and noise. Below: the same with 95% Student-t intervals over "
                    "seeds, then per table.",
         "table": overall.reset_index().to_html(index=False, classes="num", border=0, na_rep="")
                  + by_dataset.reset_index().to_html(index=False, classes="num", border=0, na_rep="",

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from suite.claims import bootstrap_ci
-from suite.report.figures.common import setup_matplotlib, to_svg, model_styles
+from suite.claims import mean_ci
+from suite.report.figures.common import setup_matplotlib, to_svg, model_styles, t_interval
 from suite.report.figures.registry import FIGURES
 from suite.report.frames import _at_largest_size
 from suite.report.tables import _fmt
@@ -34,7 +34,7 @@ def shift_figure(points: pd.DataFrame, title: str) -> str:
     grid = sns.relplot(
         data=points, x="shift", y="value", hue="model", style="model", kind="line", row="dataset",
         col="variant", markers=True, dashes=dashes, palette=palette, hue_order=models, style_order=models,
-        errorbar=("ci", 95), height=2.8, aspect=1.3, err_kws={"alpha": 0.15},
+        errorbar=t_interval, height=2.8, aspect=1.3, err_kws={"alpha": 0.15},
         facet_kws={"sharex": "row", "margin_titles": True},
     )
     grid.set_axis_labels("test shift (pixels, down and right)", "test accuracy")
@@ -60,7 +60,7 @@ def _figure_vs_shift(tidy, data, study) -> list[dict]:
         for metric, label in (("test/accuracy", "shift 0"), ("test_far/accuracy", "largest shift"),
                               ("test_random/accuracy", "random placement")):
             values = g.loc[g["metric"] == metric, "value"].to_numpy()
-            row[label] = _fmt(*bootstrap_ci(values)) if len(values) else ""
+            row[label] = _fmt(*mean_ci(values)) if len(values) else ""
         rows.append(row)
     return [{
         "title": "Accuracy against shift",
