@@ -36,7 +36,8 @@ def main(path: str) -> None:
             rows = "; ".join(f"{r['dataset']}: {r['estimate']} {r['interval'] or r['note']} ({r['n_seeds']})"
                              for r in v["rows"])
             text = v["text"].replace("|", "/")
-            print(f"| {study['name']} | {text} | **{v['verdict']}** | {rows} |")
+            verdict = f"**{v['verdict']}**" + (f" ({v['qualifier']})" if v["qualifier"] else "")
+            print(f"| {study['name']} | {text} | {verdict} | {rows} |")
 
 
 if __name__ == "__main__":

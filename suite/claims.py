@@ -183,6 +183,7 @@ class ClaimResult:
     sizes: tuple
     note: str = ""
     method: str = ""  # how the interval or test was computed (INTERVAL, SPREAD_TEST)
+    qualifier: str = ""  # e.g. "under-trained: arch=lstm (3 of 3 runs still improving at the step budget)"
 
 
 def mean_ci(values, level: float = 0.95):
@@ -348,6 +349,45 @@ def _weakest_difference(claim: Claim, frame):
     return joined.apply(lambda row: row.iloc[int(np.argmax(np.abs(row.to_numpy())))], axis=1)
 
 
+STILL_IMPROVING, SKILL = "train/still_improving", "test/skill"
+
+
+def _conditions(claim: Claim) -> list[Mapping]:
+    """The conditions whose runs a claim's evidence rests on (a and b; with `each`, every expansion)."""
+    sides = [c for c in (claim.a, claim.b) if c]
+    if not claim.each:
+        return sides
+    (column, values), = claim.each.items()
+    return [{column: v, **c} if column not in c else c for c in sides for v in values]
+
+
+def qualifiers(claim: Claim, runs, sizes) -> str:
+    """Why a verdict may measure training rather than the bias, from how its runs ended: a condition
+    whose runs mostly used their whole step budget while still improving ("under-trained"), or whose
+    runs on data its bias matches are at the trivial baseline ("untrained": only where the claim
+    compares two conditions; a claim on one model's level against a constant, such as "the RNN fails
+    beyond 20 steps", is about that level itself). "" when neither."""
+    notes = []
+    if "matched" not in runs.columns:
+        return ""
+    for condition in _conditions(claim):
+        mask = runs["n_train"].isin(sizes).to_numpy().copy() if len(sizes) else np.ones(len(runs), dtype=bool)
+        for column, value in condition.items():
+            if column in runs.columns:
+                mask &= runs[column].isin(value if isinstance(value, tuple) else (value,)).to_numpy()
+        sub = runs[mask]
+        name = ", ".join(f"{k}={'/'.join(map(str, v)) if isinstance(v, tuple) else v}" for k, v in condition.items())
+        improving = sub.loc[sub["metric"] == STILL_IMPROVING, "value"]
+        if len(improving) and improving.mean() >= 0.5:
+            notes.append(f"under-trained: {name} ({int(improving.sum())} of {len(improving)} runs still "
+                         f"improving at the step budget)")
+        skill = sub.loc[(sub["metric"] == SKILL) & (sub["matched"] == 1), "value"]
+        if claim.b and len(skill) and skill.mean() <= 0.02:
+            notes.append(f"untrained: {name} at the trivial baseline on its matched data "
+                         f"(mean skill {skill.mean():+.2f})")
+    return "; ".join(dict.fromkeys(notes))
+
+
 def evaluate_claim(claim: Claim, runs) -> list[ClaimResult]:
     """Verdicts of one claim, one per dataset (one in all for slopes), from a tidy frame of ok runs.
 
@@ -357,6 +397,7 @@ def evaluate_claim(claim: Claim, runs) -> list[ClaimResult]:
     compared = {claim.metric}
     if claim.change and "metric" in claim.change:  # two measurements of the same runs
         compared = set(claim.change["metric"])
+    everything = runs
     frame = runs[runs["metric"].isin(compared)]
     if claim.datasets is not None:
         frame = frame[frame["dataset"].isin(claim.datasets)]
@@ -405,6 +446,12 @@ def evaluate_claim(claim: Claim, runs) -> list[ClaimResult]:
             estimate, low, high = -estimate, -high, -low
         results.append(ClaimResult(claim, dataset, verdict, estimate, low, high, len(per_seed), sizes,
                                    method=INTERVAL))
+    if "dataset" in everything.columns:
+        for i, r in enumerate(results):
+            data = everything if claim.statistic == "slope" else everything[everything["dataset"] == r.dataset]
+            if claim.datasets is not None:
+                data = data[data["dataset"].isin(claim.datasets)]
+            results[i] = dataclasses.replace(r, qualifier=qualifiers(claim, data, r.sizes))
     return results
 
 

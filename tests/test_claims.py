@@ -245,3 +245,31 @@ def test_spread_claims_compare_seed_to_seed_variation():
     with pytest.raises(ValueError, match="spread"):
         Claim(text="t", a={"arch": "gan"}, b={}, statistic="spread")
     assert Claim.from_json(claim.to_json()) == claim
+
+
+def test_a_verdict_on_runs_still_improving_at_the_budget_or_at_the_baseline_is_qualified():
+    f = frame({"a": lambda n, s: 0.9 + 0.01 * s, "b": lambda n, s: 0.8})
+    f["matched"] = 1
+    flags = f.assign(metric="train/still_improving", value=f["arch"].map({"a": 0.0, "b": 1.0}))
+    skill = f.assign(metric="test/skill", value=f["arch"].map({"a": 0.7, "b": 0.0}))
+    result = evaluate_claim(CLAIM, pd.concat([f, flags]))[0]
+    assert result.verdict == "supported"
+    assert result.qualifier == "under-trained: arch=b (6 of 6 runs still improving at the step budget)"
+    result = evaluate_claim(CLAIM, pd.concat([f, skill]))[0]
+    assert result.qualifier.startswith("untrained: arch=b at the trivial baseline")
+    trained = pd.concat([f, flags.assign(value=0.0), skill.assign(value=0.5)])
+    assert evaluate_claim(CLAIM, trained)[0].qualifier == ""
+
+
+def test_convergence_labels_on_constructed_histories():
+    from suite.training.objectives import convergence_metrics
+
+    still_falling = {"val_loss": [1.0, 0.8, 0.6, 0.5]}
+    assert convergence_metrics(still_falling, "val_loss", stopped_early=False) == {
+        "train/stopped_early": 0.0, "train/still_improving": 1.0}
+    plateau = {"val_loss": [1.0, 0.5, 0.6, 0.6, 0.7]}
+    assert convergence_metrics(plateau, "val_loss", stopped_early=True)["train/still_improving"] == 0.0
+    assert convergence_metrics(plateau, "val_loss", stopped_early=False)["train/still_improving"] == 0.0
+    assert convergence_metrics({"loss": [3.0, 2.0, 1.0]}, "loss", stopped_early=False)["train/still_improving"] == 1.0
+    assert convergence_metrics({"val_loss": [1.0, float("nan"), 0.5]}, "val_loss", False) == {}
+    assert convergence_metrics({"val_loss": [1.0, 0.5]}, "val_loss", False) == {}  # too few checks to say

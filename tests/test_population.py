@@ -48,6 +48,8 @@ def test_a_member_trains_as_it_would_alone_for_an_mlp_a_gru_and_a_cnn():
         "    assert together[1].history['val_loss'] == pytest_approx(alone[0].history['val_loss'])\n"
         "    assert all(r.record.members == 4 and r.record.trainer == 'population' for r in together)\n"
         "    assert all(r.record.vectorize == path for r in together)\n"
+        "    for name in ('train/stopped_early', 'train/still_improving'):  # how it ended, as alone\n"
+        "        assert together[1].metrics[name] == alone[0].metrics[name]\n"
         "    assert len({round(r.metrics['test/loss'], 6) for r in together}) == 4  # the members differ\n"
         "print('ok')\n"
     ).replace("pytest_approx", "(lambda v: [round(x, 4) for x in v])")

@@ -57,6 +57,9 @@ def test_a_run_records_everything_the_issue_lists(tmp_path):
     row, metrics, history, series, arrays = result.record, result.metrics, result.history, result.series, result.arrays
     assert set(metrics) >= {"test/accuracy", "test/loss", "train/step_ms", "model/params"}
     assert 0.0 <= metrics["test/accuracy"] <= 1.0
+    # how it ended: stopped on a plateau, or at the budget (still improving or not), never both
+    assert {metrics["train/stopped_early"], metrics["train/still_improving"]} <= {0.0, 1.0}
+    assert metrics["train/stopped_early"] + metrics["train/still_improving"] <= 1
     assert metrics["train/step_ms"] > 0 and series == {} and arrays == {}
     # the trivial predictor (the training set's commonest digit) and the skill over it
     assert 0.05 < metrics["test/baseline_accuracy"] < 0.2

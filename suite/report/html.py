@@ -61,13 +61,15 @@ def claim_verdicts(claims: list, tidy: pd.DataFrame) -> list[dict]:
             "b": _describe(claim.b, claim.reference, claim.each), "sizes": claim.sizes,
             # no run the claim can use (e.g. its datasets were not run in this profile)
             "verdict": overall_verdict([r.verdict for r in results]) if results else "no data",
+            # what may make the verdict measure training rather than the bias (suite.claims.qualifiers)
+            "qualifier": "; ".join(dict.fromkeys(f"{r.dataset}: {r.qualifier}" for r in results if r.qualifier)),
             "rows": [{
                 "dataset": r.dataset, "verdict": r.verdict, "n_seeds": r.n_seeds,
                 "sizes": ", ".join(map(str, r.sizes)),
                 "estimate": "" if r.estimate is None else _signed(r.estimate),
                 "interval": "" if r.low is None else f"[{_signed(r.low)}, {_signed(r.high)}]",
                 "method": r.method,
-                "note": r.note,
+                "note": "; ".join(n for n in (r.note, r.qualifier) if n),
             } for r in results],
         })
     return verdicts

@@ -181,3 +181,20 @@ def loss_oscillation(history: dict) -> dict:
         if len(tail) >= 4:
             out[f"train/oscillation_{name}"] = float(tail.std() / (np.abs(tail).mean() + 1e-12))
     return out
+
+
+def convergence_metrics(history: dict, monitor: str, stopped_early: bool) -> dict:
+    """How a run ended, for the verdicts' "under-trained" qualifier (the same rule on both trainers).
+
+    `train/stopped_early`: 1 if early stopping ended it (its monitored loss
+    had stopped improving: a plateau), else 0. `train/still_improving`: 1 if
+    it used its whole step budget and its monitored loss (`monitor`, the
+    validation loss; the training loss for objectives without validation)
+    was at its best in one of its last two checks: more steps would
+    probably have moved it. Left out with fewer than 3 checks.
+    """
+    values = np.asarray(history.get(monitor) or history.get("loss") or [], dtype=float)
+    if len(values) < 3 or not np.all(np.isfinite(values)):
+        return {}
+    improving = not stopped_early and int(np.argmin(values)) >= len(values) - 2
+    return {"train/stopped_early": float(stopped_early), "train/still_improving": float(improving)}

@@ -52,7 +52,7 @@ from suite.architectures import build_model, count_flops, get_architecture
 from suite.data import TRANSFORMS, load_variant, subsample_indices
 from suite.store import RunResult
 from suite.training.devices import library_versions
-from suite.training.objectives import OBJECTIVES, baseline_metrics, loss_oscillation
+from suite.training.objectives import OBJECTIVES, baseline_metrics, convergence_metrics, loss_oscillation
 from suite.training.plan import RunSpec, learning_rate
 from suite.training.trainer import evaluation_batch_size, run_probes, run_record
 
@@ -297,6 +297,8 @@ class PopulationTrainer:
                             if not name.startswith("val_") and v})
             if objective.oscillation:
                 metrics.update(loss_oscillation(member_history))
+            metrics.update(convergence_metrics(member_history, objective.monitor,
+                                               stopped_early=not objective.train_only and not active[i]))
             result.metrics = {**result.metrics, **metrics}
             result.history = member_history
             record = result.record

@@ -31,7 +31,7 @@ from suite.data import load_variant, subsample
 from suite.probes import PROBES
 from suite.store import RunRecord, RunResult
 from suite.training.devices import library_versions
-from suite.training.objectives import OBJECTIVES, baseline_metrics, loss_oscillation
+from suite.training.objectives import OBJECTIVES, baseline_metrics, convergence_metrics, loss_oscillation
 from suite.training.plan import RunSpec, learning_rate
 
 
@@ -189,10 +189,11 @@ class Trainer:
 
         timer = make_step_timer(budget.steps_per_execution, steps_per_epoch)
         callbacks = [timer, keras.callbacks.TerminateOnNaN()]
-        validation = None
+        validation = stopping = None
         if not objective.train_only:
-            callbacks.append(keras.callbacks.EarlyStopping(
-                monitor=objective.monitor, patience=budget.patience, restore_best_weights=True))
+            stopping = keras.callbacks.EarlyStopping(monitor=objective.monitor, patience=budget.patience,
+                                                     restore_best_weights=True)
+            callbacks.append(stopping)
             validation = (data.x_val, data.y_val)
         start = time.perf_counter()
         history = model.fit(
@@ -223,6 +224,8 @@ class Trainer:
                         if not k.startswith("val_") and len(v)})
         if objective.oscillation:
             metrics.update(loss_oscillation(history))
+        metrics.update(convergence_metrics(history, objective.monitor,
+                                           stopped_early=bool(stopping is not None and stopping.stopped_epoch > 0)))
         # the probes' init/ metrics first, as they were measured
         result.metrics = {**result.metrics, **metrics}
         probe("trained")
