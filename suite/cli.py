@@ -86,6 +86,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, metavar="N",
                    help="training processes in parallel (default: one per core, at most 2, on a "
                    "CPU; 1 on a GPU)")
+    p.add_argument("--export", metavar="PATH",
+                   help="also write the results (one row per run and metric) to PATH: .csv or .parquet "
+                        "(needs pyarrow); OUTPUT/results.csv is written with every report anyway")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     return p
 
@@ -178,13 +181,18 @@ def _format_duration(seconds: float) -> str:
     return f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"
 
 
-def _write_report(store, path: Path) -> Path:
+def _write_report(store, path: Path, export: str | None = None) -> Path:
+    """The report, `results.csv` beside it (the tidy results for pandas, R or a spreadsheet), and
+    the `--export` file if one was asked for."""
     from suite.report import write_report
 
     try:
+        store.export_results(path.parent / "results.csv")
+        if export:
+            store.export_results(export)
         return write_report(store, path)
-    except OSError as e:  # the results are safe in the database; only the page could not be written
-        raise UsageError(f"cannot write the report {str(path)!r} ({e.strerror or e}); the results are in "
+    except OSError as e:  # the results are safe in the database; only the files could not be written
+        raise UsageError(f"cannot write {e.filename or str(path)!r} ({e.strerror or e}); the results are in "
                          f"{str(store.path)!r}: rerun with --report-only --output pointing there") from None
 
 
@@ -239,6 +247,10 @@ def _main(args, argv) -> int:
     if args.trainer == "population" and backend != "jax":
         raise UsageError(f"--trainer population needs --backend jax (the backend is {backend!r}); "
                          f"valid trainers on {backend}: auto, fit")
+    if args.export:
+        from suite.store import check_export_path
+
+        check_export_path(Path(args.export))
     if args.workers is not None and args.workers < 1:
         raise UsageError(f"bad --workers {args.workers}; valid: 1 or more")
 
@@ -250,7 +262,7 @@ def _main(args, argv) -> int:
         if not db_path.exists():
             raise UsageError(f"no results database at {db_path}; run without --report-only first")
         with Store(db_path) as store:
-            path = _write_report(store, output / "index.html")
+            path = _write_report(store, output / "index.html", args.export)
         print(f"report: {path}")
         return 0
 
@@ -281,7 +293,7 @@ def _main(args, argv) -> int:
                           workers=args.workers,
                           worker_setup=functools.partial(load_studies, tuple(str(p) for p in args.tasks_module)))
         store.finish_session(session, counts["ok"] + counts["failed"])
-        path = _write_report(store, output / "index.html")
+        path = _write_report(store, output / "index.html", args.export)
     failed = f", {counts['failed']} failed" if counts["failed"] else ""
     print(f"{len(pending)} runs in {_format_duration(time.time() - started)} on {counts['device']} "
           f"with {counts['workers']} worker{'s' if counts['workers'] > 1 else ''} "

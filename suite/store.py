@@ -153,6 +153,19 @@ FROM runs r LEFT JOIN metrics m ON m.run_key = r.run_key;
 """.format(runs=RUNS_SQL)
 
 
+EXPORT_FORMATS = (".csv", ".parquet")
+
+
+def check_export_path(path: Path) -> None:
+    """A one-line error for an export path the suite cannot write (checked before any training)."""
+    import importlib.util
+
+    if path.suffix not in EXPORT_FORMATS:
+        raise UsageError(f"bad --export {str(path)!r}: valid formats are {', '.join(EXPORT_FORMATS)}")
+    if path.suffix == ".parquet" and importlib.util.find_spec("pyarrow") is None:
+        raise UsageError(f"--export {str(path)!r} needs pyarrow (pip install pyarrow); or export to .csv")
+
+
 def to_npy(array) -> bytes:
     """An array as the bytes of an .npy file (shape and dtype included; no pickle)."""
     buf = io.BytesIO()
@@ -296,6 +309,20 @@ class Store:
         """A run's arrays by name."""
         rows = self.con.execute("SELECT name, npy FROM arrays WHERE run_key = ?", (run_key,))
         return {name: from_npy(blob) for name, blob in rows}
+
+    def export_results(self, path: str | Path) -> Path:
+        """Writes the `results` view (one row per run and metric) to `path`: .csv, or .parquet
+        (which needs pyarrow). Written beside a temporary name first, so no half file is left."""
+        path = Path(path)
+        check_export_path(path)
+        frame = self.read_frame("SELECT * FROM results ORDER BY study, task, n_train, seed, metric")
+        tmp = path.with_name(path.name + ".tmp")
+        if path.suffix == ".csv":
+            frame.to_csv(tmp, index=False)
+        else:
+            frame.to_parquet(tmp, index=False)
+        tmp.replace(path)
+        return path
 
     def read_frame(self, sql: str, params=()):
         import pandas as pd

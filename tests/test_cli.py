@@ -1,5 +1,6 @@
 """The command line, end to end, in subprocesses (smoke profile, tiny sizes)."""
 
+import importlib.util
 import os
 import signal
 import sqlite3
@@ -27,6 +28,7 @@ load_builtin_studies()  # the valid names the errors must list, from the registr
     (["--sizes", "10,abc"], "bad size 'abc' in --sizes; valid: positive integers or 'full'"),
     (["--seeds", "x"], "bad --seeds 'x'"),
     (["--seeds", "1,1"], "bad --seeds '1,1'; seed 1 is listed twice"),
+    (["--export", "out.xlsx"], "bad --export 'out.xlsx': valid formats are .csv, .parquet"),
     (["--bogus"], "unrecognized arguments: --bogus"),
     (["--tasks-module", "/no/such/file.py"], "--tasks-module '/no/such/file.py' is not a file"),
 ])
@@ -106,9 +108,15 @@ def test_task_module_outside_the_repo_runs_end_to_end(cli, tmp_path):
     html = (out / "index.html").read_text()
     assert "The wide MLP beats the narrow one." in html and "kept out on purpose" in html
 
+    # the tidy results beside the report: the results view, row for row
+    assert len(pd.read_csv(out / "results.csv")) == con.execute("select count(*) from results").fetchone()[0]
+
     (out / "index.html").unlink()
-    rebuilt = cli("--tasks-module", module, "--report-only", "--output", out, cwd=tmp_path)
+    export = tmp_path / ("tidy.parquet" if importlib.util.find_spec("pyarrow") else "tidy.csv")
+    rebuilt = cli("--tasks-module", module, "--report-only", "--output", out, "--export", export, cwd=tmp_path)
     assert rebuilt.returncode == 0 and (out / "index.html").exists(), rebuilt.stderr
+    tidy = pd.read_parquet(export) if export.suffix == ".parquet" else pd.read_csv(export)
+    assert set(tidy["task"]) == {"mine/narrow", "mine/wide"} and "value" in tidy.columns
     assert "The wide MLP beats the narrow one." in (out / "index.html").read_text()
 
     fresh = cli("--tasks-module", module, "--studies", "mine", "--profile", "smoke", "--fresh",
