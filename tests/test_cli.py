@@ -32,12 +32,31 @@ load_builtin_studies()  # the valid names the errors must list, from the registr
     (["--bogus"], "unrecognized arguments: --bogus"),
     (["--tasks-module", "/no/such/file.py"], "--tasks-module '/no/such/file.py' is not a file"),
 ])
-def test_bad_usage_is_one_line_and_exit_code_2(cli, args, message, tmp_path):
-    result = cli(*args, "--output", tmp_path)
-    assert result.returncode == 2, result.stderr
-    lines = [l for l in result.stderr.splitlines() if l.strip()]
-    assert len(lines) == 1, result.stderr
+def test_bad_usage_is_one_line_and_exit_code_2(args, message, tmp_path, capsys, monkeypatch):
+    """In this process, through the command line's own entry point (a fresh interpreter per case
+    would spend its time importing Keras; the next test checks the real process's exit code)."""
+    import keras
+
+    from suite.cli import main
+
+    for name in ("JAX_COMPILATION_CACHE_DIR", "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "TF_CPP_MIN_LOG_LEVEL"):
+        monkeypatch.delenv(name, raising=False)  # what main sets there is undone after the test
+    monkeypatch.setenv("KERAS_BACKEND", keras.backend.backend())  # the backend this process has loaded
+    try:
+        code = main([*args, "--output", str(tmp_path)])
+    except SystemExit as exit:  # argparse's own errors
+        code = exit.code
+    err = capsys.readouterr().err
+    assert code == 2, err
+    lines = [l for l in err.splitlines() if l.strip()]
+    assert len(lines) == 1, err
     assert message in lines[0]
+
+
+def test_bad_usage_exits_the_process_with_code_2(cli, tmp_path):
+    for args in (["--studies", "nope"], ["--bogus"]):
+        result = cli(*args, "--output", tmp_path)
+        assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1, result.stderr
 
 
 def test_report_only_without_database_is_usage_error(cli, tmp_path):
