@@ -33,7 +33,7 @@ examples:
   python run_suite.py --profile smoke --output /tmp/smoke     seconds: checks the plumbing
   python run_suite.py --report-only            rebuild reports/index.html from the database
   python run_suite.py --tasks-module my_study.py --studies my_study
-  python run_suite.py --backend jax            same models on JAX (pip install jax)
+  python run_suite.py --backend tensorflow     same models on TensorFlow, one fit() per run
 
 Results go to OUTPUT/results.sqlite as each run finishes; rerunning the same
 command skips finished runs, so an interrupted suite resumes where it stopped.
@@ -80,9 +80,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tasks-module", metavar="PATH", action="append", default=[],
                    help="a Python file that registers studies/tasks of your own (repeatable)")
     p.add_argument("--trainer", default="auto", metavar="NAME",
-                   help="auto (default): on the jax backend, train the runs of a task together in one "
-                   "compiled program where that is faster | population: wherever possible | fit: one run "
-                   "at a time (the only choice on tensorflow and torch)")
+                   help="auto (default) or population: on the jax backend, train the runs of a task "
+                   "together through one compiled program wherever possible | fit: one run at a time (the "
+                   "only choice on tensorflow and torch)")
     p.add_argument("--workers", type=int, metavar="N",
                    help="training processes in parallel (default: one per core, at most 2, on a "
                    "CPU; 1 on a GPU)")
