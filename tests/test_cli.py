@@ -219,6 +219,19 @@ def test_ctrl_c_stops_at_once_and_keeps_finished_runs(tmp_path):
     assert _count_ok(out / "results.sqlite") >= 2
 
 
+def _kill_once_runs_are_in(args, db, runs: int) -> dict:
+    """Starts the suite, kill -9s it once `runs` runs are committed; the finished runs (key -> time)."""
+    proc = _start_and_wait_for(args, db, runs)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL, "the run finished before it could be killed"
+    _assert_group_ends(proc.pid)  # worker processes do not outlive the suite
+    con = sqlite3.connect(db)
+    before = dict(con.execute("select run_key, finished_at from runs where status = 'ok'").fetchall())
+    con.close()
+    return before
+
+
 def test_resume_after_sigkill_loses_nothing_and_duplicates_nothing(cli, tmp_path):
     out = tmp_path / "out"
     # one run at a time (tensorflow), so a kill lands between runs; a kill in the middle of a
@@ -226,15 +239,7 @@ def test_resume_after_sigkill_loses_nothing_and_duplicates_nothing(cli, tmp_path
     args = ["--studies", "locality", "--archs", "mlp", "--profile", "smoke", "--seeds", "3",
             "--backend", "tensorflow", "--output", str(out), "--no-progress"]
     db = out / "results.sqlite"
-    proc = _start_and_wait_for(args, db, 3)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    assert proc.returncode == -signal.SIGKILL, "the run finished before it could be killed"
-    _assert_group_ends(proc.pid)  # worker processes do not outlive the suite
-
-    con = sqlite3.connect(db)
-    before = dict(con.execute("select run_key, finished_at from runs where status = 'ok'").fetchall())
-    con.close()
+    before = _kill_once_runs_are_in(args, db, 3)
     planned = 2 * 2 * 3  # variants x smoke sizes x seeds
     assert 3 <= len(before) < planned
 

@@ -169,26 +169,18 @@ def test_a_kill_in_the_middle_of_a_population_loses_no_finished_run(tmp_path):
     """kill -9 while a population trains: the runs committed before stay, the rerun trains the rest,
     and no run is stored twice."""
     import os
-    import signal
 
     import pandas as pd
 
-    from test_cli import _assert_group_ends, _start_and_wait_for
+    from test_cli import _kill_once_runs_are_in
 
     out = tmp_path / "out"
-    # one worker: the CNN's 12 runs (one at a time on a CPU) come first, then the MLP's two
-    # populations (natural and permuted pixels, 6 members each): the kill lands in those
+    # one worker; every unit is a population of 6 (2 sizes x 3 seeds; the CNN's members step in turn
+    # on a CPU): the kill lands inside one
     args = ["--backend", "jax", "--studies", "locality", "--archs", "cnn,mlp", "--profile", "smoke", "--seeds", "3",
             "--workers", "1", "--output", str(out), "--no-progress"]
     db = out / "results.sqlite"
-    proc = _start_and_wait_for(args, db, 12)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    assert proc.returncode == -signal.SIGKILL, "the run finished before it could be killed"
-    _assert_group_ends(proc.pid)
-    con = sqlite3.connect(db)
-    before = dict(con.execute("SELECT run_key, finished_at FROM runs WHERE status = 'ok'").fetchall())
-    con.close()
+    before = _kill_once_runs_are_in(args, db, 12)
     planned = 2 * 2 * 2 * 3  # archs x variants x smoke sizes x seeds
     assert 12 <= len(before) < planned and len(before) % 6 == 0  # whole populations or none
     result = run_cli(*args)
