@@ -38,6 +38,16 @@ than the MLP". The column may be `metric`: `change={"metric": ("init/x",
 "trained/x")}` compares two measurements of the same runs (what training
 changed, or a deep layer against a shallow one).
 
+Two more outcomes keep a verdict from claiming what the data cannot say.
+*Undecidable*: the data could not decide the claim at all, whatever the
+effect: a margin smaller than one example of the test set (accuracies move
+in steps of 1 / test examples), an interval wider than a "negligible"
+claim's whole band (no outcome could be supported at these seeds), or a
+difference that is the same for every seed (zero variance: fixed by
+construction or saturated, not measured). A *control* (`control=True`)
+checks that the machinery works (e.g. a fixed permutation cannot change an
+MLP's accuracy) and is shown as such, not as evidence for the lesson.
+
 Claims are plain data (JSON round-trip), so they are stored in the results
 database and the report can be rebuilt from the database alone.
 """
@@ -51,11 +61,11 @@ from typing import Mapping
 import numpy as np
 import pandas as pd
 
-TESTS = ("better", "negligible", "not_better")
+from suite.statistics import TESTS, decide, loglog_slope, mean_ci, spread_permutation_test  # noqa: F401
 INTERVAL = "Student-t interval of the mean over seeds"
 SPREAD_TEST = "paired permutation test over seeds"
 STATISTICS = ("mean", "slope", "spread")
-VERDICTS = ("supported", "contradicted", "inconclusive")
+VERDICTS = ("supported", "contradicted", "inconclusive", "undecidable")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -84,6 +94,8 @@ class Claim:
         (other - base, per seed and size) instead of the values.
       absolute: with `change`, compare |other - base| (e.g. how much an
         arbitrary column order moves the result, in either direction).
+      control: a check of the machinery whose outcome is known in advance
+        (shown as a control, not as evidence; exempt from the zero-variance rule).
     """
 
     text: str
@@ -100,6 +112,7 @@ class Claim:
     statistic: str = "mean"
     change: Mapping | None = None
     absolute: bool = False
+    control: bool = False
 
     def __post_init__(self):
         if self.test not in TESTS:
@@ -186,53 +199,6 @@ class ClaimResult:
     qualifier: str = ""  # e.g. "under-trained: arch=lstm (3 of 3 runs still improving at the step budget)"
 
 
-def mean_ci(values, level: float = 0.95):
-    """Mean and Student-t interval (n - 1 degrees of freedom) of the mean of `values`, one per seed.
-
-    It holds its level at few seeds where the per-seed values are roughly
-    normal (tests/test_claims.py checks its coverage at 3 and 10 seeds); a
-    constant set of values gives a zero-width interval. One value: no interval.
-    """
-    from scipy import stats
-
-    values = np.asarray(values, dtype=float)
-    if len(values) == 0:
-        return np.nan, np.nan, np.nan
-    mean = float(values.mean())
-    if len(values) == 1:
-        return mean, np.nan, np.nan
-    half = float(stats.t.ppf(0.5 + level / 2, len(values) - 1) * values.std(ddof=1) / np.sqrt(len(values)))
-    return mean, mean - half, mean + half
-
-
-def spread_permutation_test(a, b, max_exact: int = 16, n_random: int = 20_000, seed: int = 0):
-    """sd(a) - sd(b) over paired seeds and its one-sided p-values (p_more, p_less) from swapping each
-    seed's two values or not: every one of the 2^n ways up to `max_exact` seeds, else a random sample."""
-    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
-    observed = a.std(ddof=1) - b.std(ddof=1)
-    n = len(a)
-    if n <= max_exact:
-        swaps = ((np.arange(2**n)[:, None] >> np.arange(n)) & 1).astype(bool)
-    else:
-        swaps = np.random.default_rng(seed).integers(0, 2, (n_random, n)).astype(bool)
-    pa, pb = np.where(swaps, b, a), np.where(swaps, a, b)
-    stats = pa.std(axis=1, ddof=1) - pb.std(axis=1, ddof=1)
-    tol = 1e-12 * max(1.0, abs(observed))
-    return float(observed), float(np.mean(stats >= observed - tol)), float(np.mean(stats <= observed + tol))
-
-
-def decide(test: str, low: float, high: float, margin: float) -> str:
-    if test == "better":
-        return "supported" if low > 0 else "contradicted" if high < 0 else "inconclusive"
-    if test == "negligible":
-        if -margin <= low and high <= margin:
-            return "supported"
-        return "contradicted" if (low > margin or high < -margin) else "inconclusive"
-    if test == "not_better":
-        return "supported" if high <= margin else "contradicted" if low > margin else "inconclusive"
-    raise ValueError(f"unknown claim test {test!r}; valid tests: {', '.join(TESTS)}")
-
-
 def _select_sizes(spec, available: list[int]) -> list[int]:
     available = sorted(available)
     if spec == "all":
@@ -259,11 +225,6 @@ def _condition_values(frame, condition: Mapping, higher_is_better: bool, by=("se
     grouped = sub.groupby(list(by))["value"]
     weakest = grouped.min() if higher_is_better else grouped.max()
     return weakest[grouped.count() == need]
-
-
-def loglog_slope(lengths, values) -> float:
-    """Slope of log(value) against log(length): 1 is linear growth, 0 flat."""
-    return float(np.polyfit(np.log(np.asarray(lengths, float)), np.log(np.asarray(values, float)), 1)[0])
 
 
 def loglog_slopes(frame, by) -> pd.DataFrame:
@@ -354,11 +315,14 @@ STILL_IMPROVING, SKILL = "train/still_improving", "test/skill"
 
 def _conditions(claim: Claim) -> list[Mapping]:
     """The conditions whose runs a claim's evidence rests on (a and b; with `each`, every expansion)."""
-    sides = [c for c in (claim.a, claim.b) if c]
     if not claim.each:
-        return sides
+        return [c for c in (claim.a, claim.b) if c]
+    # `each` fills in every condition that does not name its column, an empty a included
+    # (a = {} with each = {"arch": (...)} is each of those architectures in turn)
     (column, values), = claim.each.items()
-    return [{column: v, **c} if column not in c else c for c in sides for v in values]
+    sides = [claim.a, *([claim.b] if claim.b else [])]
+    return list({json.dumps(c, sort_keys=True, default=list): c for c in
+                 ({column: v, **c} if column not in c else c for c in sides for v in values)}.values())
 
 
 def qualifiers(claim: Claim, runs, sizes) -> str:
@@ -441,11 +405,16 @@ def evaluate_claim(claim: Claim, runs) -> list[ClaimResult]:
             continue
         estimate, low, high = mean_ci(per_seed.to_numpy())
         verdict = decide(claim.test, low, high, claim.margin)
+        reason = undecidable(claim, per_seed.to_numpy(), low, high, test_examples(everything, dataset))
+        if reason and verdict != "contradicted" or reason.startswith("the same"):
+            verdict, note = "undecidable", reason
+        else:
+            note = ""
         # shown as plain a - b (the sign flip for lower-is-better metrics is internal)
         if not claim.higher_is_better:
             estimate, low, high = -estimate, -high, -low
         results.append(ClaimResult(claim, dataset, verdict, estimate, low, high, len(per_seed), sizes,
-                                   method=INTERVAL))
+                                   note=note, method=INTERVAL))
     if "dataset" in everything.columns:
         for i, r in enumerate(results):
             data = everything if claim.statistic == "slope" else everything[everything["dataset"] == r.dataset]
@@ -453,6 +422,36 @@ def evaluate_claim(claim: Claim, runs) -> list[ClaimResult]:
                 data = data[data["dataset"].isin(claim.datasets)]
             results[i] = dataclasses.replace(r, qualifier=qualifiers(claim, data, r.sizes))
     return results
+
+
+EXAMPLES = "test/examples"
+
+
+def test_examples(runs, dataset) -> int | None:
+    """The size of a dataset's test split, from its runs' `test/examples` (None where not stored)."""
+    if "metric" not in runs.columns or "dataset" not in runs.columns:
+        return None
+    values = runs.loc[(runs["metric"] == EXAMPLES) & (runs["dataset"] == dataset), "value"]
+    return int(values.min()) if len(values) else None
+
+
+def undecidable(claim: Claim, per_seed, low: float, high: float, examples: int | None) -> str:
+    """Why the data cannot decide a claim whatever the effect ("" when they can); see the module docstring.
+
+    A contradicted verdict stands against the two interval rules (the data
+    did decide it), not against a constant difference (then nothing was
+    measured)."""
+    if not claim.control and len(per_seed) >= 2 and np.ptp(per_seed) == 0:
+        return (f"the same difference ({float(per_seed[0]):+.3g}) for every seed: fixed by construction or "
+                "saturated, not measured")
+    proportion = claim.metric.split("/")[-1] == "accuracy" and not claim.statistic == "slope"
+    if examples and proportion and 0 < claim.margin < 1 / examples:
+        return (f"margin {claim.margin:g} is below one example of the {examples}-example test set "
+                f"({1 / examples:.3f})")
+    if claim.test == "negligible" and claim.margin > 0 and high - low > 2 * claim.margin:
+        return (f"the interval ({high - low:.3f} wide) is wider than the band [-{claim.margin:g}, "
+                f"{claim.margin:g}]: no outcome could be supported at these seeds")
+    return ""
 
 
 def overall_verdict(verdicts: list[str]) -> str:

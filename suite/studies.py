@@ -173,6 +173,21 @@ def check_study(study: Study) -> None:
         if fixed:
             raise UsageError(f"study {study.name!r}: the claim {claim.text!r} compares {fixed[0]}, which the "
                              f"architecture fixes before training (it cannot fail): state it in the study's text")
+        if claim.b and not claim.change and _same_runs(claim):
+            raise UsageError(f"study {study.name!r}: the claim {claim.text!r} compares the same runs with "
+                             f"themselves (a = b = {dict(claim.a)}): it cannot fail")
+
+
+def _same_runs(claim) -> bool:
+    """Whether a claim's two conditions select the same runs for some value of `each`."""
+    def expand(condition, value):
+        if not claim.each:
+            return dict(condition)
+        (column, _), = claim.each.items()
+        return dict(condition) if column in condition else {**condition, column: value}
+
+    values = next(iter(claim.each.values())) if claim.each else (None,)
+    return any(expand(claim.a, v) == expand(claim.b, v) for v in values)
 
 
 class StudyRegistry:

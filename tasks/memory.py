@@ -11,10 +11,15 @@ trivial baselines (test/skill: 0 = baseline, 1 = perfect). The cause is
 measured too: the gradient of the loss with respect to each input step, at
 initialisation and after training (probe "input_gradients").
 
+Training difficulty is part of the question, so each comparison runs at two
+budgets (quick: 400 and 1,600 steps; full: 2,500 and 10,000), as the
+settings "budget x1" and "budget x4": a reader sees whether a gap closes
+with training. The claims are judged at the larger budget. The copy task
+has a long plateau before it is learned, so early stopping waits half the
+budget without improvement before it ends a run (the rule for every task
+here), never less.
+
 Run: python run_suite.py --studies memory
-Expected: at T = 10 all three learn; at T >= 50 the vanilla RNN sits at the
-baseline while the LSTM and GRU still learn; the RNN's gradient falls off
-exponentially with distance from the end, the gated models' far less.
 """
 
 from suite.claims import Claim
@@ -23,6 +28,7 @@ from suite.studies import Study, Task, register_study, register_task
 
 SHORT = tuple(f"{task}_T{t}" for task in ("adding", "copy") for t in MEMORY_LENGTHS if t <= 20)
 LONG = tuple(f"{task}_T{t}" for task in ("adding", "copy") for t in MEMORY_LENGTHS if t > 20)
+SHORT_BUDGET, LONG_BUDGET = "budget x1", "budget x4"  # settings: the claims are judged at the larger
 
 register_study(
     Study(
@@ -32,39 +38,44 @@ register_study(
         claim="Vanilla RNNs struggle with long-term dependencies due to vanishing gradients. "
         "LSTM and GRU use gating mechanisms to control information flow, allowing them to "
         "maintain memory over longer sequences.",
-        expected="All three learn at T = 10; beyond roughly 10-20 steps the vanilla RNN stays at the "
-        "trivial baseline while the LSTM and the GRU keep learning; the vanilla RNN's input gradient "
-        "shrinks exponentially with distance from the end.",
+        expected="Expected from the lesson: all three learn at T = 10; beyond roughly 10-20 steps the "
+        "vanilla RNN stays at the trivial baseline while the LSTM and the GRU keep learning, and more "
+        "training does not close that gap; the vanilla RNN's input gradient should shrink faster with "
+        "distance from the end than the gated models'. (The gradient figure shows what it does here, at "
+        "initialisation and after training: in this setup the gated cells start with the more vanishing "
+        "gradient.)",
         claims=(
             Claim(
                 text="At short lengths (T <= 20) the vanilla RNN learns: its skill over the trivial "
                 "baseline is above 0.",
-                a={"arch": "rnn"}, b={}, test="better", metric="test/skill", datasets=SHORT,
+                a={"arch": "rnn", "setting": LONG_BUDGET}, b={}, test="better", metric="test/skill",
+                datasets=SHORT,
             ),
             Claim(
                 text="Beyond 20 steps the vanilla RNN fails: its skill over the trivial baseline is at "
                 "most 0.1.",
-                a={"arch": "rnn"}, b={}, test="not_better", margin=0.1, metric="test/skill", datasets=LONG,
+                a={"arch": "rnn", "setting": LONG_BUDGET}, b={}, test="not_better", margin=0.1,
+                metric="test/skill", datasets=LONG,
             ),
             Claim(
                 text="Beyond 20 steps the LSTM and the GRU both learn more than the vanilla RNN.",
-                a={"arch": ("lstm", "gru")}, b={"arch": "rnn"}, test="better", metric="test/skill",
-                datasets=LONG,
+                a={"arch": ("lstm", "gru"), "setting": LONG_BUDGET}, b={"arch": "rnn", "setting": LONG_BUDGET},
+                test="better", metric="test/skill", datasets=LONG,
             ),
         ),
         # One size: the question is the length, not the amount of data. In quick,
-        # 1,600 = 50 steps of 32: one pass per validation check, 8 checks in 400 steps.
+        # 1,600 = 50 steps of 32: one pass per validation check.
         sizes={"smoke": (200,), "quick": (1600,), "full": ("full",)},
-        seeds={"smoke": 2, "quick": 3, "full": 5},
+        seeds={"smoke": 2, "quick": 5, "full": 10},
         datasets={
             "smoke": ("adding_T10", "copy_T10"),
-            "quick": ("adding_T10", "adding_T50", "copy_T10", "copy_T50"),
+            "quick": ("adding_T10", "adding_T20", "adding_T50", "copy_T10", "copy_T20", "copy_T50"),
             "full": tuple(f"{task}_T{t}" for task in ("adding", "copy") for t in MEMORY_LENGTHS),
         },
         param_target=5_000,
-        # Leaving the baseline takes a few hundred steps even for a gated model.
-        budget={"quick": {"max_steps": 400, "eval_every": 50, "patience": 3, "batch_size": 32},
-                "full": {"max_steps": 10_000, "eval_every": 250, "patience": 8}},
+        # Leaving the baseline takes a few hundred steps even for a gated model; the steps and
+        # patience of each budget are set per task below (BUDGETS).
+        budget={"quick": {"batch_size": 32}},
         figures=("vs_length", "gradient_norms"),
         references=(
             "Le, Jaitly and Hinton 2015 (IRNN paper), adding problem: LSTM and IRNN learn it at "
@@ -75,18 +86,28 @@ register_study(
     )
 )
 
+def budget(max_steps: int, checks: int = 16) -> dict:
+    """`checks` validation checks over the budget; early stopping waits half the budget (the copy
+    task's plateau must not end a run that would still learn)."""
+    return {"max_steps": max_steps, "eval_every": max_steps // checks, "patience": checks // 2}
+
+
+BUDGETS = {SHORT_BUDGET: {"smoke": budget(40, 4), "quick": budget(400, 8), "full": budget(2_500)},
+           LONG_BUDGET: {"smoke": budget(80, 8), "quick": budget(1_600), "full": budget(10_000)}}
+
 for dataset in (f"{task}_T{t}" for task in ("adding", "copy") for t in MEMORY_LENGTHS):
     regression = dataset.startswith("adding")
     for arch in ("rnn", "lstm", "gru"):
-        register_task(Task(
-            name=f"memory/{dataset}/natural/{arch}", study="memory", dataset=dataset, arch=arch,
-            bias="gated memory", matched=True,
-            objective="regression" if regression else "symbols",
-            metric="test/loss" if regression else "test/accuracy",
-            higher_is_better=not regression,
-            # Adam's default 1e-3 leaves even the GRU at the baseline for
-            # hundreds of steps at T = 50; 1e-2 (the same for all three)
-            # shows in a short budget which of them can learn at all.
-            learning_rate=1e-2,
-            probes=("input_gradients",),
-        ))
+        for setting, steps in BUDGETS.items():
+            register_task(Task(
+                name=f"memory/{dataset}/natural/{arch}@{setting}", study="memory", dataset=dataset, arch=arch,
+                bias="gated memory", matched=True, setting=setting, budget=steps,
+                objective="regression" if regression else "symbols",
+                metric="test/loss" if regression else "test/accuracy",
+                higher_is_better=not regression,
+                # Adam's default 1e-3 leaves even the GRU at the baseline for
+                # hundreds of steps at T = 50; 1e-2 (the same for all three)
+                # shows in a short budget which of them can learn at all.
+                learning_rate=1e-2,
+                probes=("input_gradients",),
+            ))

@@ -5,7 +5,11 @@ translation invariance and reducing computation." The same CNN (two 3x3
 convolution blocks, global average pooling, so the same weights and
 parameter count) three ways: max-pooling after each convolution, strided
 convolutions instead (the other common way to downsample), and no
-downsampling at all. Measured: test accuracy on digits centred on a canvas
+downsampling at all, with dilated convolutions so that it sees about as far
+as the pooled CNN (a receptive field of 9 pixels against 10). Without
+dilation a no-downsampling CNN of two 3x3 layers sees 5x5 pixels before its
+global pooling, and that broken model (40% test accuracy against the pooled
+CNN's 84% in an earlier run) is no fair judge of what pooling costs. Measured: test accuracy on digits centred on a canvas
 with a small margin and on the same digits shifted by 1 to 3 pixels, the
 computation per example (FLOPs, counted from the model's layers), and
 accuracy over training-set sizes.
@@ -56,6 +60,6 @@ register_study(
     )
 )
 
-for setting, pool in (("max pool", "max"), ("strided", "stride"), ("no downsampling", "none")):
+for setting, pool in (("max pool", "max"), ("strided", "stride"), ("no downsampling", "dilate")):
     register_grid("pooling", datasets=DATASETS, variants={"natural": True}, archs=("cnn",),
                   bias="pooling", setting=setting, hparams={"head": "gap", "pool": pool})

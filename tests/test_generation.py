@@ -30,8 +30,11 @@ def test_samples_of_the_true_mixture_cover_every_mode_and_one_gaussian_covers_on
     one = mixture.centres[3] + mixture.std * np.random.default_rng(2).normal(size=(2500, 2))
     result = mode_coverage(one, mixture.centres, mixture.std)
     assert result["modes"] == 1 and result["per_mode"][3] == result["per_mode"].sum()
+    assert result["collapse"] == 1.0  # every good sample on one mode
+    assert mode_coverage(x, mixture.centres, mixture.std)["collapse"] == pytest.approx(
+        -(-len(mixture.centres) // 4) / len(mixture.centres), abs=0.05)  # an even spread: a quarter
     far = mode_coverage(x + 1.0, mixture.centres, mixture.std)  # every point between modes
-    assert far["modes"] == 0 and far["high_quality"] == 0.0
+    assert far["modes"] == 0 and far["high_quality"] == 0.0 and far["collapse"] == 0.0  # failed, not collapsed
 
 
 def test_a_few_stray_samples_do_not_count_as_a_covered_mode():
@@ -114,6 +117,56 @@ def test_the_gan_step_gives_each_player_the_gradient_of_its_own_loss():
             np.testing.assert_allclose(t, g, rtol=1e-5, atol=1e-7)
 
 
+# Two fit steps of a GAN, one batch each: the first may move only the discriminator, the second only
+# the generator. Run here on this process's backend (fit) and in a fresh jax interpreter (fit, then
+# the optimizer's stateless_apply as the population trainer calls it).
+TURNS_CHECK = """
+import numpy as np, keras
+from suite.architectures import build_model
+from suite.training.trainer import make_optimizer
+from suite.studies import Task
+
+def moved(before, variables):
+    return [not np.array_equal(b, keras.ops.convert_to_numpy(v)) for b, v in zip(before, variables)]
+
+keras.utils.set_random_seed(0)
+gan = build_model("gan", (2,), 1, width=8)
+task = Task(name="t", study="generation", arch="gan", dataset="ring8", objective="generate", learning_rate=1e-2)
+gan.compile(optimizer=make_optimizer(gan, task), steps_per_execution=1)
+assert gan.optimizer.beta_1 == 0.5
+x = np.random.default_rng(1).normal(size=(16, 2)).astype("float32")
+for player, other in ((gan.discriminator, gan.generator), (gan.generator, gan.discriminator)):
+    mine = [keras.ops.convert_to_numpy(v) for v in player.trainable_variables]
+    theirs = [keras.ops.convert_to_numpy(v) for v in other.trainable_variables]
+    gan.fit(x, np.zeros(16), batch_size=16, epochs=1, verbose=0, shuffle=False)
+    assert all(moved(mine, player.trainable_variables)), player.name
+    assert not any(moved(theirs, other.trainable_variables)), other.name
+if keras.backend.backend() == "jax":
+    opt = gan.optimizer
+    tv = [v.value for v in gan.trainable_variables]
+    grads = [keras.ops.ones_like(v) for v in tv]
+    ov = [v.value for v in opt.variables]  # iterations = 2: the discriminator's turn
+    new_tv, _ = opt.stateless_apply(ov, grads, tv)
+    d_ids = {id(v) for v in gan.discriminator.trainable_variables}
+    for v, old, new in zip(gan.trainable_variables, tv, new_tv):
+        assert (id(v) in d_ids) == (not np.array_equal(old, new)), v.path
+print("ok")
+"""
+
+
+def test_the_gan_players_take_turns_on_each_backend():
+    """DCGAN's recipe: a discriminator step, then a generator step; the other player's weights stay put."""
+    import os
+
+    from conftest import ROOT
+    from test_backends import run_python_ok
+
+    exec(TURNS_CHECK, {})
+    run_python_ok(f"import os, sys; os.environ['KERAS_BACKEND'] = 'jax'; sys.path.insert(0, {str(ROOT)!r})\n"
+                  + TURNS_CHECK)
+    assert os.environ.get("KERAS_BACKEND", "tensorflow") != "jax"  # this process covered the other backend
+
+
 def test_generation_and_representation_write_their_sections(cli, tmp_path):
     import re
     from html import unescape as html_unescape
@@ -137,7 +190,8 @@ def test_generation_and_representation_write_their_sections(cli, tmp_path):
     load_builtin_studies()
     claims = [c for name in ("generation", "representation") for c in REGISTRY.study(name).claims]
     summary = html[:html.index('id="study-')]
-    verdicts = dict(re.findall(r'<td>([^<]+)</td><td><span class="verdict ([^"]+)">', summary))
+    verdicts = dict(re.findall(r'<td>(?:<span class="control">control</span> )?([^<]+)</td><td>[\d/]*</td>'
+                               r'<td><span class="verdict ([^"]+)">', summary))
     texts = {html_unescape(c.text) for c in claims}
     assert texts <= set(map(html_unescape, verdicts)), texts - set(map(html_unescape, verdicts))
     ran = {name: set(REGISTRY.study(name).datasets["smoke"]) for name in ("generation", "representation")}
@@ -145,7 +199,7 @@ def test_generation_and_representation_write_their_sections(cli, tmp_path):
     for claim in claims:
         verdict = verdicts[next(k for k in verdicts if html_unescape(k) == claim.text)]
         if claim.datasets is None or set(claim.datasets) & ran[owner[claim.text]]:
-            assert verdict in {"supported", "contradicted", "inconclusive"}, (claim.text, verdict)
+            assert verdict in {"supported", "contradicted", "inconclusive", "undecidable"}, (claim.text, verdict)
         else:
             assert verdict == "no data", (claim.text, verdict)
     con = sqlite3.connect(tmp_path / "results.sqlite")
@@ -226,3 +280,35 @@ def test_spectral_normalisation_bounds_each_discriminator_layer():
     for layer in wrapped:
         kernel = keras.ops.convert_to_numpy(layer.layer.kernel)
         assert np.linalg.svd(kernel.reshape(-1, kernel.shape[-1]), compute_uv=False)[0] == pytest.approx(1, rel=0.05)
+
+
+def test_oscillation_ignores_a_steady_trend_and_reads_the_generator_s_loss():
+    from suite.training.objectives import loss_oscillation
+
+    steps = np.arange(20, dtype=float)
+    falling = 1.0 - 0.02 * steps  # still falling, in a straight line: no swing
+    swinging = 1.0 + 0.2 * (-1) ** steps
+    out = loss_oscillation({"loss": falling, "g_loss": swinging, "d_loss": falling})
+    assert out["train/oscillation_loss"] < 1e-9 and out["train/oscillation_g_loss"] > 0.1
+    assert out["train/oscillation_generator"] == out["train/oscillation_g_loss"]
+    one_player = loss_oscillation({"loss": swinging})
+    assert one_player["train/oscillation_generator"] == one_player["train/oscillation_loss"]
+    assert loss_oscillation({"loss": swinging[:6]}) == {}  # 3 values in the second half: too few
+
+
+def test_the_same_seed_gives_the_same_gan_twice():
+    """Reproducibility on a CPU: a GAN run (both players, their turns, the sampled modes) repeats exactly,
+    also after another seed has run in between on the same cached model."""
+    from suite.studies import Task
+    from suite.training import BUDGETS, RunSpec, Trainer
+
+    task = Task(name="t/ring8/gan", study="t", dataset="ring8", arch="gan", objective="generate",
+                probes=("samples",), learning_rate=1e-3)
+    spec = lambda seed: RunSpec(task, 200, seed, {"width": 16}, BUDGETS["smoke"], "smoke", "tensorflow")  # noqa: E731
+    trainer = Trainer("cpu")
+    first = trainer.run(spec(0)).metrics
+    trainer.run(spec(1))
+    again = trainer.run(spec(0)).metrics
+    compared = {k: v for k, v in first.items() if not k.endswith("step_ms")}
+    assert {"trained/modes", "trained/collapse", "train/final_g_loss"} <= set(compared)
+    assert compared == {k: again[k] for k in compared}

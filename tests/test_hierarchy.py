@@ -125,7 +125,8 @@ def test_hierarchy_study_writes_filters_patches_probes_and_verdicts(cli, tmp_pat
     con = sqlite3.connect(tmp_path / "results.sqlite")
     metrics = {m for (m,) in con.execute("SELECT DISTINCT metric FROM results WHERE study = 'hierarchy'")}
     for when in ("init", "trained"):
-        assert {f"{when}/edge_likeness", *(f"{when}/probe_accuracy_layer{i}" for i in (1, 2, 3))} <= metrics
+        assert {f"{when}/edge_likeness", f"{when}/depth_gain",
+                *(f"{when}/probe_accuracy_layer{i}" for i in (1, 2, 3))} <= metrics
     values = [v for (v,) in con.execute("SELECT value FROM results WHERE metric LIKE '%/probe_accuracy_layer%'")]
     assert len(values) == 2 * 2 * 3 and all(0 <= v <= 1 for v in values)  # seeds x (init, trained) x layers
     names = {n for (n,) in con.execute("SELECT DISTINCT name FROM arrays")}

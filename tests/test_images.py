@@ -38,7 +38,10 @@ def test_canvas_placement_and_random_placement_keep_every_pixel():
 def test_canvas_datasets_carry_shifted_test_sets_and_random_placement_moves_training_only():
     d = load_variant("digits_corner", "natural")
     assert d.input_shape == (20, 20, 1)
-    assert set(d.extra_tests) == {"shift2", "shift4", "shift6", "shift8", "far", "random"}
+    assert set(d.extra_tests) == {"shift2", "shift4", "shift6", "shift8", "far", "shifts", "random"}
+    xs, ys = d.extra_tests["shifts"]  # every shift together: its accuracy is the mean over the shift set
+    assert len(xs) == 4 * len(d.x_test) and np.array_equal(xs[-len(d.x_test):], shift_images(d.x_test, 8, 8))
+    assert np.array_equal(ys, np.tile(d.y_test, 4))
     x8, y8 = d.extra_tests["shift8"]
     assert np.array_equal(x8, shift_images(d.x_test, 8, 8)) and np.array_equal(y8, d.y_test)
     assert x8[:, :10].sum() == 0 and np.isclose(x8.sum(), d.x_test.sum())  # moved towards the far corner
@@ -65,6 +68,11 @@ def test_flop_count_of_a_small_cnn_matches_a_hand_count():
     assert strided.count_params() == model.count_params()
     assert count_flops(strided) == 2 * 16 * 36 + 16 * 4 + 2 * 4 * 288 + 4 * 8 + dense
     assert count_flops(build_model("vit", (8, 8, 1), 10, width=8)) is None  # attention is not counted
+    # no downsampling, dilated to see about as far as the pooled CNN: same weights, full-resolution FLOPs
+    dilated = build_model("cnn", (8, 8, 1), 10, width=4, head="gap", pool="dilate")
+    assert dilated.count_params() == model.count_params()
+    assert [layer.dilation_rate for layer in dilated.layers if "conv" in layer.name] == [(1, 1), (3, 3)]
+    assert count_flops(dilated) == conv1 + 2 * 64 * 288 + 64 * 8 + dense
 
 
 def test_runs_are_scored_on_every_extra_test_set():

@@ -142,5 +142,11 @@ def test_a_claim_that_cannot_fail_is_refused_when_registered():
         registry.add_study(constant)
     learned = dataclasses.replace(fixed, metric="test/accuracy", higher_is_better=True)
     registry.add_study(dataclasses.replace(constant, claims=(learned,)))
+    # a claim whose two conditions are the same runs (here once `each` fills in the architecture)
+    itself = Claim(text="order helps itself", a={"variant": "natural"}, b={"variant": "natural"},
+                   each={"arch": ("lstm", "gru")})
+    with pytest.raises(UsageError, match="the same runs.*cannot fail"):
+        registry.add_study(study("itself", claims=(itself,)))
+    registry.add_study(study("differs", claims=(dataclasses.replace(itself, b={"variant": "permuted"}),)))
     load_builtin_studies()  # and none of the suite's own claims is one
     assert not any(c.metric.startswith("model/") for s in REGISTRY.studies() for c in s.claims)

@@ -73,9 +73,11 @@ def test_sequence_studies_write_their_sections_figures_and_verdicts(cli, tmp_pat
                           "AND metric = 'train/step_ms'").fetchone()
     assert step_ms[0] == 2 * 4 * 2 and step_ms[1] > 0  # lengths x archs x seeds
     skill = con.execute("SELECT COUNT(*) FROM results WHERE study = 'memory' AND metric = 'test/skill'").fetchone()
-    assert skill[0] == 2 * 3 * 2  # datasets x archs x seeds
+    assert skill[0] == 2 * 3 * 2 * 2  # datasets x archs x budgets x seeds
+    budgets = dict(con.execute("SELECT setting, MAX(steps) FROM runs WHERE study = 'memory' GROUP BY setting"))
+    assert budgets == {"budget x1": 40, "budget x4": 80}  # the memory study's budget axis
     n_series = con.execute("SELECT COUNT(DISTINCT run_key) FROM series").fetchone()[0]
-    assert n_series == 2 * 3 * 2
+    assert n_series == 2 * 3 * 2 * 2
     settings = {s for (s,) in con.execute("SELECT DISTINCT setting FROM results WHERE study = 'gating'")}
     assert settings == {"equal width", "equal params"}
     claims = json.loads(con.execute("SELECT claims_json FROM studies WHERE name = 'bottleneck'").fetchone()[0])

@@ -13,9 +13,13 @@ gradient. The discriminator's loss sees the generated batch through
 `stop_gradient` (no gradient reaches the generator), and the generator's
 loss sees the discriminator through `stateless_call` with its weights
 behind `stop_gradient` (no gradient reaches the discriminator). The sum of
-the two therefore gives each player exactly the gradient of its own loss,
-and both move at every step (simultaneous gradient descent, rather than the
-alternating updates of Goodfellow et al. 2014).
+the two therefore gives each player exactly the gradient of its own loss.
+The GANs train as the literature trains them (DCGAN, Radford et al. 2016):
+the players take turns, a discriminator step then a generator step that
+sees the updated discriminator, each with Adam at beta_1 = 0.5. Their
+optimizer (`make_optimizer`, `AlternatingAdam`) does the taking turns, so
+`fit` and the population trainer need nothing of their own: one optimizer
+step updates one player, and a budget of N steps is N / 2 updates of each.
 
 Everything here is `keras.layers` and `keras.ops`; sampling (`sample`)
 returns NumPy arrays.
@@ -151,6 +155,64 @@ class VAE(SelfSupervised):
 
 # --- GANs ------------------------------------------------------------------------------
 
+class AlternatingAdam(keras.optimizers.Adam):
+    """Adam over several players' variables that updates one player per step, in turn.
+
+    Step i updates player `turns[i % len(turns)]` only: the others'
+    variables and their Adam moments stay as they are (a zero gradient would
+    not do: Adam's momentum would still move them), and each player's bias
+    correction counts its own updates. Written with `keras.ops` on the
+    optimizer's own `iterations`, so the same object trains under `fit` on
+    every backend and under `stateless_apply` in the population trainer.
+
+    Args:
+        players: one list of variables per player.
+        turns: the player of each step of one cycle, e.g. (0, 1) (in turn) or
+            (0, 0, 0, 0, 0, 1) (five steps of player 0 per step of player 1).
+        **kwargs: Adam's arguments (learning_rate, beta_1, ...).
+    """
+
+    def __init__(self, players, turns=(0, 1), **kwargs):
+        super().__init__(**kwargs)
+        if sorted(set(turns)) != list(range(len(players))):
+            raise ValueError(f"turns must name every player 0..{len(players) - 1}. Received: turns={turns}")
+        self._player_ids = [{id(v) for v in variables} for variables in players]
+        self.turns = tuple(turns)
+        # updates[p][j]: player p's updates in the first j steps of a cycle (its bias correction's step count)
+        self._updates = [np.cumsum([0, *(t == p for t in turns)]).astype("float32") for p in range(len(players))]
+
+    def build(self, var_list):
+        if self.built:
+            return
+        super().build(var_list)
+        owners = [[p for p, ids in enumerate(self._player_ids) if id(v) in ids] for v in var_list]
+        missing = [v.path for v, owner in zip(var_list, owners) if not owner]
+        if missing:
+            raise ValueError(f"AlternatingAdam: variables of no player. Received: {missing}")
+        self._player_of = [owner[0] for owner in owners]  # by the optimizer's index of each variable
+
+    def update_step(self, gradient, variable, learning_rate):
+        index = self._get_variable_index(variable)
+        player, cycle = self._player_of[index], len(self.turns)
+        position = ops.mod(self.iterations, cycle)
+        active = ops.equal(ops.take(ops.convert_to_tensor(np.array(self.turns, "int32")), position), player)
+        updates = self._updates[player]
+        dtype = variable.dtype
+        local_step = ops.cast(ops.floor_divide(self.iterations, cycle), dtype) * float(updates[-1]) + ops.cast(
+            ops.take(ops.convert_to_tensor(updates), position), dtype) + 1
+        lr, gradient = ops.cast(learning_rate, dtype), ops.cast(gradient, dtype)
+        alpha = lr * ops.sqrt(1 - ops.power(ops.cast(self.beta_2, dtype), local_step)) / (
+            1 - ops.power(ops.cast(self.beta_1, dtype), local_step))
+        # read as tensors: ops.where takes no variables on jax
+        m, v = ops.convert_to_tensor(self._momentums[index]), ops.convert_to_tensor(self._velocities[index])
+        new_m = m + (gradient - m) * (1 - self.beta_1)
+        new_v = v + (ops.square(gradient) - v) * (1 - self.beta_2)
+        old = ops.convert_to_tensor(variable)
+        self.assign(self._momentums[index], ops.where(active, new_m, m))
+        self.assign(self._velocities[index], ops.where(active, new_v, v))
+        self.assign(variable, ops.where(active, old - alpha * new_m / (ops.sqrt(new_v) + self.epsilon), old))
+
+
 # Spectral normalisation (Miyato et al. 2018) is Keras's own layer: one power-iteration step per
 # training call bounds each discriminator layer's largest singular value, hence its Lipschitz constant.
 def spectral_dense(units, activation=None):
@@ -163,17 +225,20 @@ def spectral_conv(filters, kernel_size, strides=1, padding="valid", activation=N
 
 
 class GAN(SelfSupervised):
-    """Generator and discriminator, the non-saturating loss (Goodfellow et al. 2014), trained by one gradient.
+    """Generator and discriminator, the non-saturating loss (Goodfellow et al. 2014), players in turn.
 
     d_loss = -log D(x) - log(1 - D(G(z))); g_loss = -log D(G(z)). See the
-    module docstring for how one `fit` step gives each player its own gradient.
+    module docstring for how one `fit` step gives each player its own gradient
+    and how the optimizer makes them take turns.
     """
 
     parts = ("d_loss", "g_loss")
 
-    def __init__(self, generator, discriminator, latent: int, seed=None, **kwargs):
+    def __init__(self, generator, discriminator, latent: int, seed=None, discriminator_steps: int = 1,
+                 beta_2: float = 0.999, **kwargs):
         super().__init__(**kwargs)
         self.generator, self.discriminator, self.latent = generator, discriminator, latent
+        self.discriminator_steps, self.beta_2 = discriminator_steps, beta_2
         self.noise = keras.random.SeedGenerator(seed)
 
     def call(self, x, training=False):
@@ -188,6 +253,12 @@ class GAN(SelfSupervised):
         judged, _ = self.discriminator.stateless_call(frozen, state, fake, training=training)
         g_loss = ops.mean(ops.softplus(-judged))
         return {"loss": d_loss + g_loss, "d_loss": d_loss, "g_loss": g_loss}
+
+    def make_optimizer(self, learning_rate: float):
+        """Adam with beta_1 = 0.5; `discriminator_steps` discriminator steps, then a generator step."""
+        return AlternatingAdam([self.discriminator.trainable_variables, self.generator.trainable_variables],
+                               turns=(0,) * self.discriminator_steps + (1,), learning_rate=learning_rate,
+                               beta_1=0.5, beta_2=self.beta_2)
 
     def sample(self, n: int, seed: int) -> np.ndarray:
         z = np.random.default_rng(seed).normal(size=(n, self.latent)).astype("float32")
@@ -330,7 +401,7 @@ def build_vae(input_shape, num_classes=None, width=64, latent=None, decoder_std=
     return VAE(encoder, decoder, latent, image, decoder_std, name="vae").build_for(input_shape)
 
 
-def _gan(input_shape, width, latent, spectral: bool, name: str):
+def _gan(input_shape, width, latent, spectral: bool, name: str, **recipe):
     image = _is_image(input_shape)
     dense = spectral_dense if spectral else layers.Dense
     if image:  # DCGAN-style: transposed convolutions up, strided convolutions down, no pooling
@@ -342,24 +413,27 @@ def _gan(input_shape, width, latent, spectral: bool, name: str):
                                      name="generator")
         discriminator = keras.Sequential([keras.Input(input_shape),
                                           *dense_stack(width, 3, 1, dense=dense)], name="discriminator")
-    return GAN(generator, discriminator, latent, name=name).build_for(input_shape)
+    return GAN(generator, discriminator, latent, name=name, **recipe).build_for(input_shape)
 
 
 @register_architecture(
-    "gan", "GAN with the non-saturating loss: MLP generator and discriminator (3 hidden layers) for points, "
-    "DCGAN-style convolutional ones for images.", inputs="generative", learning_rate=2e-4,
+    "gan", "GAN with the non-saturating loss, trained as DCGAN (Radford et al. 2016): the players in turn, Adam "
+    "beta_1 = 0.5; MLP generator and discriminator (3 hidden layers) for points, DCGAN-style convolutional ones "
+    "for images.", inputs="generative", learning_rate=2e-4, version=2,  # 2: players in turn, beta_1 = 0.5
 )
 def build_gan(input_shape, num_classes=None, width=128, latent=None):
     return _gan(input_shape, width, latent or (16 if _is_image(input_shape) else 2), False, "gan")
 
 
 @register_architecture(
-    "gan_sn", "The same GAN with spectral normalisation on every discriminator layer (Miyato et al. 2018; "
-    "keras.layers.SpectralNormalization).",
-    inputs="generative", learning_rate=2e-4, version=2,  # 2: Keras's SpectralNormalization, not our own layer
+    "gan_sn", "SN-GAN as Miyato et al. 2018 train it: spectral normalisation on every discriminator layer "
+    "(keras.layers.SpectralNormalization), 5 discriminator steps per generator step, Adam beta_1 = 0.5, "
+    "beta_2 = 0.9.",
+    inputs="generative", learning_rate=2e-4, version=3,  # 3: their recipe (5 discriminator steps, beta_2 0.9)
 )
 def build_gan_sn(input_shape, num_classes=None, width=128, latent=None):
-    return _gan(input_shape, width, latent or (16 if _is_image(input_shape) else 2), True, "gan_sn")
+    return _gan(input_shape, width, latent or (16 if _is_image(input_shape) else 2), True, "gan_sn",
+                discriminator_steps=5, beta_2=0.9)
 
 
 @register_architecture(

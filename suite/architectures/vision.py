@@ -40,7 +40,9 @@ def build_cnn(input_shape, num_classes, width=16, blocks=2, head="flatten", pool
         (global average pooling + dense: translation invariant).
       pool: how each block halves the resolution: "max" (2x2 max-pooling
         after the convolution), "stride" (the convolution itself has stride
-        2: the same weights, no pooling) or "none" (no downsampling at all).
+        2: the same weights, no pooling), "none" (no downsampling at all) or
+        "dilate" (no downsampling, dilated convolutions that see about as far
+        as the max-pooled CNN: `conv_blocks`).
     """
     inputs = keras.Input(input_shape)
     return keras.Model(inputs, conv_blocks(inputs, num_classes, width, blocks, head, pool), name="cnn")

@@ -110,12 +110,16 @@ register_transform("random_placement", _random_placement, kinds=("image",))
 
 def shifted_tests(shifts) -> Callable[[Dataset], Dataset]:
     """A `post` hook: adds the test split shifted diagonally by each of `shifts`
-    pixels ("shift<k>"; the largest also as "far") and placed at random
+    pixels ("shift<k>"; the largest also as "far"), all those shifts together
+    ("shifts": its accuracy is the mean over the shift set, so no one shift,
+    such as a multiple of a CNN's stride, decides a claim) and placed at random
     ("random") as extra test sets."""
 
     def post(dataset: Dataset) -> Dataset:
         extra = {f"shift{k}": (shift_images(dataset.x_test, k, k), dataset.y_test) for k in shifts if k}
         extra["far"] = extra[f"shift{max(shifts)}"]  # the largest shift, one name for every canvas (claims)
+        extra["shifts"] = (np.concatenate([extra[f"shift{k}"][0] for k in shifts if k]),
+                           np.concatenate([dataset.y_test for k in shifts if k]))
         extra["random"] = (place_randomly(dataset.x_test, fixed_rng("place", dataset.name, "test")),
                            dataset.y_test)
         return dataclasses.replace(dataset, extra_tests=extra)

@@ -41,9 +41,23 @@ class Measured:
 PROBES: Registry = Registry("probe")
 
 
-def register_probe(name: str):
-    """Decorator: registers `fn(model, objective, data, x_train, y_train) -> Measured` under `name`."""
+PROBE_VERSIONS: dict[str, int] = {}
+
+
+def register_probe(name: str, version: int = 1):
+    """Decorator: registers `fn(model, objective, data, x_train, y_train) -> Measured` under `name`.
+
+    `version` is raised when what the probe measures changes, so that runs
+    stored with the old probe are not reused (it enters the run key).
+    """
+    PROBE_VERSIONS[name] = version
     return PROBES.decorator(name)
+
+
+def probe_key(name: str) -> str:
+    """A probe's name in run keys: `name`, or `name@version` from version 2 on."""
+    version = PROBE_VERSIONS.get(name, 1)
+    return name if version == 1 else f"{name}@{version}"
 
 
 def dataset_fingerprint(data) -> tuple:

@@ -134,7 +134,7 @@ def top_patches(model, layer, summary: dict, x, channels: int = 4, top: int = 6)
     return patches, chosen, (size, margin)
 
 
-@register_probe("hierarchy")
+@register_probe("hierarchy", version=2)  # 2: depth_gain
 def _hierarchy(model, objective, data, x_train, y_train, n_probe: int = 2000, n_patches: int = 1000) -> Measured:
     """What the convolution layers of an image model detect.
 
@@ -142,7 +142,9 @@ def _hierarchy(model, objective, data, x_train, y_train, n_probe: int = 2000, n_
     layer `probe_accuracy_layer<i>`: a linear probe on the layer's globally
     average-pooled activations (what it detects, not where), trained on up to
     `n_probe` examples of the run's training set and scored on up to
-    `n_probe` test examples. Arrays: the first layer's `filters`, and per
+    `n_probe` test examples, and `depth_gain`, the last layer's probe minus the
+    first's (how much depth adds; at initialisation too, so that a claim can
+    compare the trained rise with the rise a random network already has). Arrays: the first layer's `filters`, and per
     layer `top_patches_layer<i>` (`top_patches` over `n_patches` test images)
     with `top_channels_layer<i>` and `receptive_field_layer<i>` (size, margin).
     """
@@ -167,5 +169,7 @@ def _hierarchy(model, objective, data, x_train, y_train, n_probe: int = 2000, n_
         measured.arrays[f"top_patches_layer{i}"] = patches
         measured.arrays[f"top_channels_layer{i}"] = channels
         measured.arrays[f"receptive_field_layer{i}"] = np.asarray(field)
+    measured.metrics["depth_gain"] = (measured.metrics[f"probe_accuracy_layer{len(convs)}"]
+                                      - measured.metrics["probe_accuracy_layer1"])
     return measured
 

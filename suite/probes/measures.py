@@ -4,7 +4,12 @@ Mode coverage follows the mode-collapse literature (Metz et al. 2017,
 Unrolled GANs; Srivastava et al. 2017, VEEGAN; Lin et al. 2018, PacGAN) on
 mixtures whose modes are known (`suite.data.MIXTURES`): a sample is *high
 quality* when it lies within 3 standard deviations of its nearest mode, and
-a mode is *covered* when enough samples are high quality around it. The
+a mode is *covered* when enough samples are high quality around it.
+*Collapse* is measured apart from failing to train: of the high-quality
+samples, the share on the quarter of the modes that hold the most (0.25 for
+an even spread, 1 for a generator that puts every good sample on a quarter
+of the modes or fewer); a generator whose samples miss every mode has no
+collapse and a high-quality share near 0. The
 Frechet distance (Heusel et al. 2017) compares two sets of feature vectors
 through the means and covariances of Gaussians fitted to each.
 """
@@ -26,18 +31,22 @@ def mode_coverage(samples, centres, std: float, min_share: float = 0.01) -> dict
 
     Returns:
       {"modes": covered modes (int), "high_quality": share of samples within
-      3 std of their nearest mode, "per_mode": high-quality count per mode}.
+      3 std of their nearest mode, "collapse": share of the high-quality
+      samples on the ceil(modes / 4) modes that hold the most (0 when there
+      are none), "per_mode": high-quality count per mode}.
     """
     samples = np.asarray(samples, dtype=float)
     centres = np.asarray(centres, dtype=float)
     if len(samples) == 0:
-        return {"modes": 0, "high_quality": 0.0, "per_mode": np.zeros(len(centres), dtype=int)}
+        return {"modes": 0, "high_quality": 0.0, "collapse": 0.0, "per_mode": np.zeros(len(centres), dtype=int)}
     distance = np.linalg.norm(samples[:, None, :] - centres[None, :, :], axis=-1)
     nearest = distance.argmin(axis=1)
     good = distance[np.arange(len(samples)), nearest] <= 3 * std
     per_mode = np.bincount(nearest[good], minlength=len(centres))
     covered = int(np.sum(per_mode >= max(1, min_share * len(samples))))
-    return {"modes": covered, "high_quality": float(good.mean()), "per_mode": per_mode}
+    favoured = np.sort(per_mode)[::-1][:-(-len(centres) // 4)].sum()
+    collapse = float(favoured / per_mode.sum()) if per_mode.sum() else 0.0
+    return {"modes": covered, "high_quality": float(good.mean()), "collapse": collapse, "per_mode": per_mode}
 
 
 def frechet_distance(a, b) -> float:

@@ -44,12 +44,12 @@ def _train_judge(data):
     return (lambda x: batched(features, x)[0], lambda x: batched(model, x)[0].argmax(axis=1), accuracy)
 
 
-@register_probe("samples")
+@register_probe("samples", version=2)  # 2: collapse
 def _samples(model, objective, data, x_train, y_train, n_points: int = 2500, n_images: int = 1000) -> Measured:
     """What a generative model (one with `sample(n, seed)`) generates.
 
-    On a mixture with known modes (`suite.data.MIXTURES`): `modes` covered
-    and the `high_quality` share (`suite.probes.measures.mode_coverage`), of
+    On a mixture with known modes (`suite.data.MIXTURES`): `modes` covered,
+    the `high_quality` share and `collapse` (`suite.probes.measures.mode_coverage`), of
     `n_points` samples. On images: the `frechet_distance` to the test images
     in the feature space of a classifier trained on the same data, and the
     `classes` covered (classes given at least 2% of `n_images` samples by
@@ -65,7 +65,7 @@ def _samples(model, objective, data, x_train, y_train, n_points: int = 2500, n_i
         coverage = mode_coverage(samples, mixture.centres, mixture.std)
         # the mixture itself goes with the samples: the report draws the true modes and the real
         # distribution beside them from the database alone
-        return Measured(metrics={"modes": coverage["modes"], "high_quality": coverage["high_quality"]},
+        return Measured(metrics={name: coverage[name] for name in ("modes", "high_quality", "collapse")},
                         arrays={"samples": samples[:1000].astype(np.float32),
                                 "mixture_centres": np.asarray(mixture.centres, dtype=np.float32),
                                 "mixture_std": np.asarray(mixture.std, dtype=np.float32),

@@ -56,11 +56,12 @@ def claim_verdicts(claims: list, tidy: pd.DataFrame) -> list[dict]:
     for claim in claims:
         results = evaluate_claim(claim, tidy)
         verdicts.append({
-            "text": claim.text, "rule": claim.rule(), "metric": claim.metric,
+            "text": claim.text, "rule": claim.rule(), "metric": claim.metric, "control": claim.control,
             "a": _describe(claim.a, each=claim.each),
             "b": _describe(claim.b, claim.reference, claim.each), "sizes": claim.sizes,
             # no run the claim can use (e.g. its datasets were not run in this profile)
             "verdict": overall_verdict([r.verdict for r in results]) if results else "no data",
+            "seeds": "/".join(dict.fromkeys(str(r.n_seeds) for r in results)),  # per dataset, where they differ
             # what may make the verdict measure training rather than the bias (suite.claims.qualifiers)
             "qualifier": "; ".join(dict.fromkeys(f"{r.dataset}: {r.qualifier}" for r in results if r.qualifier)),
             "rows": [{

@@ -153,7 +153,8 @@ def make_metric(name: str):
 
 
 def baseline_metrics(kind: str | None, y_train, y_test, metrics: dict) -> dict:
-    """The trivial predictor's test metric and the model's skill over it."""
+    """The trivial predictor's test metric and the model's skill over it (and, for labels, the test
+    split's size)."""
     if kind == "mean":
         base = float(np.mean((y_test - y_train.mean(axis=0)) ** 2))
         return {"test/baseline_loss": base, "test/skill": 1.0 - metrics["test/loss"] / base}
@@ -161,25 +162,36 @@ def baseline_metrics(kind: str | None, y_train, y_test, metrics: dict) -> dict:
         labels = y_train.reshape(len(y_train), -1)
         majority = np.array([np.bincount(column).argmax() for column in labels.T])
         base = float(np.mean(y_test.reshape(len(y_test), -1) == majority))
-        return {"test/baseline_accuracy": base,
+        # the test split's size: an accuracy moves in steps of 1 / examples (suite.claims.undecidable)
+        return {"test/baseline_accuracy": base, "test/examples": float(len(y_test)),
                 "test/skill": (metrics["test/accuracy"] - base) / max(1e-12, 1.0 - base)}
     return {}
 
 
 
 def loss_oscillation(history: dict) -> dict:
-    """`train/oscillation_<loss>`: how much each training loss still moves in the second half of training.
+    """`train/oscillation_<loss>`: how much each training loss still swings in the second half of training.
 
-    The standard deviation of its per-epoch values (one per `eval_every`
-    steps) over the second half, divided by their mean absolute value: 0
-    for a loss that has settled, large for one that swings (two players
-    that chase each other). Left out with fewer than 4 values in that half.
+    Over the second half of its per-epoch values (one per `eval_every`
+    steps), the standard deviation of what is left after a straight line is
+    fitted and taken away (a loss that still falls steadily does not swing),
+    divided by their mean absolute value: 0 for a loss that has settled or
+    moves in a straight line, large for one that swings (two players that
+    chase each other). `train/oscillation_generator` is the generator's loss
+    (`g_loss`) where there are two players, else the one loss minimised: the
+    loss whose swings the lesson's "oscillation" is about. Left out with
+    fewer than 4 values in that half.
     """
     out = {}
     for name, values in history.items():
         tail = np.asarray(values, dtype=float)[len(values) // 2:]
-        if len(tail) >= 4:
-            out[f"train/oscillation_{name}"] = float(tail.std() / (np.abs(tail).mean() + 1e-12))
+        if len(tail) >= 4 and np.all(np.isfinite(tail)):
+            steps = np.arange(len(tail))
+            residual = tail - np.polyval(np.polyfit(steps, tail, 1), steps)
+            out[f"train/oscillation_{name}"] = float(residual.std() / (np.abs(tail).mean() + 1e-12))
+    generator = "g_loss" if "g_loss" in history else "loss"
+    if f"train/oscillation_{generator}" in out:
+        out["train/oscillation_generator"] = out[f"train/oscillation_{generator}"]
     return out
 
 

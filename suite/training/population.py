@@ -54,7 +54,7 @@ from suite.store import RunResult
 from suite.training.devices import library_versions
 from suite.training.objectives import OBJECTIVES, baseline_metrics, convergence_metrics, loss_oscillation
 from suite.training.plan import RunSpec, learning_rate
-from suite.training.trainer import evaluation_batch_size, run_probes, run_record
+from suite.training.trainer import evaluation_batch_size, make_optimizer, run_probes, run_record
 
 def has_convolutions(model) -> bool:
     """Whether a model (or any model or layer inside it) convolves.
@@ -327,7 +327,7 @@ class PopulationTrainer:
             self._programs.clear()
             keras.backend.clear_session()
         model = build_model(task.arch, data.input_shape, data.num_outputs, **spec.hparams)
-        optimizer = keras.optimizers.Adam(learning_rate(task))
+        optimizer = make_optimizer(model, task)
         optimizer.build(model.trainable_variables)
         optimizer_init = [keras.ops.convert_to_numpy(v) for v in optimizer.variables]
 

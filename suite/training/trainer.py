@@ -105,6 +105,15 @@ def score_extra_tests(extra_tests, score) -> dict:
 
 
 
+def make_optimizer(model, task):
+    """Adam at the task's learning rate, or the model's own optimizer where it brings one
+    (`make_optimizer(learning_rate)`: the GANs, whose players take turns)."""
+    import keras
+
+    own = getattr(model, "make_optimizer", None)
+    return own(learning_rate(task)) if own else keras.optimizers.Adam(learning_rate(task))
+
+
 class Trainer:
     """Trains runs, re-using one compiled model per architecture and shape."""
 
@@ -130,7 +139,7 @@ class Trainer:
             model = build_model(task.arch, data.input_shape, data.num_outputs, **spec.hparams)
             objective = OBJECTIVES[task.objective]
             model.compile(
-                optimizer=self.keras.optimizers.Adam(learning_rate(task)),
+                optimizer=make_optimizer(model, task),
                 loss=objective.make_loss(),
                 metrics=objective.make_metrics(),
                 steps_per_execution=spec.budget.steps_per_execution,

@@ -101,8 +101,9 @@ def _figure_sample_grid(tidy, data, study) -> list[dict]:
 # (metric, label, digits) shown in the generation table, where a study's runs have them
 GENERATION_METRICS = (
     ("trained/modes", "modes covered", 1), ("trained/high_quality", "high-quality share", 3),
+    ("trained/collapse", "collapse", 3),
     ("trained/frechet_distance", "Frechet distance", 2), ("trained/classes", "classes covered", 1),
-    ("train/oscillation_loss", "loss oscillation", 3), ("train/oscillation_g_loss", "generator-loss oscillation", 3),
+    ("train/oscillation_generator", "generator-loss oscillation", 3),
 )
 
 
@@ -126,10 +127,13 @@ def _figure_generation_table(tidy, data, study) -> list[dict]:
         "caption": "Per dataset and model: mean [95% interval] over seeds and the standard deviation over seeds "
                    "(sd: the seed-to-seed spread, the instability the lesson names). Modes covered: modes with at "
                    "least 1% of 2,500 samples within 3 std; high-quality share: samples within 3 std of their "
-                   "nearest mode. On images, the Frechet distance to the test images in the feature space of a "
+                   "nearest mode; collapse: the share of those high-quality samples on the quarter of the modes "
+                   "that hold the most (0.25 for an even spread on the ring, 1 when they all sit on a quarter or "
+                   "fewer; 0 when none is high quality). On images, the Frechet distance to the test images in the feature space of a "
                    "CNN the suite trains on the same data, and the classes given at least 2% of 1,000 samples by "
-                   "it. Oscillation: the per-epoch loss's standard deviation over its mean, in the second half of "
-                   "training.",
+                   "it. Generator-loss oscillation: in the second half of training, the standard deviation of the "
+                   "generator's loss (the GANs' g_loss, the one loss of the others) around a fitted straight line, "
+                   "over its mean.",
         "table": table.to_html(index=False, classes="num", border=0, na_rep=""),
     }]
 
@@ -157,8 +161,8 @@ def _figure_loss_curves(tidy, data, study) -> list[dict]:
     if history.empty:
         return []
     parts = {
-        "gan": "for a GAN the discriminator's and the generator's losses, which chase each other instead of "
-               "settling", "vae": "for the VAE its two terms (reconstruction and KL)",
+        "gan": "for a GAN the discriminator's and the generator's losses (at 2 ln 2 = 1.386 and ln 2 = 0.693 "
+               "the discriminator cannot tell real from generated)", "vae": "for the VAE its two terms (reconstruction and KL)",
         "diffusion": "for the diffusion model the noise-prediction error",
         "ae": "for an autoencoder the reconstruction error"}
     archs = set(history["model"].str.split("@").str[0])
