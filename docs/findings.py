@@ -1,11 +1,14 @@
 """Prints every claim's verdict in a results database as a Markdown table (docs/studies.md's findings).
 
-    python docs/findings.py reports/results.sqlite
+    python docs/findings.py reports/results.sqlite           # every claim
+    python docs/findings.py reports/results.sqlite --counts  # per study (README's findings table)
 
-One row per claim, in the studies' order: the study, the claim, its verdict
+One row per claim, in the lesson's order: the study, the claim, its verdict
 and, per dataset, the mean difference a - b with its 95% interval (or the
-permutation test's p-value) and the number of seeds. It reads the database
-alone, as the report does, with the same claim evaluation.
+permutation test's p-value, or why it is undecidable) and the number of
+seeds. With --counts, one row per study: its verdicts counted, controls
+apart. It reads the database alone, as the report does, with the same claim
+evaluation.
 """
 
 from __future__ import annotations
@@ -17,7 +20,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
-def main(path: str) -> None:
+def verdicts(path: str):
+    """(study name, claim verdict dicts) in the lesson's order, as the report computes them."""
     from suite.claims import Claim
     from suite.report.frames import load_results, study_runs
     from suite.report.html import claim_verdicts
@@ -25,22 +29,39 @@ def main(path: str) -> None:
 
     with Store(Path(path)) as store:
         data = load_results(store)
-    print("| study | claim | verdict | per dataset: a - b [95% interval] (seeds) |")
-    print("| --- | --- | --- | --- |")
-    for _, study in data["studies"].iterrows():
+    studies = data["studies"]
+    if "position" in studies:
+        studies = studies.sort_values("position", na_position="last", kind="stable")
+    for _, study in studies.iterrows():
         claims = [Claim.from_json(json.dumps(c)) for c in json.loads(study["claims_json"] or "[]")]
         tidy = study_runs(data, study)
-        if tidy.empty:
-            continue
-        for v in claim_verdicts(claims, tidy):
-            rows = "; ".join(f"{r['dataset']}: {r['estimate']} {r['interval'] or r['note']} ({r['n_seeds']})"
-                             for r in v["rows"])
-            text = v["text"].replace("|", "/")
+        if not tidy.empty:
+            yield study["name"], claim_verdicts(claims, tidy)
+
+
+def main(path: str, counts: bool = False) -> None:
+    if counts:
+        print("| study | supported / contradicted / inconclusive / undecidable (qualified; controls) |")
+        print("| --- | --- |")
+        for name, vs in verdicts(path):
+            claims = [v for v in vs if not v["control"]]
+            n = [sum(v["verdict"] == k for v in claims) for k in ("supported", "contradicted", "inconclusive",
+                                                                  "undecidable")]
+            print(f"| `{name}` | {' / '.join(map(str, n))} ({sum(bool(v['qualifier']) for v in claims)}; "
+                  f"{len(vs) - len(claims)}) |")
+        return
+    print("| study | claim | verdict | per dataset: a - b [95% interval] (seeds) |")
+    print("| --- | --- | --- | --- |")
+    for name, vs in verdicts(path):
+        for v in vs:
+            rows = "; ".join(f"{r['dataset']}: {r['estimate']} {r['interval'] or ''} {r['note']} ({r['n_seeds']})"
+                             .replace("  ", " ") for r in v["rows"])
+            text = ("control: " if v["control"] else "") + v["text"].replace("|", "/")
             verdict = f"**{v['verdict']}**" + (f" ({v['qualifier']})" if v["qualifier"] else "")
-            print(f"| {study['name']} | {text} | {verdict} | {rows} |")
+            print(f"| {name} | {text} | {verdict} | {rows} |")
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 2:
-        raise SystemExit("usage: python docs/findings.py RESULTS.sqlite")
-    main(sys.argv[1])
+    if len(sys.argv) not in (2, 3) or (len(sys.argv) == 3 and sys.argv[2] != "--counts"):
+        raise SystemExit("usage: python docs/findings.py RESULTS.sqlite [--counts]")
+    main(sys.argv[1], counts=len(sys.argv) == 3)

@@ -96,6 +96,8 @@ class Claim:
         arbitrary column order moves the result, in either direction).
       control: a check of the machinery whose outcome is known in advance
         (shown as a control, not as evidence; exempt from the zero-variance rule).
+      cell: (bias, data) where the claim sits on the report's bias map, e.g.
+        ("locality", "images: natural"); None: not on the map.
     """
 
     text: str
@@ -113,6 +115,7 @@ class Claim:
     change: Mapping | None = None
     absolute: bool = False
     control: bool = False
+    cell: tuple | None = None
 
     def __post_init__(self):
         if self.test not in TESTS:
@@ -140,7 +143,7 @@ class Claim:
         for side in ("a", "b", "each", "change"):
             if d.get(side) is not None:
                 d[side] = {k: tuple(v) if isinstance(v, list) else v for k, v in d[side].items()}
-        for field in ("sizes", "datasets"):
+        for field in ("sizes", "datasets", "cell"):
             if isinstance(d.get(field), list):
                 d[field] = tuple(d[field])
         return cls(**d)

@@ -86,6 +86,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, metavar="N",
                    help="training processes in parallel (default: one per core, at most 2, on a "
                    "CPU; 1 on a GPU)")
+    p.add_argument("--single-page", action="store_true",
+                   help="write the whole report into index.html (to mail it), not an index and a page per study")
     p.add_argument("--export", metavar="PATH",
                    help="also write the results (one row per run and metric) to PATH: .csv or .parquet "
                         "(needs pyarrow); OUTPUT/results.csv is written with every report anyway")
@@ -181,16 +183,16 @@ def _format_duration(seconds: float) -> str:
     return f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"
 
 
-def _write_report(store, path: Path, export: str | None = None) -> Path:
-    """The report, `results.csv` beside it (the tidy results for pandas, R or a spreadsheet), and
-    the `--export` file if one was asked for."""
+def _write_report(store, path: Path, export: str | None = None, single_page: bool = False) -> Path:
+    """The report (the index and a page per study, or one page), `results.csv` beside it (the tidy
+    results for pandas, R or a spreadsheet), and the `--export` file if one was asked for."""
     from suite.report import write_report
 
     try:
         store.export_results(path.parent / "results.csv")
         if export:
             store.export_results(export)
-        return write_report(store, path)
+        return write_report(store, path, single_page)
     except OSError as e:  # the results are safe in the database; only the files could not be written
         raise UsageError(f"cannot write {e.filename or str(path)!r} ({e.strerror or e}); the results are in "
                          f"{str(store.path)!r}: rerun with --report-only --output pointing there") from None
@@ -262,7 +264,7 @@ def _main(args, argv) -> int:
         if not db_path.exists():
             raise UsageError(f"no results database at {db_path}; run without --report-only first")
         with Store(db_path) as store:
-            path = _write_report(store, output / "index.html", args.export)
+            path = _write_report(store, output / "index.html", args.export, args.single_page)
         print(f"report: {path}")
         return 0
 
@@ -279,8 +281,9 @@ def _main(args, argv) -> int:
                          trainer_for=trainer_policy(args.trainer, backend))
         for note in plan.notes:
             print(f"note: {note}", file=sys.stderr)
-        for study in studies:
-            store.record_study(study, args.profile, dataclasses.asdict(budget_for(study, args.profile)))
+        for study in studies:  # with its place in the lesson's order (tasks.STUDY_MODULES), for the report
+            store.record_study(study, args.profile, dataclasses.asdict(budget_for(study, args.profile)),
+                               REGISTRY.position(study.name))
         for task, reason in plan.skipped:
             store.record_skip(task, reason)
         for task in {r.task.name: r.task for r in plan.runs}.values():
@@ -293,7 +296,7 @@ def _main(args, argv) -> int:
                           workers=args.workers,
                           worker_setup=functools.partial(load_studies, tuple(str(p) for p in args.tasks_module)))
         store.finish_session(session, counts["ok"] + counts["failed"])
-        path = _write_report(store, output / "index.html", args.export)
+        path = _write_report(store, output / "index.html", args.export, args.single_page)
     failed = f", {counts['failed']} failed" if counts["failed"] else ""
     print(f"{len(pending)} runs in {_format_duration(time.time() - started)} on {counts['device']} "
           f"with {counts['workers']} worker{'s' if counts['workers'] > 1 else ''} "

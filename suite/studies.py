@@ -100,6 +100,10 @@ class Study:
       archs: profile -> the architectures run by default in that profile
         (a profile not listed runs every architecture of the study's tasks);
         e.g. a slow baseline only in "full". `--archs` overrides it.
+      crossover: (reference architecture, variants) for the report's
+        data-size crossover: every other architecture's primary metric minus
+        the reference's against training-set size, on those variants; None:
+        the study has no such panel.
     """
 
     name: str
@@ -115,6 +119,7 @@ class Study:
     figures: tuple = ("learning_curves",)
     references: tuple = ()
     archs: Mapping[str, tuple] = dataclasses.field(default_factory=dict)
+    crossover: tuple | None = None
 
     def __post_init__(self):
         for field in ("sizes", "seeds", "datasets"):
@@ -196,10 +201,17 @@ class StudyRegistry:
     def __init__(self):
         self._studies: Registry[Study] = Registry("study")
         self._tasks: Registry[Task] = Registry("task")
+        self._order: list[str] = []  # registration order: the lesson's for the built-in studies
 
     def add_study(self, study: Study) -> Study:
         check_study(study)
-        return self._studies.register(study.name, study)
+        registered = self._studies.register(study.name, study)
+        self._order.append(study.name)
+        return registered
+
+    def position(self, name: str) -> int:
+        """A study's place in registration order (`tasks.STUDY_MODULES` lists the lesson's order)."""
+        return self._order.index(name)
 
     def add_task(self, task: Task) -> Task:
         self._studies.check(task.study, f"task {task.name!r}")

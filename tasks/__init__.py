@@ -5,16 +5,18 @@ To add a study, write a module here that calls `register_study` and
 your own can also live outside the repository: `--tasks-module path.py`.
 """
 
+# In the lesson's order, which the report follows: the CNN's biases, then the
+# sequence models', the autoencoder's, the generative models', tables.
 STUDY_MODULES = [
     "tasks.locality",
-    "tasks.memory",
-    "tasks.order",
-    "tasks.gating",
-    "tasks.bottleneck",
-    "tasks.tabular",
     "tasks.translation",
     "tasks.pooling",
     "tasks.hierarchy",
-    "tasks.generation",
+    "tasks.memory",
+    "tasks.gating",
+    "tasks.order",
+    "tasks.bottleneck",
     "tasks.representation",
+    "tasks.generation",
+    "tasks.tabular",
 ]

@@ -38,18 +38,21 @@ register_study(
                 "(log-log slope within 1 +- 0.25).",
                 a={"arch": "lstm"}, b={}, reference=1.0, test="negligible", margin=0.25,
                 metric="train/step_ms", higher_is_better=False, statistic="slope", datasets=LONG,
+                cell=("sequential bottleneck", "sequences, long range"),
             ),
             Claim(
                 text="The temporal CNN's step time grows more slowly with length than the LSTM's "
                 "(smaller log-log slope, 256 steps and beyond).",
                 a={"arch": "tcn"}, b={"arch": "lstm"}, test="better",
                 metric="train/step_ms", higher_is_better=False, statistic="slope", datasets=LONG,
+                cell=("sequential bottleneck", "sequences, long range"),
             ),
             Claim(
                 text="The Transformer's step time grows more slowly with length than the LSTM's "
                 "(smaller log-log slope, 256 steps and beyond).",
                 a={"arch": "transformer"}, b={"arch": "lstm"}, test="better",
                 metric="train/step_ms", higher_is_better=False, statistic="slope", datasets=LONG,
+                cell=("Transformer: minimal bias", "sequences, long range"),
             ),
         ),
         sizes={p: (32,) for p in ("smoke", "quick", "full")},  # 8 steps of batch 4

@@ -30,12 +30,14 @@ register_study(
                 text="At equal parameters the GRU performs comparably to the LSTM (skill within 0.05).",
                 a={"arch": "gru", "setting": "equal params"}, b={"arch": "lstm", "setting": "equal params"},
                 test="negligible", margin=0.05, metric="test/skill",
+                cell=("gating", "sequences, long range"),
             ),
             Claim(
                 text="At equal width, with fewer parameters, the GRU still performs comparably to the "
                 "LSTM (skill within 0.05).",
                 a={"arch": "gru", "setting": "equal width"}, b={"arch": "lstm", "setting": "equal width"},
                 test="negligible", margin=0.05, metric="test/skill",
+                cell=("gating", "sequences, long range"),
             ),
         ),
         sizes={"smoke": (100,), "quick": (1600,), "full": (50, 200, "full")},  # 1,600: see tasks/memory.py

@@ -43,12 +43,14 @@ register_study(
                 "edge-like after training than the random filters they start from.",
                 a=CNN, b={}, metric="trained/edge_likeness",
                 change={"metric": ("init/edge_likeness", "trained/edge_likeness")},
+                cell=("hierarchy", "images"),
             ),
             Claim(
                 text="Later layers combine them into features that separate the classes: a linear probe on "
                 "the last convolution layer's pooled activations is more accurate than on the first's.",
                 a=CNN, b={}, metric=f"trained/{LAST}",
                 change={"metric": ("trained/probe_accuracy_layer1", f"trained/{LAST}")},
+                cell=("hierarchy", "images"),
             ),
             Claim(
                 text="The hierarchy emerges from training, not from the architecture alone: what depth adds to "
@@ -57,6 +59,7 @@ register_study(
                 "(a difference in differences).",
                 a=CNN, b={}, metric="trained/depth_gain",
                 change={"metric": ("init/depth_gain", "trained/depth_gain")},
+                cell=("hierarchy", "images"),
             ),
         ),
         sizes={"smoke": (60,), "quick": ("full",), "full": (100, 500, 1000, 2000, "full")},

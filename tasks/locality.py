@@ -37,12 +37,14 @@ register_study(
                 a={"arch": "cnn", "variant": "natural"},
                 b={"arch": "mlp", "variant": "natural"},
                 test="better", sizes="smallest:2",
+                cell=("locality", "images"),
             ),
             Claim(
                 text="Permuting the pixels removes the CNN's advantage over the MLP.",
                 a={"arch": "cnn", "variant": "permuted"},
                 b={"arch": "mlp", "variant": "permuted"},
                 test="not_better", sizes="all", margin=0.0,
+                cell=("locality", "images, pixels permuted"),
             ),
             Claim(
                 text="Control: the MLP is unaffected by the permutation (within 2 accuracy points). A fixed "
@@ -59,9 +61,12 @@ register_study(
                 a={"arch": ("cnn", "mlp"), "variant": "natural"},
                 b={"arch": "vit", "variant": "natural"},
                 test="better", sizes="all",
+                cell=("Transformer: minimal bias", "images"),
             ),
         ),
         sizes={"smoke": (60, 120), "quick": (100, 400, "full"), "full": (50, 100, 200, 500, 1000, 2000, 5000, "full")},
+        # the data-size crossover on the report's index: every model minus this reference
+        crossover=("mlp", ("natural", "permuted")),
         seeds={"smoke": 2, "quick": 3, "full": 5},
         datasets={
             "smoke": ("digits",),

@@ -50,17 +50,20 @@ register_study(
                 "baseline is above 0.",
                 a={"arch": "rnn", "setting": LONG_BUDGET}, b={}, test="better", metric="test/skill",
                 datasets=SHORT,
+                cell=("memory", "sequences, short range"),
             ),
             Claim(
                 text="Beyond 20 steps the vanilla RNN fails: its skill over the trivial baseline is at "
                 "most 0.1.",
                 a={"arch": "rnn", "setting": LONG_BUDGET}, b={}, test="not_better", margin=0.1,
                 metric="test/skill", datasets=LONG,
+                cell=("memory", "sequences, long range"),
             ),
             Claim(
                 text="Beyond 20 steps the LSTM and the GRU both learn more than the vanilla RNN.",
                 a={"arch": ("lstm", "gru"), "setting": LONG_BUDGET}, b={"arch": "rnn", "setting": LONG_BUDGET},
                 test="better", metric="test/skill", datasets=LONG,
+                cell=("gating", "sequences, long range"),
             ),
         ),
         # One size: the question is the length, not the amount of data. In quick,
@@ -68,7 +71,7 @@ register_study(
         sizes={"smoke": (200,), "quick": (1600,), "full": ("full",)},
         seeds={"smoke": 2, "quick": 5, "full": 10},
         datasets={
-            "smoke": ("adding_T10", "copy_T10"),
+            "smoke": ("adding_T10",),  # both budgets, 3 models: the smoke test of the machinery
             "quick": ("adding_T10", "adding_T20", "adding_T50", "copy_T10", "copy_T20", "copy_T50"),
             "full": tuple(f"{task}_T{t}" for task in ("adding", "copy") for t in MEMORY_LENGTHS),
         },

@@ -45,11 +45,13 @@ register_study(
                 text="Max-pooling gives some translation invariance: under a 2-pixel shift the max-pooled "
                 "CNN is more accurate than the strided one.",
                 a=cnn("max pool"), b=cnn("strided"), metric="test_shift2/accuracy", test="better",
+                cell=("pooling", "images, shifted"),
             ),
             Claim(
                 text="At little cost in accuracy: the CNN without downsampling is at most 2 points more "
                 "accurate than the max-pooled one.",
                 a=cnn("no downsampling"), b=cnn("max pool"), test="not_better", margin=0.02,
+                cell=("pooling", "images"),
             ),
         ),
         sizes={"smoke": (60,), "quick": (100, 400, "full"), "full": (50, 100, 200, 500, 1000, 2000, 5000, "full")},

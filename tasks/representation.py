@@ -45,12 +45,14 @@ register_study(
                 text="With a bottleneck, the code beats raw pixels for a linear probe with 10 labels per class.",
                 a=BOTTLENECK, b={}, metric=f"trained/probe_code_{FEW}", change=gain("pixels", FEW),
                 datasets=IMAGES,
+                cell=("autoencoder bottleneck", "images"),
             ),
             Claim(
                 text="Without the bottleneck that advantage shrinks: the 8-wide code gains more over the pixels "
                 "than the over-complete code does.",
                 a=BOTTLENECK, b={"arch": "dense_ae", "setting": "over-complete"}, metric=f"trained/probe_code_{FEW}",
                 change=gain("pixels", FEW), datasets=IMAGES,
+                cell=("autoencoder bottleneck", "images"),
             ),
             Claim(
                 text="The learned code is at least as good as PCA of the same width (within 2 points) for a "
@@ -58,12 +60,14 @@ register_study(
                 a=BOTTLENECK, b={}, metric=f"trained/probe_code_{FEW}", test="not_better", margin=0.02,
                 reference=0.0, change={"metric": (f"trained/probe_code_{FEW}", f"trained/probe_pca_{FEW}")},
                 datasets=IMAGES,
+                cell=("autoencoder bottleneck", "images"),
             ),
             Claim(
                 text="On structureless data the bottleneck keeps nothing the raw features lack: on noise the "
                 "8-wide code is no better than the raw features, with 100 labels per class.",
                 a=BOTTLENECK, b={}, metric=f"trained/probe_code_{MORE}", test="not_better",
                 change=gain("pixels", MORE), datasets=("noise64",),
+                cell=("autoencoder bottleneck", "noise"),
             ),
         ),
         sizes={"smoke": ("full",), "quick": ("full",), "full": ("full",)},

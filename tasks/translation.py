@@ -42,12 +42,14 @@ register_study(
                 "more accurate than the MLP.",
                 a={"arch": "cnn", "setting": "gap", **FIXED}, b={"arch": "mlp", **FIXED},
                 metric="test_shifts/accuracy", test="better",
+                cell=("translation invariance", "images, shifted"),
             ),
             Claim(
                 text="Over the shifts, the CNN with global pooling is more accurate than the same "
                 "CNN with a flatten-and-dense head.",
                 a={"arch": "cnn", "setting": "gap", **FIXED}, b={"arch": "cnn", "setting": "flatten", **FIXED},
                 metric="test_shifts/accuracy", test="better",
+                cell=("pooling", "images, shifted"),
             ),
             Claim(
                 text="The CNN with global pooling needs no random placement in training: over the "
@@ -55,6 +57,7 @@ register_study(
                 a={"arch": "cnn", "setting": "gap", "variant": "random_placement"},
                 b={"arch": "cnn", "setting": "gap", **FIXED},
                 metric="test_shifts/accuracy", test="negligible", margin=0.05,
+                cell=("translation invariance", "images, shifted"),
             ),
             Claim(
                 text="The MLP needs the data to carry the invariance: trained on random placements it is "
@@ -64,6 +67,8 @@ register_study(
             ),
         ),
         sizes={"smoke": (60,), "quick": (100, 400, "full"), "full": (50, 100, 200, 500, 1000, 2000, 5000, "full")},
+        # the data-size crossover on the report's index: every model minus this reference
+        crossover=("mlp", ("natural",)),
         seeds={"smoke": 2, "quick": 3, "full": 5},
         datasets={"smoke": ("digits_corner",), "quick": ("digits_corner",), "full": DATASETS},
         param_target=20_000,

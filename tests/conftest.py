@@ -21,6 +21,13 @@ def run_cli(*args, cwd=ROOT, timeout=600, **kwargs):
     )
 
 
+def read_report(index) -> str:
+    """The report's index and every study page beside it, as one text (what `--single-page` holds)."""
+    index = Path(index)
+    pages = sorted(p for p in index.parent.glob("*.html") if p != index)
+    return "\n".join(p.read_text() for p in [index, *pages])
+
+
 @pytest.fixture
 def cli():
     return run_cli

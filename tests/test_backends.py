@@ -69,8 +69,11 @@ def test_gradient_probe_and_step_timer_on_jax(tmp_path):
     assert con.execute("SELECT MIN(value) FROM results WHERE metric = 'train/step_ms'").fetchone()[0] > 0
 
 
-def test_gan_players_get_their_own_gradients_on_jax():
-    """The GAN's one-scalar trick (stop_gradient + stateless_call) holds under jax.grad too."""
+def test_gan_players_get_their_own_gradients_and_take_turns_on_jax():
+    """The GAN's one-scalar trick (stop_gradient + stateless_call) holds under jax.grad too, and its
+    players take turns under fit and under the optimizer's stateless_apply (one interpreter for both)."""
+    from test_generation import TURNS_CHECK
+
     code = (
         "import os, sys; os.environ['KERAS_BACKEND'] = 'jax'; sys.path.insert(0, %r)\n"
         "import jax, numpy as np, keras\n"
@@ -85,9 +88,9 @@ def test_gan_players_get_their_own_gradients_on_jax():
         "for i, v in enumerate(gan.trainable_variables):\n"
         "    own, other = ('d_loss', 'g_loss') if id(v) in d_ids else ('g_loss', 'd_loss')\n"
         "    assert np.allclose(g['loss'][i], g[own][i], atol=1e-6) and np.allclose(g[other][i], 0), v.path\n"
-        "print('ok')\n" % str(ROOT)
+        % str(ROOT)
     )
-    run_python_ok(code)
+    run_python_ok(code + TURNS_CHECK)
 
 
 def test_the_suites_max_pooling_computes_keras_max_pooling_on_jax():

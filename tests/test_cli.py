@@ -12,7 +12,7 @@ import time
 import pandas as pd
 import pytest
 
-from conftest import ROOT
+from conftest import read_report, ROOT
 from suite.data import DATASETS
 from suite.studies import REGISTRY, load_builtin_studies
 
@@ -127,7 +127,7 @@ def test_task_module_outside_the_repo_runs_end_to_end(cli, tmp_path):
     assert set(frame["seed"]) == {0, 1} and set(frame["n_train"]) == {40}
     skipped = pd.read_sql("select * from skipped", con)
     assert skipped.to_dict("records")[0]["reason"] == "kept out on purpose"
-    html = (out / "index.html").read_text()
+    html = read_report(out / "index.html")
     assert "The wide MLP beats the narrow one." in html and "kept out on purpose" in html
 
     # the tidy results beside the report: the results view, row for row
@@ -139,7 +139,7 @@ def test_task_module_outside_the_repo_runs_end_to_end(cli, tmp_path):
     assert rebuilt.returncode == 0 and (out / "index.html").exists(), rebuilt.stderr
     tidy = pd.read_parquet(export) if export.suffix == ".parquet" else pd.read_csv(export)
     assert set(tidy["task"]) == {"mine/narrow", "mine/wide"} and "value" in tidy.columns
-    assert "The wide MLP beats the narrow one." in (out / "index.html").read_text()
+    assert "The wide MLP beats the narrow one." in read_report(out / "index.html")
 
     fresh = cli("--tasks-module", module, "--studies", "mine", "--profile", "smoke", "--fresh",
                 "--output", out, "--no-progress", "--workers", "1", cwd=tmp_path)

@@ -5,6 +5,7 @@ import pytest
 
 from suite.data import MIXTURES, grid_mixture, load_variant, ring_mixture
 from suite.probes.measures import frechet_distance, mode_coverage
+from conftest import read_report
 
 
 def test_mixtures_have_the_published_modes():
@@ -118,8 +119,8 @@ def test_the_gan_step_gives_each_player_the_gradient_of_its_own_loss():
 
 
 # Two fit steps of a GAN, one batch each: the first may move only the discriminator, the second only
-# the generator. Run here on this process's backend (fit) and in a fresh jax interpreter (fit, then
-# the optimizer's stateless_apply as the population trainer calls it).
+# the generator. Run here on this process's backend (fit) and, by test_backends, in a fresh jax
+# interpreter (fit, then the optimizer's stateless_apply as the population trainer calls it).
 TURNS_CHECK = """
 import numpy as np, keras
 from suite.architectures import build_model
@@ -154,17 +155,10 @@ print("ok")
 """
 
 
-def test_the_gan_players_take_turns_on_each_backend():
-    """DCGAN's recipe: a discriminator step, then a generator step; the other player's weights stay put."""
-    import os
-
-    from conftest import ROOT
-    from test_backends import run_python_ok
-
+def test_the_gan_players_take_turns():
+    """DCGAN's recipe: a discriminator step, then a generator step; the other player's weights stay put.
+    Here on this process's backend; on jax in test_backends (with the optimizer's stateless_apply)."""
     exec(TURNS_CHECK, {})
-    run_python_ok(f"import os, sys; os.environ['KERAS_BACKEND'] = 'jax'; sys.path.insert(0, {str(ROOT)!r})\n"
-                  + TURNS_CHECK)
-    assert os.environ.get("KERAS_BACKEND", "tensorflow") != "jax"  # this process covered the other backend
 
 
 def test_generation_and_representation_write_their_sections(cli, tmp_path):
@@ -175,7 +169,7 @@ def test_generation_and_representation_write_their_sections(cli, tmp_path):
     result = cli("--studies", "generation,representation", "--profile", "smoke", "--output", tmp_path,
                  "--no-progress")
     assert result.returncode == 0, result.stderr[-2000:]
-    html = (tmp_path / "index.html").read_text()
+    html = read_report(tmp_path / "index.html")
     for name in ("generation", "representation"):
         assert f'id="study-{name}"' in html
     for title in ("Samples on ring8", "Coverage, quality and stability over seeds", "Training losses",

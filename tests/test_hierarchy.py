@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from suite.probes import edge_basis, edge_likeness, random_edge_likeness
+from conftest import read_report
 
 
 def as_kernel(filters):
@@ -118,7 +119,7 @@ def test_hierarchy_study_writes_filters_patches_probes_and_verdicts(cli, tmp_pat
     result = cli("--studies", "hierarchy", "--profile", "smoke", "--backend", "tensorflow", "--output", tmp_path,
                  "--no-progress")
     assert result.returncode == 0, result.stderr[-2000:]
-    html = (tmp_path / "index.html").read_text()
+    html = read_report(tmp_path / "index.html")
     assert 'id="study-hierarchy"' in html
     for title in ("First-layer filters: digits", "What each layer responds to: digits", "Linear probes by layer"):
         assert title in html
@@ -135,5 +136,5 @@ def test_hierarchy_study_writes_filters_patches_probes_and_verdicts(cli, tmp_pat
     import re
 
     verdicts = re.findall(r'<span class="verdict (\w+)">', html)
-    assert len(verdicts) == 2 * 3 + 3 and set(verdicts) <= {"supported", "contradicted", "inconclusive"}
+    assert len(verdicts) == 2 * 3 + 3 and set(verdicts) <= {"supported", "contradicted", "inconclusive", "undecidable"}
     assert "init/edge_likeness to trained/edge_likeness" in html

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from suite.data import load_variant, place_on_canvas, place_randomly, shift_images
+from conftest import read_report
 
 
 def digits(n=5):
@@ -96,14 +97,15 @@ def test_translation_and_pooling_write_their_sections(cli, tmp_path):
     result = cli("--studies", "translation,pooling", "--profile", "smoke", "--archs", "cnn,mlp",
                  "--backend", "tensorflow", "--output", tmp_path, "--no-progress")
     assert result.returncode == 0, result.stderr[-2000:]
-    html = (tmp_path / "index.html").read_text()
+    html = read_report(tmp_path / "index.html")
     for name in ("translation", "pooling"):
         assert f'id="study-{name}"' in html
     assert html.count("Accuracy against shift") == 2 and "FLOPs / example" in html
-    # smoke verdicts say what they are: one warning per study, one mark per verdict in the top table
-    assert html.count('<p class="warn smoke">smoke profile: for testing, not evidence') == 2
+    # smoke verdicts say what they are: one warning on the index and on each study's page, one mark per
+    # verdict in the index's table of claims
+    assert html.count('<p class="warn smoke">smoke profile: for testing, not evidence') == 1 + 2
     assert html.count('<span class="smoke">smoke profile') == sum(
-        1 for line in html.splitlines() if line.startswith('<tr><td><a href="#study-')) > 0
+        1 for line in html.splitlines() if line.startswith('<tr data-verdict=')) > 0
     con = sqlite3.connect(tmp_path / "results.sqlite")
     models = con.execute("SELECT DISTINCT arch || '@' || setting FROM results WHERE study = 'translation'").fetchall()
     assert {m for (m,) in models} == {"cnn@gap", "cnn@flatten", "mlp@"}

@@ -15,6 +15,7 @@ from suite.data import DATASETS, TRANSFORMS  # noqa: E402
 from suite.probes import PROBES  # noqa: E402
 from suite.report.figures import FIGURES  # noqa: E402
 from suite.training import OBJECTIVES  # noqa: E402
+from conftest import read_report  # noqa: E402
 
 
 def test_registry_rejects_duplicates_and_lists_valid_names_sorted():
@@ -125,7 +126,7 @@ def test_the_documented_example_of_every_addition_runs_end_to_end(cli, tmp_path)
     assert all(status == "ok" for *_, status in rows)
     metrics = {m for (m,) in con.execute("SELECT DISTINCT metric FROM metrics")}
     assert {"init/weight_norm", "trained/weight_norm", "test/accuracy"} <= metrics
-    html = (out / "index.html").read_text()
+    html = read_report(out / "index.html")
     assert "Weight norms" in html and "The MLP beats the linear model on the moons." in html
 
 

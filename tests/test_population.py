@@ -8,7 +8,7 @@ import sqlite3
 
 import pytest
 
-from conftest import ROOT, run_cli
+from conftest import read_report, ROOT, run_cli
 
 pytest.importorskip("jax")
 
@@ -127,7 +127,7 @@ def test_the_cli_trains_populations_and_resumes_without_duplicates(tmp_path):
     again = run_cli(*args)
     assert again.returncode == 0 and "0 to run" in again.stderr, again.stderr[-2000:]
     assert con.execute("SELECT count(*) FROM runs").fetchone()[0] == len(rows)
-    html = (out / "index.html").read_text()
+    html = read_report(out / "index.html")
     assert "supported" in html or "inconclusive" in html or "contradicted" in html
 
 

@@ -12,6 +12,7 @@ from suite.claims import Claim
 from suite.report import FIGURES, load_results, study_runs, write_report
 from suite.store import RunRecord, RunResult, Store
 from suite.studies import PROFILES, Study, Task
+from conftest import read_report
 
 HOSTILE = "<script>alert(1)</script>"
 
@@ -83,7 +84,7 @@ def test_report_renders_figures_verdicts_and_escapes_hostile_text(tmp_path):
                "status": "failed", "error": f"ValueError: {HOSTILE}"}
         store.record_run(RunResult(RunRecord(**bad)))
         path = write_report(store, tmp_path / "index.html")
-    html = path.read_text()
+    html = read_report(path)
     assert HOSTILE not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert html.count("<svg") >= 1 and "test/accuracy" in html
@@ -99,7 +100,7 @@ def test_report_uses_the_latest_profile_of_a_study(tmp_path):
     with Store(tmp_path / "r.sqlite") as store:
         fill(store, [task], s, profile="quick", sizes=(999,))
         fill(store, [task], s, profile="smoke", sizes=(50,))
-        html = write_report(store, tmp_path / "index.html").read_text()
+        html = read_report(write_report(store, tmp_path / "index.html"))
     assert "n=50" in html and "n=999" not in html
 
 
@@ -139,7 +140,7 @@ def test_mixture_figure_reads_stored_arrays_and_unknown_figures_are_captioned(tm
         store.con.execute("UPDATE studies SET figures_json = ?",
                           (json.dumps(["sample_scatter", "sample_grid", "no_such_figure"]),))
         store.con.commit()
-        html = write_report(store, tmp_path / "index.html").read_text()
+        html = read_report(write_report(store, tmp_path / "index.html"))
     assert "Samples on ring8" in html and "over the 8 true modes (red crosses, std 0.02)" in html
     assert html.count("<svg") == 1  # the scatter; the image grid skips 2-D mixtures
     assert "unknown figure &#39;no_such_figure&#39;; valid figures: " + ", ".join(FIGURES.names()) in html

@@ -1,14 +1,16 @@
 """The HTML report, built from the results database alone.
 
-One self-contained file: figures are inline SVG (matplotlib/seaborn), text
-goes through Jinja2 with autoescape. The report reads only the database
+An index (the bias map, the data-size crossover, every claim) and one page
+per study, each self-contained: figures are inline SVG (matplotlib/seaborn),
+text goes through Jinja2 with autoescape; `single_page` puts it all in one file. The report reads only the database
 (`suite.store`), judges claims with `suite.claims`, and draws the figures
 registered in `suite.report.figures.FIGURES`:
 
   frames   database -> tidy pandas frames
   tables   summary and parameter tables
   figures  one registered function per figure, by family
-  html     a section per study, rendered through templates/report.html.j2
+  index    the index's bias map, crossover and claims table
+  html     the pages, rendered through templates/ (index, study, shared macros)
 """
 
 from __future__ import annotations
@@ -23,14 +25,16 @@ from suite.report.html import TEMPLATE_DIR, environment, render, study_section
 from suite.report.tables import params_table, summary_table
 
 
-def write_report(store, path) -> Path:
-    """Writes the report for everything in `store` to `path`."""
+def write_report(store, path, single_page: bool = False) -> Path:
+    """Writes the report for everything in `store`: `path` (the index) and, beside it, one page per
+    study (`single_page`: everything in `path`). Returns `path`."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    html = render(load_results(store))
-    tmp = path.with_suffix(".html.tmp")
-    tmp.write_text(html, encoding="utf-8")
-    tmp.replace(path)  # never leave a half-written report behind
+    for name, html in render(load_results(store), single_page).items():
+        target = path if name == "index.html" else path.parent / name
+        tmp = target.with_suffix(".html.tmp")
+        tmp.write_text(html, encoding="utf-8")
+        tmp.replace(target)  # never leave a half-written page behind
     return path
 
 

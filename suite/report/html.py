@@ -7,6 +7,7 @@ error text reaches the page unescaped. Verdicts come from `suite.claims`.
 from __future__ import annotations
 
 import json
+import re
 import time
 from pathlib import Path
 
@@ -57,6 +58,7 @@ def claim_verdicts(claims: list, tidy: pd.DataFrame) -> list[dict]:
         results = evaluate_claim(claim, tidy)
         verdicts.append({
             "text": claim.text, "rule": claim.rule(), "metric": claim.metric, "control": claim.control,
+            "cell": claim.cell,
             "a": _describe(claim.a, each=claim.each),
             "b": _describe(claim.b, claim.reference, claim.each), "sizes": claim.sizes,
             # no run the claim can use (e.g. its datasets were not run in this profile)
@@ -114,20 +116,50 @@ def environment(data: dict) -> dict:
     return env
 
 
-def render(data: dict) -> str:
+def page_name(study: str) -> str:
+    """A study's page file: its name with anything but letters, digits, '.', '-' and '_' replaced."""
+    name = re.sub(r"[^\w.-]", "_", study)
+    return f"study_{name}.html" if name == "index" else f"{name}.html"  # never the index's own file
+
+
+def render(data: dict, single_page: bool = False) -> dict[str, str]:
+    """The report's pages by file name: `index.html` (the bias map, the crossover, every claim) and one
+    page per study in the lesson's order; with `single_page`, `index.html` alone, holding every study."""
     import jinja2
+
+    from suite.claims import VERDICTS
+    from suite.report.index import bias_map, claim_rows, crossover
 
     jenv = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATE_DIR), autoescape=True, undefined=jinja2.StrictUndefined
     )
-    sections = [study_section(data, s) for _, s in data["studies"].iterrows()]
+    studies = data["studies"]
+    if "position" in studies and studies["position"].notna().any():  # the lesson's order
+        studies = studies.sort_values("position", na_position="last", kind="stable")
+    ordered = [s for _, s in studies.iterrows()]
+    sections = [study_section(data, s) for s in ordered]
     runs = data["runs"]
     failed = runs[runs["status"] == "failed"][["study", "task", "n_train", "seed", "error"]]
-    return jenv.get_template("report.html.j2").render(
-        sections=sections,
-        failed=failed.to_dict("records"),
-        skipped=data["skipped"].to_dict("records"),
-        env=environment(data),
-        generated=time.strftime("%Y-%m-%d %H:%M:%S %Z"),
-        n_runs=len(runs), n_ok=int((runs["status"] == "ok").sum()),
-    )
+    links = {s["name"]: f"#study-{s['name']}" if single_page else page_name(s["name"]) for s in sections}
+    claims = claim_rows(sections)
+    map_svg, map_table = bias_map(claims)
+    cross_svg, cross_table = crossover([(s, study_runs(data, s)) for s in ordered])
+    env = environment(data)
+    common = {"generated": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "n_runs": len(runs),
+              "n_ok": int((runs["status"] == "ok").sum())}
+    pages = {"index.html": jenv.get_template("index.html.j2").render(
+        sections=sections, claims=claims, links=links, single_page=single_page,
+        verdict_names=[*VERDICTS, "no data"],
+        bias_map={"svg": map_svg, "table": map_table.to_html(index=False, border=0) if len(map_table) else ""},
+        crossover={"svg": cross_svg,
+                   "table": cross_table.to_html(index=False, classes="num", border=0) if len(cross_table) else ""},
+        facts={"profiles": ", ".join(sorted({s["profile"] for s in sections})) or "none",
+               "smoke": any(s["profile"] == "smoke" for s in sections)},
+        failed=failed.to_dict("records"), skipped=data["skipped"].to_dict("records"), env=env, **common)}
+    if not single_page:
+        template = jenv.get_template("study.html.j2")
+        for i, section in enumerate(sections):
+            around = [None if not 0 <= j < len(sections) else
+                      {"name": sections[j]["name"], "link": links[sections[j]["name"]]} for j in (i - 1, i + 1)]
+            pages[links[section["name"]]] = template.render(s=section, previous=around[0], next=around[1])
+    return pages
