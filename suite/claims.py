@@ -314,6 +314,8 @@ def _weakest_difference(claim: Claim, frame):
 
 
 STILL_IMPROVING, SKILL = "train/still_improving", "test/skill"
+TRAIN_ACCURACY, BASELINE = "train/final_accuracy", "test/baseline_accuracy"
+FITS = 0.5  # competence: a classifier fits its own training data to at least this skill over the majority class
 
 
 def _conditions(claim: Claim) -> list[Mapping]:
@@ -328,12 +330,23 @@ def _conditions(claim: Claim) -> list[Mapping]:
                  ({column: v, **c} if column not in c else c for c in sides for v in values)}.values())
 
 
+def _training_skill(runs) -> float | None:
+    """Mean over runs of the training accuracy's skill over the majority class (None: no classifier)."""
+    pivot = runs[runs["metric"].isin((TRAIN_ACCURACY, BASELINE))].pivot_table(
+        index="run_key" if "run_key" in runs.columns else ["seed", "n_train"], columns="metric", values="value")
+    if TRAIN_ACCURACY not in pivot or BASELINE not in pivot or pivot.dropna().empty:
+        return None
+    pivot = pivot.dropna()
+    return float(((pivot[TRAIN_ACCURACY] - pivot[BASELINE]) / (1 - pivot[BASELINE]).clip(lower=1e-12)).mean())
+
+
 def qualifiers(claim: Claim, runs, sizes) -> str:
     """Why a verdict may measure training rather than the bias, from how its runs ended: a condition
-    whose runs mostly used their whole step budget while still improving ("under-trained"), or whose
-    runs on data its bias matches are at the trivial baseline ("untrained": only where the claim
-    compares two conditions; a claim on one model's level against a constant, such as "the RNN fails
-    beyond 20 steps", is about that level itself). "" when neither."""
+    whose runs mostly used their whole step budget while still improving ("under-trained"), whose
+    runs on data its bias matches are at the trivial baseline ("untrained"), or whose classifiers do
+    not fit their own matched training data ("not competent": training skill below FITS). The last two only
+    where the claim compares two conditions (a claim on one model's level against a constant, such
+    as "the RNN fails beyond 20 steps", is about that level itself). "" when none applies."""
     notes = []
     if "matched" not in runs.columns:
         return ""
@@ -352,6 +365,10 @@ def qualifiers(claim: Claim, runs, sizes) -> str:
         if claim.b and len(skill) and skill.mean() <= 0.02:
             notes.append(f"untrained: {name} at the trivial baseline on its matched data "
                          f"(mean skill {skill.mean():+.2f})")
+        fit = _training_skill(sub[sub["matched"] == 1])  # on mismatched data, not fitting may be the effect
+        if claim.b and fit is not None and fit < FITS:
+            notes.append(f"not competent: {name} does not fit its own training data (training skill "
+                         f"{fit:+.2f} < {FITS:g})")
     return "; ".join(dict.fromkeys(notes))
 
 

@@ -288,6 +288,10 @@ def _main(args, argv) -> int:
             store.record_skip(task, reason)
         for task in {r.task.name: r.task for r in plan.runs}.values():
             store.clear_skip(task)  # it was skipped before (e.g. data missing), runs now
+        superseded = store.supersede(plan.runs)
+        if superseded:
+            print(f"note: {superseded} stored runs of the same tasks, sizes and seeds came from another version of "
+                  "the code or other settings: kept in the database, left out of the report", file=sys.stderr)
         done = set() if args.fresh else store.finished_keys()
         pending = [r for r in plan.runs if r.key not in done]
         print(f"{len(plan.runs)} runs planned: {len(plan.runs) - len(pending)} already done, "

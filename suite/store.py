@@ -238,6 +238,26 @@ class Store:
     def __exit__(self, *exc):
         self.close()
 
+    def supersede(self, specs) -> int:
+        """Makes the planned runs the ones the report shows: every successful run of the same task,
+        profile, size and seed as a planned run but under another key (made by another version of the
+        code, another backend or budget) is marked `superseded` (kept, not shown, not reused), and a
+        planned run an earlier plan superseded is `ok` again (reused). Returns how many were superseded."""
+        with self.con:
+            self.con.execute("CREATE TEMP TABLE IF NOT EXISTS planned (run_key TEXT PRIMARY KEY, task TEXT, "
+                             "profile TEXT, n_train INTEGER, seed INTEGER)")
+            self.con.execute("DELETE FROM planned")
+            self.con.executemany("INSERT OR REPLACE INTO planned VALUES (?, ?, ?, ?, ?)",
+                                 [(s.key, s.task.name, s.profile, s.n_train, s.seed) for s in specs])
+            self.con.execute("UPDATE runs SET status = 'ok' WHERE status = 'superseded' "
+                             "AND run_key IN (SELECT run_key FROM planned)")
+            cursor = self.con.execute(
+                "UPDATE runs SET status = 'superseded' WHERE status = 'ok' "
+                "AND run_key NOT IN (SELECT run_key FROM planned) AND EXISTS (SELECT 1 FROM planned p "
+                "WHERE p.task = runs.task AND p.profile = runs.profile AND p.n_train = runs.n_train "
+                "AND p.seed = runs.seed)")
+            return cursor.rowcount
+
     def finished_keys(self) -> set[str]:
         """Keys of runs that finished successfully (failed runs are retried)."""
         return {k for (k,) in self.con.execute("SELECT run_key FROM runs WHERE status = 'ok'")}

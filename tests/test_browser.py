@@ -16,6 +16,8 @@ from suite.store import Store
 from suite.studies import PROFILES, Study, Task
 from test_report import fill
 
+# sets a marker if any of it ever runs as markup or script
+HOSTILE = '<script>window.__pwned = 1</script><img src=x onerror="window.__pwned = 1">'
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
 DRIVER = shutil.which("chromedriver")
 
@@ -55,29 +57,46 @@ def _report(tmp_path):
     tasks = {"images": [Task(name=f"images/{a}", study="images", dataset="digits", arch=a) for a in ("cnn", "mlp")],
              "sequences": [Task(name=f"sequences/{a}", study="sequences", dataset="digits", arch=a)
                            for a in ("lstm", "mlp")]}
+    # a hostile task name, as in the report's escaping test: in the browser it must stay inert text
+    tasks["sequences"].append(Task(name=HOSTILE, study="sequences", dataset="digits", arch=HOSTILE))
     # the cnn leads at 50 examples and falls behind at 100: a crossover between them
     score = {"cnn": lambda n, s: (0.8 if n == 50 else 0.6) + 0.01 * s, "mlp": lambda n, s: 0.7,
-             "lstm": lambda n, s: 0.9 + 0.01 * s}
+             "lstm": lambda n, s: 0.9 + 0.01 * s, HOSTILE: lambda n, s: 0.5}
     with Store(tmp_path / "results.sqlite") as store:
         for position, s in enumerate((first, second)):
-            fill(store, tasks[s.name], s, profile="quick", sizes=(50, 100),
+            fill(store, tasks[s.name], s, profile="smoke", sizes=(50, 100),
                  score=lambda t, n, seed: score[t.arch](n, seed))
-            store.record_study(s, "quick", {"max_steps": 1}, position)
+            store.record_study(s, "smoke", {"max_steps": 1}, position)
         return write_report(store, tmp_path / "index.html")
+
+
+def _check_page(browser, By, shots, name):
+    """Every figure drawn with a size, no console errors, the hostile name inert; a screenshot."""
+    figures = browser.find_elements(By.CSS_SELECTOR, ".figure svg")
+    assert figures and all(f.size["width"] > 0 and f.size["height"] > 0 for f in figures), name
+    assert browser.execute_script("return window.__pwned === undefined"), f"{name}: the hostile name ran"
+    errors = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+    assert errors == [], (name, errors)
+    browser.save_screenshot(str(shots / f"{name}.png"))
 
 
 def test_the_index_filters_its_claims_and_the_pages_link_up(tmp_path):
     index = _report(tmp_path)
     assert sorted(p.name for p in tmp_path.glob("*.html")) == ["images.html", "index.html", "sequences.html"]
     assert index.stat().st_size < 400_000
+    shots = tmp_path / "screenshots"
+    shots.mkdir()
     browser = _browser()
     try:
         from selenium.webdriver.common.by import By
         from selenium.webdriver.support.ui import Select
 
+        browser.set_window_size(1280, 2000)
         browser.get(index.as_uri())
         assert browser.find_element(By.CSS_SELECTOR, "#bias-map + .figure svg").is_displayed()
         assert browser.find_element(By.CSS_SELECTOR, "#crossover + .figure svg").is_displayed()
+        assert browser.find_elements(By.CSS_SELECTOR, ".warn.smoke")  # smoke verdicts say what they are
+        _check_page(browser, By, shots, "index")
         crossing = browser.find_element(By.ID, "crossover").find_element(By.XPATH, "following::table[1]")
         assert not crossing.is_displayed()  # folded away under its summary until asked for
         browser.find_element(By.XPATH, "//summary[starts-with(., 'The crossover as a table')]").click()
@@ -91,7 +110,7 @@ def test_the_index_filters_its_claims_and_the_pages_link_up(tmp_path):
         assert browser.find_element(By.ID, "filter-count").text == f"{len(shown)} of 4 claims"
         Select(browser.find_element(By.ID, "filter-verdict")).select_by_visible_text("all")
         text = browser.find_element(By.ID, "filter-text")
-        text.send_keys("lstm")
+        text.send_keys("sequences")  # a study's name leaves only that study's rows
         assert [r.text.split()[0] for r in visible()] == ["sequences"]
         text.clear()
         text.send_keys("no claim says this")
@@ -102,18 +121,28 @@ def test_the_index_filters_its_claims_and_the_pages_link_up(tmp_path):
         # sorting by study puts "images" rows first, then (clicked again) last
         header = browser.find_element(By.CSS_SELECTOR, "#claims-table th.sortable")
         header.click()
+        assert browser.find_elements(By.CSS_SELECTOR, "#claims-table tbody tr")[0].text.startswith("images")
         header.click()
         assert browser.find_elements(By.CSS_SELECTOR, "#claims-table tbody tr")[0].text.startswith("sequences")
+        # every link of the index resolves to a page that exists, and to its anchor
+        links = {a.get_attribute("href") for a in browser.find_elements(By.CSS_SELECTOR, "a[href]")}
+        for link in sorted(links):
+            browser.get(link)
+            assert browser.current_url.startswith("file://") and "ERR_FILE_NOT_FOUND" not in browser.page_source
+            if "#" in link:
+                assert browser.find_elements(By.ID, link.split("#", 1)[1]), link
         # the pages: index -> first study -> next -> back to the index
+        browser.get(index.as_uri())
         browser.find_element(By.LINK_TEXT, "images").click()
         assert browser.current_url.endswith("/images.html")
         assert browser.find_element(By.ID, "study-images").is_displayed()
+        _check_page(browser, By, shots, "images")
         browser.find_element(By.PARTIAL_LINK_TEXT, "sequences").click()
         assert browser.current_url.endswith("/sequences.html")
+        _check_page(browser, By, shots, "sequences")
         browser.find_element(By.LINK_TEXT, "index").click()
         assert browser.current_url.endswith("/index.html")
-        errors = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
-        assert errors == [], errors
+        print(f"screenshots: {shots}")
     finally:
         browser.quit()
 

@@ -265,6 +265,14 @@ def test_a_verdict_on_runs_still_improving_at_the_budget_or_at_the_baseline_is_q
     flags = g.assign(metric="train/still_improving", value=g["arch"].map({"a": 0.0, "b": 0.0, "c": 1.0}))
     each = Claim(text="", a={}, b={"arch": "b"}, each={"arch": ("a", "c")})
     assert evaluate_claim(each, pd.concat([g, flags]))[0].qualifier.startswith("under-trained: arch=c (6 of 6")
+    # a classifier that does not fit its own training data is not a competent representative of its family
+    runs = f.assign(run_key=f["arch"] + f["n_train"].astype(str) + f["seed"].astype(str))
+    fitted = runs.assign(metric="train/final_accuracy", value=runs["arch"].map({"a": 0.98, "b": 0.35}))
+    base = runs.assign(metric="test/baseline_accuracy", value=0.1)
+    result = evaluate_claim(CLAIM, pd.concat([runs, fitted, base]))[0]
+    assert result.qualifier == "not competent: arch=b does not fit its own training data (training skill +0.28 < 0.5)"
+    fitted = fitted.assign(value=0.9)
+    assert evaluate_claim(CLAIM, pd.concat([runs, fitted, base]))[0].qualifier == ""
 
 
 def test_convergence_labels_on_constructed_histories():

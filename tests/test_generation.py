@@ -231,6 +231,11 @@ def test_codes_probe_compares_the_code_with_pixels_and_pca():
     assert measured.arrays["code_map"].shape == (len(data.y_test), 3)
     assert measured.arrays["reconstructions"].shape == (2, 8, 8, 8, 1)
     assert PROBES["codes"](build_model("mlp", data.input_shape, 10, width=4), None, data, None, None).metrics == {}
+    # the labelled examples are drawn per seed: another seed, another draw, other probe accuracies
+    assert not np.array_equal(labelled_subset(data.y_pool, 10, 1), chosen)
+    other = PROBES["codes"](model, None, data, data.x_pool, data.y_pool, seed=1).metrics
+    assert other["probe_pixels_10"] != measured.metrics["probe_pixels_10"]
+    assert PROBES["codes"](model, None, data, data.x_pool, data.y_pool, seed=1).metrics == other
 
 
 def test_a_reused_generative_model_restarts_its_random_numbers_too():

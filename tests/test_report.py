@@ -151,3 +151,23 @@ def test_figure_registry_is_cheap_to_import():
             "heavy = [m for m in ('keras', 'suite.data', 'suite.probes', 'suite.studies', 'matplotlib') "
             "if m in sys.modules]; assert not heavy, heavy")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_runs_of_another_version_are_superseded_by_the_plan_and_revived_when_planned_again(tmp_path):
+    """After an upgrade changes run keys, the report shows the planned runs only, never old and new mixed."""
+    from types import SimpleNamespace
+
+    s = study("s")
+    task = Task(name="s/a", study="s", dataset="digits", arch="mlp")
+    spec = lambda key: SimpleNamespace(key=key, task=task, profile="smoke", n_train=50, seed=0)  # noqa: E731
+    with Store(tmp_path / "r.sqlite") as store:
+        fill(store, [task], s, sizes=(50,), seeds=(0, 1))  # keys "s/a-50-0" and "s/a-50-1"
+        old = "s/a-50-0"
+        assert store.supersede([spec("new key")]) == 1  # same task, size and seed, another key
+        status = dict(store.con.execute("SELECT run_key, status FROM runs").fetchall())
+        assert status == {old: "superseded", "s/a-50-1": "ok"}  # seed 1 is not planned anew: kept
+        assert old not in store.finished_keys()
+        html = read_report(write_report(store, tmp_path / "index.html"))
+        assert "1 successful runs" in html
+        assert store.supersede([spec(old)]) == 0  # planned again (say, back on the old backend): reused
+        assert store.con.execute("SELECT status FROM runs WHERE run_key = ?", (old,)).fetchone()[0] == "ok"

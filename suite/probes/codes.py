@@ -16,15 +16,16 @@ def labelled_subset(y, per_class: int, seed: int = 0) -> np.ndarray:
 _REFERENCES: dict = {}  # (dataset, width, label counts) -> the pixel and PCA probes, per process
 
 
-def _reference_probes(data, width: int, label_counts: tuple) -> dict:
+def _reference_probes(data, width: int, label_counts: tuple, seed: int) -> dict:
     """`probe_pixels_<k>` and `probe_pca_<k>` (PCA of `width` components, fitted to the pool).
 
-    They depend on the data alone, not on the model: computed once per
-    dataset, width and worker process instead of twice per run.
+    They depend on the data and the seed's draw of labelled examples alone,
+    not on the model: computed once per dataset, width, seed and worker
+    process instead of twice per run.
     """
     from sklearn.decomposition import PCA
 
-    key = (dataset_fingerprint(data), width, label_counts)
+    key = (dataset_fingerprint(data), width, label_counts, seed)
     if key not in _REFERENCES:
         flat = lambda a: a.reshape(len(a), -1)  # noqa: E731
         pool, test = flat(data.x_pool), flat(data.x_test)
@@ -32,7 +33,7 @@ def _reference_probes(data, width: int, label_counts: tuple) -> dict:
         spaces = {"pixels": (pool, test), "pca": (pca.transform(pool), pca.transform(test))}
         values = {}
         for k in label_counts:
-            chosen = labelled_subset(data.y_pool, k)
+            chosen = labelled_subset(data.y_pool, k, seed)
             for space, (x_pool, x_test) in spaces.items():
                 values[f"probe_{space}_{k}"] = probe_accuracy(x_pool[chosen], data.y_pool[chosen], x_test,
                                                               data.y_test, scale="global")
@@ -40,14 +41,16 @@ def _reference_probes(data, width: int, label_counts: tuple) -> dict:
     return _REFERENCES[key]
 
 
-@register_probe("codes")
-def _codes(model, objective, data, x_train, y_train, label_counts=(10, 100)) -> Measured:
+@register_probe("codes", version=2)  # 2: the labelled examples are drawn per seed
+def _codes(model, objective, data, x_train, y_train, label_counts=(10, 100), seed: int = 0) -> Measured:
     """What an autoencoder's code keeps (models with `encode(x)`).
 
     `reconstruction_mse` on the test split (models with `reconstruct`), and
     linear probes with few labels: for k in `label_counts`, a logistic
     regression trained on k labelled examples per class of the training pool
-    and scored on the test split (features centred and scaled by one number,
+    (drawn anew for each run's `seed`, so that the intervals over seeds hold
+    the variance of that draw too; code, pixel and PCA probes of a run see the
+    same draw) and scored on the test split (features centred and scaled by one number,
     `probe_accuracy(scale="global")`), on the model's codes (`probe_code_<k>`),
     on the raw pixels (`probe_pixels_<k>`) and on PCA codes of the same width
     fitted to the whole pool without labels (`probe_pca_<k>`). The pixel and
@@ -62,9 +65,9 @@ def _codes(model, objective, data, x_train, y_train, label_counts=(10, 100)) -> 
         return Measured()
     codes_pool, codes_test = model.encode(data.x_pool), model.encode(data.x_test)
     width = codes_pool.shape[1]
-    measured = Measured(metrics=dict(_reference_probes(data, width, tuple(label_counts))))
+    measured = Measured(metrics=dict(_reference_probes(data, width, tuple(label_counts), seed)))
     for k in label_counts:
-        chosen = labelled_subset(data.y_pool, k)
+        chosen = labelled_subset(data.y_pool, k, seed)
         measured.metrics[f"probe_code_{k}"] = probe_accuracy(codes_pool[chosen], data.y_pool[chosen], codes_test,
                                                              data.y_test, scale="global")
     if hasattr(model, "reconstruct"):

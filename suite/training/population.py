@@ -217,7 +217,7 @@ class PopulationTrainer:
             for i, result in enumerate(results) if task.probes else ():
                 m = member_model([v[i] for v in tv_all], [v[i] for v in ntv_all])
                 run_probes(result, task.probes, when, m, objective, data, data.x_pool[subsets[i]],
-                           data.y_pool[subsets[i]])
+                           data.y_pool[subsets[i]], specs[i].seed)
 
         probe("init", trainable, non_trainable)
 

@@ -183,7 +183,7 @@ class Trainer:
         result = RunResult(self._record(spec, "ok", data=data, framework="keras"))
 
         def probe(when):
-            run_probes(result, task.probes, when, model, objective, data, x, y)
+            run_probes(result, task.probes, when, model, objective, data, x, y, spec.seed)
 
         probe("init")
         keras.utils.set_random_seed(spec.seed)  # whatever the probes drew, training starts from the seed
@@ -303,11 +303,16 @@ class Trainer:
             return self.failed(spec, exc)
 
 
-def run_probes(result: RunResult, probes, when: str, model, objective, data, x, y) -> None:
+def run_probes(result: RunResult, probes, when: str, model, objective, data, x, y, seed: int) -> None:
     """Runs each probe on `model` and files what it measured in `result`: curves as series
-    `<name>/<when>`, numbers as metrics `<when>/<name>`, arrays as `<name>/<when>`."""
+    `<name>/<when>`, numbers as metrics `<when>/<name>`, arrays as `<name>/<when>`. A probe whose
+    function takes `seed` gets the run's (e.g. to draw its labelled examples anew per seed)."""
+    import inspect
+
     for name in probes:
-        measured = PROBES[name](model, objective, data, x, y)
+        fn = PROBES[name]
+        measured = fn(model, objective, data, x, y, **({"seed": seed} if "seed" in inspect.signature(fn).parameters
+                                                       else {}))
         result.series.update({f"{k}/{when}": [(float(a), float(b)) for a, b in zip(*xy)]
                               for k, xy in measured.series.items()})
         result.metrics.update({f"{when}/{k}": float(v) for k, v in measured.metrics.items()})
