@@ -98,6 +98,9 @@ class Claim:
         (shown as a control, not as evidence; exempt from the zero-variance rule).
       cell: (bias, data) where the claim sits on the report's bias map, e.g.
         ("locality", "images: natural"); None: not on the map.
+      device: a device the claim is about (e.g. "GPU": parallelism shows in
+        step time only there); on runs from other devices its verdict is
+        undecidable, its numbers still shown.
     """
 
     text: str
@@ -116,6 +119,7 @@ class Claim:
     absolute: bool = False
     control: bool = False
     cell: tuple | None = None
+    device: str | None = None
 
     def __post_init__(self):
         if self.test not in TESTS:
@@ -435,6 +439,12 @@ def evaluate_claim(claim: Claim, runs) -> list[ClaimResult]:
             estimate, low, high = -estimate, -high, -low
         results.append(ClaimResult(claim, dataset, verdict, estimate, low, high, len(per_seed), sizes,
                                    note=note, method=INTERVAL))
+    if claim.device and "device" in everything.columns:
+        devices = sorted(everything["device"].dropna().unique())
+        if not any(claim.device in d for d in devices):
+            note = f"not testable on {', '.join(devices) or 'this device'}: the claim is about a {claim.device}"
+            results = [dataclasses.replace(r, verdict="undecidable", note="; ".join(filter(None, (r.note, note))))
+                       for r in results]
     if "dataset" in everything.columns:
         for i, r in enumerate(results):
             data = everything if claim.statistic == "slope" else everything[everything["dataset"] == r.dataset]

@@ -9,8 +9,11 @@ positions, so its size does not grow with length).
 
 On a GPU the recurrent models' time grows linearly with length while the
 parallel ones stay flat until the device is saturated. On a CPU every model
-is compute-bound and the Transformer's attention is quadratic in length: the
-report says what was seen, on which device.
+is compute-bound: step time there measures arithmetic, not parallelism (the
+LSTM's linear growth holds by construction, and the Transformer's attention
+is quadratic in length), so the claims are about a GPU (`device="GPU"`): on
+a CPU they are shown as undecidable, "not testable on this device", with the
+slopes measured beside them.
 
 Run: python run_suite.py --studies bottleneck
 """
@@ -29,9 +32,10 @@ register_study(
         "which process them in parallel?",
         claim="RNNs process sequences step by step, which limits parallelization. Transformers "
         "process all positions in parallel.",
-        expected="Recurrent step time grows linearly with length (log-log slope near 1); the temporal "
-        "CNN's and the Transformer's grow more slowly until the device is saturated (on a GPU); on a "
-        "CPU they are compute-bound from the start and attention grows quadratically.",
+        expected="Expected from the lesson, on a GPU: recurrent step time grows linearly with length "
+        "(log-log slope near 1); the temporal CNN's and the Transformer's grow more slowly until the device "
+        "is saturated. On a CPU every model is compute-bound from the start and attention grows "
+        "quadratically, so there the claims cannot be tested.",
         claims=(
             Claim(
                 text="The LSTM's step time grows linearly with length at 256 steps and beyond "
@@ -39,6 +43,7 @@ register_study(
                 a={"arch": "lstm"}, b={}, reference=1.0, test="negligible", margin=0.25,
                 metric="train/step_ms", higher_is_better=False, statistic="slope", datasets=LONG,
                 cell=("sequential bottleneck", "sequences, long range"),
+                device="GPU",
             ),
             Claim(
                 text="The temporal CNN's step time grows more slowly with length than the LSTM's "
@@ -46,6 +51,7 @@ register_study(
                 a={"arch": "tcn"}, b={"arch": "lstm"}, test="better",
                 metric="train/step_ms", higher_is_better=False, statistic="slope", datasets=LONG,
                 cell=("sequential bottleneck", "sequences, long range"),
+                device="GPU",
             ),
             Claim(
                 text="The Transformer's step time grows more slowly with length than the LSTM's "
@@ -53,6 +59,7 @@ register_study(
                 a={"arch": "transformer"}, b={"arch": "lstm"}, test="better",
                 metric="train/step_ms", higher_is_better=False, statistic="slope", datasets=LONG,
                 cell=("Transformer: minimal bias", "sequences, long range"),
+                device="GPU",
             ),
         ),
         sizes={p: (32,) for p in ("smoke", "quick", "full")},  # 8 steps of batch 4

@@ -312,3 +312,13 @@ def test_undecidable_where_the_data_cannot_decide_whatever_the_effect():
     far = frame({"a": lambda n, s: 0.5 + 0.001 * s, "b": lambda n, s: 0.8})
     assert evaluate_claim(tight, pd.concat([far, examples]))[0].verdict == "contradicted"
     assert overall_verdict(["undecidable", "undecidable"]) == "undecidable"
+
+
+def test_a_claim_about_a_gpu_is_undecidable_on_runs_from_a_cpu():
+    f = frame({"a": lambda n, s: 0.9 + 0.01 * s, "b": lambda n, s: 0.8})
+    gpu_claim = dataclasses.replace(CLAIM, device="GPU")
+    on_cpu = evaluate_claim(gpu_claim, f.assign(device="CPU (AMD EPYC)"))[0]
+    assert on_cpu.verdict == "undecidable" and "not testable on CPU (AMD EPYC)" in on_cpu.note
+    assert on_cpu.estimate == pytest.approx(0.11)  # the numbers are still shown
+    assert evaluate_claim(gpu_claim, f.assign(device="GPU (NVIDIA H200)"))[0].verdict == "supported"
+    assert Claim.from_json(gpu_claim.to_json()) == gpu_claim
