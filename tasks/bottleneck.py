@@ -32,7 +32,7 @@ register_study(
         "which process them in parallel?",
         claim="RNNs process sequences step by step, which limits parallelization. Transformers "
         "process all positions in parallel.",
-        expected="Expected from the lesson, on a GPU: recurrent step time grows linearly with length "
+        expected="On a GPU, recurrent step time grows linearly with length "
         "(log-log slope near 1); the temporal CNN's and the Transformer's grow more slowly until the device "
         "is saturated. On a CPU every model is compute-bound from the start and attention grows "
         "quadratically, so there the claims cannot be tested.",

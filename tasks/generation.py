@@ -38,7 +38,7 @@ register_study(
         "diffusion model cover the whole distribution and train stably?",
         claim="GANs are hard to train: mode collapse and oscillation. Diffusion models train stably "
         "(just predict the noise at each step) and cover the full data distribution.",
-        expected="Expected from the lesson: on the ring the GAN covers fewer modes than the VAE and the "
+        expected="On the ring the GAN covers fewer modes than the VAE and the "
         "diffusion model and puts its good samples on a few of them, its mode count varies more from seed to "
         "seed, and its generator's loss keeps swinging, where the diffusion model's settles. The literature "
         "expects the DCGAN recipe and SN-GAN's to narrow the gap; the numbers below say by how much.",

@@ -38,7 +38,7 @@ register_study(
         claim="Vanilla RNNs struggle with long-term dependencies due to vanishing gradients. "
         "LSTM and GRU use gating mechanisms to control information flow, allowing them to "
         "maintain memory over longer sequences.",
-        expected="Expected from the lesson: all three learn at T = 10; beyond roughly 10-20 steps the "
+        expected="All three learn at T = 10; beyond roughly 10-20 steps the "
         "vanilla RNN stays at the trivial baseline while the LSTM and the GRU keep learning, and more "
         "training does not close that gap; the vanilla RNN's input gradient should shrink faster with "
         "distance from the end than the gated models'. (The gradient figure shows what it does here, at "

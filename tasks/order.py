@@ -39,7 +39,7 @@ register_study(
         "the time steps is destroyed, while an MLP (and a Transformer, which assumes almost "
         "nothing) do not?",
         claim="RNNs assume sequential structure. Transformers assume almost nothing.",
-        expected="Expected from the lesson: on the motif task the recurrent and convolutional models learn "
+        expected="On the motif task the recurrent and convolutional models learn "
         "from few examples and lose accuracy once the steps are permuted; on GunPoint, whose classes need no "
         "order, they do no better than the MLP; the MLP and the Transformer (controls) are unmoved.",
         claims=(

@@ -30,7 +30,7 @@ register_study(
         "need when the data carry the invariance instead?",
         claim="CNNs assume spatial locality and translation invariance: a pattern learned in one place "
         "is recognised in another.",
-        expected="Expected from the lesson: trained in the corner, the CNN with global pooling keeps most "
+        expected="Trained in the corner, the CNN with global pooling keeps most "
         "of its accuracy under shifts, the MLP and the flatten head fall towards chance; trained on random "
         "placements, the MLP should recover, at the price of more data. Claims are judged on the mean "
         "accuracy over every shift of the test set (test_shifts): at a shift that is a multiple of the "
