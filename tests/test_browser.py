@@ -147,6 +147,38 @@ def test_the_index_filters_its_claims_and_the_pages_link_up(tmp_path):
         browser.quit()
 
 
+def test_a_real_smoke_report_opens_with_every_figure_drawn_and_every_link_resolved(cli, tmp_path):
+    """The same checks on what the suite itself writes: a smoke run of one study, index and study page."""
+    result = cli("--studies", "locality", "--archs", "mlp,cnn", "--profile", "smoke", "--output", tmp_path,
+                 "--no-progress")
+    assert result.returncode == 0, result.stderr[-2000:]
+    shots = tmp_path / "screenshots"
+    shots.mkdir()
+    browser = _browser()
+    try:
+        from selenium.webdriver.common.by import By
+
+        browser.set_window_size(1280, 2000)
+        index = (tmp_path / "index.html").as_uri()
+        browser.get(index)
+        _check_page(browser, By, shots, "smoke-index")
+        assert browser.find_element(By.CSS_SELECTOR, "#bias-map + .figure svg").is_displayed()
+        assert browser.find_element(By.CSS_SELECTOR, "#crossover + .figure svg").is_displayed()
+        links = sorted({a.get_attribute("href") for a in browser.find_elements(By.CSS_SELECTOR, "a[href]")})
+        assert any(link.endswith("/locality.html") for link in links)
+        for link in links:
+            browser.get(link)
+            assert "ERR_FILE_NOT_FOUND" not in browser.page_source, link
+            if "#" in link:
+                assert browser.find_elements(By.ID, link.split("#", 1)[1]), link
+        browser.get((tmp_path / "locality.html").as_uri())
+        _check_page(browser, By, shots, "smoke-locality")
+        assert browser.find_elements(By.CSS_SELECTOR, ".warn.smoke")
+        print(f"screenshots: {shots}")
+    finally:
+        browser.quit()
+
+
 def test_single_page_holds_every_study(tmp_path):
     _report(tmp_path)
     with Store(tmp_path / "results.sqlite") as store:
