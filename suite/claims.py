@@ -429,8 +429,8 @@ def evaluate_claim(claim: Claim, runs) -> list[ClaimResult]:
             continue
         estimate, low, high = mean_ci(per_seed.to_numpy())
         verdict = decide(claim.test, low, high, claim.margin)
-        reason = undecidable(claim, per_seed.to_numpy(), low, high, test_examples(everything, dataset))
-        if reason and verdict != "contradicted" or reason.startswith("the same"):
+        reason = undecidable(claim, per_seed.to_numpy(), low, high, test_split_size(everything, dataset))
+        if reason and (verdict != "contradicted" or reason.startswith("the same")):
             verdict, note = "undecidable", reason
         else:
             note = ""
@@ -457,7 +457,7 @@ def evaluate_claim(claim: Claim, runs) -> list[ClaimResult]:
 EXAMPLES = "test/examples"
 
 
-def test_examples(runs, dataset) -> int | None:
+def test_split_size(runs, dataset) -> int | None:
     """The size of a dataset's test split, from its runs' `test/examples` (None where not stored)."""
     if "metric" not in runs.columns or "dataset" not in runs.columns:
         return None

@@ -178,9 +178,20 @@ def check_study(study: Study) -> None:
         if fixed:
             raise UsageError(f"study {study.name!r}: the claim {claim.text!r} compares {fixed[0]}, which the "
                              f"architecture fixes before training (it cannot fail): state it in the study's text")
+        if claim.each and not _each_fills(claim):
+            (column, _), = claim.each.items()
+            raise UsageError(f"study {study.name!r}: the claim {claim.text!r} sets each={{{column!r}: ...}} but "
+                             f"every condition names {column!r} itself (or b is empty and a names it), so each "
+                             f"changes nothing: a is compared with {'b' if claim.b else 'the constant reference'}")
         if claim.b and not claim.change and _same_runs(claim):
             raise UsageError(f"study {study.name!r}: the claim {claim.text!r} compares the same runs with "
                              f"themselves (a = b = {dict(claim.a)}): it cannot fail")
+
+
+def _each_fills(claim) -> bool:
+    """Whether `each` fills in at least one condition (a, or a non-empty b, that does not name its column)."""
+    (column, _), = claim.each.items()
+    return column not in claim.a or (bool(claim.b) and column not in claim.b)
 
 
 def _same_runs(claim) -> bool:

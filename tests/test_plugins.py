@@ -149,5 +149,10 @@ def test_a_claim_that_cannot_fail_is_refused_when_registered():
     with pytest.raises(UsageError, match="the same runs.*cannot fail"):
         registry.add_study(study("itself", claims=(itself,)))
     registry.add_study(study("differs", claims=(dataclasses.replace(itself, b={"variant": "permuted"}),)))
+    # `each` that fills in no condition: a names the column and b is empty, so a is compared with the
+    # constant 0, not with each value (how "the GAN collapses more than each of the VAE, diffusion" went wrong)
+    idle = Claim(text="the gan collapses more", a={"arch": "gan"}, b={}, each={"arch": ("vae", "diffusion")})
+    with pytest.raises(UsageError, match="each changes nothing"):
+        registry.add_study(study("idle", claims=(idle,)))
     load_builtin_studies()  # and none of the suite's own claims is one
     assert not any(c.metric.startswith("model/") for s in REGISTRY.studies() for c in s.claims)
