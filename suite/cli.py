@@ -83,6 +83,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="auto (default) or population: on the jax backend, train the runs of a task "
                    "together through one compiled program wherever possible | fit: one run at a time (the "
                    "only choice on tensorflow and torch)")
+    p.add_argument("--learning-rates", metavar="A,B|none",
+                   help="the grid every architecture's learning rate is chosen from, on the validation split "
+                        "and on seeds of its own (e.g. 1e-3,3e-3); 'none': no tuning, each model's default "
+                        "rate (default: the profile's grid: quick 3e-4,1e-3,3e-3,1e-2; full adds 1e-4; "
+                        "smoke none)")
     p.add_argument("--workers", type=int, metavar="N",
                    help="training processes in parallel (default: one per core, at most 2, on a "
                    "CPU; 1 on a GPU)")
@@ -135,6 +140,25 @@ def parse_seeds(text: str) -> list[int]:
     if repeated:
         raise UsageError(f"bad --seeds {text!r}; seed {repeated[0]} is listed twice (each seed runs once)")
     return sorted(seeds)
+
+
+def parse_rates(text: str) -> tuple[float, ...]:
+    """A learning-rate grid: positive numbers, comma-separated, or 'none' (no tuning)."""
+    if text.strip().lower() == "none":
+        return ()
+    rates = []
+    for token in _split(text):
+        try:
+            rate = float(token)
+        except ValueError:
+            rate = -1.0
+        if not 0 < rate < 1:
+            raise UsageError(f"bad learning rate {token!r} in --learning-rates; valid: numbers between 0 and 1 "
+                             f"(e.g. 3e-4,1e-3), or 'none'")
+        rates.append(rate)
+    if not rates:
+        raise UsageError("--learning-rates is empty; valid: numbers between 0 and 1, comma-separated, or 'none'")
+    return tuple(sorted(set(rates)))
 
 
 def default_backend() -> str:
@@ -242,6 +266,9 @@ def _main(args, argv) -> int:
     datasets = _check_names("dataset", _split(args.datasets), DATASETS) if args.datasets else None
     sizes = parse_sizes(args.sizes) if args.sizes else None
     seeds = parse_seeds(args.seeds) if args.seeds else None
+    from suite.training.tuning import GRIDS
+
+    grid = parse_rates(args.learning_rates) if args.learning_rates is not None else GRIDS[args.profile]
     from suite.training.population import TRAINERS
 
     if args.trainer not in TRAINERS:
@@ -274,6 +301,7 @@ def _main(args, argv) -> int:
         from suite.training import budget_for, plan_runs, run_plan
         from suite.training.devices import configure_device
         from suite.training.population import trainer_policy
+        from suite.training.tuning import apply_rates, read_choices, sensitivity_runs, tuning_runs
 
         print(f"planning {', '.join(names)} ({args.profile} profile, {backend} backend)...", file=sys.stderr)
         plan = plan_runs(REGISTRY, studies, args.profile, backend, archs=archs, datasets=datasets,
@@ -288,22 +316,38 @@ def _main(args, argv) -> int:
             store.record_skip(task, reason)
         for task in {r.task.name: r.task for r in plan.runs}.values():
             store.clear_skip(task)  # it was skipped before (e.g. data missing), runs now
-        superseded = store.supersede(plan.runs)
+        done = set() if args.fresh else store.finished_keys()
+        worker_setup = functools.partial(load_studies, tuple(str(p) for p in args.tasks_module))
+
+        def run(specs, what):
+            pending = [r for r in specs if r.key not in done]
+            print(f"{len(specs)} {what} planned: {len(specs) - len(pending)} already done, "
+                  f"{len(pending)} to run", file=sys.stderr)
+            return len(pending), run_plan(pending, store, data_dir=args.data_dir, progress=not args.no_progress,
+                                          workers=args.workers, worker_setup=worker_setup)
+
+        # first the learning-rate grid (on seeds of its own), then the evaluation runs at the chosen rates
+        tune = tuning_runs(plan.runs, studies, grid, args.profile)
+        runs, tuned = plan.runs, None
+        if tune:
+            store.supersede(tune)
+            tuned = run(tune, f"tuning runs ({len(grid)} learning rates)")
+            runs = apply_rates(runs, read_choices(store, [t.key for t in tune]))
+        runs = runs + sensitivity_runs(runs, studies)
+        superseded = store.supersede(runs + tune)
         if superseded:
             print(f"note: {superseded} stored runs of the same tasks, sizes and seeds came from another version of "
                   "the code or other settings: kept in the database, left out of the report", file=sys.stderr)
-        done = set() if args.fresh else store.finished_keys()
-        pending = [r for r in plan.runs if r.key not in done]
-        print(f"{len(plan.runs)} runs planned: {len(plan.runs) - len(pending)} already done, "
-              f"{len(pending)} to run", file=sys.stderr)
-        counts = run_plan(pending, store, data_dir=args.data_dir, progress=not args.no_progress,
-                          workers=args.workers,
-                          worker_setup=functools.partial(load_studies, tuple(str(p) for p in args.tasks_module)))
+        ran, counts = run(runs, "runs")
+        if tuned:
+            ran += tuned[0]
+            counts = {**counts, **{k: counts[k] + tuned[1][k] for k in ("ok", "failed")}}
+        runs = runs + tune
         store.finish_session(session, counts["ok"] + counts["failed"])
         path = _write_report(store, output / "index.html", args.export, args.single_page)
     failed = f", {counts['failed']} failed" if counts["failed"] else ""
-    print(f"{len(pending)} runs in {_format_duration(time.time() - started)} on {counts['device']} "
+    print(f"{ran} runs in {_format_duration(time.time() - started)} on {counts['device']} "
           f"with {counts['workers']} worker{'s' if counts['workers'] > 1 else ''} "
-          f"({counts['ok']} ok{failed}, {len(plan.runs) - len(pending)} reused, "
+          f"({counts['ok']} ok{failed}, {len(runs) - ran} reused, "
           f"{len(plan.skipped)} task{'' if len(plan.skipped) == 1 else 's'} skipped); report: {path}")
     return 0

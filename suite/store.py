@@ -66,6 +66,8 @@ class RunRecord:
     # how a population's members stepped: "vmap" (one vectorised program) or "loop" (one compiled
     # step applied to each member in turn: convolutions on a CPU, see suite/training/population.py)
     vectorize: str | None = None
+    learning_rate: float | None = None  # what it trained with (tuned, else the task's or architecture's)
+    kind: str | None = None  # "eval" (the verdicts and figures read it) or "tune" (a learning-rate grid's run)
 
 
 @dataclasses.dataclass
@@ -105,7 +107,8 @@ RUNS_SQL = ("CREATE TABLE IF NOT EXISTS runs (\n    "
 # columns added after the first release, filled from the stored configuration
 # when a database made before them is opened
 _FROM_CONFIG = {"objective": "$.objective", "metric": "$.metric", "framework": "$.framework",
-                "length": "$.input_shape[0]", "hparams_json": "$.hparams"}
+                "length": "$.input_shape[0]", "hparams_json": "$.hparams", "learning_rate": "$.learning_rate",
+                "kind": "$.kind"}
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS studies (
@@ -148,7 +151,7 @@ DROP VIEW IF EXISTS results;
 CREATE VIEW results AS
 SELECT r.study, r.task, r.arch, r.setting, r.dataset, r.variant, r.matched, r.n_train, r.seed,
        m.metric, m.value, r.status, r.train_seconds, r.params, r.epochs, r.steps,
-       r.profile, r.backend, r.device, r.error, r.run_key
+       r.profile, r.backend, r.device, r.error, r.run_key, r.learning_rate, COALESCE(r.kind, 'eval') AS kind
 FROM runs r LEFT JOIN metrics m ON m.run_key = r.run_key;
 """.format(runs=RUNS_SQL)
 

@@ -104,6 +104,12 @@ class Study:
         data-size crossover: every other architecture's primary metric minus
         the reference's against training-set size, on those variants; None:
         the study has no such panel.
+      tuning: how its learning rates are set (`suite.training.tuning`):
+        "validation" (each task's chosen on the validation split from the
+        profile's grid), "sensitivity" (the recipe's rate, and the runs
+        repeated at multiples of it to show the sensitivity) or "fixed" (the
+        task's or architecture's rate: its measurement does not depend on it;
+        the study's text says so).
     """
 
     name: str
@@ -120,6 +126,7 @@ class Study:
     references: tuple = ()
     archs: Mapping[str, tuple] = dataclasses.field(default_factory=dict)
     crossover: tuple | None = None
+    tuning: str = "validation"
 
     def __post_init__(self):
         for field in ("sizes", "seeds", "datasets"):
@@ -170,8 +177,12 @@ FIXED_BY_CONSTRUCTION = ("model/",)
 def check_study(study: Study) -> None:
     from suite.report.figures import FIGURES
 
+    from suite.training.tuning import TUNINGS
+
     for figure in study.figures:
         FIGURES.check(figure, f"study {study.name!r}")
+    if study.tuning not in TUNINGS:
+        raise UsageError(f"study {study.name!r}: unknown tuning {study.tuning!r}; valid: {', '.join(TUNINGS)}")
     for claim in study.claims:
         metrics = set(claim.change["metric"]) if claim.change and "metric" in claim.change else {claim.metric}
         fixed = sorted(m for m in metrics if m.startswith(FIXED_BY_CONSTRUCTION))

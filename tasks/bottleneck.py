@@ -27,6 +27,7 @@ LONG = tuple(f"adding_T{t}" for t in TIMING_LENGTHS if t >= 256)  # where per-st
 register_study(
     Study(
         name="bottleneck",
+        tuning="fixed",  # it times steps: the learning rate changes no step's cost
         question="How does the time of one training step grow with sequence length for recurrent "
         "models, which must process the steps in order, and for convolutional and attention models, "
         "which process them in parallel?",

@@ -34,6 +34,9 @@ LIKELIHOOD = ("vae", "diffusion")
 register_study(
     Study(
         name="generation",
+        # the recipes' rates, and every run again at a quarter and four times its rate: how the results
+        # move with the rate, seed by seed, is part of what "hard to train" means
+        tuning="sensitivity",
         question="Does a GAN collapse onto a few modes and vary from seed to seed, where a VAE and a "
         "diffusion model cover the whole distribution and train stably?",
         claim="GANs are hard to train: mode collapse and oscillation. Diffusion models train stably "

@@ -27,8 +27,9 @@ PRELUDE = (
 
 
 def test_a_member_trains_as_it_would_alone_for_an_mlp_a_gru_and_a_cnn():
-    """With the same seed, subset, batch order and budget, a member of a population of 4 ends with
-    the same weights as the same run trained alone; so does its test score. The CNN's members
+    """With the same seed, subset, batch order, learning rate and budget, a member of a population of 4
+    ends with the same weights as the same run trained alone (also at a rate the others do not share);
+    so does its test score. The CNN's members
     step in turn on a CPU ("loop"), the others vectorised ("vmap")."""
     run_python_ok(PRELUDE + (
         "budget = Budget(max_steps=40, eval_every=10, patience=10, batch_size=16)\n"
@@ -39,11 +40,14 @@ def test_a_member_trains_as_it_would_alone_for_an_mlp_a_gru_and_a_cnn():
         "for task, hparams, path in cases:\n"
         "    trainer = PopulationTrainer('CPU')\n"
         "    members = specs(task, [(60, 0), (120, 1), (60, 2), (200, 3)], hparams, budget)\n"
+        "    members[1] = dataclasses.replace(members[1], learning_rate=3e-3)  # a rate of its own\n"
         "    together = trainer.run(members)\n"
         "    weights = trainer.final_weights\n"
         "    alone = trainer.run([members[1]])\n"
         "    for a, b in zip(weights[1], trainer.final_weights[0]):\n"
         "        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)\n"
+        "    trainer.run([dataclasses.replace(members[1], learning_rate=None)])  # at the default rate it differs\n"
+        "    assert any(not np.allclose(a, b) for a, b in zip(weights[1], trainer.final_weights[0]))\n"
         "    assert abs(together[1].metrics['test/loss'] - alone[0].metrics['test/loss']) < 1e-4\n"
         "    assert together[1].history['val_loss'] == pytest_approx(alone[0].history['val_loss'])\n"
         "    assert all(r.record.members == 4 and r.record.trainer == 'population' for r in together)\n"
@@ -112,23 +116,39 @@ def test_a_second_population_of_equal_shapes_compiles_nothing():
     ))
 
 
-def test_the_cli_trains_populations_and_resumes_without_duplicates(tmp_path):
+def test_the_cli_tunes_and_trains_populations_and_resumes_without_duplicates(tmp_path):
+    """Learning rates tuned on validation (one population per task holds the grid), then the evaluation
+    runs at the chosen rates; a rerun reuses everything and chooses the same rates."""
     out = tmp_path / "out"
     args = ("--backend", "jax", "--studies", "locality", "--archs", "mlp,cnn", "--profile", "smoke",
-            "--output", out, "--no-progress")
+            "--learning-rates", "1e-3,1e-2", "--output", out, "--no-progress")
     result = run_cli(*args)
     assert result.returncode == 0, result.stderr[-3000:]
     con = sqlite3.connect(out / "results.sqlite")
-    rows = con.execute("SELECT arch, trainer, vectorize, members, status FROM runs").fetchall()
+    rows = con.execute("SELECT arch, trainer, vectorize, members, status, kind, task, seed, n_train, learning_rate "
+                       "FROM runs").fetchall()
     # convolutions step member by member on a CPU
-    assert {(a, t, v) for a, t, v, _, _ in rows} == {("mlp", "population", "vmap"), ("cnn", "population", "loop")}
-    assert all(status == "ok" for *_, status in rows)
-    assert {m for *_, m, _ in rows} == {4}  # 2 sizes x 2 seeds of each task together
+    assert {(a, t, v) for a, t, v, *_ in rows} == {("mlp", "population", "vmap"), ("cnn", "population", "loop")}
+    assert all(row[4] == "ok" for row in rows)
+    evaluation = [r for r in rows if r[5] == "eval"]
+    tune = [r for r in rows if r[5] == "tune"]
+    assert {r[3] for r in evaluation} == {4}  # 2 sizes x 2 seeds of each task together
+    assert {r[3] for r in tune} == {2}  # the two rates of a task together
+    tasks = {r[6] for r in evaluation}
+    assert len(tune) == 2 * len(tasks) and {r[9] for r in tune} == {1e-3, 1e-2}
+    assert not {r[7] for r in tune} & {r[7] for r in evaluation}  # seeds of their own
+    assert {r[8] for r in tune} == {max(r[8] for r in evaluation)}  # the larger of the two sizes
+    # each task's evaluation runs train at the rate with the lowest validation loss among its tuning runs
+    best = dict(con.execute(
+        "SELECT r.task, r.learning_rate FROM runs r JOIN metrics m USING (run_key) WHERE r.kind = 'tune' "
+        "AND m.metric = 'val/best_loss' GROUP BY r.task HAVING m.value = min(m.value)").fetchall())
+    assert {(r[6], r[9]) for r in evaluation} == set(best.items())
     again = run_cli(*args)
-    assert again.returncode == 0 and "0 to run" in again.stderr, again.stderr[-2000:]
+    assert again.returncode == 0 and again.stderr.count("0 to run") == 2, again.stderr[-2000:]
     assert con.execute("SELECT count(*) FROM runs").fetchone()[0] == len(rows)
     html = read_report(out / "index.html")
     assert "supported" in html or "inconclusive" in html or "contradicted" in html
+    assert "Learning rates, chosen on the validation split" in html
 
 
 def test_population_needs_jax(cli, tmp_path):

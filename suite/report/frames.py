@@ -42,8 +42,8 @@ def study_runs(data: dict, study: pd.Series) -> pd.DataFrame:
     (a classical scikit-learn model).
     """
     runs = data["runs"]
-    runs = runs[(runs["study"] == study["name"]) & (runs["profile"] == study["profile"]) & (runs["status"] == "ok")]
-    runs = runs.copy()
+    runs = study_rows(runs, study)
+    runs = runs[(runs["status"] == "ok") & (kind(runs) == "eval")].copy()
     for column in RUN_COLUMNS:
         if column not in runs:
             runs[column] = None
@@ -58,6 +58,17 @@ def study_runs(data: dict, study: pd.Series) -> pd.DataFrame:
     # classical baselines (scikit-learn) are drawn as reference lines
     tidy["baseline"] = (tidy["framework"] == "sklearn").astype(bool)
     return tidy
+
+
+def study_rows(runs: pd.DataFrame, study: pd.Series) -> pd.DataFrame:
+    """The rows of `runs` of a study's latest profile."""
+    return runs[(runs["study"] == study["name"]) & (runs["profile"] == study["profile"])]
+
+
+def kind(runs: pd.DataFrame) -> pd.Series:
+    """Each run's kind: "eval", "tune" or "sensitivity" (`suite.training.plan.RunSpec.kind`; "eval"
+    for a database made before kinds existed)."""
+    return runs["kind"].fillna("eval") if "kind" in runs else pd.Series("eval", index=runs.index)
 
 
 def hparams(frame: pd.DataFrame) -> list[dict]:

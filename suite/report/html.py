@@ -17,6 +17,7 @@ from suite import UsageError
 from suite.claims import Claim, evaluate_claim, overall_verdict
 from suite.report.figures import FIGURES
 from suite.report.frames import study_runs
+from suite.report.rates import rate_section
 from suite.report.tables import params_table, summary_table
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
@@ -30,7 +31,7 @@ def study_section(data: dict, study: pd.Series) -> dict:
         "expected": study["expected"], "profile": study["profile"],
         "budget": json.loads(study["budget_json"] or "{}"), "n_runs": int(tidy["run_key"].nunique()),
         "references": _json_field(study, "references_json", []),
-        "figures": [], "tables": [], "verdicts": [], "params": None, "param_warnings": [],
+        "figures": [], "tables": [], "verdicts": [], "params": None, "param_warnings": [], "rates": None,
     }
     if tidy.empty:
         return section
@@ -48,6 +49,7 @@ def study_section(data: dict, study: pd.Series) -> dict:
     params, section["param_warnings"] = params_table(per_run)
     section["params"] = params.to_html(index=False, border=0, na_rep="", float_format=lambda v: f"{v:,.0f}")
     section["verdicts"] = claim_verdicts(claims, tidy)
+    section["rates"] = rate_section(data, study)
     return section
 
 

@@ -204,9 +204,14 @@ def convergence_metrics(history: dict, monitor: str, stopped_early: bool) -> dic
     validation loss; the training loss for objectives without validation)
     was at its best in one of its last two checks: more steps would
     probably have moved it. Left out with fewer than 3 checks.
+    `val/best_loss`: the lowest validation loss (+inf if it never was finite).
     """
+    out = {}
+    validation = np.asarray(history.get(monitor) or [], dtype=float) if monitor.startswith("val_") else ()
+    if len(validation):  # the weights early stopping restores; learning rates are chosen on it (tuning)
+        out["val/best_loss"] = float(np.nanmin(validation)) if np.isfinite(validation).any() else float("inf")
     values = np.asarray(history.get(monitor) or history.get("loss") or [], dtype=float)
     if len(values) < 3 or not np.all(np.isfinite(values)):
-        return {}
+        return out
     improving = not stopped_early and int(np.argmin(values)) >= len(values) - 2
-    return {"train/stopped_early": float(stopped_early), "train/still_improving": float(improving)}
+    return {**out, "train/stopped_early": float(stopped_early), "train/still_improving": float(improving)}

@@ -64,6 +64,22 @@ class RunSpec:
     profile: str
     backend: str
     trainer: str = "fit"  # "fit": one run at a time; "population": with the other runs of its task
+    # None: the task's (else its architecture's) learning rate; the tuned value once tuning chose one
+    learning_rate: float | None = None
+    # "eval": a run the verdicts and figures read; "tune": a run of the learning-rate grid, on seeds
+    # of its own, read only to choose the rate; "sensitivity": an evaluation run repeated at another
+    # rate, for the report's sensitivity table (suite.training.tuning)
+    kind: str = "eval"
+
+    @property
+    def probes(self) -> tuple:
+        """The task's probes; none for a tuning run (only its validation loss is read)."""
+        return () if self.kind == "tune" else self.task.probes
+
+    @property
+    def lr(self) -> float | None:
+        """The learning rate this run trains with."""
+        return self.learning_rate if self.learning_rate is not None else learning_rate(self.task)
 
     @property
     def config(self) -> dict:
@@ -71,15 +87,16 @@ class RunSpec:
         return {
             "task": t.name, "study": t.study, "arch": t.arch, "dataset": t.dataset,
             "variant": t.variant, "objective": t.objective, "metric": t.metric,
-            "hparams": self.hparams, "learning_rate": learning_rate(t),
+            "hparams": self.hparams, "learning_rate": self.lr,
             "n_train": self.n_train, "seed": self.seed,
             "budget": dataclasses.asdict(self.budget), "backend": self.backend,
             "results_version": RESULTS_VERSION,
             # only when used, so the keys of runs without them stay as they were
             **({"setting": t.setting} if t.setting else {}),
-            **({"probes": [probe_key(name) for name in t.probes]} if t.probes else {}),
+            **({"probes": [probe_key(name) for name in self.probes]} if self.probes else {}),
             **({"arch_version": version} if (version := get_architecture(t.arch).version) != 1 else {}),
             **({"trainer": self.trainer} if self.trainer != "fit" else {}),
+            **({"kind": self.kind} if self.kind != "eval" else {}),
         }
 
     @property

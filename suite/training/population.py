@@ -53,8 +53,8 @@ from suite.data import TRANSFORMS, load_variant, subsample_indices
 from suite.store import RunResult
 from suite.training.devices import library_versions
 from suite.training.objectives import OBJECTIVES, baseline_metrics, convergence_metrics, loss_oscillation
-from suite.training.plan import RunSpec, learning_rate
-from suite.training.trainer import evaluation_batch_size, make_optimizer, run_probes, run_record
+from suite.training.plan import RunSpec
+from suite.training.trainer import evaluation_batch_size, learning_rate_slot, make_optimizer, run_probes, run_record
 
 def has_convolutions(model) -> bool:
     """Whether a model (or any model or layer inside it) convolves.
@@ -200,6 +200,8 @@ class PopulationTrainer:
         trainable = stack([i[0] for i in inits])
         non_trainable = stack([i[1] for i in inits])
         opt_vars = stack([optimizer_init] * k)
+        slot = learning_rate_slot(optimizer)  # each member's own rate (a tuning grid trains as one population)
+        opt_vars[slot] = jnp.asarray(np.array([spec.lr for spec in specs], dtype=np.asarray(optimizer_init[slot]).dtype))
         results = [RunResult(run_record(spec, "ok", None, self.backend, self.device, self.versions, data,
                                         "keras", trainer="population", members=k)) for spec in specs]
         for result in results:
@@ -214,9 +216,11 @@ class PopulationTrainer:
             return model
 
         def probe(when, tv_all, ntv_all):
-            for i, result in enumerate(results) if task.probes else ():
+            for i, result in enumerate(results):
+                if not specs[i].probes:
+                    continue
                 m = member_model([v[i] for v in tv_all], [v[i] for v in ntv_all])
-                run_probes(result, task.probes, when, m, objective, data, data.x_pool[subsets[i]],
+                run_probes(result, specs[i].probes, when, m, objective, data, data.x_pool[subsets[i]],
                            data.y_pool[subsets[i]], specs[i].seed)
 
         probe("init", trainable, non_trainable)
@@ -320,14 +324,14 @@ class PopulationTrainer:
 
         keras, task = self.keras, spec.task
         key = (task.arch, data.input_shape, data.num_outputs, json.dumps(spec.hparams, sort_keys=True),
-               task.objective, learning_rate(task))
+               task.objective)
         if key in self._programs:
             return self._programs[key]
         if len(self._programs) >= 8:  # a long worker sees many groups: keep memory bounded
             self._programs.clear()
             keras.backend.clear_session()
         model = build_model(task.arch, data.input_shape, data.num_outputs, **spec.hparams)
-        optimizer = make_optimizer(model, task)
+        optimizer = make_optimizer(model, spec.lr)
         optimizer.build(model.trainable_variables)
         optimizer_init = [keras.ops.convert_to_numpy(v) for v in optimizer.variables]
 

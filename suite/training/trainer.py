@@ -32,7 +32,7 @@ from suite.probes import PROBES
 from suite.store import RunRecord, RunResult
 from suite.training.devices import library_versions
 from suite.training.objectives import OBJECTIVES, baseline_metrics, convergence_metrics, loss_oscillation
-from suite.training.plan import RunSpec, learning_rate
+from suite.training.plan import RunSpec
 
 
 def evaluation_batch_size(input_shape) -> int:
@@ -105,13 +105,25 @@ def score_extra_tests(extra_tests, score) -> dict:
 
 
 
-def make_optimizer(model, task):
-    """Adam at the task's learning rate, or the model's own optimizer where it brings one
+def make_optimizer(model, learning_rate: float):
+    """Adam at `learning_rate`, or the model's own optimizer where it brings one
     (`make_optimizer(learning_rate)`: the GANs, whose players take turns)."""
     import keras
 
     own = getattr(model, "make_optimizer", None)
-    return own(learning_rate(task)) if own else keras.optimizers.Adam(learning_rate(task))
+    return own(learning_rate) if own else keras.optimizers.Adam(learning_rate)
+
+
+def learning_rate_slot(optimizer) -> int:
+    """The index of the optimizer's learning rate among `optimizer.variables` (Keras keeps a float
+    learning rate in a variable there), so one compiled model trains at any rate: the per-run path
+    assigns it, the population trainer stacks one value per member."""
+    slots = [i for i, v in enumerate(optimizer.variables) if v.name == "learning_rate"]
+    if len(slots) != 1:
+        raise ValueError(f"expected one 'learning_rate' variable in {type(optimizer).__name__}.variables "
+                         f"(a float learning rate, not a schedule). Received: "
+                         f"{[v.name for v in optimizer.variables]}")
+    return slots[0]
 
 
 class Trainer:
@@ -131,7 +143,7 @@ class Trainer:
     def _compiled_model(self, spec: RunSpec, data):
         task = spec.task
         key = (task.arch, data.input_shape, data.num_outputs, json.dumps(spec.hparams, sort_keys=True),
-               task.objective, spec.budget.steps_per_execution, learning_rate(task))
+               task.objective, spec.budget.steps_per_execution)
         if key != self._key:
             # Models pile up in a long process unless the session is cleared.
             self._model = None
@@ -139,7 +151,7 @@ class Trainer:
             model = build_model(task.arch, data.input_shape, data.num_outputs, **spec.hparams)
             objective = OBJECTIVES[task.objective]
             model.compile(
-                optimizer=make_optimizer(model, task),
+                optimizer=make_optimizer(model, spec.lr),
                 loss=objective.make_loss(),
                 metrics=objective.make_metrics(),
                 steps_per_execution=spec.budget.steps_per_execution,
@@ -162,6 +174,7 @@ class Trainer:
             variable.assign(value)
         for variable, value in zip(model.optimizer.variables, self._optimizer_init):
             variable.assign(value)
+        model.optimizer.variables[learning_rate_slot(model.optimizer)].assign(spec.lr)
         self.keras.utils.set_random_seed(spec.seed)  # the data order follows the seed too
 
     def run(self, spec: RunSpec, data_dir=None) -> RunResult:
@@ -183,7 +196,7 @@ class Trainer:
         result = RunResult(self._record(spec, "ok", data=data, framework="keras"))
 
         def probe(when):
-            run_probes(result, task.probes, when, model, objective, data, x, y, spec.seed)
+            run_probes(result, spec.probes, when, model, objective, data, x, y, spec.seed)
 
         probe("init")
         keras.utils.set_random_seed(spec.seed)  # whatever the probes drew, training starts from the seed
@@ -212,7 +225,8 @@ class Trainer:
         ).history
         train_seconds = time.perf_counter() - start
         losses = np.asarray(history.get("loss", []), dtype=float)
-        if losses.size and not np.all(np.isfinite(losses)):
+        diverged = bool(losses.size and not np.all(np.isfinite(losses)))
+        if diverged and spec.kind != "tune":  # a tuning run that diverges is a result: its rate is too high
             raise FloatingPointError(
                 f"loss became {losses[~np.isfinite(losses)][0]} at epoch {int(np.argmax(~np.isfinite(losses))) + 1}"
             )
@@ -235,6 +249,8 @@ class Trainer:
             metrics.update(loss_oscillation(history))
         metrics.update(convergence_metrics(history, objective.monitor,
                                            stopped_early=bool(stopping is not None and stopping.stopped_epoch > 0)))
+        if diverged:  # this path fails an evaluation run that diverges: its rate must never be chosen
+            metrics.update({"train/diverged": 1.0, "val/best_loss": float("inf")})
         # the probes' init/ metrics first, as they were measured
         result.metrics = {**result.metrics, **metrics}
         probe("trained")
@@ -344,4 +360,5 @@ def run_record(spec: RunSpec, status: str, error: str | None, backend: str, devi
         hparams_json=json.dumps(spec.hparams, sort_keys=True, default=str),
         trainer=trainer or (None if framework is None else "sklearn" if framework == "sklearn" else "fit"),
         members=members if members is not None else (None if framework is None else 1),
+        learning_rate=spec.lr, kind=spec.kind,
     )
