@@ -36,7 +36,11 @@ second variant minus its value on the first (or the absolute change, with
 `absolute=True`), e.g. "rotating the features costs the trees more accuracy
 than the MLP". The column may be `metric`: `change={"metric": ("init/x",
 "trained/x")}` compares two measurements of the same runs (what training
-changed, or a deep layer against a shallow one).
+changed, or a deep layer against a shallow one). When *a* and *b* name two
+different datasets, the claim compares across them (one verdict, "A vs B"),
+pairing seed with seed and the k-th smallest size of one with the k-th of
+the other, e.g. "the code gains more over the pixels on digits than on
+noise".
 
 Two more outcomes keep a verdict from claiming what the data cannot say.
 *Undecidable*: the data could not decide the claim at all, whatever the
@@ -61,6 +65,7 @@ from typing import Mapping
 import numpy as np
 import pandas as pd
 
+from suite.adequacy import qualifiers
 from suite.statistics import TESTS, decide, loglog_slope, mean_ci, spread_permutation_test  # noqa: F401
 INTERVAL = "Student-t interval of the mean over seeds"
 SPREAD_TEST = "paired permutation test over seeds"
@@ -317,65 +322,6 @@ def _weakest_difference(claim: Claim, frame):
     return joined.apply(lambda row: row.iloc[int(np.argmax(np.abs(row.to_numpy())))], axis=1)
 
 
-STILL_IMPROVING, SKILL = "train/still_improving", "test/skill"
-TRAIN_ACCURACY, BASELINE = "train/final_accuracy", "test/baseline_accuracy"
-FITS = 0.5  # competence: a classifier fits its own training data to at least this skill over the majority class
-
-
-def _conditions(claim: Claim) -> list[Mapping]:
-    """The conditions whose runs a claim's evidence rests on (a and b; with `each`, every expansion)."""
-    if not claim.each:
-        return [c for c in (claim.a, claim.b) if c]
-    # `each` fills in every condition that does not name its column, an empty a included
-    # (a = {} with each = {"arch": (...)} is each of those architectures in turn)
-    (column, values), = claim.each.items()
-    sides = [claim.a, *([claim.b] if claim.b else [])]
-    return list({json.dumps(c, sort_keys=True, default=list): c for c in
-                 ({column: v, **c} if column not in c else c for c in sides for v in values)}.values())
-
-
-def _training_skill(runs) -> float | None:
-    """Mean over runs of the training accuracy's skill over the majority class (None: no classifier)."""
-    pivot = runs[runs["metric"].isin((TRAIN_ACCURACY, BASELINE))].pivot_table(
-        index="run_key" if "run_key" in runs.columns else ["seed", "n_train"], columns="metric", values="value")
-    if TRAIN_ACCURACY not in pivot or BASELINE not in pivot or pivot.dropna().empty:
-        return None
-    pivot = pivot.dropna()
-    return float(((pivot[TRAIN_ACCURACY] - pivot[BASELINE]) / (1 - pivot[BASELINE]).clip(lower=1e-12)).mean())
-
-
-def qualifiers(claim: Claim, runs, sizes) -> str:
-    """Why a verdict may measure training rather than the bias, from how its runs ended: a condition
-    whose runs mostly used their whole step budget while still improving ("under-trained"), whose
-    runs on data its bias matches are at the trivial baseline ("untrained"), or whose classifiers do
-    not fit their own matched training data ("not competent": training skill below FITS). The last two only
-    where the claim compares two conditions (a claim on one model's level against a constant, such
-    as "the RNN fails beyond 20 steps", is about that level itself). "" when none applies."""
-    notes = []
-    if "matched" not in runs.columns:
-        return ""
-    for condition in _conditions(claim):
-        mask = runs["n_train"].isin(sizes).to_numpy().copy() if len(sizes) else np.ones(len(runs), dtype=bool)
-        for column, value in condition.items():
-            if column in runs.columns:
-                mask &= runs[column].isin(value if isinstance(value, tuple) else (value,)).to_numpy()
-        sub = runs[mask]
-        name = ", ".join(f"{k}={'/'.join(map(str, v)) if isinstance(v, tuple) else v}" for k, v in condition.items())
-        improving = sub.loc[sub["metric"] == STILL_IMPROVING, "value"]
-        if len(improving) and improving.mean() >= 0.5:
-            notes.append(f"under-trained: {name} ({int(improving.sum())} of {len(improving)} runs still "
-                         f"improving at the step budget)")
-        skill = sub.loc[(sub["metric"] == SKILL) & (sub["matched"] == 1), "value"]
-        if claim.b and len(skill) and skill.mean() <= 0.02:
-            notes.append(f"untrained: {name} at the trivial baseline on its matched data "
-                         f"(mean skill {skill.mean():+.2f})")
-        fit = _training_skill(sub[sub["matched"] == 1])  # on mismatched data, not fitting may be the effect
-        if claim.b and fit is not None and fit < FITS:
-            notes.append(f"not competent: {name} does not fit its own training data (training skill "
-                         f"{fit:+.2f} < {FITS:g})")
-    return "; ".join(dict.fromkeys(notes))
-
-
 def evaluate_claim(claim: Claim, runs) -> list[ClaimResult]:
     """Verdicts of one claim, one per dataset (one in all for slopes), from a tidy frame of ok runs.
 
@@ -389,10 +335,14 @@ def evaluate_claim(claim: Claim, runs) -> list[ClaimResult]:
     frame = runs[runs["metric"].isin(compared)]
     if claim.datasets is not None:
         frame = frame[frame["dataset"].isin(claim.datasets)]
+    across = across_datasets(claim)
     if claim.statistic == "slope":
         lengths = sorted(frame["length"].unique()) if len(frame) else []
         label = f"lengths {int(lengths[0])}-{int(lengths[-1])}" if lengths else "no lengths"
         groups = [(label, frame)]
+    elif across:  # sizes paired by rank: "full" is another number on each dataset
+        frame = frame.assign(n_train=frame.groupby("dataset")["n_train"].rank(method="dense").astype(int))
+        groups = [(" vs ".join(across), frame)] if frame["dataset"].isin(across).any() else []
     else:
         groups = sorted(frame.groupby("dataset"), key=lambda kv: kv[0])
     results = []
@@ -447,11 +397,20 @@ def evaluate_claim(claim: Claim, runs) -> list[ClaimResult]:
                        for r in results]
     if "dataset" in everything.columns:
         for i, r in enumerate(results):
-            data = everything if claim.statistic == "slope" else everything[everything["dataset"] == r.dataset]
+            data = everything if claim.statistic == "slope" or across else everything[everything["dataset"] == r.dataset]
             if claim.datasets is not None:
                 data = data[data["dataset"].isin(claim.datasets)]
-            results[i] = dataclasses.replace(r, qualifier=qualifiers(claim, data, r.sizes))
+            # sizes across datasets are ranks, not sizes: every size counts
+            results[i] = dataclasses.replace(r, qualifier=qualifiers(claim, data, () if across else r.sizes))
     return results
+
+
+def across_datasets(claim: Claim) -> tuple | None:
+    """(a's dataset, b's dataset) when the two conditions name different datasets, else None."""
+    names = tuple(c.get("dataset") for c in (claim.a, claim.b))
+    if all(isinstance(n, str) for n in names) and names[0] != names[1]:
+        return names
+    return None
 
 
 EXAMPLES = "test/examples"

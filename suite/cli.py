@@ -34,6 +34,7 @@ examples:
   python run_suite.py --report-only            rebuild reports/index.html from the database
   python run_suite.py --tasks-module my_study.py --studies my_study
   python run_suite.py --backend tensorflow     same models on TensorFlow, one fit() per run
+  python run_suite.py --learning-rates none    no learning-rate tuning: each model's default rate
 
 Results go to OUTPUT/results.sqlite as each run finishes; rerunning the same
 command skips finished runs, so an interrupted suite resumes where it stopped.

@@ -38,8 +38,8 @@ register_study(
         claim="Autoencoders assume the data lies on a lower-dimensional manifold: forced through a bottleneck, "
         "the code must capture the essential information.",
         expected="On digits, a linear probe on an 8-wide code with 10 labels per class beats the same probe on "
-        "raw pixels; without the bottleneck the advantage shrinks; on structureless noise the code keeps "
-        "nothing the raw features lack.",
+        "raw pixels; without the bottleneck the advantage shrinks; on structureless noise the code gains "
+        "less over the raw features than on digits.",
         claims=(
             Claim(
                 text="With a bottleneck, the code beats raw pixels for a linear probe with 10 labels per class.",
@@ -62,11 +62,13 @@ register_study(
                 datasets=IMAGES,
                 cell=("autoencoder bottleneck", "images"),
             ),
+            # "on noise the code is no better than raw" would hold for any data (a code cannot add
+            # information): the test is whether the gain depends on the data's structure
             Claim(
-                text="On structureless data the bottleneck keeps nothing the raw features lack: on noise the "
-                "8-wide code is no better than the raw features, with 100 labels per class.",
-                a=BOTTLENECK, b={}, metric=f"trained/probe_code_{MORE}", test="not_better",
-                change=gain("pixels", MORE), datasets=("noise64",),
+                text="The gain comes from the data's structure: the 8-wide code gains more over the raw "
+                "features on digits than on structureless noise, with 100 labels per class.",
+                a={**BOTTLENECK, "dataset": "digits"}, b={**BOTTLENECK, "dataset": "noise64"},
+                metric=f"trained/probe_code_{MORE}", change=gain("pixels", MORE),
                 cell=("autoencoder bottleneck", "noise"),
             ),
         ),

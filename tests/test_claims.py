@@ -280,13 +280,16 @@ def test_convergence_labels_on_constructed_histories():
 
     still_falling = {"val_loss": [1.0, 0.8, 0.6, 0.5]}
     assert convergence_metrics(still_falling, "val_loss", stopped_early=False) == {
-        "train/stopped_early": 0.0, "train/still_improving": 1.0}
+        "train/stopped_early": 0.0, "train/still_improving": 1.0, "val/best_loss": 0.5}
     plateau = {"val_loss": [1.0, 0.5, 0.6, 0.6, 0.7]}
     assert convergence_metrics(plateau, "val_loss", stopped_early=True)["train/still_improving"] == 0.0
     assert convergence_metrics(plateau, "val_loss", stopped_early=False)["train/still_improving"] == 0.0
     assert convergence_metrics({"loss": [3.0, 2.0, 1.0]}, "loss", stopped_early=False)["train/still_improving"] == 1.0
-    assert convergence_metrics({"val_loss": [1.0, float("nan"), 0.5]}, "val_loss", False) == {}
-    assert convergence_metrics({"val_loss": [1.0, 0.5]}, "val_loss", False) == {}  # too few checks to say
+    # too few checks, or a loss that was not finite: no label; the best validation loss all the same
+    assert convergence_metrics({"val_loss": [1.0, float("nan"), 0.5]}, "val_loss", False) == {"val/best_loss": 0.5}
+    assert convergence_metrics({"val_loss": [1.0, 0.5]}, "val_loss", False) == {"val/best_loss": 0.5}
+    assert convergence_metrics({"val_loss": [float("nan")] * 3}, "val_loss", False) == {"val/best_loss": float("inf")}
+    assert "val/best_loss" not in convergence_metrics({"loss": [3.0, 2.0, 1.0]}, "loss", False)
 
 
 def test_undecidable_where_the_data_cannot_decide_whatever_the_effect():
@@ -322,3 +325,23 @@ def test_a_claim_about_a_gpu_is_undecidable_on_runs_from_a_cpu():
     assert on_cpu.estimate == pytest.approx(0.11)  # the numbers are still shown
     assert evaluate_claim(gpu_claim, f.assign(device="GPU (NVIDIA H200)"))[0].verdict == "supported"
     assert Claim.from_json(gpu_claim.to_json()) == gpu_claim
+
+
+def test_conditions_on_two_datasets_compare_across_them_pairing_sizes_by_rank():
+    """"The code gains more over the pixels on digits than on noise": one verdict across the two datasets,
+    each's k-th size paired with the other's ("full" is another number on each)."""
+    rows = []
+    for dataset, size, gain in (("digits", 1437, 0.10), ("noise", 900, 0.0)):
+        for s in range(5):
+            for metric, value in (("probe_raw", 0.5), ("probe_code", 0.5 + gain + 0.01 * (s % (2 + (gain > 0))))):
+                rows.append({"dataset": dataset, "arch": "ae", "n_train": size, "seed": s, "metric": metric,
+                             "value": value, "variant": "natural"})
+    f = pd.DataFrame(rows)
+    claim = Claim(text="t", a={"arch": "ae", "dataset": "digits"}, b={"arch": "ae", "dataset": "noise"},
+                  metric="probe_code", change={"metric": ("probe_raw", "probe_code")})
+    (result,) = evaluate_claim(claim, f)
+    assert result.dataset == "digits vs noise" and result.n_seeds == 5
+    assert result.verdict == "supported" and result.estimate == pytest.approx(0.10, abs=0.01)
+    flipped = dataclasses.replace(claim, a=claim.b, b=claim.a)
+    assert evaluate_claim(flipped, f)[0].verdict == "contradicted"
+    assert evaluate_claim(claim, f[f["dataset"] == "other"]) == []

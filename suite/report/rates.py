@@ -38,8 +38,11 @@ def rate_section(data: dict, study: pd.Series) -> dict | None:
     if used.empty:
         return None
     text = "; ".join(f"{model} {rate}" for model, rate in used.items())
-    return {"caption": f"Learning rates were not tuned in this study (its measurement does not depend on them, "
-                       f"or none was asked for): {text}.", "html": ""}
+    why = ("the study fixes them: its measurement does not depend on the rate"
+           if study.get("tuning") == "fixed" else
+           "its objective has no validation split to choose on, its tasks pin a rate, or the run asked for no "
+           "tuning (--learning-rates none)")
+    return {"caption": f"Learning rates were not chosen on validation here ({why}): {text}.", "html": ""}
 
 
 def _grid(tune: pd.DataFrame, evaluated: pd.DataFrame, chosen: dict, score: str) -> dict:
