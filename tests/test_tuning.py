@@ -10,7 +10,8 @@ import pytest
 
 from suite.studies import REGISTRY, Task, load_builtin_studies
 from suite.training import BUDGETS, RunSpec, plan_runs
-from suite.training.tuning import (GRIDS, SEED_BASE, SENSITIVITY, TUNE_SEEDS, TUNINGS, apply_rates, choose_rates,
+from suite.selection import choose_rates
+from suite.training.tuning import (GRIDS, SEED_BASE, SENSITIVITY, TUNE_SEEDS, TUNINGS, apply_rates,
                                    sensitivity_runs, tunable, tuning_runs)
 
 load_builtin_studies()

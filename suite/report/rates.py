@@ -20,7 +20,7 @@ def _rate(value: float) -> str:
 
 def rate_section(data: dict, study: pd.Series) -> dict | None:
     """{"caption", "html"} for the study page, or None when the study's runs carry no rates."""
-    from suite.training.tuning import SCORE, choose_rates, tuning_frame
+    from suite.selection import SCORE, choose_rates, tuning_frame
 
     runs = study_rows(data["runs"], study)
     runs = runs[runs["status"].isin(["ok", "failed"])]
@@ -47,7 +47,7 @@ def rate_section(data: dict, study: pd.Series) -> dict | None:
 
 def _grid(tune: pd.DataFrame, evaluated: pd.DataFrame, chosen: dict, score: str) -> dict:
     """Per task: the mean best validation loss at each rate of the grid, and the rate it was evaluated at."""
-    from suite.training.tuning import score_table
+    from suite.selection import score_table
 
     table = score_table(tune)
     grid = sorted(table.columns)

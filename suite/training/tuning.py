@@ -38,10 +38,9 @@ from __future__ import annotations
 
 import dataclasses
 
-import numpy as np
-
 from suite.architectures import get_architecture
 from suite.training.objectives import OBJECTIVES
+from suite.selection import SCORE, choose_rates, tuning_frame
 from suite.training.plan import RunSpec
 
 TUNINGS = ("validation", "sensitivity", "fixed")
@@ -52,7 +51,6 @@ TUNE_SEEDS = {"smoke": 1, "quick": 1, "full": 2}
 SEED_BASE = 10_000  # tuning seeds are SEED_BASE, SEED_BASE + 1, ...: never an evaluation seed
 SENSITIVITY = (0.25, 4.0)  # "sensitivity" studies: the recipe's rate times these, on the evaluation seeds
 SENSITIVITY_SEEDS = 5  # ... on the first five of them
-SCORE = "val/best_loss"  # what the choice reads: the lowest validation loss of the run (its restored weights)
 
 
 def tunable(spec: RunSpec) -> bool:
@@ -99,40 +97,10 @@ def sensitivity_runs(specs: list[RunSpec], studies) -> list[RunSpec]:
             and spec.seed in first[spec.task.name] for factor in SENSITIVITY]
 
 
-def choose_rates(frame) -> dict:
-    """task -> the chosen learning rate, from the tuning runs in `frame` (a row per run: task,
-    learning_rate, status and the score `SCORE`, NaN where the run failed or has none)."""
-    if not len(frame):
-        return {}
-    table = score_table(frame)
-    return {task: float(min(row.index, key=lambda lr: (row[lr], lr))) for task, row in table.iterrows()}
-
-
-def score_table(frame):
-    """task x learning rate: the mean over tuning seeds of each run's score, +inf for a run that
-    diverged or failed (so a rate that fails on any seed is never chosen)."""
-    scores = frame[SCORE].astype(float).where(frame["status"] == "ok", np.inf)
-    scores = scores.where(np.isfinite(scores), np.inf)  # NaN (diverged, failed) is the worst
-    table = frame.assign(score=scores).pivot_table(index="task", columns="learning_rate", values="score",
-                                                   aggfunc="mean")
-    return table.fillna(np.inf)
-
-
 def apply_rates(specs: list[RunSpec], rates: dict) -> list[RunSpec]:
     """The evaluation runs with each tuned task's chosen rate (a new run key where it changed)."""
     return [dataclasses.replace(s, learning_rate=rates[s.task.name]) if s.task.name in rates else s
             for s in specs]
-
-
-def tuning_frame(runs, metrics):
-    """The tuning runs of `runs` (the `runs` table as a frame, any subset) with their score: a row per
-    run (task, learning_rate, seed, status, `SCORE`)."""
-    kind = runs["kind"] if "kind" in runs else None
-    if kind is None:
-        return runs.iloc[0:0].assign(**{SCORE: []})
-    tune = runs[(kind == "tune") & runs["status"].isin(["ok", "failed"])]
-    score = metrics[metrics["metric"] == SCORE][["run_key", "value"]].rename(columns={"value": SCORE})
-    return tune.merge(score, on="run_key", how="left")
 
 
 def read_choices(store, keys) -> dict:
