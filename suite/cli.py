@@ -87,8 +87,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--learning-rates", metavar="A,B|none",
                    help="the grid every architecture's learning rate is chosen from, on the validation split "
                         "and on seeds of its own (e.g. 1e-3,3e-3); 'none': no tuning, each model's default "
-                        "rate (default: the profile's grid: quick 3e-4,1e-3,3e-3,1e-2; full adds 1e-4; "
-                        "smoke none)")
+                        "rate, and no sweep of the GAN recipes' rates (default: the profile's grid: quick "
+                        "3e-4,1e-3,3e-3,1e-2; full adds 1e-4; smoke none)")
     p.add_argument("--workers", type=int, metavar="N",
                    help="training processes in parallel (default: one per core, at most 2, on a "
                    "CPU; 1 on a GPU)")
@@ -334,7 +334,8 @@ def _main(args, argv) -> int:
             store.supersede(tune)
             tuned = run(tune, f"tuning runs ({len(grid)} learning rates)")
             runs = apply_rates(runs, read_choices(store, [t.key for t in tune]))
-        runs = runs + sensitivity_runs(runs, studies)
+        if grid:  # no grid (smoke, or --learning-rates none): no sweep of the recipes' rates either
+            runs = runs + sensitivity_runs(runs, studies)
         superseded = store.supersede(runs + tune)
         if superseded:
             print(f"note: {superseded} stored runs of the same tasks, sizes and seeds came from another version of "

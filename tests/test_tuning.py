@@ -107,3 +107,52 @@ def test_the_per_run_trainer_trains_a_reused_model_at_each_run_s_rate():
     assert second.metrics["test/loss"] == pytest.approx(alone.metrics["test/loss"], rel=1e-5)
     assert second.metrics["test/loss"] != pytest.approx(first.metrics["test/loss"], rel=1e-3)
     assert second.record.learning_rate == 1e-2 and first.record.learning_rate == 1e-3
+
+
+def _runs(rows):
+    columns = ["run_key", "study", "profile", "task", "arch", "setting", "dataset", "variant", "seed", "n_train",
+               "status", "kind", "learning_rate", "metric"]
+    return pd.DataFrame([dict(zip(columns, r)) for r in rows], columns=columns)
+
+
+def test_the_report_shows_each_task_s_grid_and_the_rate_its_evaluation_runs_used():
+    from suite.report.rates import rate_section
+
+    study = pd.Series({"name": "s", "profile": "quick", "tuning": "validation"})
+    rows, metrics = [], []
+    for i, (lr, loss) in enumerate(((1e-3, 0.9), (1e-2, 0.4), (3e-2, float("inf")))):
+        rows.append((f"t{i}", "s", "quick", "s/d/natural/mlp", "mlp", "", "d", "natural", SEED_BASE, 100, "ok",
+                     "tune", lr, "test/accuracy"))
+        metrics.append((f"t{i}", "val/best_loss", loss))
+    rows.append(("e0", "s", "quick", "s/d/natural/mlp", "mlp", "", "d", "natural", 0, 100, "ok", "eval", 1e-2,
+                 "test/accuracy"))
+    data = {"runs": _runs(rows), "metrics": pd.DataFrame(metrics, columns=["run_key", "metric", "value"])}
+    section = rate_section(data, study)
+    assert "chosen on the validation split" in section["caption"]
+    table = section["frame"]
+    row = table.iloc[0]
+    assert row["chosen"] == "1e-2" and row["evaluated at"] == "1e-2" and row["3e-2"] == "diverged"
+    # the chosen rate at the grid's edge is said
+    data["metrics"].loc[1, "value"] = 2.0
+    data["metrics"].loc[2, "value"] = 0.1
+    assert "edge of the grid" in rate_section(data, study)["caption"]
+
+
+def test_the_report_shows_a_sensitivity_study_s_results_per_rate_and_seed():
+    from suite.report.rates import rate_section
+
+    study = pd.Series({"name": "g", "profile": "quick", "tuning": "sensitivity"})
+    rows, metrics = [], []
+    for seed in (0, 1):
+        for kind, lr in (("eval", 2e-4), ("sensitivity", 5e-5), ("sensitivity", 8e-4)):
+            key = f"{kind}{lr}{seed}"
+            rows.append((key, "g", "quick", "g/ring/natural/gan", "gan", "", "ring", "natural", seed, 1000, "ok",
+                         kind, lr, "trained/modes"))
+            metrics.append((key, "trained/modes", 8.0 if lr == 2e-4 else seed))
+    data = {"runs": _runs(rows), "metrics": pd.DataFrame(metrics, columns=["run_key", "metric", "value"])}
+    section = rate_section(data, study)
+    table = section["frame"]
+    assert len(table) == 3 and {"seed 0", "seed 1", "mean"} <= set(table.columns)
+    recipe = table[table["rate"].str.contains("recipe")].iloc[0]
+    assert float(recipe["mean"]) == 8.0
+    assert table["rate"].str.contains("x4").any() and table["rate"].str.contains("x0.25").any()

@@ -16,7 +16,7 @@ import pandas as pd
 from suite import UsageError
 from suite.claims import Claim, evaluate_claim, overall_verdict
 from suite.report.figures import FIGURES
-from suite.report.frames import study_runs
+from suite.report.frames import kind, study_runs
 from suite.report.rates import rate_section
 from suite.report.tables import params_table, summary_table
 
@@ -147,8 +147,11 @@ def render(data: dict, single_page: bool = False) -> dict[str, str]:
     map_svg, map_table = bias_map(claims)
     cross_svg, cross_table = crossover([(s, study_runs(data, s)) for s in ordered])
     env = environment(data)
-    common = {"generated": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "n_runs": len(runs),
-              "n_ok": int((runs["status"] == "ok").sum())}
+    ok = runs["status"] == "ok"
+    common = {"generated": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "n_runs": len(runs), "n_ok": int(ok.sum()),
+              "n_failed": int((runs["status"] == "failed").sum()),
+              "n_superseded": int((runs["status"] == "superseded").sum()),
+              "n_tuning": int((ok & (kind(runs) != "eval")).sum())}
     pages = {"index.html": jenv.get_template("index.html.j2").render(
         sections=sections, claims=claims, links=links, single_page=single_page,
         verdict_names=[*VERDICTS, "no data"],

@@ -19,7 +19,7 @@ def _rate(value: float) -> str:
 
 
 def rate_section(data: dict, study: pd.Series) -> dict | None:
-    """{"caption", "html"} for the study page, or None when the study's runs carry no rates."""
+    """{"caption", "html", "frame"} for the study page, or None when the study's runs carry no rates."""
     from suite.selection import SCORE, choose_rates, tuning_frame
 
     runs = study_rows(data["runs"], study)
@@ -42,7 +42,8 @@ def rate_section(data: dict, study: pd.Series) -> dict | None:
            if study.get("tuning") == "fixed" else
            "its objective has no validation split to choose on, its tasks pin a rate, or the run asked for no "
            "tuning (--learning-rates none)")
-    return {"caption": f"Learning rates were not chosen on validation here ({why}): {text}.", "html": ""}
+    return {"caption": f"Learning rates were not chosen on validation here ({why}): {text}.", "html": "",
+            "frame": None}
 
 
 def _grid(tune: pd.DataFrame, evaluated: pd.DataFrame, chosen: dict, score: str) -> dict:
@@ -76,7 +77,7 @@ def _grid(tune: pd.DataFrame, evaluated: pd.DataFrame, chosen: dict, score: str)
     if edges:
         caption += (f" {edges} of {len(frame)} chose a rate at the edge of the grid: a wider grid might find a "
                     f"better one there.")
-    return {"caption": caption, "html": frame.to_html(index=False, classes="num", border=0)}
+    return {"caption": caption, "html": frame.to_html(index=False, classes="num", border=0), "frame": frame}
 
 
 def _sensitivity(runs: pd.DataFrame, metrics: pd.DataFrame) -> dict | None:
@@ -104,4 +105,4 @@ def _sensitivity(runs: pd.DataFrame, metrics: pd.DataFrame) -> dict | None:
                "column a seed (the task's primary metric): how much a result moves along a row is its "
                "sensitivity to the seed, down a column its sensitivity to the rate. Only the recipe's rows "
                "enter the verdicts.")
-    return {"caption": caption, "html": frame.to_html(index=False, classes="num", border=0)}
+    return {"caption": caption, "html": frame.to_html(index=False, classes="num", border=0), "frame": frame}
