@@ -46,9 +46,10 @@ Two more outcomes keep a verdict from claiming what the data cannot say.
 *Undecidable*: the data could not decide the claim at all, whatever the
 effect: a margin smaller than one example of the test set (accuracies move
 in steps of 1 / test examples), an interval wider than a "negligible"
-claim's whole band (no outcome could be supported at these seeds), or a
-difference that is the same for every seed (zero variance: fixed by
-construction or saturated, not measured). A *control* (`control=True`)
+claim's whole band (no outcome could be supported at these seeds), or two
+conditions whose difference is the same for every seed (zero variance:
+fixed by construction or both saturated, not measured; one condition at the
+same value on every seed against a constant is a measurement). A *control* (`control=True`)
 checks that the machinery works (e.g. a fixed permutation cannot change an
 MLP's accuracy) and is shown as such, not as evidence for the lesson.
 
@@ -430,7 +431,10 @@ def undecidable(claim: Claim, per_seed, low: float, high: float, examples: int |
     A contradicted verdict stands against the two interval rules (the data
     did decide it), not against a constant difference (then nothing was
     measured)."""
-    if not claim.control and len(per_seed) >= 2 and np.ptp(per_seed) == 0:
+    # two conditions that differ by the same amount on every seed were not both measured (one is fixed by
+    # construction, or both saturate); one condition at the same value on every seed against a constant
+    # (an RNN at skill 1.0 on every seed) is a measurement
+    if not claim.control and claim.b and len(per_seed) >= 2 and np.ptp(per_seed) == 0:
         return (f"the same difference ({float(per_seed[0]):+.3g}) for every seed: fixed by construction or "
                 "saturated, not measured")
     proportion = claim.metric.split("/")[-1] == "accuracy" and not claim.statistic == "slope"

@@ -345,3 +345,11 @@ def test_conditions_on_two_datasets_compare_across_them_pairing_sizes_by_rank():
     flipped = dataclasses.replace(claim, a=claim.b, b=claim.a)
     assert evaluate_claim(flipped, f)[0].verdict == "contradicted"
     assert evaluate_claim(claim, f[f["dataset"] == "other"]) == []
+
+
+def test_one_condition_at_the_same_value_on_every_seed_against_a_constant_is_a_measurement():
+    """An RNN at skill 1.0 on every seed does learn: "above 0" is supported, not undecidable (the rule
+    against a constant difference is about two conditions)."""
+    perfect = frame({"rnn": lambda n, s: 1.0}).assign(metric="test/skill")
+    claim = Claim(text="t", a={"arch": "rnn"}, b={}, metric="test/skill")
+    assert evaluate_claim(claim, perfect)[0].verdict == "supported"
