@@ -16,6 +16,7 @@ import numpy as np
 
 STILL_IMPROVING, SKILL = "train/still_improving", "test/skill"
 TRAIN_ACCURACY, BASELINE = "train/final_accuracy", "test/baseline_accuracy"
+SATURATED = 0.99  # a mean test skill this close to 1: nothing left to learn, whatever the loss still does
 FITS = 0.5  # competence: a classifier fits its own training data to at least this skill over the majority class
 
 
@@ -43,7 +44,8 @@ def _training_skill(runs) -> float | None:
 
 def qualifiers(claim, runs, sizes) -> str:
     """Why a verdict may measure training rather than the bias, from how its runs ended: a condition
-    whose runs mostly used their whole step budget while still improving ("under-trained"), whose
+    whose runs mostly used their whole step budget while still improving ("under-trained", unless their
+    test skill is at the ceiling), whose
     runs on data its bias matches are at the trivial baseline ("untrained"), or whose classifiers do
     not fit their own matched training data ("not competent": training skill below FITS). The last two only
     where the claim compares two conditions (a claim on one model's level against a constant, such
@@ -59,7 +61,9 @@ def qualifiers(claim, runs, sizes) -> str:
         sub = runs[mask]
         name = ", ".join(f"{k}={'/'.join(map(str, v)) if isinstance(v, tuple) else v}" for k, v in condition.items())
         improving = sub.loc[sub["metric"] == STILL_IMPROVING, "value"]
-        if len(improving) and improving.mean() >= 0.5:
+        # a loss can keep falling at a perfect score: runs at the ceiling cannot be short of training
+        perfect = sub.loc[sub["metric"] == SKILL, "value"]
+        if len(improving) and improving.mean() >= 0.5 and not (len(perfect) and perfect.mean() >= SATURATED):
             notes.append(f"under-trained: {name} ({int(improving.sum())} of {len(improving)} runs still "
                          f"improving at the step budget)")
         skill = sub.loc[(sub["metric"] == SKILL) & (sub["matched"] == 1), "value"]

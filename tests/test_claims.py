@@ -259,6 +259,9 @@ def test_a_verdict_on_runs_still_improving_at_the_budget_or_at_the_baseline_is_q
     assert result.qualifier.startswith("untrained: arch=b at the trivial baseline")
     trained = pd.concat([f, flags.assign(value=0.0), skill.assign(value=0.5)])
     assert evaluate_claim(CLAIM, trained)[0].qualifier == ""
+    # a loss still falling at a perfect score is not a model short of training
+    perfect = pd.concat([f, flags, skill.assign(value=1.0)])
+    assert evaluate_claim(CLAIM, perfect)[0].qualifier == ""
     # with `each` and an empty a ("each of a, c beats b"), every model a stands for is checked
     g = frame({"a": lambda n, s: 0.9 + 0.01 * s, "c": lambda n, s: 0.95 + 0.01 * s, "b": lambda n, s: 0.8})
     g["matched"] = 1
