@@ -41,7 +41,7 @@ register_study(
             ),
         ),
         sizes={"smoke": (100,), "quick": (1600,), "full": (50, 200, "full")},  # 1,600: see tasks/memory.py
-        seeds={"smoke": 2, "quick": 3, "full": 5},
+        seeds={"smoke": 2, "quick": 10, "full": 10},
         datasets={
             "smoke": ("adding_T10",),
             "quick": ("adding_T50", "gunpoint"),

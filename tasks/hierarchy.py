@@ -63,7 +63,7 @@ register_study(
             ),
         ),
         sizes={"smoke": (60,), "quick": ("full",), "full": (100, 500, 1000, 2000, "full")},
-        seeds={"smoke": 2, "quick": 3, "full": 5},
+        seeds={"smoke": 2, "quick": 10, "full": 10},
         datasets={"smoke": ("digits",), "quick": ("mnist5k",), "full": DATASETS[1:]},
         budget={"quick": {"max_steps": 600, "eval_every": 100, "patience": 3}},
         figures=("filters", "top_patches", "layer_probes", "learning_curves"),

@@ -69,7 +69,7 @@ register_study(
         # One size: the question is the length, not the amount of data. In quick,
         # 1,600 = 50 steps of 32: one pass per validation check.
         sizes={"smoke": (200,), "quick": (1600,), "full": ("full",)},
-        seeds={"smoke": 2, "quick": 5, "full": 10},
+        seeds={"smoke": 2, "quick": 10, "full": 10},
         datasets={
             "smoke": ("adding_T10",),  # both budgets, 3 models: the smoke test of the machinery
             "quick": ("adding_T10", "adding_T20", "adding_T50", "copy_T10", "copy_T20", "copy_T50"),

@@ -73,7 +73,7 @@ register_study(
             ),
         ),
         sizes={"smoke": ("full",), "quick": ("full",), "full": ("full",)},
-        seeds={"smoke": 2, "quick": 3, "full": 5},
+        seeds={"smoke": 2, "quick": 10, "full": 10},
         datasets={"smoke": ("digits",), "quick": ("digits", "mnist5k", "noise64"),
                   "full": ("digits", "mnist5k", "noise64")},
         budget={"quick": {"max_steps": 1500, "eval_every": 150, "batch_size": 64, "steps_per_execution": 50},

@@ -87,6 +87,28 @@ def test_probe_accuracy_is_perfect_on_separable_features_and_chance_on_noise():
     assert probe_accuracy(noise[::2], y[::2], noise[1::2], y[1::2]) < 0.5
 
 
+def test_a_probe_given_a_validation_split_takes_the_regularisation_that_scores_best_there():
+    """Few examples, many noisy features: the regularisation matters. Validated on the test split itself,
+    the probe reaches the best test accuracy any C of the grid gives, and at least what C = 1 gives."""
+    from suite.probes.core import PROBE_CS, probe_accuracy
+
+    rng = np.random.default_rng(1)
+    y = np.repeat(np.arange(3), 40)
+    x = np.eye(3)[y] @ rng.normal(size=(3, 60)) * 0.3 + rng.normal(size=(120, 60))
+    train, test = slice(0, 120, 4), slice(1, 120, 2)
+    scores = {}
+    for c in PROBE_CS:  # each C alone: a validation split of one C is that C
+        import suite.probes.core as core
+        saved, core.PROBE_CS = core.PROBE_CS, (c,)
+        try:
+            scores[c] = probe_accuracy(x[train], y[train], x[test], y[test], validation=(x[test], y[test]))
+        finally:
+            core.PROBE_CS = saved
+    chosen = probe_accuracy(x[train], y[train], x[test], y[test], validation=(x[test], y[test]))
+    assert chosen == max(scores.values()) >= probe_accuracy(x[train], y[train], x[test], y[test])
+    assert len(set(scores.values())) > 1  # the case does depend on C
+
+
 def test_filter_and_top_patch_figures_render():
     from suite.report import filters_figure, top_patches_figure
 

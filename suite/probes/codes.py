@@ -28,20 +28,21 @@ def _reference_probes(data, width: int, label_counts: tuple, seed: int) -> dict:
     key = (dataset_fingerprint(data), width, label_counts, seed)
     if key not in _REFERENCES:
         flat = lambda a: a.reshape(len(a), -1)  # noqa: E731
-        pool, test = flat(data.x_pool), flat(data.x_test)
+        pool, test, val = flat(data.x_pool), flat(data.x_test), flat(data.x_val)
         pca = PCA(n_components=min(width, pool.shape[1]), random_state=0).fit(pool)
-        spaces = {"pixels": (pool, test), "pca": (pca.transform(pool), pca.transform(test))}
+        spaces = {"pixels": (pool, test, val), "pca": (pca.transform(pool), pca.transform(test), pca.transform(val))}
         values = {}
         for k in label_counts:
             chosen = labelled_subset(data.y_pool, k, seed)
-            for space, (x_pool, x_test) in spaces.items():
+            for space, (x_pool, x_test, x_val) in spaces.items():
                 values[f"probe_{space}_{k}"] = probe_accuracy(x_pool[chosen], data.y_pool[chosen], x_test,
-                                                              data.y_test, scale="global")
+                                                              data.y_test, scale="global",
+                                                              validation=(x_val, data.y_val))
         _REFERENCES[key] = values
     return _REFERENCES[key]
 
 
-@register_probe("codes", version=2)  # 2: the labelled examples are drawn per seed
+@register_probe("codes", version=3)  # 2: the labelled examples drawn per seed; 3: C chosen on validation
 def _codes(model, objective, data, x_train, y_train, label_counts=(10, 100), seed: int = 0) -> Measured:
     """What an autoencoder's code keeps (models with `encode(x)`).
 
@@ -50,8 +51,8 @@ def _codes(model, objective, data, x_train, y_train, label_counts=(10, 100), see
     regression trained on k labelled examples per class of the training pool
     (drawn anew for each run's `seed`, so that the intervals over seeds hold
     the variance of that draw too; code, pixel and PCA probes of a run see the
-    same draw) and scored on the test split (features centred and scaled by one number,
-    `probe_accuracy(scale="global")`), on the model's codes (`probe_code_<k>`),
+    same draw), its regularisation chosen on the validation split, and scored on the test split
+    (features centred and scaled by one number, `probe_accuracy(scale="global")`), on the model's codes (`probe_code_<k>`),
     on the raw pixels (`probe_pixels_<k>`) and on PCA codes of the same width
     fitted to the whole pool without labels (`probe_pca_<k>`). The pixel and
     PCA probes do not depend on the model: they are the references the code
@@ -63,13 +64,14 @@ def _codes(model, objective, data, x_train, y_train, label_counts=(10, 100), see
 
     if not hasattr(model, "encode"):
         return Measured()
-    codes_pool, codes_test = model.encode(data.x_pool), model.encode(data.x_test)
+    codes_pool, codes_test, codes_val = model.encode(data.x_pool), model.encode(data.x_test), model.encode(data.x_val)
     width = codes_pool.shape[1]
     measured = Measured(metrics=dict(_reference_probes(data, width, tuple(label_counts), seed)))
     for k in label_counts:
         chosen = labelled_subset(data.y_pool, k, seed)
         measured.metrics[f"probe_code_{k}"] = probe_accuracy(codes_pool[chosen], data.y_pool[chosen], codes_test,
-                                                             data.y_test, scale="global")
+                                                             data.y_test, scale="global",
+                                                             validation=(codes_val, data.y_val))
     if hasattr(model, "reconstruct"):
         reconstructed = model.reconstruct(data.x_test)
         measured.metrics["reconstruction_mse"] = float(np.mean((reconstructed - data.x_test) ** 2))

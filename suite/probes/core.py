@@ -89,8 +89,15 @@ def batched(model, x, batch: int = 500) -> list[np.ndarray]:
 
 
 
-def probe_accuracy(train, y_train, test, y_test, scale: str = "feature") -> float:
+PROBE_CS = (0.01, 0.1, 1.0, 10.0, 100.0)  # the inverse regularisation strengths a probe may choose from
+
+
+def probe_accuracy(train, y_train, test, y_test, scale: str = "feature", validation=None) -> float:
     """Test accuracy of a linear probe: logistic regression (L2, C=1) on centred, scaled features.
+
+    With `validation` = (x_val, y_val), C is chosen from `PROBE_CS` by accuracy on
+    that split (ties: the stronger regularisation), so a probe on 784 pixels and
+    one on an 8-wide code each get the regularisation that suits it.
 
     `scale="feature"` divides each feature by its own standard deviation;
     `scale="global"` divides all of them by one number (their overall
@@ -106,7 +113,13 @@ def probe_accuracy(train, y_train, test, y_test, scale: str = "feature") -> floa
     centred = train - mean
     spread = centred.std(axis=0) if scale == "feature" else np.full(train.shape[1], np.sqrt((centred ** 2).mean()))
     spread = np.where(spread > 0, spread, 1.0)
-    probe = LogisticRegression(max_iter=1000).fit(centred / spread, y_train)
-    return float(probe.score((test - mean) / spread, y_test))
+    scaled = lambda x: (np.asarray(x, dtype=np.float64) - mean) / spread  # noqa: E731  the training set's scaling
+    fit = lambda c: LogisticRegression(C=c, max_iter=1000).fit(centred / spread, y_train)  # noqa: E731
+    if validation is None:
+        return float(fit(1.0).score(scaled(test), y_test))
+    x_val, y_val = validation
+    probes = [fit(c) for c in PROBE_CS]
+    best = max(range(len(probes)), key=lambda i: (probes[i].score(scaled(x_val), y_val), -i))
+    return float(probes[best].score(scaled(test), y_test))
 
 
