@@ -35,6 +35,7 @@ examples:
   python run_suite.py --tasks-module my_study.py --studies my_study
   python run_suite.py --backend tensorflow     same models on TensorFlow, one fit() per run
   python run_suite.py --learning-rates none    no learning-rate tuning: each model's default rate
+  python run_suite.py --executor ray --address auto    on the Ray cluster started here (ray start --head)
 
 Results go to OUTPUT/results.sqlite as each run finishes; rerunning the same
 command skips finished runs, so an interrupted suite resumes where it stopped.
@@ -92,6 +93,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, metavar="N",
                    help="training processes in parallel (default: one per core, at most 2, on a "
                    "CPU; 1 on a GPU)")
+    p.add_argument("--executor", default="local", metavar="NAME",
+                   help="local (default): worker processes on this machine | ray: Ray tasks, on a Ray cluster "
+                        "(--address) or on a Ray instance started here (pip install ray)")
+    p.add_argument("--address", metavar="HOST:PORT|auto",
+                   help="with --executor ray: the cluster's head (`ray start --head` prints it); auto: the "
+                        "cluster started on this machine (default: a Ray instance of its own)")
+    p.add_argument("--gpus-per-task", type=float, default=0.0, metavar="F",
+                   help="with --executor ray: GPUs each unit of work asks for, e.g. 0.25 to share a GPU "
+                        "between four (default 0)")
     p.add_argument("--single-page", action="store_true",
                    help="write the whole report into index.html (to mail it), not an index and a page per study")
     p.add_argument("--export", metavar="PATH",
@@ -160,6 +170,28 @@ def parse_rates(text: str) -> tuple[float, ...]:
     if not rates:
         raise UsageError("--learning-rates is empty; valid: numbers between 0 and 1, comma-separated, or 'none'")
     return tuple(sorted(set(rates)))
+
+
+EXECUTORS = ("local", "ray")
+
+
+def check_executor(args) -> None:
+    """--executor, --address and --gpus-per-task, checked before any training (an unreachable cluster included)."""
+    if args.executor not in EXECUTORS:
+        raise unknown_name_error("executor", args.executor, EXECUTORS)
+    if args.executor != "ray":
+        for flag, value in (("--address", args.address), ("--gpus-per-task", args.gpus_per_task)):
+            if value:
+                raise UsageError(f"{flag} needs --executor ray (the executor is {args.executor!r})")
+        return
+    if importlib.util.find_spec("ray") is None:
+        raise UsageError("--executor ray needs Ray: pip install ray (or -r requirements.txt); valid executors "
+                         "without it: local")
+    if not 0 <= args.gpus_per_task <= 8:
+        raise UsageError(f"bad --gpus-per-task {args.gpus_per_task:g}; valid: 0 to 8 (fractions share a GPU)")
+    from suite.training.ray_executor import check_address
+
+    check_address(args.address)
 
 
 def default_backend() -> str:
@@ -246,6 +278,8 @@ def _main(args, argv) -> int:
     # this when it is first imported, hence before the backend is loaded)
     os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", str(Path(args.output).resolve() / ".jax_cache"))
     os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
+    # on a GPU, JAX would take 75% of its memory in every process: workers (and Ray tasks) share it
+    os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
     backend = select_backend(args.backend)
     load_builtin_studies()
     for path in args.tasks_module:
@@ -283,6 +317,7 @@ def _main(args, argv) -> int:
         check_export_path(Path(args.export))
     if args.workers is not None and args.workers < 1:
         raise UsageError(f"bad --workers {args.workers}; valid: 1 or more")
+    check_executor(args)
 
     output = Path(args.output)
     db_path = output / "results.sqlite"
@@ -300,7 +335,6 @@ def _main(args, argv) -> int:
     with Store(db_path) as store:
         session = store.start_session(["run_suite.py", *argv])
         from suite.training import budget_for, plan_runs, run_plan
-        from suite.training.devices import configure_device
         from suite.training.population import trainer_policy
         from suite.training.tuning import apply_rates, read_choices, sensitivity_runs, tuning_runs
 
@@ -325,7 +359,8 @@ def _main(args, argv) -> int:
             print(f"{len(specs)} {what} planned: {len(specs) - len(pending)} already done, "
                   f"{len(pending)} to run", file=sys.stderr)
             return len(pending), run_plan(pending, store, data_dir=args.data_dir, progress=not args.no_progress,
-                                          workers=args.workers, worker_setup=worker_setup)
+                                          workers=args.workers, worker_setup=worker_setup, executor=args.executor,
+                                          address=args.address, gpus_per_task=args.gpus_per_task)
 
         # first the learning-rate grid (on seeds of its own), then the evaluation runs at the chosen rates
         tune = tuning_runs(plan.runs, studies, grid, args.profile)

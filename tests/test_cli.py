@@ -31,6 +31,14 @@ load_builtin_studies()  # the valid names the errors must list, from the registr
     (["--export", "out.xlsx"], "bad --export 'out.xlsx': valid formats are .csv, .parquet"),
     (["--bogus"], "unrecognized arguments: --bogus"),
     (["--tasks-module", "/no/such/file.py"], "--tasks-module '/no/such/file.py' is not a file"),
+    (["--learning-rates", "1e-3,fast"], "bad learning rate 'fast' in --learning-rates; valid: numbers between 0 and 1"),
+    (["--learning-rates", "2"], "bad learning rate '2' in --learning-rates"),
+    (["--executor", "spark"], "unknown executor 'spark'; valid executors: local, ray"),
+    (["--address", "auto"], "--address needs --executor ray (the executor is 'local')"),
+    *([(["--executor", "ray", "--address", "127.0.0.1:9"], "cannot reach the Ray cluster at '127.0.0.1:9'"),
+       (["--executor", "ray", "--address", "nowhere"], "bad --address 'nowhere'; valid: auto, or host:port"),
+       (["--executor", "ray", "--gpus-per-task", "-1"], "bad --gpus-per-task -1; valid: 0 to 8")]
+      if importlib.util.find_spec("ray") else []),
 ])
 def test_bad_usage_is_one_line_and_exit_code_2(args, message, tmp_path, capsys, monkeypatch):
     """In this process, through the command line's own entry point (a fresh interpreter per case

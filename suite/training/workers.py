@@ -255,7 +255,7 @@ def _format_eta(seconds: float | None) -> str:
 
 
 def run_plan(runs: list[RunSpec], store, data_dir=None, progress=True, workers=None,
-             worker_setup=None) -> dict:
+             worker_setup=None, executor: str = "local", address=None, gpus_per_task: float = 0.0) -> dict:
     """Runs every pending run, committing each as it finishes. Returns counts.
 
     Args:
@@ -264,6 +264,10 @@ def run_plan(runs: list[RunSpec], store, data_dir=None, progress=True, workers=N
       worker_setup: a picklable callable run in each worker process once
         Keras is loaded, to register there what the caller registered (e.g.
         `functools.partial(suite.studies.load_studies, task_modules)`).
+      executor: "local" (worker processes of this machine) or "ray" (Ray
+        tasks, `suite.training.ray_executor`; on the cluster at `address`, else
+        a Ray instance of `workers` CPUs started here), each task asking for
+        `gpus_per_task` GPUs.
     """
     from tqdm.auto import tqdm
 
@@ -277,9 +281,17 @@ def run_plan(runs: list[RunSpec], store, data_dir=None, progress=True, workers=N
     bar = tqdm(total=len(runs), unit="run", disable=not progress, dynamic_ncols=True, file=sys.stderr,
                mininterval=0.5, bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} runs [{elapsed}, {postfix}]")
     bar.set_postfix_str(_format_eta(None), refresh=False)
-    results = (_results_from_workers(units, data_dir, device, workers, worker_setup)
-               if workers > 1 and len(units) > 1
-               else _results_in_process(units, data_dir, device))
+    if executor == "ray" and units:
+        import keras
+
+        from suite.training.ray_executor import results_from_ray
+
+        results = results_from_ray(units, data_dir, keras.backend.backend(), worker_setup, address, gpus_per_task,
+                                   num_cpus=workers if address in (None, "local") else None)
+    elif workers > 1 and len(units) > 1:
+        results = _results_from_workers(units, data_dir, device, workers, worker_setup)
+    else:
+        results = _results_in_process(units, data_dir, device)
     try:
         for unit, unit_results in results:
             for spec, result in zip(unit, unit_results):

@@ -1,0 +1,109 @@
+"""Running a plan on a Ray cluster (`--executor ray`): one Ray task per unit (a population, or one run).
+
+The same units, trainers and results as the local worker pool
+(`suite.training.workers`): only where they run differs. Results stream back
+to the calling process, which alone writes the database (one transaction per
+run, keyed by run key, so a retried unit can never write a run twice).
+
+Why it is built this way (see ../shared/PERFORMANCE.md):
+- one task is one unit, never one step: Ray tasks shorter than about 10 ms
+  gain nothing;
+- a Ray worker process keeps its trainers (`workers._WORKER`) between tasks,
+  so compiled models and programs are reused; tasks that ask for GPUs get
+  `max_calls=0`, or Ray would start a fresh process for every one of them
+  and compile everything again;
+- `max_retries` covers a worker that dies (killed, out of memory): its unit is
+  run again elsewhere. A run that raises is recorded as failed, as locally,
+  and not retried (`retry_exceptions` stays off);
+- each worker names its own device (a GPU where Ray gave it one), and every
+  run records it;
+- Ray's own progress output and log forwarding are off: the suite's progress
+  bar and ETA work as locally.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+
+from suite import UsageError
+
+RETRIES = 2  # a unit whose worker dies is run again this many times before it is recorded as failed
+
+
+def _run_unit(unit: tuple, data_dir, threads: int, setup):
+    """In a Ray worker: prepares the process once (threads, Keras, the caller's registrations), then trains."""
+    from suite.training import workers
+
+    if "device" not in workers._WORKER:
+        for name in ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS"):
+            os.environ[name] = str(threads)
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(threads)
+        from suite.backend import import_keras_quietly
+        from suite.training.devices import configure_device
+
+        import_keras_quietly()
+        if setup is not None:
+            setup()
+        workers._WORKER["device"] = configure_device()
+    return workers._worker_run(unit, data_dir)
+
+
+def check_address(address: str | None) -> None:
+    """A cluster address the driver cannot reach is one line, before any training: "auto" (a cluster
+    started on this machine with `ray start --head`) or host:port."""
+    if address in (None, "auto", "local"):
+        return
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit():
+        raise UsageError(f"bad --address {address!r}; valid: auto, or host:port of a Ray cluster's head "
+                         f"(ray start --head prints it)")
+    try:
+        socket.create_connection((host, int(port)), timeout=5).close()
+    except OSError as e:
+        raise UsageError(f"cannot reach the Ray cluster at {address!r} ({e.strerror or e}); start it with "
+                         f"`ray start --head` there, or pass --address auto for one on this machine") from None
+
+
+def results_from_ray(units, data_dir, backend: str, setup, address=None, gpus_per_task: float = 0.0,
+                     num_cpus: int | None = None):
+    """Yields (unit, results) as Ray finishes them. Starts a local Ray instance unless `address` names
+    a running cluster ("auto": the one started on this machine)."""
+    import ray
+
+    from suite.store import RunResult
+    from suite.training.devices import library_versions
+    from suite.training.trainer import run_record
+
+    env = {"KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "3", "XLA_PYTHON_CLIENT_PREALLOCATE": "false",
+           "RAY_DEDUP_LOGS": "0"}
+    started = not ray.is_initialized()
+    if started:
+        import warnings
+
+        with warnings.catch_warnings():  # Ray starts its processes with fork + exec: not the fork JAX warns of
+            warnings.filterwarnings("ignore", message=r"os\.fork\(\) was called", category=RuntimeWarning)
+            ray.init(address=None if address in (None, "local") else address, num_cpus=num_cpus,
+                     include_dashboard=False, log_to_driver=False, configure_logging=False,
+                     runtime_env={"env_vars": env}, ignore_reinit_error=True)
+    remote = ray.remote(num_cpus=1, num_gpus=gpus_per_task, max_retries=RETRIES, max_calls=0)(_run_unit)
+    pending = {remote.remote(unit, data_dir, 1, setup): unit for unit in units}
+    try:
+        while pending:
+            (ref,), _ = ray.wait(list(pending), num_returns=1)
+            unit = pending.pop(ref)
+            try:
+                results = ray.get(ref)
+            except (ray.exceptions.WorkerCrashedError, ray.exceptions.RayTaskError,
+                    ray.exceptions.NodeDiedError) as e:  # retries spent, or a failure outside any one run
+                error = f"Ray task failed after {RETRIES} retries: {type(e).__name__}: {str(e).splitlines()[0]}"
+                results = [RunResult(run_record(spec, "failed", error, backend, "Ray worker", library_versions()))
+                           for spec in unit]
+            yield unit, results
+    finally:
+        for ref in pending:
+            ray.cancel(ref, force=True)
+        if started:
+            ray.shutdown()

@@ -1,0 +1,62 @@
+"""`--executor ray`: the same runs as the local executor, a dead worker's unit retried, a rerun reusing all.
+
+Ray starts its own local instance here (2 CPUs): no cluster is needed in CI.
+"""
+
+import sqlite3
+
+import pytest
+
+from conftest import run_cli
+from test_cli import USER_MODULE
+
+pytest.importorskip("ray")
+
+# a unit whose worker is killed the first time (as the OOM killer would): Ray runs it again elsewhere
+MORTAL_MODULE = USER_MODULE + '''
+import os
+
+@register_architecture("user_mortal", "kills its own process the first time it is built")
+def build_mortal(input_shape, num_classes, width=8):
+    if not os.path.exists(MARKER):
+        open(MARKER, "w").close()
+        os._exit(9)
+    return build_linear(input_shape, num_classes)
+
+register_task(Task(name="mine/mortal", study="mine", dataset="digits", arch="user_mortal", hparams={"width": 8}))
+'''
+
+
+def _runs(path):
+    con = sqlite3.connect(path)
+    runs = dict(con.execute("SELECT run_key, status FROM runs"))
+    metrics = {(k, m): v for k, m, v in con.execute("SELECT run_key, metric, value FROM metrics")
+               if not m.endswith("step_ms")}  # timings differ from run to run
+    return runs, metrics
+
+
+def test_ray_trains_the_runs_the_local_executor_does_retries_a_dead_worker_and_reuses_on_rerun(tmp_path):
+    marker = tmp_path / "died_once"
+    module = tmp_path / "mortal_study.py"
+    module.write_text(MORTAL_MODULE.replace("MARKER", repr(str(marker))))
+    # two studies: the user's (with the mortal model) and the built-in locality's MLP
+    args = ("--tasks-module", module, "--studies", "mine,locality", "--archs", "mlp,user_linear,user_mortal",
+            "--profile", "smoke", "--no-progress")
+    on_ray = run_cli(*args, "--executor", "ray", "--output", tmp_path / "ray", cwd=tmp_path)
+    assert on_ray.returncode == 0, on_ray.stderr[-3000:]
+    assert marker.exists()  # a worker did die
+    ray_runs, ray_metrics = _runs(tmp_path / "ray" / "results.sqlite")
+    assert ray_runs and set(ray_runs.values()) == {"ok"}  # the mortal unit was retried, not recorded failed
+    assert {k for k, _ in ray_metrics} == set(ray_runs)  # one row per run: nothing written twice
+
+    again = run_cli(*args, "--executor", "ray", "--output", tmp_path / "ray", cwd=tmp_path)
+    assert again.returncode == 0 and "0 to run" in again.stderr, again.stderr[-2000:]
+    assert _runs(tmp_path / "ray" / "results.sqlite")[0] == ray_runs
+
+    local = run_cli(*args, "--output", tmp_path / "local", cwd=tmp_path)
+    assert local.returncode == 0, local.stderr[-3000:]
+    local_runs, local_metrics = _runs(tmp_path / "local" / "results.sqlite")
+    assert local_runs == ray_runs  # the same run keys, all ok
+    assert local_metrics.keys() == ray_metrics.keys()
+    for key, value in local_metrics.items():
+        assert ray_metrics[key] == pytest.approx(value, rel=1e-4, abs=1e-5), key
