@@ -49,7 +49,8 @@ def test_bad_usage_is_one_line_and_exit_code_2(args, message, tmp_path, capsys, 
 
     # main sets these in the environment: undone after the test, so later tests' subprocesses do not
     # inherit them (setenv records the value or its absence; delenv of an absent name records nothing)
-    for name in ("JAX_COMPILATION_CACHE_DIR", "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "TF_CPP_MIN_LOG_LEVEL"):
+    for name in ("JAX_COMPILATION_CACHE_DIR", "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "TF_CPP_MIN_LOG_LEVEL",
+                 "XLA_PYTHON_CLIENT_PREALLOCATE"):
         monkeypatch.setenv(name, "")
         monkeypatch.delenv(name)
     monkeypatch.setenv("KERAS_BACKEND", keras.backend.backend())  # the backend this process has loaded
