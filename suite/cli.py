@@ -70,6 +70,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="smoke (seconds, for tests) | quick (default, CPU minutes) | full (GPU)")
     p.add_argument("--output", default="reports", metavar="DIR",
                    help="where results.sqlite and index.html go (default: reports/)")
+    p.add_argument("--plan", action="store_true",
+                   help="print the runs the options select (tuning included) and the time they would take on "
+                        "each device that OUTPUT's database has step times from; train nothing")
     p.add_argument("--report-only", action="store_true",
                    help="rebuild the report from the database without training")
     p.add_argument("--fresh", action="store_true",
@@ -255,6 +258,35 @@ def _write_report(store, path: Path, export: str | None = None, single_page: boo
                          f"{str(store.path)!r}: rerun with --report-only --output pointing there") from None
 
 
+def _print_plan(args, studies, backend, archs, datasets, sizes, seeds, grid, db_path) -> int:
+    """`--plan`: the runs and their estimated time, nothing trained or written."""
+    from suite.store import Store
+    from suite.training import plan_runs
+    from suite.training.devices import configure_device, default_workers
+    from suite.training.estimate import describe_plan
+    from suite.training.population import trainer_policy
+    from suite.training.tuning import sensitivity_runs, tuning_runs
+
+    plan = plan_runs(REGISTRY, studies, args.profile, backend, archs=archs, datasets=datasets, sizes=sizes,
+                     seeds=seeds, data_dir=args.data_dir, trainer_for=trainer_policy(args.trainer, backend))
+    for note in plan.notes:
+        print(f"note: {note}", file=sys.stderr)
+    runs = plan.runs + tuning_runs(plan.runs, studies, grid, args.profile)
+    if grid:
+        runs += sensitivity_runs(plan.runs, studies)
+    device = configure_device()
+    workers = args.workers or default_workers(device)
+    print(f"plan: {', '.join(s.name for s in studies)} ({args.profile} profile, {backend} backend, this machine: "
+          f"{device})")
+    if db_path.exists():
+        with Store(db_path) as store:
+            lines = describe_plan(runs, store, device, workers)
+    else:
+        lines = describe_plan(runs, None, device, workers)
+    print("\n".join(lines))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = build_parser().parse_args(argv)
@@ -330,6 +362,9 @@ def _main(args, argv) -> int:
             path = _write_report(store, output / "index.html", args.export, args.single_page)
         print(f"report: {path}")
         return 0
+
+    if args.plan:
+        return _print_plan(args, studies, backend, archs, datasets, sizes, seeds, grid, db_path)
 
     started = time.time()
     with Store(db_path) as store:

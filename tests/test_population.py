@@ -4,6 +4,7 @@ The checks run in a fresh interpreter on the jax backend (this process has
 already loaded Keras on its default backend).
 """
 
+import re
 import sqlite3
 
 import pytest
@@ -145,6 +146,13 @@ def test_the_cli_tunes_and_trains_populations_and_resumes_without_duplicates(tmp
     assert {(r[6], r[9]) for r in evaluation} == set(best.items())
     again = run_cli(*args)
     assert again.returncode == 0 and again.stderr.count("0 to run") == 2, again.stderr[-2000:]
+    assert con.execute("SELECT count(*) FROM runs").fetchone()[0] == len(rows)
+    # --plan: the same runs, an estimate from the step times just measured, nothing trained or written
+    plan = run_cli(*args, "--plan")
+    assert plan.returncode == 0, plan.stderr[-2000:]
+    assert f"{len(rows)} runs ({len(tune)} of them tuning" in plan.stdout
+    assert "estimated on CPU" in plan.stdout
+    assert re.search(r"\((\d+) of \1 units from step times measured", plan.stdout), plan.stdout  # every model measured
     assert con.execute("SELECT count(*) FROM runs").fetchone()[0] == len(rows)
     html = read_report(out / "index.html")
     assert "supported" in html or "inconclusive" in html or "contradicted" in html
