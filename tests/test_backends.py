@@ -48,13 +48,6 @@ def test_suite_code_on_jax_does_not_import_tensorflow():
     run_python_ok(code)
 
 
-def test_cli_runs_on_jax(tmp_path):
-    result = run_cli("--backend", "jax", "--studies", "locality", "--archs", "mlp,vit", "--sizes", "40",
-                     "--seeds", "2", "--profile", "smoke", "--output", tmp_path, "--no-progress")
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert "8 runs" in result.stdout and "(8 ok" in result.stdout
-
-
 def test_gradient_probe_and_step_timer_on_jax(tmp_path):
     import sqlite3
 
