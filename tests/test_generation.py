@@ -125,15 +125,13 @@ TURNS_CHECK = """
 import numpy as np, keras
 from suite.architectures import build_model
 from suite.training.trainer import make_optimizer
-from suite.studies import Task
 
 def moved(before, variables):
     return [not np.array_equal(b, keras.ops.convert_to_numpy(v)) for b, v in zip(before, variables)]
 
 keras.utils.set_random_seed(0)
 gan = build_model("gan", (2,), 1, width=8)
-task = Task(name="t", study="generation", arch="gan", dataset="ring8", objective="generate", learning_rate=1e-2)
-gan.compile(optimizer=make_optimizer(gan, task), steps_per_execution=1)
+gan.compile(optimizer=make_optimizer(gan, 1e-2), steps_per_execution=1)
 assert gan.optimizer.beta_1 == 0.5
 x = np.random.default_rng(1).normal(size=(16, 2)).astype("float32")
 for player, other in ((gan.discriminator, gan.generator), (gan.generator, gan.discriminator)):
