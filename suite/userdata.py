@@ -283,7 +283,8 @@ def _read_arrays(path: Path, user: UserData, name: str) -> Loaded:
                          f"({len(x)} values)")
     if not np.issubdtype(x.dtype, np.number):
         raise UsageError(f"{path.name}: x holds {x.dtype} values; valid: numbers")
-    allowed = {2: ("table",), 3: ("image", "sequence") if x.shape[1] == x.shape[2] else ("sequence", "image"),
+    square = x.ndim == 3 and x.shape[1] == x.shape[2]  # (N, H, W) with H = W reads as images
+    allowed = {2: ("table",), 3: ("image", "sequence") if square else ("sequence", "image"),
                4: ("image",)}.get(x.ndim)
     if allowed is None:
         raise UsageError(f"{path.name}: x has shape {x.shape}; valid: (N, features) a table, (N, H, W[, C]) "
@@ -421,7 +422,7 @@ def size_ladder(pool: int, classes: int, points: int) -> tuple:
     ("full"); a size that would leave fewer than one example per class outside it is left out (the
     seeded subsample is stratified)."""
     per_class = max(classes, 1)
-    smallest = max(MIN_ROWS, 2 * per_class)
+    smallest = max(2 * per_class, min(MIN_ROWS, pool // 3))
     if pool <= smallest:
         return ("full",)
     sizes = {int(round(s)) for s in np.geomspace(smallest, pool, points)[:-1]}

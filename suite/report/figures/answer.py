@@ -77,8 +77,9 @@ def variant_readings(tidy: pd.DataFrame, kind: str, lower: bool) -> pd.DataFrame
         else:
             reading = "the {model} does better without it (unexpected: check with more seeds)"
         rows.append({"model": model, "variant": variant, "change from natural [95% interval]": _ci(per_seed),
-                     "reading": f"{what} changes the {model}'s {g['metric'].iloc[0]} by {_ci(per_seed)}: "
-                                f"{reading.format(model=model)}", "moved": reading == moved})
+                     "reading": reading.format(model=model), "moved": reading == moved,
+                     "sentence": f"{what} changes the {model}'s {g['metric'].iloc[0]} by {_ci(per_seed)}: "
+                                 f"{reading.format(model=model)}"})
     return pd.DataFrame(rows)
 
 
@@ -112,10 +113,11 @@ def _figure_answer(tidy, data, study) -> list[dict]:
                         "table": cross_table.to_html(index=False, border=0, classes="num")})
     readings = variant_readings(tidy, info.get("kind", ""), lower)
     if len(readings):
-        moved = readings.loc[readings["moved"], "reading"].tolist()
+        moved = readings.loc[readings["moved"], "sentence"].tolist()
         figures.append({"title": "What the structure-destroying variants say about your data", "svg": "",
                         "caption": ("; ".join(moved) + "." if moved else "No variant moved any model beyond "
                                     "noise.") + " Each variant destroys one structure of the data and keeps "
                         "everything else; a model that loses by it was using that structure.",
-                        "table": readings.drop(columns="moved").to_html(index=False, border=0, classes="num")})
+                        "table": readings.drop(columns=["moved", "sentence"]).to_html(index=False, border=0,
+                                                                                     classes="num")})
     return figures
