@@ -4,8 +4,10 @@ One end-to-end run per kind of input (in this process, smoke profile, two archit
 bad inputs through the command line's own entry point: each one line and exit code 2, before any
 training (they are checked while the data are read)."""
 
+import functools
 import hashlib
 import json
+import pickle
 import sqlite3
 
 import numpy as np
@@ -176,6 +178,8 @@ BAD_INPUTS = {
     "no such file": (lambda p: p / "nothing.csv", [], "no such file or folder"),
     "--image-size on a file": (lambda p: write_csv(p / "t.csv"), ["--target", "label", "--image-size", "16"],
                                "--image-size resizes the images of a folder"),
+    "a name taken by a built-in dataset": (lambda p: write_csv(p / "wine.csv"), ["--target", "label"],
+                                           "the name 'wine' is taken by a built-in dataset; rename the file"),
     "--target without --data": (lambda p: None, ["--target", "label"], "--target needs --data"),
 }
 
@@ -204,6 +208,7 @@ def test_kind_and_task_are_inferred_and_overridden(tmp_path):
     assert (flat.kind, flat.task) == ("table", "regression")  # 40 distinct real values
     assert read(UserData(str(tmp_path / "square.npz"))).task == "classification"  # two integers
     write_csv(tmp_path / "t.csv")
+    pytest.importorskip("pyarrow")
     pd.read_csv(tmp_path / "t.csv").to_parquet(tmp_path / "t.parquet")
     table = read(UserData(str(tmp_path / "t.parquet"), target="label"))
     assert table.kind == "table" and table.classes == 2 and table.info["columns"] == ["a", "b", "colour", "label"]
@@ -218,7 +223,8 @@ def test_a_changed_file_changes_every_run_key_and_workers_register_the_same_data
     task = REGISTRY.tasks(name)[0]
     key = RunSpec(task, 20, 0, {}, BUDGETS["smoke"], "smoke", "jax").key
     forget(name)
-    setup_worker((), user)  # what a worker process does: the same dataset, the same key
+    # what a worker process does (it gets the setup pickled): the same dataset, the same key
+    pickle.loads(pickle.dumps(functools.partial(setup_worker, (), user)))()
     assert RunSpec(task, 20, 0, {}, BUDGETS["smoke"], "smoke", "jax").key == key
     assert register_user_data(user, quiet=True) == name  # registering it again is a no-op
     write_csv(path, rows=81)
@@ -242,3 +248,21 @@ def test_help_explains_the_options_for_your_own_data():
     for option in ("--data PATH", "--target COLUMN", "--kind NAME", "--task NAME", "--image-size N"):
         assert option in text
     assert "never leaves this machine" in text and "--data my.csv --target label" in text
+
+
+def test_the_recommendation_is_the_best_mean_with_the_models_whose_paired_interval_includes_0():
+    from suite.report.figures.answer import NEAR, recommendations
+
+    rng = np.random.default_rng(0)
+    noise = rng.normal(0, 0.02, 5)  # shared by every model of a seed: the pairing removes it
+    means = {"cnn": 0.9, "twin": 0.9, "mlp": 0.7}
+    rows = [{"dataset": "d", "n_train": 50, "seed": seed, "matched": 1, "model": model,
+             "value": mean + noise[seed] + (0.01 * (-1) ** seed if model == "twin" else 0)}
+            for model, mean in means.items() for seed in range(5)]
+    table = recommendations(pd.DataFrame(rows), lower=False)
+    row = table.iloc[0]
+    assert row["best"].split(":")[0] in ("cnn", "twin")
+    assert {"cnn", "twin"} - {row["best"].split(":")[0]} == {row[NEAR].split(" (")[0]}
+    assert row["behind"].startswith("mlp (-0.2")
+    lower = recommendations(pd.DataFrame(rows).assign(value=lambda f: 1 - f["value"]), lower=True)
+    assert lower.iloc[0]["behind"].startswith("mlp (+0.2")  # a loss: the best is the lowest

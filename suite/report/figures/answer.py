@@ -33,6 +33,9 @@ READINGS = {
 }
 
 
+NEAR = "within noise of the best (difference [95% interval])"
+
+
 def _ci(values) -> str:
     mean, low, high = mean_ci(values)
     return f"{mean:+.3f}" if np.isnan(low) else f"{mean:+.3f} [{low:+.3f}, {high:+.3f}]"
@@ -52,7 +55,7 @@ def recommendations(frame: pd.DataFrame, lower: bool) -> pd.DataFrame:
             _, low, high = mean_ci(diff)
             (near if np.isnan(low) or low <= 0 <= high else behind).append(f"{model} ({_ci(diff)})")
         rows.append({"dataset": dataset, "n": int(n), "best": f"{best}: {_fmt(*mean_ci(per_seed[best].dropna()))}",
-                     "within noise of the best (difference [95% interval])": "; ".join(near) or "none",
+                     NEAR: "; ".join(near) or "none",
                      "behind": "; ".join(behind) or "none"})
     return pd.DataFrame(rows)
 
@@ -95,7 +98,7 @@ def _figure_answer(tidy, data, study) -> list[dict]:
              f"{' x '.join(map(str, info['shape']))}, {info['kind']}, {info['task']}). " if info else "")
     table = recommendations(frame, lower)
     lines = [f"at n = {r['n']:,}, best: {r['best']}; within noise: "
-             f"{', '.join(m.split(' (')[0] for m in r[table.columns[3]].split('; '))}"
+             f"{', '.join(m.split(' (')[0] for m in r[NEAR].split('; '))}"
              for r in table.to_dict("records")]
     figures = [{
         "title": "Your answer: the model to use at each training-set size",
@@ -104,7 +107,14 @@ def _figure_answer(tidy, data, study) -> list[dict]:
         "training examples, per seed) includes 0; more seeds (--seeds) narrow it.",
         "table": table.to_html(index=False, border=0, classes="num"),
     }]
-    cross_svg, cross_table = crossover([(study, tidy)])
+    # against the study's reference model, or another where that one was left out (--archs)
+    models = sorted(frame["model"].unique())
+    reference = (json.loads(study.get("crossover_json") or "null") or ["mlp"])[0]
+    reference = reference if reference in models else "mlp" if "mlp" in models else models[0]
+    natural = sorted(frame.loc[frame["matched"] == 1, "variant"].unique())
+    row = study.copy()
+    row["crossover_json"] = json.dumps([reference, natural])
+    cross_svg, cross_table = crossover([(row, tidy)])
     if len(cross_table):
         figures.append({"title": "Where the lead changes: crossover sizes", "svg": cross_svg,
                         "caption": "Each model's metric minus the reference model's against training-set size, "
