@@ -453,7 +453,7 @@ def _study(loaded: Loaded, template: Study, archs: list, pool: int, metric: str,
         question=f"Which model should you use for {_describe(loaded)}, from how many examples on, and which "
                  f"structure of your data do the models use?",
         claim="The right inductive bias lets a model learn more from less data; the wrong one costs it. Every "
-              f"model that applies to {data}, on your data and on versions of it with one structure destroyed.",
+              f"model that applies to your {data}, on it and on versions of it with one structure destroyed.",
         expected=EXPECTED[loaded.kind],
         claims=tuple(claims),
         sizes={p: size_ladder(pool, loaded.classes, SIZE_POINTS[p]) for p in PROFILES},

@@ -110,7 +110,7 @@ def test_a_csv_table_runs_end_to_end_and_the_database_keeps_no_contents(tmp_path
 def test_an_npz_of_images_runs_end_to_end(tmp_path, monkeypatch, capsys):
     x, y = images()
     np.savez(tmp_path / "corners.npz", x=(x * 255).astype(np.uint8), y=y)
-    code, err = run_main(["--data", tmp_path / "corners.npz", "--profile", "smoke", "--archs", "mlp,cnn",
+    code, err = run_main(["--data", tmp_path / "corners.npz", "--profile", "smoke", "--archs", "cnn,knn",
                           "--workers", "1", "--no-progress"], tmp_path, monkeypatch, capsys)
     assert code == 0, err
     assert "read as images" in err  # square 8 x 8: images, and how to read it otherwise
@@ -124,7 +124,7 @@ def test_an_npz_of_sequences_runs_end_to_end(tmp_path, monkeypatch, capsys):
     x = rng.normal(size=(60, 12, 2)).astype(np.float32)
     y = (x[:, :6, 0].sum(axis=1) > x[:, 6:, 0].sum(axis=1)).astype(np.int64)  # early against late steps
     np.savez(tmp_path / "steps.npz", x=x, y=y)
-    code, err = run_main(["--data", tmp_path / "steps.npz", "--profile", "smoke", "--archs", "mlp,rnn",
+    code, err = run_main(["--data", tmp_path / "steps.npz", "--profile", "smoke", "--archs", "rnn,knn",
                           "--workers", "1", "--no-progress"], tmp_path, monkeypatch, capsys)
     assert code == 0, err
     html = check_answer_page(tmp_path / "out", "steps")
@@ -140,7 +140,7 @@ def test_an_image_folder_runs_end_to_end_resized(tmp_path, monkeypatch, capsys):
         folder.mkdir(parents=True, exist_ok=True)
         Image.fromarray((image * 255).astype(np.uint8)).convert("RGB").save(folder / f"{i}.png")
     code, err = run_main(["--data", tmp_path / "shapes", "--image-size", 8, "--profile", "smoke",
-                          "--archs", "mlp,logreg", "--workers", "1", "--no-progress"], tmp_path, monkeypatch, capsys)
+                          "--archs", "logreg,knn", "--workers", "1", "--no-progress"], tmp_path, monkeypatch, capsys)
     assert code == 0, err
     check_answer_page(tmp_path / "out", "shapes")
     info = json.loads(sqlite3.connect(tmp_path / "out" / "results.sqlite").execute(

@@ -16,20 +16,21 @@ from suite.report.figures.tabular import sensitivity
 from suite.report.index import crossover, lower_is_better
 from suite.report.tables import _fmt
 
-# (kind of data, variant) -> (what the variant does, what a change beyond noise says, what none says)
+# (kind of data, variant) -> (what the variant does, what a change beyond noise says, what none says: an
+# interval that includes 0 is no sign of an effect, not proof of none)
 READINGS = {
     ("image", "permuted"): ("permuting the pixels", "your images have spatial structure the {model} uses",
-                            "the {model} does not use the images' spatial structure (or they have none)"),
+                            "no sign that the {model} uses the images' spatial structure (or that they have any)"),
     ("sequence", "permuted"): ("permuting the time steps",
                                "the order of your sequences carries information the {model} uses",
-                               "the {model} does not use the order of the time steps (or it carries nothing)"),
+                               "no sign that the {model} uses the order of the time steps"),
     ("table", "reordered"): ("reordering the columns",
                              "the {model} depends on an arbitrary column order, a bias that does not fit a table",
-                             "the {model} does not depend on the column order"),
+                             "no sign that the {model} depends on the column order"),
     ("table", "rotated"): ("rotating the features", "your columns mean something one at a time, and the {model} "
-                           "uses that", "the {model} does not use the columns one at a time"),
+                           "uses that", "no sign that the {model} uses the columns one at a time"),
     ("table", "uninformative"): ("adding as many noise columns", "irrelevant columns distract the {model}",
-                                 "the {model} ignores irrelevant columns"),
+                                 "no sign that irrelevant columns distract the {model}"),
 }
 
 
@@ -72,7 +73,7 @@ def variant_readings(tidy: pd.DataFrame, kind: str, lower: bool) -> pd.DataFrame
         mean, low, high = mean_ci(per_seed)
         what, moved, unmoved = READINGS.get((kind, variant), (f"the variant {variant!r}",
                                                               "the {model} uses what it destroys",
-                                                              "the {model} does not use what it destroys"))
+                                                              "no sign that the {model} uses what it destroys"))
         if np.isnan(low) or low <= 0 <= high:
             reading = unmoved
         elif (mean > 0) == lower:  # worse without the structure
