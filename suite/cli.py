@@ -18,7 +18,7 @@ from pathlib import Path
 
 from suite import UsageError
 from suite.registry import unknown_name_error
-from suite.studies import PROFILES, REGISTRY, load_builtin_studies, load_studies, load_task_module
+from suite.studies import PROFILES, REGISTRY, load_builtin_studies, load_task_module
 
 BACKENDS = ("tensorflow", "jax", "torch")
 EXIT_USAGE = 2
@@ -36,6 +36,8 @@ examples:
   python run_suite.py --backend tensorflow     same models on TensorFlow, one fit() per run
   python run_suite.py --learning-rates none    no learning-rate tuning: each model's default rate
   python run_suite.py --executor ray --address auto    on the Ray cluster started here (ray start --head)
+  python run_suite.py --data my.csv --target label     your own table: which model, from how many rows
+  python run_suite.py --data photos/ --image-size 32   your own images, one sub-folder per class
 
 Results go to OUTPUT/results.sqlite as each run finishes; rerunning the same
 command skips finished runs, so an interrupted suite resumes where it stopped.
@@ -111,6 +113,20 @@ def build_parser() -> argparse.ArgumentParser:
                    help="also write the results (one row per run and metric) to PATH: .csv or .parquet "
                         "(needs pyarrow); OUTPUT/results.csv is written with every report anyway")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    mine = p.add_argument_group("your own data (the file never leaves this machine; the database keeps its "
+                                "name, hash, shape and column names)")
+    mine.add_argument("--data", metavar="PATH",
+                      help="a .csv or .parquet table, an .npz with arrays x and y, or a folder of images with one "
+                           "sub-folder per class: runs every model that applies to it, on it and on versions "
+                           "of it with one structure destroyed, and reports which to use at which size")
+    mine.add_argument("--target", metavar="COLUMN", help="the column of a table to predict")
+    mine.add_argument("--kind", metavar="NAME", help="image | sequence | table: how to read an .npz's x "
+                      "(default: from its shape: (N, features) a table, (N, H, W[, C]) with H = W images, "
+                      "(N, T, F) sequences)")
+    mine.add_argument("--task", metavar="NAME", help="classification | regression (default: classification "
+                      "for a text target or one of at most 20 integers, else regression)")
+    mine.add_argument("--image-size", type=int, metavar="N",
+                      help="resize a folder's images to N x N pixels (default 32)")
     return p
 
 
@@ -321,9 +337,13 @@ def _main(args, argv) -> int:
             raise
         except Exception as e:
             raise UsageError(f"--tasks-module {path!r} failed to load: {type(e).__name__}: {e}") from None
+    from suite.userdata import UserData, register_user_data, setup_worker
+
+    user = UserData.from_args(args)
+    mine = register_user_data(user) if user else None  # read and checked here, before any training
 
     names = _check_names("study", _split(args.studies), {s.name for s in REGISTRY.studies()}) \
-        if args.studies else [s.name for s in REGISTRY.studies()]
+        if args.studies else [mine] if mine else [s.name for s in REGISTRY.studies()]
     studies = [REGISTRY.study(n) for n in names]
     if args.list:
         print(list_registry(studies))
@@ -387,7 +407,7 @@ def _main(args, argv) -> int:
         for task in {r.task.name: r.task for r in plan.runs}.values():
             store.clear_skip(task)  # it was skipped before (e.g. data missing), runs now
         done = set() if args.fresh else store.finished_keys()
-        worker_setup = functools.partial(load_studies, tuple(str(p) for p in args.tasks_module))
+        worker_setup = functools.partial(setup_worker, tuple(str(p) for p in args.tasks_module), user)
 
         def run(specs, what):
             pending = [r for r in specs if r.key not in done]

@@ -114,7 +114,8 @@ SCHEMA = """
 CREATE TABLE IF NOT EXISTS studies (
     name TEXT PRIMARY KEY, question TEXT, claim TEXT, expected TEXT,
     claims_json TEXT, profile TEXT, budget_json TEXT, updated_at REAL,
-    figures_json TEXT, references_json TEXT, position INTEGER, crossover_json TEXT, tuning TEXT
+    figures_json TEXT, references_json TEXT, position INTEGER, crossover_json TEXT, tuning TEXT,
+    data_json TEXT  -- a user's data: file name, hash, shape, column names (never its contents)
 );
 {runs}
 CREATE TABLE IF NOT EXISTS metrics (
@@ -217,7 +218,7 @@ class Store:
 
     # columns added to tables other than `runs` since the first release
     _ADDED = {"studies": ("figures_json TEXT", "references_json TEXT", "position INTEGER", "crossover_json TEXT",
-                          "tuning TEXT")}
+                          "tuning TEXT", "data_json TEXT")}
 
     def _add_missing_columns(self):
         """A database made before a column existed gets it (runs: every `RunRecord` field)."""
@@ -271,14 +272,14 @@ class Store:
         with self.con:
             self.con.execute(
                 "INSERT OR REPLACE INTO studies (name, question, claim, expected, claims_json, profile, "
-                "budget_json, updated_at, figures_json, references_json, position, crossover_json, tuning) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "budget_json, updated_at, figures_json, references_json, position, crossover_json, tuning, "
+                "data_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (study.name, study.question, study.claim, study.expected,
                  json.dumps([json.loads(c.to_json()) for c in study.claims]),
                  profile, json.dumps(budget), time.time(),
                  json.dumps(list(study.figures)), json.dumps(list(study.references)), position,
                  json.dumps(study.crossover and [study.crossover[0], list(study.crossover[1])]),
-                 getattr(study, "tuning", None)),
+                 getattr(study, "tuning", None), json.dumps(dict(study.data)) if study.data else None),
             )
 
     def record_skip(self, task, reason: str) -> None:

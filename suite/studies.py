@@ -127,6 +127,7 @@ class Study:
     archs: Mapping[str, tuple] = dataclasses.field(default_factory=dict)
     crossover: tuple | None = None
     tuning: str = "validation"
+    data: Mapping = dataclasses.field(default_factory=dict)
 
     def __post_init__(self):
         for field in ("sizes", "seeds", "datasets"):
@@ -141,6 +142,16 @@ class Study:
 # what an architecture's `inputs` accepts, by dataset kind (suite.data.KINDS)
 _ACCEPTS = {"image": ("image",), "sequence": ("sequence",), "table": ("table",),
             "any": ("image", "sequence", "table"), "generative": ("image", "sequence", "table", "points")}
+
+
+def architectures_for(kind: str, objective: str) -> list[str]:
+    """The registered architectures a task on `kind` data with `objective` can train (the checks of
+    `check_task`), generative models aside: they learn the data, not a label."""
+    from suite.architectures import ARCHITECTURES
+    from suite.training import OBJECTIVES
+
+    return [a.name for a in ARCHITECTURES.values() if a.inputs != "generative" and kind in _ACCEPTS[a.inputs]
+            and (a.framework != "sklearn" or OBJECTIVES[objective].estimators)]
 
 
 def check_task(task: Task) -> None:
@@ -234,6 +245,13 @@ class StudyRegistry:
     def position(self, name: str) -> int:
         """A study's place in registration order (`tasks.STUDY_MODULES` lists the lesson's order)."""
         return self._order.index(name)
+
+    def remove_study(self, name: str) -> None:
+        """Removes a study and its tasks (a user's data registered again with other options; tests)."""
+        self._studies.unregister(name)
+        self._order.remove(name)
+        for task in self.tasks(name):
+            self._tasks.unregister(task.name)
 
     def add_task(self, task: Task) -> Task:
         self._studies.check(task.study, f"task {task.name!r}")

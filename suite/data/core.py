@@ -60,7 +60,9 @@ class DatasetSpec:
     `target` is "class" (integer labels; splits and subsamples keep the class
     proportions) or "value" (a regression target; plain random splits).
     `post`, if set, turns the split Dataset into the final one (e.g. adds
-    shifted test sets).
+    shifted test sets). `fingerprint`, for data that can change under a fixed
+    name (a user's file), is a hash of its contents and options: it enters
+    every run's key, so a changed file is trained on afresh.
     """
 
     name: str
@@ -70,6 +72,7 @@ class DatasetSpec:
     description: str = ""
     target: str = "class"
     post: Callable | None = None
+    fingerprint: str = ""
 
     def __post_init__(self):
         if self.kind not in KINDS:
@@ -137,7 +140,8 @@ def load_dataset(name: str, data_dir: str | None = None) -> Dataset:
         dataset = make_splits(name, *train, test=test, target=spec.target)
         return spec.post(dataset) if spec.post else dataset
     train, test, numeric = encode_table(train, test)
-    return standardise(make_splits(name, *train, test=test, target=spec.target), numeric)
+    dataset = standardise(make_splits(name, *train, test=test, target=spec.target), numeric)
+    return spec.post(dataset) if spec.post else dataset
 
 
 def subsample_indices(dataset: Dataset, n: int, seed: int) -> np.ndarray:

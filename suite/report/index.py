@@ -90,6 +90,11 @@ def bias_map(rows: list[dict]) -> tuple[str, pd.DataFrame]:
     return to_svg(fig), table
 
 
+def lower_is_better(metrics: pd.Series) -> pd.Series:
+    """Per metric name, whether lower is better (losses, distances)."""
+    return metrics.str.contains("loss|distance")
+
+
 def _paired_gap(tidy: pd.DataFrame, reference: str) -> pd.DataFrame:
     """Per (dataset, variant, model, size, seed): the primary metric minus the reference model's
     (sign-flipped for lower-is-better metrics: positive means better than the reference)."""
@@ -97,8 +102,7 @@ def _paired_gap(tidy: pd.DataFrame, reference: str) -> pd.DataFrame:
     keys = ["dataset", "variant", "n_train", "seed"]
     ref = frame[frame["model"] == reference].groupby(keys)["value"].mean().rename("reference")
     others = frame[frame["model"] != reference].merge(ref.reset_index(), on=keys)
-    lower_is_better = others["metric"].str.contains("loss|distance")
-    others["gap"] = np.where(lower_is_better, -1.0, 1.0) * (others["value"] - others["reference"])
+    others["gap"] = np.where(lower_is_better(others["metric"]), -1.0, 1.0) * (others["value"] - others["reference"])
     return others[[*keys, "model", "metric", "gap"]]
 
 

@@ -12,7 +12,7 @@ import json
 
 from suite import DataUnavailable
 from suite.architectures import get_architecture, resolve_hparams
-from suite.data import load_variant, resolve_size
+from suite.data import DATASETS, load_variant, resolve_size
 from suite.probes.core import probe_key
 
 # bump when a change in the runner changes results (2: step time counts partial executions; 3: test/examples,
@@ -97,6 +97,7 @@ class RunSpec:
             **({"arch_version": version} if (version := get_architecture(t.arch).version) != 1 else {}),
             **({"trainer": self.trainer} if self.trainer != "fit" else {}),
             **({"kind": self.kind} if self.kind != "eval" else {}),
+            **({"data": data} if (data := DATASETS[t.dataset].fingerprint) else {}),
         }
 
     @property

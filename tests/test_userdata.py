@@ -1,0 +1,268 @@
+"""Your data, your answer: `--data` on a user's table, images and sequences.
+
+One end-to-end run per kind of input (in this process, smoke profile, two architectures), and the
+bad inputs through the command line's own entry point: each one line and exit code 2, before any
+training (they are checked while the data are read)."""
+
+import functools
+import hashlib
+import json
+import pickle
+import sqlite3
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from conftest import read_report
+from suite.data import DATASETS
+from suite.studies import REGISTRY, load_builtin_studies
+from suite.userdata import MIN_PER_CLASS, UserData, forget, read, register_user_data, setup_worker, size_ladder
+
+load_builtin_studies()
+
+
+@pytest.fixture(autouse=True)
+def forget_user_data():
+    """Each test's data registered in this process are unregistered after it."""
+    yield
+    for name, spec in DATASETS.items():
+        if spec.fingerprint:
+            forget(name)
+
+
+def run_main(args, tmp_path, monkeypatch, capsys):
+    """`run_suite.py ARGS` in this process (Keras is imported once for every case); (code, stderr)."""
+    import keras
+
+    from suite.cli import main
+
+    for name in ("JAX_COMPILATION_CACHE_DIR", "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "TF_CPP_MIN_LOG_LEVEL"):
+        monkeypatch.setenv(name, "")
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("KERAS_BACKEND", keras.backend.backend())
+    try:
+        code = main([*map(str, args), "--output", str(tmp_path / "out")])
+    except SystemExit as exit:
+        code = exit.code
+    return code, capsys.readouterr().err
+
+
+def write_csv(path, rows=80, missing=True, **columns):
+    """Numbers, a category column and a text label that follows the numbers; one missing value."""
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"a": rng.normal(size=rows), "b": rng.normal(size=rows),
+                          "colour": rng.choice(["zanzibar", "green", "blue"], rows)})
+    frame["label"] = np.where(frame["a"] + frame["b"] > 0, "label_yes", "label_no")
+    if missing:
+        frame.loc[3, "a"] = np.nan
+    for name, values in columns.items():
+        frame[name] = values
+    frame.to_csv(path, index=False)
+    return path
+
+
+def images(n=60, side=8, seed=0):
+    """Two classes of small images: a bright square in the top-left or the bottom-right corner."""
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(0, 0.3, (n, side, side))
+    y = np.arange(n) % 2
+    for i, label in enumerate(y):
+        corner = slice(0, side // 2) if label == 0 else slice(side // 2, side)
+        x[i, corner, corner] += 0.7
+    return x.astype(np.float32), y
+
+
+def check_answer_page(out, study):
+    html = read_report(out / "index.html")
+    page = (out / f"{study}.html").read_text()
+    assert "Your answer: the model to use at each training-set size" in page
+    assert "best:" in page and "within noise" in page and "<table" in page
+    assert "What the structure-destroying variants say about your data" in page
+    assert "Learning curves" in page
+    return html
+
+
+def test_a_csv_table_runs_end_to_end_and_the_database_keeps_no_contents(tmp_path, monkeypatch, capsys):
+    csv = write_csv(tmp_path / "my table.csv")
+    code, err = run_main(["--data", csv, "--target", "label", "--profile", "smoke", "--archs", "mlp,logreg",
+                          "--workers", "1", "--no-progress"], tmp_path, monkeypatch, capsys)
+    assert code == 0, err
+    assert "1 of 80 rows dropped for a missing value" in err
+    out = tmp_path / "out"
+    check_answer_page(out, "my_table")
+    con = sqlite3.connect(out / "results.sqlite")
+    runs = pd.read_sql("select * from results where metric = 'test/accuracy' and kind = 'eval'", con)
+    assert set(runs["arch"]) == {"mlp", "logreg"} and (runs["status"] == "ok").all()
+    assert set(runs["variant"]) == {"natural", "reordered", "rotated", "uninformative"}
+    assert runs["n_train"].nunique() == 2 and set(runs["seed"]) == {0, 1}
+    info = json.loads(con.execute("select data_json from studies where name = 'my_table'").fetchone()[0])
+    assert info["sha256"] == hashlib.sha256(csv.read_bytes()).hexdigest()
+    assert info["shape"] == [80, 4] and info["columns"] == ["a", "b", "colour", "label"]
+    con.close()
+    # the file's values (a category, the labels) appear nowhere in what the suite wrote
+    for written in out.iterdir():
+        if written.is_file():
+            data = written.read_bytes()
+            assert b"zanzibar" not in data and b"label_yes" not in data, written
+
+
+def test_an_npz_of_images_runs_end_to_end(tmp_path, monkeypatch, capsys):
+    x, y = images()
+    np.savez(tmp_path / "corners.npz", x=(x * 255).astype(np.uint8), y=y)
+    code, err = run_main(["--data", tmp_path / "corners.npz", "--profile", "smoke", "--archs", "cnn,knn",
+                          "--workers", "1", "--no-progress"], tmp_path, monkeypatch, capsys)
+    assert code == 0, err
+    assert "read as images" in err  # square 8 x 8: images, and how to read it otherwise
+    html = check_answer_page(tmp_path / "out", "corners")
+    assert "spatial structure" in html  # what permuting the pixels says about the images
+    assert REGISTRY.study("corners").crossover[0] == "mlp"
+
+
+def test_an_npz_of_sequences_runs_end_to_end(tmp_path, monkeypatch, capsys):
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(60, 12, 2)).astype(np.float32)
+    y = (x[:, :6, 0].sum(axis=1) > x[:, 6:, 0].sum(axis=1)).astype(np.int64)  # early against late steps
+    np.savez(tmp_path / "steps.npz", x=x, y=y)
+    code, err = run_main(["--data", tmp_path / "steps.npz", "--profile", "smoke", "--archs", "rnn,knn",
+                          "--workers", "1", "--no-progress"], tmp_path, monkeypatch, capsys)
+    assert code == 0, err
+    html = check_answer_page(tmp_path / "out", "steps")
+    assert "the order of" in html  # what permuting the time steps says about the sequences
+
+
+def test_an_image_folder_runs_end_to_end_resized(tmp_path, monkeypatch, capsys):
+    from PIL import Image
+
+    x, y = images(n=2 * (MIN_PER_CLASS + 2), side=12)
+    for i, (image, label) in enumerate(zip(x, y)):
+        folder = tmp_path / "shapes" / ("top_left", "bottom_right")[label]
+        folder.mkdir(parents=True, exist_ok=True)
+        Image.fromarray((image * 255).astype(np.uint8)).convert("RGB").save(folder / f"{i}.png")
+    code, err = run_main(["--data", tmp_path / "shapes", "--image-size", 8, "--profile", "smoke",
+                          "--archs", "logreg,knn", "--workers", "1", "--no-progress"], tmp_path, monkeypatch, capsys)
+    assert code == 0, err
+    check_answer_page(tmp_path / "out", "shapes")
+    info = json.loads(sqlite3.connect(tmp_path / "out" / "results.sqlite").execute(
+        "select data_json from studies where name = 'shapes'").fetchone()[0])
+    assert info["shape"][1:] == [8, 8, 3] and info["kind"] == "image" and info["classes"] == 2
+
+
+BAD_INPUTS = {
+    # name: (how the file is made, extra arguments, the one line's message)
+    "target not in the file": (lambda p: write_csv(p / "t.csv"), ["--target", "nope"],
+                               "--target 'nope' is not a column of t.csv; columns: a, b, colour, label"),
+    "no target for a table": (lambda p: write_csv(p / "t.csv"), [], "name the column to predict with --target"),
+    "constant target": (lambda p: write_csv(p / "t.csv", label=["same"] * 80), ["--target", "label"],
+                        "target 'label' of t.csv is constant ('same' in every row)"),
+    "too few rows per class": (lambda p: write_csv(p / "t.csv", label=["x"] * 77 + ["rare"] * 3),
+                               ["--target", "label"], f"class 'rare' has 3 rows; each class needs at least "
+                                                      f"{MIN_PER_CLASS}"),
+    "a text column of identifiers": (lambda p: write_csv(p / "t.csv", missing=False, id=[f"id{i}" for i in range(80)]),
+                                     ["--target", "label"], "column 'id' of t.csv holds 80 distinct text values"),
+    "mostly missing": (lambda p: write_csv(p / "t.csv", c=[np.nan] * 60 + [1.0] * 20), ["--target", "label"],
+                       "60 of 80 rows have a missing value (columns c (60), a (1))"),
+    "a table read as images": (lambda p: write_csv(p / "t.csv"), ["--target", "label", "--kind", "image"],
+                               "--kind image does not fit t.csv (a CSV or Parquet file is a table); valid kinds "
+                               "for it: table"),
+    "an unknown kind": (lambda p: write_csv(p / "t.csv"), ["--target", "label", "--kind", "video"],
+                        "unknown kind 'video'; valid kinds: image, sequence, table"),
+    "regression on text labels": (lambda p: write_csv(p / "t.csv"), ["--target", "label", "--task", "regression"],
+                                  "--task regression needs a numeric target"),
+    "an npz without y": (lambda p: np.savez(p / "t.npz", x=np.zeros((40, 3)), labels=np.zeros(40)) or p / "t.npz",
+                         [], "holds arrays labels, x; it needs x (the inputs) and y"),
+    "an unknown format": (lambda p: (p / "t.txt").write_text("1,2") and p / "t.txt", [],
+                          "unknown format '.txt'; valid: .csv, .parquet, .npz, or a folder of images"),
+    "a folder of one class": (lambda p: (p / "f" / "only").mkdir(parents=True) or p / "f", [],
+                              "needs one sub-folder per class, at least 2; found 1 (only)"),
+    "no such file": (lambda p: p / "nothing.csv", [], "no such file or folder"),
+    "--image-size on a file": (lambda p: write_csv(p / "t.csv"), ["--target", "label", "--image-size", "16"],
+                               "--image-size resizes the images of a folder"),
+    "a name taken by a built-in dataset": (lambda p: write_csv(p / "wine.csv"), ["--target", "label"],
+                                           "the name 'wine' is taken by a built-in dataset; rename the file"),
+    "--target without --data": (lambda p: None, ["--target", "label"], "--target needs --data"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_INPUTS))
+def test_bad_input_is_one_line_and_exit_code_2_before_any_training(case, tmp_path, monkeypatch, capsys):
+    make, extra, message = BAD_INPUTS[case]
+    path = make(tmp_path)
+    code, err = run_main([*(["--data", path] if path else []), *extra, "--profile", "smoke"],
+                         tmp_path, monkeypatch, capsys)
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert code == 2 and len(lines) == 1, err
+    assert message in lines[0]
+    assert not (tmp_path / "out" / "results.sqlite").exists()  # stopped before the store was opened
+
+
+def test_kind_and_task_are_inferred_and_overridden(tmp_path):
+    x, y = images(n=40)
+    np.savez(tmp_path / "square.npz", x=x, y=y)
+    np.savez(tmp_path / "long.npz", x=np.zeros((40, 20, 3)), y=y)
+    np.savez(tmp_path / "flat.npz", x=np.random.default_rng(0).normal(size=(40, 5)), y=np.linspace(0, 1, 40))
+    assert read(UserData(str(tmp_path / "square.npz"))).kind == "image"
+    assert read(UserData(str(tmp_path / "square.npz"), kind="sequence")).kind == "sequence"
+    assert read(UserData(str(tmp_path / "long.npz"))).kind == "sequence"
+    flat = read(UserData(str(tmp_path / "flat.npz")))
+    assert (flat.kind, flat.task) == ("table", "regression")  # 40 distinct real values
+    assert read(UserData(str(tmp_path / "square.npz"))).task == "classification"  # two integers
+    write_csv(tmp_path / "t.csv")
+    pytest.importorskip("pyarrow")
+    pd.read_csv(tmp_path / "t.csv").to_parquet(tmp_path / "t.parquet")
+    table = read(UserData(str(tmp_path / "t.parquet"), target="label"))
+    assert table.kind == "table" and table.classes == 2 and table.info["columns"] == ["a", "b", "colour", "label"]
+
+
+def test_a_changed_file_changes_every_run_key_and_workers_register_the_same_data(tmp_path):
+    from suite.training.plan import RunSpec, BUDGETS
+
+    path = write_csv(tmp_path / "t.csv")
+    user = UserData(str(path), target="label")
+    name = register_user_data(user, quiet=True)
+    task = REGISTRY.tasks(name)[0]
+    key = RunSpec(task, 20, 0, {}, BUDGETS["smoke"], "smoke", "jax").key
+    forget(name)
+    # what a worker process does (it gets the setup pickled): the same dataset, the same key
+    pickle.loads(pickle.dumps(functools.partial(setup_worker, (), user)))()
+    assert RunSpec(task, 20, 0, {}, BUDGETS["smoke"], "smoke", "jax").key == key
+    assert register_user_data(user, quiet=True) == name  # registering it again is a no-op
+    write_csv(path, rows=81)
+    register_user_data(user, quiet=True)  # the edited file replaces the old one
+    assert RunSpec(task, 20, 0, {}, BUDGETS["smoke"], "smoke", "jax").key != key
+
+
+@pytest.mark.parametrize("pool, classes, points", [(55, 2, 2), (1000, 10, 5), (21, 2, 3), (12, 5, 3)])
+def test_sizes_run_up_to_the_whole_pool_and_leave_every_class_outside(pool, classes, points):
+    sizes = size_ladder(pool, classes, points)
+    assert sizes[-1] == "full" and len(sizes) <= points
+    numbers = sizes[:-1]
+    assert list(numbers) == sorted(set(numbers))
+    assert all(2 * classes <= n <= pool - classes for n in numbers)
+
+
+def test_help_explains_the_options_for_your_own_data():
+    from suite.cli import build_parser
+
+    text = build_parser().format_help()
+    for option in ("--data PATH", "--target COLUMN", "--kind NAME", "--task NAME", "--image-size N"):
+        assert option in text
+    assert "never leaves this machine" in text and "--data my.csv --target label" in text
+
+
+def test_the_recommendation_is_the_best_mean_with_the_models_whose_paired_interval_includes_0():
+    from suite.report.figures.answer import NEAR, recommendations
+
+    rng = np.random.default_rng(0)
+    noise = rng.normal(0, 0.02, 5)  # shared by every model of a seed: the pairing removes it
+    means = {"cnn": 0.9, "twin": 0.9, "mlp": 0.7}
+    rows = [{"dataset": "d", "n_train": 50, "seed": seed, "matched": 1, "model": model,
+             "value": mean + noise[seed] + (0.01 * (-1) ** seed if model == "twin" else 0)}
+            for model, mean in means.items() for seed in range(5)]
+    table = recommendations(pd.DataFrame(rows), lower=False)
+    row = table.iloc[0]
+    assert row["best"].split(":")[0] in ("cnn", "twin")
+    assert {"cnn", "twin"} - {row["best"].split(":")[0]} == {row[NEAR].split(" (")[0]}
+    assert row["behind"].startswith("mlp (-0.2")
+    lower = recommendations(pd.DataFrame(rows).assign(value=lambda f: 1 - f["value"]), lower=True)
+    assert lower.iloc[0]["behind"].startswith("mlp (+0.2")  # a loss: the best is the lowest
