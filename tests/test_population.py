@@ -117,7 +117,22 @@ def test_a_second_population_of_equal_shapes_compiles_nothing():
     ))
 
 
-def test_the_cli_tunes_and_trains_populations_and_resumes_without_duplicates(tmp_path):
+def plan_in_process(args, capsys, monkeypatch) -> int:
+    """`run_suite.py --plan ARGS` in this process, on the backend it has loaded (planning trains nothing)."""
+    import keras
+
+    from suite.cli import main
+
+    for name in ("JAX_COMPILATION_CACHE_DIR", "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "TF_CPP_MIN_LOG_LEVEL",
+                 "XLA_PYTHON_CLIENT_PREALLOCATE"):  # main sets them: undone after the test
+        monkeypatch.setenv(name, "")
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("KERAS_BACKEND", keras.backend.backend())
+    capsys.readouterr()
+    return main([*map(str, args), "--plan"])
+
+
+def test_the_cli_tunes_and_trains_populations_and_resumes_without_duplicates(tmp_path, capsys, monkeypatch):
     """Learning rates tuned on validation (one population per task holds the grid), then the evaluation
     runs at the chosen rates; a rerun reuses everything and chooses the same rates."""
     out = tmp_path / "out"
@@ -148,11 +163,11 @@ def test_the_cli_tunes_and_trains_populations_and_resumes_without_duplicates(tmp
     assert again.returncode == 0 and again.stderr.count("0 to run") == 2, again.stderr[-2000:]
     assert con.execute("SELECT count(*) FROM runs").fetchone()[0] == len(rows)
     # --plan: the same runs, an estimate from the step times just measured, nothing trained or written
-    plan = run_cli(*args, "--plan")
-    assert plan.returncode == 0, plan.stderr[-2000:]
-    assert f"{len(rows)} runs ({len(tune)} of them tuning" in plan.stdout
-    assert "estimated on CPU" in plan.stdout
-    assert re.search(r"\((\d+) of \1 units from step times measured", plan.stdout), plan.stdout  # every model measured
+    assert plan_in_process([a for a in args if a not in ("--backend", "jax")], capsys, monkeypatch) == 0
+    printed = capsys.readouterr().out
+    assert f"{len(rows)} runs ({len(tune)} of them tuning" in printed
+    assert "estimated on CPU" in printed
+    assert re.search(r"\((\d+) of \1 units from step times measured", printed), printed  # every model measured
     assert con.execute("SELECT count(*) FROM runs").fetchone()[0] == len(rows)
     html = read_report(out / "index.html")
     assert "supported" in html or "inconclusive" in html or "contradicted" in html

@@ -24,6 +24,21 @@ def build_mortal(input_shape, num_classes, width=8):
     return build_linear(input_shape, num_classes)
 
 register_task(Task(name="mine/mortal", study="mine", dataset="digits", arch="user_mortal", hparams={"width": 8}))
+
+# a dataset whose loader notes every process that loads it: on Ray only the driver should
+from suite.data import DatasetSpec, register_dataset
+
+def load_counted(data_dir):
+    with open(LOADS, "a") as log:
+        log.write(f"{os.getpid()}\\n")
+    from sklearn.datasets import make_moons
+    return make_moons(n_samples=300, noise=0.2, random_state=0), None
+
+register_dataset(DatasetSpec("counted", load_counted, kind="table", source="generated"))
+register_study(Study(name="counted", question="q", claim="c", expected="e",
+                     sizes={p: (60,) for p in ("smoke", "quick", "full")}, seeds={p: 2 for p in ("smoke", "quick", "full")},
+                     datasets={p: ("counted",) for p in ("smoke", "quick", "full")}))
+register_task(Task(name="counted/mlp", study="counted", dataset="counted", arch="mlp", hparams={"width": 8}))
 '''
 
 
@@ -38,9 +53,10 @@ def _runs(path):
 def test_ray_trains_the_runs_the_local_executor_does_retries_a_dead_worker_and_reuses_on_rerun(tmp_path):
     marker = tmp_path / "died_once"
     module = tmp_path / "mortal_study.py"
-    module.write_text(MORTAL_MODULE.replace("MARKER", repr(str(marker))))
-    # two studies: the user's (with the mortal model) and the built-in locality's MLP
-    args = ("--tasks-module", module, "--studies", "mine,locality", "--archs", "mlp,user_linear,user_mortal",
+    loads = tmp_path / "loads.txt"
+    module.write_text(MORTAL_MODULE.replace("MARKER", repr(str(marker))).replace("LOADS", repr(str(loads))))
+    # two studies: one with the mortal model, one on the counted dataset
+    args = ("--tasks-module", module, "--studies", "mine,counted", "--archs", "mlp,user_linear,user_mortal",
             "--profile", "smoke", "--no-progress")
     on_ray = run_cli(*args, "--executor", "ray", "--output", tmp_path / "ray", cwd=tmp_path)
     assert on_ray.returncode == 0, on_ray.stderr[-3000:]
@@ -48,6 +64,8 @@ def test_ray_trains_the_runs_the_local_executor_does_retries_a_dead_worker_and_r
     ray_runs, ray_metrics = _runs(tmp_path / "ray" / "results.sqlite")
     assert ray_runs and set(ray_runs.values()) == {"ok"}  # the mortal unit was retried, not recorded failed
     assert {k for k, _ in ray_metrics} == set(ray_runs)  # one row per run: nothing written twice
+    # the driver loaded the dataset once and the workers took it from the object store
+    assert len(loads.read_text().split()) == 1
 
     again = run_cli(*args, "--executor", "ray", "--output", tmp_path / "ray", cwd=tmp_path)
     assert again.returncode == 0 and "0 to run" in again.stderr, again.stderr[-2000:]

@@ -131,9 +131,20 @@ def make_splits(name, x, y, test=None, test_fraction=0.2, val_fraction=0.1, max_
     )
 
 
+_PROVIDED: dict = {}  # name -> a Dataset another process loaded and handed over (`provide_dataset`)
+
+
+def provide_dataset(name: str, dataset: Dataset) -> None:
+    """Hands this process a dataset loaded elsewhere (a Ray worker gets the driver's from the object store,
+    so a cluster's nodes need neither the data files nor the loaders' downloads)."""
+    _PROVIDED[name] = dataset
+
+
 @functools.lru_cache(maxsize=8)
 def load_dataset(name: str, data_dir: str | None = None) -> Dataset:
     """Loads and splits a registered dataset (cached per process)."""
+    if name in _PROVIDED:
+        return _PROVIDED[name]
     spec = DATASETS[name]
     train, test = spec.load(data_dir)
     if spec.kind != "table":

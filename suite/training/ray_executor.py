@@ -8,6 +8,8 @@ run, keyed by run key, so a retried unit can never write a run twice).
 Why it is built this way (see ../shared/PERFORMANCE.md):
 - one task is one unit, never one step: Ray tasks shorter than about 10 ms
   gain nothing;
+- every dataset is loaded once, here, and put in the object store: workers
+  (on any node) take it from there, so no node needs the data files;
 - a Ray worker process keeps its trainers (`workers._WORKER`) between tasks,
   so compiled models and programs are reused; tasks that ask for GPUs get
   `max_calls=0`, or Ray would start a fresh process for every one of them
@@ -31,8 +33,12 @@ from suite import UsageError
 RETRIES = 2  # a unit whose worker dies is run again this many times before it is recorded as failed
 
 
-def _run_unit(unit: tuple, data_dir, threads: int, setup):
-    """In a Ray worker: prepares the process once (threads, Keras, the caller's registrations), then trains."""
+def _run_unit(unit: tuple, data_dir, threads: int, setup, datasets: dict):
+    """In a Ray worker: prepares the process once (threads, Keras, the caller's registrations), takes the
+    unit's datasets from the object store (`datasets`: name -> object ref), then trains."""
+    import ray
+
+    from suite.data import core
     from suite.training import workers
 
     if "device" not in workers._WORKER:
@@ -48,6 +54,9 @@ def _run_unit(unit: tuple, data_dir, threads: int, setup):
         if setup is not None:
             setup()
         workers._WORKER["device"] = configure_device()
+    for name, ref in datasets.items():
+        if name not in core._PROVIDED:
+            core.provide_dataset(name, ray.get(ref))
     return workers._worker_run(unit, data_dir)
 
 
@@ -89,7 +98,12 @@ def results_from_ray(units, data_dir, backend: str, setup, address=None, gpus_pe
                      include_dashboard=False, log_to_driver=False, configure_logging=False,
                      runtime_env={"env_vars": env}, ignore_reinit_error=True)
     remote = ray.remote(num_cpus=1, num_gpus=gpus_per_task, max_retries=RETRIES, max_calls=0)(_run_unit)
-    pending = {remote.remote(unit, data_dir, 1, setup): unit for unit in units}
+    # every dataset once into the object store, loaded here (planning loaded them already)
+    from suite.data.core import load_dataset
+
+    stored = {name: ray.put(load_dataset(name, data_dir)) for name in {s.task.dataset for u in units for s in u}}
+    pending = {remote.remote(unit, data_dir, 1, setup, {s.task.dataset: stored[s.task.dataset] for s in unit}): unit
+               for unit in units}
     try:
         while pending:
             (ref,), _ = ray.wait(list(pending), num_returns=1)
