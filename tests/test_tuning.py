@@ -153,6 +153,6 @@ def test_the_report_shows_a_sensitivity_study_s_results_per_rate_and_seed():
     section = rate_section(data, study)
     table = section["frame"]
     assert len(table) == 3 and {"seed 0", "seed 1", "mean"} <= set(table.columns)
-    recipe = table[table["rate"].str.contains("recipe")].iloc[0]
+    recipe = table[table["rate"].str.contains("evaluated")].iloc[0]
     assert float(recipe["mean"]) == 8.0
     assert table["rate"].str.contains("x4").any() and table["rate"].str.contains("x0.25").any()

@@ -96,13 +96,13 @@ def _sensitivity(runs: pd.DataFrame, metrics: pd.DataFrame) -> dict | None:
         by_seed = group.set_index("seed")["value"]
         factor = rate / recipe.get(task, np.nan)
         rows.append({"dataset": dataset, "model": model, "metric": group["metric"].iloc[0],
-                     "rate": f"{_rate(rate)} ({'recipe' if np.isclose(factor, 1) else f'x{factor:g}'})",
+                     "rate": f"{_rate(rate)} ({'evaluated' if np.isclose(factor, 1) else f'x{factor:g}'})",
                      **{f"seed {s}": f"{by_seed[s]:.3g}" if s in by_seed else "" for s in seeds},
                      "mean": f"{by_seed.mean():.3g}"})
     frame = pd.DataFrame(rows)
-    caption = ("Sensitivity to the learning rate: the evaluation runs train at each recipe's own rate; the runs "
-               f"of seeds {', '.join(map(str, seeds))} were repeated at other multiples of it. A row is a rate, a "
-               "column a seed (the task's primary metric): how much a result moves along a row is its "
-               "sensitivity to the seed, down a column its sensitivity to the rate. Only the recipe's rows "
-               "enter the verdicts.")
+    caption = ("Sensitivity to the learning rate: the evaluation runs train at each model's own rate (a "
+               f"published recipe's, or the study's); the runs of seeds {', '.join(map(str, seeds))} were repeated "
+               "at other multiples of it. A row is a rate, a column a seed (the task's primary metric): how much a "
+               "result moves along a row is its sensitivity to the seed, down a column its sensitivity to the "
+               "rate. Only the evaluated rows enter the verdicts.")
     return {"caption": caption, "html": frame.to_html(index=False, classes="num", border=0), "frame": frame}
