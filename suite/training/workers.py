@@ -216,10 +216,14 @@ class Eta:
     (start-up, evaluation, probes) is spread in proportion: the estimate does not swing between
     a group of quick runs and a group of slow ones as a plain runs-per-second rate does."""
 
-    def __init__(self, units):
+    def __init__(self, units, prior: dict | None = None):
+        """`prior`: model group -> seconds per step measured before on this device (the database's runs,
+        e.g. this plan's learning-rate tuning, which trains every model group of the plan first); a group
+        this run has not measured yet takes its prior rate before the average of the others."""
         self.pending = {id(u): u for u in units}
         self.done_steps: dict = {}  # group -> steps finished
         self.done_seconds: dict = {}  # group -> training seconds they took
+        self.prior = {g: r for g, r in (prior or {}).items() if isinstance(r, float)}
         self.start = time.perf_counter()
 
     @staticmethod
@@ -229,6 +233,8 @@ class Eta:
     def _rate(self, group) -> float:
         if self.done_steps.get(group):
             return self.done_seconds[group] / self.done_steps[group]
+        if group in self.prior:
+            return self.prior[group]
         total = sum(self.done_steps.values())
         return sum(self.done_seconds.values()) / total if total else 1.0
 
@@ -275,7 +281,9 @@ def run_plan(runs: list[RunSpec], store, data_dir=None, progress=True, workers=N
     workers = default_workers(device) if workers is None else workers
     units = units_of(execution_order(runs))
     counts = {"ok": 0, "failed": 0, "device": device, "workers": workers}
-    eta = Eta(units)
+    from suite.training.estimate import measured_rates
+
+    eta = Eta(units, prior=measured_rates(store).get(device) if hasattr(store, "con") else None)
     # tqdm's own rate would divide the runs left by a runs-per-second rate that swings with the
     # groups; the ETA shown is the cost-weighted one (Eta)
     bar = tqdm(total=len(runs), unit="run", disable=not progress, dynamic_ncols=True, file=sys.stderr,
