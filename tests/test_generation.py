@@ -294,8 +294,10 @@ def test_oscillation_ignores_a_steady_trend_and_reads_the_generator_s_loss():
 
 
 def test_the_same_seed_gives_the_same_gan_twice():
-    """Reproducibility on a CPU: a GAN run (both players, their turns, the sampled modes) repeats exactly,
-    also after another seed has run in between on the same cached model."""
+    """Reproducibility on a CPU: a GAN run (both players, their turns, the sampled modes) repeats, also
+    after another seed has run in between on the same cached model: its mode counts exactly, its losses
+    and sample shares to float rounding (TensorFlow's multithreaded CPU kernels may sum in another
+    order: a loss 1e-4 apart was seen in CI)."""
     from suite.studies import Task
     from suite.training import BUDGETS, RunSpec, Trainer
 
@@ -308,4 +310,6 @@ def test_the_same_seed_gives_the_same_gan_twice():
     again = trainer.run(spec(0)).metrics
     compared = {k: v for k, v in first.items() if not k.endswith("step_ms")}
     assert {"trained/modes", "trained/collapse", "train/final_g_loss"} <= set(compared)
-    assert compared == {k: again[k] for k in compared}
+    assert set(again) >= set(compared)
+    for name, value in compared.items():  # shares of 2,500 samples: a sample is 4e-4
+        assert again[name] == (value if name.endswith("/modes") else pytest.approx(value, rel=1e-3, abs=2e-3)), name
