@@ -54,10 +54,16 @@ def study_runs(data: dict, study: pd.Series) -> pd.DataFrame:
     length = pd.to_numeric(tidy["length"], errors="coerce")
     tidy["length"] = length.astype("int64") if length.notna().all() else length.astype(float)
     tidy["setting"] = tidy["setting"].fillna("")
-    tidy["model"] = np.where(tidy["setting"] == "", tidy["arch"], tidy["arch"] + "@" + tidy["setting"])
+    tidy["model"] = model_label(tidy)
     # classical baselines (scikit-learn) are drawn as reference lines
     tidy["baseline"] = (tidy["framework"] == "sklearn").astype(bool)
     return tidy
+
+
+def model_label(frame: pd.DataFrame) -> pd.Series:
+    """Per row, the architecture with its setting when there is one (e.g. "gru@equal params")."""
+    setting = frame["setting"].fillna("")
+    return frame["arch"].where(setting == "", frame["arch"] + "@" + setting)
 
 
 def study_rows(runs: pd.DataFrame, study: pd.Series) -> pd.DataFrame:

@@ -6,12 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from suite.report.frames import kind, study_rows
-
-
-def _model(frame: pd.DataFrame) -> pd.Series:
-    setting = frame["setting"].fillna("")
-    return frame["arch"].where(setting == "", frame["arch"] + "@" + setting)
+from suite.report.frames import kind, model_label, study_rows
 
 
 def _rate(value: float) -> str:
@@ -33,7 +28,7 @@ def rate_section(data: dict, study: pd.Series) -> dict | None:
         return _grid(tune, evaluated, choose_rates(tune), SCORE)
     if (kinds == "sensitivity").any():
         return _sensitivity(runs[runs["status"] == "ok"], data["metrics"])
-    rates = evaluated.assign(model=_model(evaluated)).dropna(subset=["learning_rate"])
+    rates = evaluated.assign(model=model_label(evaluated)).dropna(subset=["learning_rate"])
     used = rates.groupby("model")["learning_rate"].agg(lambda v: ", ".join(_rate(r) for r in sorted(set(v))))
     if used.empty:
         return None
@@ -60,7 +55,7 @@ def _grid(tune: pd.DataFrame, evaluated: pd.DataFrame, chosen: dict, score: str)
         edge = rate is not None and len(grid) > 1 and rate in (grid[0], grid[-1])
         at = used.get(task, [])
         rows.append({
-            "dataset": first["dataset"], "variant": first["variant"], "model": _model(first.to_frame().T).iloc[0],
+            "dataset": first["dataset"], "variant": first["variant"], "model": model_label(first.to_frame().T).iloc[0],
             **{_rate(lr): ("diverged" if not np.isfinite(row[lr]) else f"{row[lr]:.4g}") for lr in grid},
             "chosen": "" if rate is None else _rate(rate) + (" (grid edge)" if edge else ""),
             "evaluated at": ", ".join(_rate(r) for r in at) or "not run",
@@ -89,7 +84,7 @@ def _sensitivity(runs: pd.DataFrame, metrics: pd.DataFrame) -> dict | None:
                          right_on=["run_key", "metric"])
     if values.empty:
         return None
-    values = values.assign(model=_model(values))
+    values = values.assign(model=model_label(values))
     recipe = shown[kind(shown) == "eval"].groupby("task")["learning_rate"].first()
     rows = []
     for (dataset, model, task, rate), group in values.groupby(["dataset", "model", "task", "learning_rate"]):

@@ -283,7 +283,7 @@ def run_plan(runs: list[RunSpec], store, data_dir=None, progress=True, workers=N
     counts = {"ok": 0, "failed": 0, "device": device, "workers": workers}
     from suite.training.estimate import measured_rates
 
-    eta = Eta(units, prior=measured_rates(store).get(device) if hasattr(store, "con") else None)
+    eta = Eta(units, prior=measured_rates(store).get(device))
     # tqdm's own rate would divide the runs left by a runs-per-second rate that swings with the
     # groups; the ETA shown is the cost-weighted one (Eta)
     bar = tqdm(total=len(runs), unit="run", disable=not progress, dynamic_ncols=True, file=sys.stderr,
