@@ -287,9 +287,9 @@ def _print_plan(args, studies, backend, archs, datasets, sizes, seeds, grid, db_
                      seeds=seeds, data_dir=args.data_dir, trainer_for=trainer_policy(args.trainer, backend))
     for note in plan.notes:
         print(f"note: {note}", file=sys.stderr)
-    runs = plan.runs + tuning_runs(plan.runs, studies, grid, args.profile)
+    runs = plan.runs + tuning_runs(plan.runs, plan.studies, grid, args.profile)
     if grid:
-        runs += sensitivity_runs(plan.runs, studies)
+        runs += sensitivity_runs(plan.runs, plan.studies)
     device = configure_device()
     workers = args.workers or default_workers(device)
     print(f"plan: {', '.join(s.name for s in studies)} ({args.profile} profile, {backend} backend, this machine: "
@@ -418,18 +418,18 @@ def _main(args, argv) -> int:
                                           address=args.address, gpus_per_task=args.gpus_per_task)
 
         # first the learning-rate grid (on seeds of its own), then the evaluation runs at the chosen rates
-        tune = tuning_runs(plan.runs, studies, grid, args.profile)
+        tune = tuning_runs(plan.runs, plan.studies, grid, args.profile)
         runs, tuned = plan.runs, None
         if tune:
             store.supersede(tune)
             tuned = run(tune, f"tuning runs ({len(grid)} learning rates)")
             runs = apply_rates(runs, read_choices(store, [t.key for t in tune]))
         if grid:  # no grid (smoke, or --learning-rates none): no sweep of the recipes' rates either
-            runs = runs + sensitivity_runs(runs, studies)
-        superseded = store.supersede(runs + tune)
+            runs = runs + sensitivity_runs(runs, plan.studies)
+        superseded = store.supersede(runs + tune, {s.name: [t.name for t in REGISTRY.tasks(s.name)] for s in studies})
         if superseded:
-            print(f"note: {superseded} stored runs of the same tasks, sizes and seeds came from another version of "
-                  "the code or other settings: kept in the database, left out of the report", file=sys.stderr)
+            print(f"note: {superseded} stored runs came from another version of the code, other settings or tasks "
+                  "the code no longer has: kept in the database, left out of the report", file=sys.stderr)
         ran, counts = run(runs, "runs")
         if tuned:
             ran += tuned[0]

@@ -115,7 +115,8 @@ CREATE TABLE IF NOT EXISTS studies (
     name TEXT PRIMARY KEY, question TEXT, claim TEXT, expected TEXT,
     claims_json TEXT, profile TEXT, budget_json TEXT, updated_at REAL,
     figures_json TEXT, references_json TEXT, position INTEGER, crossover_json TEXT, tuning TEXT,
-    data_json TEXT  -- a user's data: file name, hash, shape, column names (never its contents)
+    data_json TEXT,  -- a user's data: file name, hash, shape, column names (never its contents)
+    borrows_json TEXT  -- another study's runs read as this study's (suite.studies.Borrow)
 );
 {runs}
 CREATE TABLE IF NOT EXISTS metrics (
@@ -181,6 +182,15 @@ def from_npy(blob: bytes) -> np.ndarray:
     return np.load(io.BytesIO(blob), allow_pickle=False)
 
 
+def _borrows_json(study, profile: str) -> str | None:
+    """A study's borrowed runs (`suite.studies.Borrow`) on the datasets its profile runs, for the report."""
+    borrows = [{"study": b.study, "setting": b.setting, "as_setting": b.as_setting,
+                "datasets": [d for d in b.datasets if d in study.datasets.get(profile, b.datasets)],
+                "archs": list(b.archs)}
+               for b in getattr(study, "borrows", ())]
+    return json.dumps(borrows) if borrows else None
+
+
 class Store:
     """The results database at `path` (created with its schema if new).
 
@@ -218,7 +228,7 @@ class Store:
 
     # columns added to tables other than `runs` since the first release
     _ADDED = {"studies": ("figures_json TEXT", "references_json TEXT", "position INTEGER", "crossover_json TEXT",
-                          "tuning TEXT", "data_json TEXT")}
+                          "tuning TEXT", "data_json TEXT", "borrows_json TEXT")}
 
     def _add_missing_columns(self):
         """A database made before a column existed gets it (runs: every `RunRecord` field)."""
@@ -243,12 +253,22 @@ class Store:
     def __exit__(self, *exc):
         self.close()
 
-    def supersede(self, specs) -> int:
+    def supersede(self, specs, registered: dict | None = None) -> int:
         """Makes the planned runs the ones the report shows: every successful run of the same task,
         profile, size and seed as a planned run but under another key (made by another version of the
         code, another backend or budget) is marked `superseded` (kept, not shown, not reused), and a
-        planned run an earlier plan superseded is `ok` again (reused). Returns how many were superseded."""
+        planned run an earlier plan superseded is `ok` again (reused). `registered`: study -> the names
+        of its tasks now; its runs of any other task (one the code no longer has) are superseded too.
+        Returns how many were superseded."""
+        gone = 0
         with self.con:
+            for study, names in (registered or {}).items():
+                profiles = {s.profile for s in specs}
+                for profile in profiles:
+                    names = list(names)
+                    gone += self.con.execute(
+                        f"UPDATE runs SET status = 'superseded' WHERE status = 'ok' AND study = ? AND profile = ? "
+                        f"AND task NOT IN ({', '.join('?' * len(names))})", (study, profile, *names)).rowcount
             self.con.execute("CREATE TEMP TABLE IF NOT EXISTS planned (run_key TEXT PRIMARY KEY, task TEXT, "
                              "profile TEXT, n_train INTEGER, seed INTEGER)")
             self.con.execute("DELETE FROM planned")
@@ -261,7 +281,7 @@ class Store:
                 "AND run_key NOT IN (SELECT run_key FROM planned) AND EXISTS (SELECT 1 FROM planned p "
                 "WHERE p.task = runs.task AND p.profile = runs.profile AND p.n_train = runs.n_train "
                 "AND p.seed = runs.seed)")
-            return cursor.rowcount
+            return cursor.rowcount + gone
 
     def finished_keys(self) -> set[str]:
         """Keys of runs that finished successfully (failed runs are retried)."""
@@ -273,13 +293,14 @@ class Store:
             self.con.execute(
                 "INSERT OR REPLACE INTO studies (name, question, claim, expected, claims_json, profile, "
                 "budget_json, updated_at, figures_json, references_json, position, crossover_json, tuning, "
-                "data_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "data_json, borrows_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (study.name, study.question, study.claim, study.expected,
                  json.dumps([json.loads(c.to_json()) for c in study.claims]),
                  profile, json.dumps(budget), time.time(),
                  json.dumps(list(study.figures)), json.dumps(list(study.references)), position,
                  json.dumps(study.crossover and [study.crossover[0], list(study.crossover[1])]),
-                 getattr(study, "tuning", None), json.dumps(dict(study.data)) if study.data else None),
+                 getattr(study, "tuning", None), json.dumps(dict(study.data)) if study.data else None,
+                 _borrows_json(study, profile)),
             )
 
     def record_skip(self, task, reason: str) -> None:

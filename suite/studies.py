@@ -79,6 +79,31 @@ class Task:
 
 
 @dataclasses.dataclass(frozen=True)
+class Borrow:
+    """Another study's runs, read as this study's: the same content trained once, under one key.
+
+    Where two studies would train the same models on the same data with the
+    same budget (the `gating` study's models at equal parameters on the
+    memory tasks are the `memory` study's), the borrower plans the lender's
+    tasks (their keys, sizes, seeds, budget and learning-rate tuning) and its
+    report reads those runs as its own, under its own setting label.
+
+    Args:
+      study: the lender.
+      setting: the lender's setting whose runs are read.
+      as_setting: their setting in the borrowing study.
+      datasets: the datasets they are read on (those the borrower's profile runs).
+      archs: the architectures they are read for.
+    """
+
+    study: str
+    setting: str
+    as_setting: str
+    datasets: tuple
+    archs: tuple
+
+
+@dataclasses.dataclass(frozen=True)
 class Study:
     """A question about one bias, the lesson's claim, and how to judge it.
 
@@ -110,6 +135,8 @@ class Study:
         repeated at multiples of it to show the sensitivity) or "fixed" (the
         task's or architecture's rate: its measurement does not depend on it;
         the study's text says so).
+      borrows: `Borrow`s: another study's runs this study reads instead of
+        training the same content again under its own keys.
     """
 
     name: str
@@ -128,6 +155,7 @@ class Study:
     crossover: tuple | None = None
     tuning: str = "validation"
     data: Mapping = dataclasses.field(default_factory=dict)
+    borrows: tuple[Borrow, ...] = ()
 
     def __post_init__(self):
         for field in ("sizes", "seeds", "datasets"):

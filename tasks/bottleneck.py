@@ -64,7 +64,7 @@ register_study(
             ),
         ),
         sizes={p: (32,) for p in ("smoke", "quick", "full")},  # 8 steps of batch 4
-        seeds={"smoke": 2, "quick": 3, "full": 5},
+        seeds={"smoke": 2, "quick": 10, "full": 10},
         datasets={
             "smoke": ("adding_T32", "adding_T64"),
             "quick": ("adding_T32", "adding_T256", "adding_T512", "adding_T1024"),

@@ -7,11 +7,19 @@ weights. Is it as good? Compared twice: at equal width (the GRU smaller) and
 at equal parameters (the GRU wider), on a memory task (adding problem,
 T = 50) and a real sequence task (GunPoint).
 
+On the memory tasks the models at equal parameters are the `memory`
+study's at its larger budget ("budget x4": the same parameter target,
+sizes, seeds and steps): those runs are read here, not trained again under
+other keys. The models at equal width train on the same budget.
+
 Run: python run_suite.py --studies gating
 """
 
 from suite.claims import Claim
-from suite.studies import Study, register_grid, register_study
+from suite.studies import Borrow, Study, register_grid, register_study
+from tasks.memory import BUDGETS as MEMORY_BUDGETS, LONG_BUDGET
+
+MEMORY_TASKS = tuple(f"{family}_T{t}" for family in ("adding", "copy") for t in (10, 50, 100))
 
 WIDTH = 32  # the "equal width" setting; "equal params" fits each width to the target
 
@@ -40,7 +48,8 @@ register_study(
                 cell=("gating", "sequences, long range"),
             ),
         ),
-        sizes={"smoke": (100,), "quick": (1600,), "full": (50, 200, "full")},  # 1,600: see tasks/memory.py
+        # the memory study's sizes in smoke and quick (1,600: see tasks/memory.py), so its runs pair with these
+        sizes={"smoke": (200,), "quick": (1600,), "full": (50, 200, "full")},
         seeds={"smoke": 2, "quick": 10, "full": 10},
         datasets={
             "smoke": ("adding_T10",),
@@ -52,17 +61,19 @@ register_study(
         budget={"quick": {"max_steps": 400, "eval_every": 50, "patience": 3, "batch_size": 32},
                 "full": {"max_steps": 10_000, "eval_every": 250, "patience": 8}},
         figures=("comparison",),
+        borrows=(Borrow("memory", LONG_BUDGET, "equal params", MEMORY_TASKS, archs=("lstm", "gru")),),
     )
 )
 
+for family, kwargs in (
+    # the memory study's objectives and budget, so results line up with its runs (learning rates tuned on
+    # validation); at equal parameters they are its runs (`borrows` above)
+    ("adding", dict(objective="regression", metric="test/loss", higher_is_better=False)),
+    ("copy", dict(objective="symbols")),
+):
+    register_grid("gating", datasets=tuple(d for d in MEMORY_TASKS if d.startswith(family)),
+                  variants={"natural": True}, archs=("lstm", "gru"), bias="gated memory",
+                  setting="equal width", hparams={"width": WIDTH}, budget=MEMORY_BUDGETS[LONG_BUDGET], **kwargs)
 for setting, hparams in (("equal width", {"width": WIDTH}), ("equal params", {})):
-    for family, kwargs in (
-        # the memory study's objectives, so results line up with it (learning rates tuned on validation)
-        ("adding", dict(objective="regression", metric="test/loss", higher_is_better=False)),
-        ("copy", dict(objective="symbols")),
-    ):
-        register_grid("gating", datasets=(f"{family}_T10", f"{family}_T50", f"{family}_T100"),
-                      variants={"natural": True}, archs=("lstm", "gru"), bias="gated memory",
-                      setting=setting, hparams=hparams, **kwargs)
     register_grid("gating", datasets=("gunpoint", "digits_rows", "mnist5k_rows"), variants={"natural": True},
                   archs=("lstm", "gru"), bias="gated memory", setting=setting, hparams=hparams)

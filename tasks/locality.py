@@ -67,7 +67,7 @@ register_study(
         sizes={"smoke": (60, 120), "quick": (100, 400, "full"), "full": (50, 100, 200, 500, 1000, 2000, 5000, "full")},
         # the data-size crossover on the report's index: every model minus this reference
         crossover=("mlp", ("natural", "permuted")),
-        seeds={"smoke": 2, "quick": 3, "full": 5},
+        seeds={"smoke": 2, "quick": 10, "full": 10},
         datasets={
             "smoke": ("digits",),
             "quick": ("digits", "mnist5k"),

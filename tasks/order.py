@@ -79,7 +79,7 @@ register_study(
         sizes={"smoke": (60,), "quick": (50, 200, "full"), "full": (25, 50, 100, 200, 500, "full")},
         # the data-size crossover on the report's index: every model minus this reference
         crossover=("mlp", ("natural", "permuted")),
-        seeds={"smoke": 2, "quick": 5, "full": 10},
+        seeds={"smoke": 2, "quick": 10, "full": 10},
         datasets={
             "smoke": ("digits_rows",),
             "quick": ("motif_T32", "gunpoint"),

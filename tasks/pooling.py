@@ -55,7 +55,7 @@ register_study(
             ),
         ),
         sizes={"smoke": (60,), "quick": (100, 400, "full"), "full": (50, 100, 200, 500, 1000, 2000, 5000, "full")},
-        seeds={"smoke": 2, "quick": 3, "full": 5},
+        seeds={"smoke": 2, "quick": 10, "full": 10},
         datasets={"smoke": ("digits_margin",), "quick": ("digits_margin",), "full": DATASETS},
         param_target=20_000,
         figures=("vs_shift", "learning_curves"),

@@ -42,3 +42,42 @@ def read_report(index) -> str:
 @pytest.fixture
 def cli():
     return run_cli
+
+
+def unmeasured_claims(db_path) -> list[str]:
+    """The claims of a results database that measure nothing: two conditions that differ by the same
+    amount on every seed (fixed by construction, or both saturated), or two conditions that read the same
+    runs (for some value of `each`). Controls are exempt: they check the machinery by construction."""
+    import json
+
+    from suite.claims import Claim, evaluate_claim
+    from suite.report.frames import load_results, study_runs
+    from suite.store import Store
+
+    with Store(db_path) as store:
+        data = load_results(store)
+    problems = []
+    for _, study in data["studies"].iterrows():
+        tidy = study_runs(data, study)
+        for claim in (Claim.from_json(json.dumps(c)) for c in json.loads(study["claims_json"])):
+            if claim.control:
+                continue
+            for result in evaluate_claim(claim, tidy):
+                if result.note.startswith("the same difference"):
+                    problems.append(f"{study['name']}: {claim.text} ({result.dataset}): {result.note}")
+            if not claim.b or claim.change:
+                continue
+            rows = tidy if claim.datasets is None else tidy[tidy["dataset"].isin(claim.datasets)]
+            (column, values), = claim.each.items() if claim.each else ((None, (None,)),)
+            for value in values:
+                def keys(condition):
+                    condition = dict(condition) if column is None or column in condition else {
+                        **condition, column: value}
+                    mask = rows.index == rows.index
+                    for name, wanted in condition.items():
+                        mask &= rows[name].isin(wanted if isinstance(wanted, tuple) else (wanted,)).to_numpy()
+                    return set(rows.loc[mask, "run_key"])
+                shared = keys(claim.a) & keys(claim.b)
+                if shared:
+                    problems.append(f"{study['name']}: {claim.text}: a and b share {len(shared)} runs")
+    return problems

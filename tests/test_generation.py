@@ -5,7 +5,7 @@ import pytest
 
 from suite.data import MIXTURES, grid_mixture, load_variant, ring_mixture
 from suite.probes.measures import frechet_distance, mode_coverage
-from conftest import read_report
+from conftest import read_report, unmeasured_claims
 
 
 def test_mixtures_have_the_published_modes():
@@ -167,6 +167,7 @@ def test_generation_and_representation_write_their_sections(cli, tmp_path):
     result = cli("--studies", "generation,representation", "--profile", "smoke", "--output", tmp_path,
                  "--no-progress")
     assert result.returncode == 0, result.stderr[-2000:]
+    assert not unmeasured_claims(tmp_path / "results.sqlite")
     html = read_report(tmp_path / "index.html")
     for name in ("generation", "representation"):
         assert f'id="study-{name}"' in html

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from suite.probes import edge_basis, edge_likeness, random_edge_likeness
-from conftest import read_report
+from conftest import read_report, unmeasured_claims
 
 
 def as_kernel(filters):
@@ -141,6 +141,7 @@ def test_hierarchy_study_writes_filters_patches_probes_and_verdicts(cli, tmp_pat
     result = cli("--studies", "hierarchy", "--profile", "smoke", "--backend", "tensorflow", "--output", tmp_path,
                  "--no-progress")
     assert result.returncode == 0, result.stderr[-2000:]
+    assert not unmeasured_claims(tmp_path / "results.sqlite")
     html = read_report(tmp_path / "index.html")
     assert 'id="study-hierarchy"' in html
     for title in ("First-layer filters: digits", "What each layer responds to: digits", "Linear probes by layer"):

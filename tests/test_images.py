@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from suite.data import load_variant, place_on_canvas, place_randomly, shift_images
-from conftest import read_report
+from conftest import read_report, unmeasured_claims
 
 
 def digits(n=5):
@@ -97,6 +97,7 @@ def test_translation_and_pooling_write_their_sections(cli, tmp_path):
     result = cli("--studies", "translation,pooling", "--profile", "smoke", "--archs", "cnn,mlp",
                  "--backend", "tensorflow", "--output", tmp_path, "--no-progress")
     assert result.returncode == 0, result.stderr[-2000:]
+    assert not unmeasured_claims(tmp_path / "results.sqlite")
     html = read_report(tmp_path / "index.html")
     for name in ("translation", "pooling"):
         assert f'id="study-{name}"' in html

@@ -9,7 +9,7 @@ import sqlite3
 
 import pytest
 
-from conftest import read_report, ROOT, run_cli
+from conftest import read_report, unmeasured_claims, ROOT, run_cli
 
 pytest.importorskip("jax")
 
@@ -140,6 +140,7 @@ def test_the_cli_tunes_and_trains_populations_and_resumes_without_duplicates(tmp
             "--learning-rates", "1e-3,1e-2", "--output", out, "--no-progress")
     result = run_cli(*args)
     assert result.returncode == 0, result.stderr[-3000:]
+    assert not unmeasured_claims(out / "results.sqlite")
     con = sqlite3.connect(out / "results.sqlite")
     rows = con.execute("SELECT arch, trainer, vectorize, members, status, kind, task, seed, n_train, learning_rate "
                        "FROM runs").fetchall()

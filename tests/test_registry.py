@@ -69,3 +69,36 @@ def test_builtin_locality_study_is_registered_with_claims():
     assert set(study.archs["quick"]) <= archs  # a profile's selection names registered tasks' archs
     for claim in study.claims:  # claims survive the trip through the database
         assert Claim.from_json(claim.to_json()) == claim
+
+
+def test_every_claim_is_judged_on_at_least_ten_seeds_outside_smoke():
+    """t-intervals are valid at any seed count, but at 3 seeds they are too wide to decide anything and a
+    bootstrap is not valid below 10: every built-in study with claims runs 10+ seeds in quick and full."""
+    load_builtin_studies()
+    few = {(s.name, p): s.seeds[p] for s in REGISTRY.studies() if s.claims for p in ("quick", "full")
+           if s.seeds[p] < 10}
+    assert not few
+
+
+def test_every_borrow_names_runs_its_lender_trains():
+    """A study that reads another's runs (`Study.borrows`) names a registered study, one of its settings,
+    and datasets and architectures it has tasks for in that setting; planning it alone plans those runs,
+    under the lender's keys, once."""
+    from suite.training import plan_runs
+
+    load_builtin_studies()
+    borrowers = [s for s in REGISTRY.studies() if s.borrows]
+    assert borrowers
+    for study in borrowers:
+        for borrow in study.borrows:
+            lent = {(t.dataset, t.arch) for t in REGISTRY.tasks(borrow.study) if t.setting == borrow.setting}
+            assert {(d, a) for d in borrow.datasets for a in borrow.archs} <= lent, (study.name, borrow)
+            own = {(t.dataset, t.arch) for t in REGISTRY.tasks(study.name) if t.setting == borrow.as_setting}
+            assert not own & lent, "the borrower trains the same pairs again under its own keys"
+        alone = plan_runs(REGISTRY, [study], "smoke", "jax")
+        lenders = [REGISTRY.study(b.study) for b in study.borrows]
+        together = plan_runs(REGISTRY, [study, *lenders], "smoke", "jax")
+        borrowed = {r.key for r in alone.runs if r.task.study != study.name}
+        assert borrowed and borrowed <= {r.key for r in together.runs}
+        assert len({r.key for r in together.runs}) == len(together.runs)  # planned twice, run once
+        assert {s.name for s in alone.studies} == {study.name} | {b.study for b in study.borrows}

@@ -1,5 +1,6 @@
 """The report: built from the database alone, figures inline, text escaped."""
 
+import dataclasses
 import json
 import sqlite3
 import subprocess
@@ -12,7 +13,7 @@ from suite.claims import Claim
 from suite.report import FIGURES, load_results, study_runs, write_report
 from suite.store import RunRecord, RunResult, Store
 from suite.studies import PROFILES, Study, Task
-from conftest import read_report
+from conftest import read_report, unmeasured_claims
 
 HOSTILE = "<script>alert(1)</script>"
 
@@ -171,3 +172,55 @@ def test_runs_of_another_version_are_superseded_by_the_plan_and_revived_when_pla
         assert "1 successful runs" in html
         assert store.supersede([spec(old)]) == 0  # planned again (say, back on the old backend): reused
         assert store.con.execute("SELECT status FROM runs WHERE run_key = ?", (old,)).fetchone()[0] == "ok"
+        # a task the code no longer registers (renamed, or now another study's runs): its runs leave the
+        # report of its study; the registered task's stay
+        gone = Task(name="s/b", study="s", dataset="digits", arch="cnn")
+        fill(store, [gone], s, sizes=(50,), seeds=(0,))
+        assert store.supersede([spec(old)], {"s": ["s/a"]}) == 1
+        status = dict(store.con.execute("SELECT run_key, status FROM runs").fetchall())
+        assert status == {old: "ok", "s/a-50-1": "ok", "s/b-50-0": "superseded"}
+
+
+def test_the_unmeasured_claim_detector_finds_constant_and_shared_conditions(tmp_path):
+    """What the smoke tests assert of every built-in claim (conftest.unmeasured_claims) fails where it should:
+    a claim whose conditions differ by the same amount on every seed, one whose conditions read the same
+    runs (a tuple of one value slips past registration's a == b check), and passes a measured claim."""
+    measured = Claim(text="cnn beats mlp", a={"arch": "cnn"}, b={"arch": "mlp"})
+    fixed = Claim(text="cnn beats logreg", a={"arch": "cnn"}, b={"arch": "logreg"})
+    itself = Claim(text="mlp beats itself", a={"arch": ("mlp",)}, b={"arch": "mlp"})
+    tasks = [Task(name=f"s/{a}", study="s", dataset="digits", arch=a) for a in ("cnn", "mlp", "logreg")]
+    scores = {"cnn": lambda n, seed: 0.9 + 0.01 * seed, "mlp": lambda n, seed: 0.8 + 0.03 * seed,
+              "logreg": lambda n, seed: 0.7 + 0.01 * seed}  # cnn - logreg = 0.2 on every seed
+    for claims, expected in (((measured,), []), ((fixed,), ["cnn beats logreg (digits): the same difference"]),
+                             ((itself,), ["mlp beats itself: a and b share 6 runs"])):
+        path = tmp_path / f"{claims[0].text}.sqlite"
+        with Store(path) as store:
+            fill(store, tasks, study("s", claims), score=lambda task, n, seed: scores[task.arch](n, seed))
+        found = unmeasured_claims(path)
+        assert bool(found) == bool(expected) and all(any(e in f for f in found) for e in expected), found
+
+
+def test_a_borrowed_run_is_read_as_the_borrower_s_under_its_setting(tmp_path):
+    """`Study.borrows`: the lender's runs in one setting, on the named datasets and architectures, are the
+    borrower's runs in its setting (the same run keys); the lender's other runs are not."""
+    from suite.studies import Borrow
+
+    lender = study("lender")
+    lent = [Task(name=f"lender/{ds}/{a}@long", study="lender", dataset=ds, arch=a, setting="long")
+            for ds in ("digits", "adding_T10") for a in ("lstm", "rnn")]
+    borrower = dataclasses.replace(study("borrower"), datasets={p: ("digits",) for p in PROFILES},
+                                   borrows=(Borrow("lender", "long", "equal params", ("digits",), ("lstm",)),))
+    own = [Task(name="borrower/digits/lstm@equal width", study="borrower", dataset="digits", arch="lstm",
+                setting="equal width")]
+    with Store(tmp_path / "r.sqlite") as store:
+        fill(store, lent, lender, columns=lambda task: {"setting": task.setting})
+        fill(store, own, borrower, columns=lambda task: {"setting": task.setting})
+        data = load_results(store)
+    row = data["studies"].query("name == 'borrower'").iloc[0]
+    tidy = study_runs(data, row)
+    assert set(tidy["model"]) == {"lstm@equal width", "lstm@equal params"}
+    lent_keys = set(tidy.loc[tidy["setting"] == "equal params", "run_key"])
+    assert lent_keys == {f"lender/digits/lstm@long-{n}-{s}" for n in (50, 100) for s in (0, 1, 2)}
+    assert (tidy["study"] == "borrower").all()
+    lender_row = data["studies"].query("name == 'lender'").iloc[0]
+    assert set(study_runs(data, lender_row)["setting"]) == {"long"}  # the lender's own page is unchanged

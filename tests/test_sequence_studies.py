@@ -8,7 +8,7 @@ import pytest
 from suite.claims import Claim
 from suite.data import DATASETS
 from suite.studies import REGISTRY, load_builtin_studies
-from conftest import read_report
+from conftest import read_report, unmeasured_claims
 
 SEQUENCE_STUDIES = ("memory", "order", "gating", "bottleneck")
 
@@ -59,6 +59,7 @@ def test_sequence_studies_write_their_sections_figures_and_verdicts(cli, tmp_pat
     result = cli("--studies", ",".join(SEQUENCE_STUDIES), "--profile", "smoke", "--output", tmp_path,
                  "--no-progress")
     assert result.returncode == 0, result.stderr[-2000:]
+    assert not unmeasured_claims(tmp_path / "results.sqlite")
     html = read_report(tmp_path / "index.html")
     for name in SEQUENCE_STUDIES:
         assert f'id="study-{name}"' in html
@@ -80,6 +81,16 @@ def test_sequence_studies_write_their_sections_figures_and_verdicts(cli, tmp_pat
     n_series = con.execute("SELECT COUNT(DISTINCT run_key) FROM series").fetchone()[0]
     assert n_series == 3 * 2 * 2
     settings = {s for (s,) in con.execute("SELECT DISTINCT setting FROM results WHERE study = 'gating'")}
-    assert settings == {"equal width", "equal params"}
+    assert settings == {"equal width"}  # on the memory task, at equal parameters, gating reads memory's runs
+    from suite.report.frames import load_results, study_rows
+    from suite.store import Store
+
+    with Store(tmp_path / "results.sqlite") as store:
+        data = load_results(store)
+    gating = study_rows(data["runs"], data["studies"].query("name == 'gating'").iloc[0])
+    lent = gating[gating["setting"] == "equal params"]
+    memory = data["runs"][(data["runs"]["study"] == "memory") & (data["runs"]["setting"] == "budget x4")]
+    assert len(lent) == 2 * 2 and set(lent["run_key"]) == set(memory.loc[memory["arch"] != "rnn", "run_key"])
+    assert "gru@equal params" in html and html.count("equal params") > 2  # its claim and figure have them
     claims = json.loads(con.execute("SELECT claims_json FROM studies WHERE name = 'bottleneck'").fetchone()[0])
     assert any(c["statistic"] == "slope" for c in claims)

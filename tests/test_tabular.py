@@ -7,7 +7,7 @@ import sqlite3
 import numpy as np
 import pytest
 
-from conftest import read_report
+from conftest import read_report, unmeasured_claims
 from suite.data import (Dataset, column_permutation, informative_table, load_dataset, load_variant,
                         make_splits, piecewise_table, random_rotation, standardise)
 
@@ -159,6 +159,7 @@ def test_tabular_study_writes_its_section_heatmap_baselines_and_verdicts(cli, tm
     result = cli("--studies", "tabular", "--profile", "smoke", "--archs", "mlp,grid_cnn,hgb,knn",
                  "--output", tmp_path, "--no-progress")
     assert result.returncode == 0, result.stderr[-2000:]
+    assert not unmeasured_claims(tmp_path / "results.sqlite")
     html = read_report(tmp_path / "index.html")
     assert 'id="study-tabular"' in html
     for text in ("Sensitivity to each perturbation", "Learning curves: test/accuracy", "Grinsztajn",

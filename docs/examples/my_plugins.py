@@ -91,7 +91,7 @@ register_study(Study(
     claims=(Claim(text="The MLP beats the linear model on the moons.",
                   a={"arch": "mlp", "variant": "natural"}, b={"arch": "linear", "variant": "natural"}),),
     sizes={"smoke": (100,), "quick": (100, 400, "full"), "full": (50, 100, 200, 400, "full")},
-    seeds={"smoke": 2, "quick": 3, "full": 5},
+    seeds={"smoke": 2, "quick": 10, "full": 10},
     datasets={"smoke": ("moons",), "quick": ("moons",), "full": ("moons",)},
     param_target=2_000,
     figures=("learning_curves", "weight_norms"),

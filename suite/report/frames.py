@@ -67,8 +67,16 @@ def model_label(frame: pd.DataFrame) -> pd.Series:
 
 
 def study_rows(runs: pd.DataFrame, study: pd.Series) -> pd.DataFrame:
-    """The rows of `runs` of a study's latest profile."""
-    return runs[(runs["study"] == study["name"]) & (runs["profile"] == study["profile"])]
+    """The rows of `runs` of a study's latest profile, with the runs it borrows from another study
+    (`suite.studies.Borrow`) as its own, under its setting label."""
+    profile = runs["profile"] == study["profile"]
+    rows = [runs[(runs["study"] == study["name"]) & profile]]
+    borrows = study.get("borrows_json")
+    for borrow in json.loads(borrows) if isinstance(borrows, str) else ():
+        lent = runs[profile & (runs["study"] == borrow["study"]) & (runs["setting"] == borrow["setting"])
+                    & runs["dataset"].isin(borrow["datasets"]) & runs["arch"].isin(borrow["archs"])]
+        rows.append(lent.assign(study=study["name"], setting=borrow["as_setting"]))
+    return pd.concat(rows) if len(rows) > 1 else rows[0]
 
 
 def kind(runs: pd.DataFrame) -> pd.Series:

@@ -118,6 +118,8 @@ class Plan:
     runs: list
     skipped: list  # (task, reason)
     notes: list  # one-line messages for the user (e.g. unavailable data)
+    # the studies whose tasks the runs are: the selected ones and those they borrow from (`Study.borrows`)
+    studies: list = dataclasses.field(default_factory=list)
 
 
 def budget_for(study, profile: str, task=None) -> Budget:
@@ -136,15 +138,16 @@ def plan_runs(registry, studies, profile, backend, archs=None, datasets=None,
               sizes=None, seeds=None, data_dir=None, trainer_for=None) -> Plan:
     """Expands the selected studies (of `registry`, a `suite.studies.StudyRegistry`) into runs over sizes x seeds.
 
+    A study's borrowed runs (`Study.borrows`) are the lender's tasks, planned
+    as the lender plans them (the same keys: planned twice, they run once).
     `trainer_for(spec) -> "fit" | "population"` picks how each run trains
     (it goes into the run key); None: one run at a time.
     """
     plan = Plan([], [], [])
     unavailable: dict[str, str] = {}
-    for study in studies:
-        wanted = set(datasets) if datasets else set(study.datasets[profile])
-        wanted_archs = set(archs) if archs else set(study.archs.get(profile, ()))
-        for task in registry.tasks(study.name):
+
+    def expand(study, tasks, wanted, wanted_archs):
+        for task in tasks:
             if wanted_archs and task.arch not in wanted_archs:
                 continue
             if task.dataset not in wanted:
@@ -169,6 +172,21 @@ def plan_runs(registry, studies, profile, backend, archs=None, datasets=None,
                     if trainer_for is not None:
                         spec = dataclasses.replace(spec, trainer=trainer_for(spec))
                     plan.runs.append(spec)
+
+    for study in studies:
+        wanted = set(datasets) if datasets else set(study.datasets[profile])
+        wanted_archs = set(archs) if archs else set(study.archs.get(profile, ()))
+        expand(study, registry.tasks(study.name), wanted, wanted_archs)
+        plan.studies.append(study)
+        for borrow in study.borrows:
+            lender = registry.study(borrow.study)
+            expand(lender, [t for t in registry.tasks(lender.name)
+                            if t.setting == borrow.setting and t.arch in borrow.archs],
+                   wanted & set(borrow.datasets), wanted_archs)
+            plan.studies.append(lender)
+    # a run borrowed by one selected study and planned by another is one run
+    plan.runs = list({spec.key: spec for spec in plan.runs}.values())
+    plan.studies = list({s.name: s for s in plan.studies}.values())
     # width fitting built models whose variables were never initialised (build_uninitialised):
     # drop them, before anything initialises every pending variable at once
     import keras
