@@ -8,7 +8,6 @@ one line naming the bad value and the valid ones, and exit code 2.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import functools
 import importlib.util
 import os
@@ -389,7 +388,7 @@ def _main(args, argv) -> int:
     started = time.time()
     with Store(db_path) as store:
         session = store.start_session(["run_suite.py", *argv])
-        from suite.training import budget_for, plan_runs, run_plan
+        from suite.training import plan_runs, run_plan, study_budget
         from suite.training.population import trainer_policy
         from suite.training.tuning import apply_rates, read_choices, sensitivity_runs, tuning_runs
 
@@ -400,7 +399,7 @@ def _main(args, argv) -> int:
         for note in plan.notes:
             print(f"note: {note}", file=sys.stderr)
         for study in studies:  # with its place in the lesson's order (tasks.STUDY_MODULES), for the report
-            store.record_study(study, args.profile, dataclasses.asdict(budget_for(study, args.profile)),
+            store.record_study(study, args.profile, study_budget(study, args.profile, plan.runs),
                                REGISTRY.position(study.name))
         for task, reason in plan.skipped:
             store.record_skip(task, reason)

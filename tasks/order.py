@@ -60,15 +60,16 @@ register_study(
             Claim(
                 text="Control: the MLP is unaffected by the order (within 3 accuracy points). A fixed "
                 "permutation of the time steps is a relabelling of the MLP's i.i.d. first-layer weights: true by "
-                "construction, a check of the machinery, no evidence for the lesson.",
+                "construction at the same recipe, a check of the machinery, no evidence for the lesson (each "
+                "variant's learning rate is tuned on its own, so it also takes in the tuning's noise).",
                 a={"arch": "mlp", "variant": "natural"}, b={"arch": "mlp", "variant": "permuted"},
                 test="negligible", margin=0.03, sizes="all", control=True,
             ),
             Claim(
                 text="Control: the Transformer (learned position embeddings) is unaffected by the order "
                 "(within 3 accuracy points). Its position embeddings start i.i.d. and attention is indifferent "
-                "to where a position sits, so a fixed permutation only relabels them: true by construction, "
-                "the same check as the MLP's.",
+                "to where a position sits, so a fixed permutation only relabels them: true by construction "
+                "at the same recipe, the same check as the MLP's (with the same caveat: rates tuned per variant).",
                 a={"arch": "transformer", "variant": "natural"},
                 b={"arch": "transformer", "variant": "permuted"},
                 test="negligible", margin=0.03, sizes="all", control=True,

@@ -65,8 +65,9 @@ register_study(
             # "on noise the code is no better than raw" would hold for any data (a code cannot add
             # information): the test is whether the gain depends on the data's structure
             Claim(
-                text="The gain comes from the data's structure: the 8-wide code gains more over the raw "
-                "features on digits than on structureless noise, with 100 labels per class.",
+                text="The code's standing comes from the data's structure: the 8-wide code's margin over the "
+                "raw features (code minus raw; negative where the code loses) is larger on digits than on "
+                "structureless noise, with 100 labels per class.",
                 a={**BOTTLENECK, "dataset": "digits"}, b={**BOTTLENECK, "dataset": "noise64"},
                 metric=f"trained/probe_code_{MORE}", change=gain("pixels", MORE),
                 cell=("autoencoder bottleneck", "noise"),

@@ -102,3 +102,18 @@ def test_every_borrow_names_runs_its_lender_trains():
         assert borrowed and borrowed <= {r.key for r in together.runs}
         assert len({r.key for r in together.runs}) == len(together.runs)  # planned twice, run once
         assert {s.name for s in alone.studies} == {study.name} | {b.study for b in study.borrows}
+
+
+def test_the_budget_line_names_where_a_study_s_tasks_train_on_another_budget():
+    """The report's "Budget" line: the study's budget, then each group of tasks whose budget differs
+    (found by the attribute that separates them), borrowed runs under the borrower's setting."""
+    from suite.training import plan_runs, study_budget
+
+    load_builtin_studies()
+    memory, gating = REGISTRY.study("memory"), REGISTRY.study("gating")
+    plan = plan_runs(REGISTRY, [memory, gating], "quick", "jax")
+    by_task = {o["where"]: o["budget"] for o in study_budget(memory, "quick", plan.runs)["by_task"]}
+    assert by_task == {"setting = budget x1": {"max_steps": 400},
+                       "setting = budget x4": {"max_steps": 1600, "eval_every": 100, "patience": 8}}
+    gated = study_budget(gating, "quick", plan.runs)
+    assert gated["max_steps"] == 400 and [o["where"] for o in gated["by_task"]] == ["dataset = adding_T50"]

@@ -183,7 +183,7 @@ def test_runs_of_another_version_are_superseded_by_the_plan_and_revived_when_pla
 
 def test_the_unmeasured_claim_detector_finds_constant_and_shared_conditions(tmp_path):
     """What the smoke tests assert of every built-in claim (conftest.unmeasured_claims) fails where it should:
-    a claim whose conditions differ by the same amount on every seed, one whose conditions read the same
+    a claim whose conditions differ by the same nonzero amount on every seed, one whose conditions read the same
     runs (a tuple of one value slips past registration's a == b check), and passes a measured claim."""
     measured = Claim(text="cnn beats mlp", a={"arch": "cnn"}, b={"arch": "mlp"})
     fixed = Claim(text="cnn beats logreg", a={"arch": "cnn"}, b={"arch": "logreg"})
@@ -224,3 +224,13 @@ def test_a_borrowed_run_is_read_as_the_borrower_s_under_its_setting(tmp_path):
     assert (tidy["study"] == "borrower").all()
     lender_row = data["studies"].query("name == 'lender'").iloc[0]
     assert set(study_runs(data, lender_row)["setting"]) == {"long"}  # the lender's own page is unchanged
+
+
+def test_the_crossover_names_every_sign_change_and_calls_a_zero_gap_a_tie():
+    from suite.report.index import crossover_size
+
+    assert crossover_size([100, 400, 3500], [0.0003, -0.0144, 0.0182]) == "103 (loses the lead), 1,043 (gains the lead)"
+    assert crossover_size([50, 233], [0.04, 0.0]) == "none from 50 to 233: ahead; tied at 233"  # both perfect
+    assert crossover_size([100, 400], [-0.1, -0.2]) == "none from 100 to 400: behind"
+    assert crossover_size([100, 400], [0.0, 0.0]) == "none: tied at every size from 100 to 400"
+    assert crossover_size([100, 1600], [-0.1, 0.1]) == "400 (gains the lead)"  # on log size

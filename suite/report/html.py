@@ -26,10 +26,11 @@ TEMPLATE_DIR = Path(__file__).parent / "templates"
 def study_section(data: dict, study: pd.Series) -> dict:
     tidy = study_runs(data, study)
     claims = [Claim.from_json(json.dumps(c)) for c in json.loads(study["claims_json"] or "[]")]
+    budget = json.loads(study["budget_json"] or "{}")  # the study's, and where its tasks' differ ("by_task")
     section = {
         "name": study["name"], "question": study["question"], "claim": study["claim"],
         "expected": study["expected"], "profile": study["profile"],
-        "budget": json.loads(study["budget_json"] or "{}"), "n_runs": int(tidy["run_key"].nunique()),
+        "budget": budget, "budget_by_task": budget.pop("by_task", []), "n_runs": int(tidy["run_key"].nunique()),
         "references": _json_field(study, "references_json", []),
         "figures": [], "tables": [], "verdicts": [], "params": None, "param_warnings": [], "rates": None,
     }

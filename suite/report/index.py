@@ -107,16 +107,27 @@ def _paired_gap(tidy: pd.DataFrame, reference: str) -> pd.DataFrame:
 
 
 def crossover_size(sizes, gaps) -> str:
-    """Where the mean gap crosses zero, interpolated on log size between the two sizes around it."""
+    """Every size where the mean gap changes sign, interpolated on log size between the two sizes around
+    it; a gap of exactly 0 (both at the same value, e.g. both perfect) is a tie, not a side."""
     sizes, gaps = np.asarray(sizes, float), np.asarray(gaps, float)
-    for (n1, g1), (n2, g2) in zip(zip(sizes, gaps), zip(sizes[1:], gaps[1:])):
-        if g1 == 0:
-            return f"{n1:,.0f}"
-        if g1 * g2 < 0:
-            t = g1 / (g1 - g2)
-            return f"{np.exp(np.log(n1) + t * (np.log(n2) - np.log(n1))):,.0f} ({'gains' if g2 > 0 else 'loses'} the lead)"
-    side = "ahead" if gaps[-1] > 0 else "behind"
-    return f"none from {sizes[0]:,.0f} to {sizes[-1]:,.0f}: always {side}"
+    sides = np.sign(gaps)
+    changes, last = [], None  # last: (size, side) of the last size not tied
+    for n, g, side in zip(sizes, gaps, sides):
+        if side == 0:
+            continue
+        if last is not None and side != last[1]:
+            n1, g1 = last[0], gaps[sizes == last[0]][0]
+            t = g1 / (g1 - g)
+            at = np.exp(np.log(n1) + t * (np.log(n) - np.log(n1)))
+            changes.append(f"{at:,.0f} ({'gains' if side > 0 else 'loses'} the lead)")
+        last = (n, side)
+    ties = [f"{n:,.0f}" for n, side in zip(sizes, sides) if side == 0]
+    tied = f"; tied at {', '.join(ties)}" if ties else ""
+    if changes:
+        return ", ".join(changes) + tied
+    if last is None:
+        return f"none: tied at every size from {sizes[0]:,.0f} to {sizes[-1]:,.0f}"
+    return f"none from {sizes[0]:,.0f} to {sizes[-1]:,.0f}: {'ahead' if last[1] > 0 else 'behind'}{tied}"
 
 
 def crossover(studies: list[tuple[pd.Series, pd.DataFrame]]) -> tuple[str, pd.DataFrame]:

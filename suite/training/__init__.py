@@ -8,6 +8,7 @@
 """
 
 from suite.training.objectives import OBJECTIVES, Objective, baseline_metrics, register_objective
-from suite.training.plan import BUDGETS, RESULTS_VERSION, Budget, Plan, RunSpec, budget_for, learning_rate, plan_runs
+from suite.training.plan import (BUDGETS, RESULTS_VERSION, Budget, Plan, RunSpec, budget_for, learning_rate, plan_runs,
+                                 study_budget)
 from suite.training.trainer import Trainer
 from suite.training.workers import run_plan

@@ -128,6 +128,38 @@ def budget_for(study, profile: str, task=None) -> Budget:
     return dataclasses.replace(BUDGETS[profile], **overrides)
 
 
+def study_budget(study, profile: str, runs) -> dict:
+    """The study's budget (`budget_for`) with, under "by_task", where its runs' budgets differ from it:
+    a list of {"where": "setting = budget x4", "budget": {the fields that differ}} (borrowed runs
+    count as the borrower's, under its setting label). For the report's "Budget" line."""
+    base = dataclasses.asdict(budget_for(study, profile))
+    tasks = {}  # task attributes as the study's page shows them -> differing fields
+    for run in runs:
+        task = run.task
+        setting = task.setting
+        if task.study != study.name:
+            lent = [b for b in study.borrows if b.study == task.study and b.setting == task.setting
+                    and task.dataset in b.datasets and task.arch in b.archs
+                    and task.dataset in study.datasets.get(profile, b.datasets)]
+            if not lent:
+                continue
+            setting = lent[0].as_setting
+        diff = {k: v for k, v in dataclasses.asdict(run.budget).items() if v != base[k]}
+        tasks[(task.dataset, task.arch, setting)] = json.dumps(diff, sort_keys=True)
+    by_task = []
+    for diff in sorted(set(tasks.values()) - {"{}"}):
+        with_it = [key for key, d in tasks.items() if d == diff]
+        without = [key for key, d in tasks.items() if d != diff]
+        where = f"{len(with_it)} tasks"
+        for i, name in ((2, "setting"), (0, "dataset"), (1, "arch")):  # the first attribute that separates them
+            values = sorted({key[i] for key in with_it})
+            if not set(values) & {key[i] for key in without}:
+                where = f"{name} = {', '.join(values)}"
+                break
+        by_task.append({"where": where, "budget": json.loads(diff)})
+    return {**base, **({"by_task": by_task} if by_task else {})}
+
+
 def seeds_for(study, profile: str, seeds) -> list[int]:
     if seeds is None:
         return list(range(study.seeds[profile]))

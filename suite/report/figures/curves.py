@@ -125,7 +125,8 @@ def _figure_learning_curves(tidy, data, study) -> list[dict]:
         "title": f"Learning curves: {metric}",
         "svg": learning_curve_figure(tidy, metric, f"{study['name']}: {metric}"),
         "caption": "Test metric against training-set size. Lines: mean over seeds; bands: 95% "
-                   "Student-t interval over seeds. Matched data on the left, mismatched on the right.",
+                   "Student-t interval over seeds."
+                   + (" Matched data on the left, mismatched on the right." if tidy["matched"].nunique() > 1 else ""),
     } for metric in sorted(tidy["primary_metric"].unique())]
 
 
