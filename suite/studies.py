@@ -102,6 +102,11 @@ class Borrow:
     datasets: tuple
     archs: tuple
 
+    def lends(self, task: Task) -> bool:
+        """Whether the borrower reads `task`'s runs."""
+        return (task.study == self.study and task.setting == self.setting and task.dataset in self.datasets
+                and task.arch in self.archs)
+
 
 @dataclasses.dataclass(frozen=True)
 class Study:

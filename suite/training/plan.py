@@ -138,9 +138,7 @@ def study_budget(study, profile: str, runs) -> dict:
         task = run.task
         setting = task.setting
         if task.study != study.name:
-            lent = [b for b in study.borrows if b.study == task.study and b.setting == task.setting
-                    and task.dataset in b.datasets and task.arch in b.archs
-                    and task.dataset in study.datasets.get(profile, b.datasets)]
+            lent = [b for b in study.borrows if b.lends(task) and task.dataset in study.datasets[profile]]
             if not lent:
                 continue
             setting = lent[0].as_setting
@@ -152,9 +150,9 @@ def study_budget(study, profile: str, runs) -> dict:
         without = [key for key, d in tasks.items() if d != diff]
         where = f"{len(with_it)} tasks"
         for i, name in ((2, "setting"), (0, "dataset"), (1, "arch")):  # the first attribute that separates them
-            values = sorted({key[i] for key in with_it})
-            if not set(values) & {key[i] for key in without}:
-                where = f"{name} = {', '.join(values)}"
+            values = {key[i] for key in with_it}
+            if not values & {key[i] for key in without}:
+                where = f"{name} = {', '.join(sorted(values))}"
                 break
         by_task.append({"where": where, "budget": json.loads(diff)})
     return {**base, **({"by_task": by_task} if by_task else {})}
@@ -212,9 +210,7 @@ def plan_runs(registry, studies, profile, backend, archs=None, datasets=None,
         plan.studies.append(study)
         for borrow in study.borrows:
             lender = registry.study(borrow.study)
-            expand(lender, [t for t in registry.tasks(lender.name)
-                            if t.setting == borrow.setting and t.arch in borrow.archs],
-                   wanted & set(borrow.datasets), wanted_archs)
+            expand(lender, [t for t in registry.tasks(lender.name) if borrow.lends(t)], wanted, wanted_archs)
             plan.studies.append(lender)
     # a run borrowed by one selected study and planned by another is one run
     plan.runs = list({spec.key: spec for spec in plan.runs}.values())
