@@ -263,9 +263,7 @@ class Store:
         gone = 0
         with self.con:
             for study, names in (registered or {}).items():
-                profiles = {s.profile for s in specs}
-                for profile in profiles:
-                    names = list(names)
+                for profile in {s.profile for s in specs}:
                     gone += self.con.execute(
                         f"UPDATE runs SET status = 'superseded' WHERE status = 'ok' AND study = ? AND profile = ? "
                         f"AND task NOT IN ({', '.join('?' * len(names))})", (study, profile, *names)).rowcount

@@ -111,23 +111,23 @@ def crossover_size(sizes, gaps) -> str:
     it; a gap of exactly 0 (both at the same value, e.g. both perfect) is a tie, not a side."""
     sizes, gaps = np.asarray(sizes, float), np.asarray(gaps, float)
     sides = np.sign(gaps)
-    changes, last = [], None  # last: (size, side) of the last size not tied
+    changes, last = [], None  # last: (size, gap, side) of the last size not tied
     for n, g, side in zip(sizes, gaps, sides):
         if side == 0:
             continue
-        if last is not None and side != last[1]:
-            n1, g1 = last[0], gaps[sizes == last[0]][0]
+        if last is not None and side != last[2]:
+            n1, g1, _ = last
             t = g1 / (g1 - g)
             at = np.exp(np.log(n1) + t * (np.log(n) - np.log(n1)))
             changes.append(f"{at:,.0f} ({'gains' if side > 0 else 'loses'} the lead)")
-        last = (n, side)
+        last = (n, g, side)
     ties = [f"{n:,.0f}" for n, side in zip(sizes, sides) if side == 0]
     tied = f"; tied at {', '.join(ties)}" if ties else ""
     if changes:
         return ", ".join(changes) + tied
     if last is None:
         return f"none: tied at every size from {sizes[0]:,.0f} to {sizes[-1]:,.0f}"
-    return f"none from {sizes[0]:,.0f} to {sizes[-1]:,.0f}: {'ahead' if last[1] > 0 else 'behind'}{tied}"
+    return f"none from {sizes[0]:,.0f} to {sizes[-1]:,.0f}: {'ahead' if last[2] > 0 else 'behind'}{tied}"
 
 
 def crossover(studies: list[tuple[pd.Series, pd.DataFrame]]) -> tuple[str, pd.DataFrame]:

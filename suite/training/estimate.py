@@ -1,10 +1,10 @@
 """`--plan`: what a run would train and how long it would take, without training.
 
 The estimate uses the cost model of the progress bar's ETA (`workers.Eta`):
-a unit (a population, or one run) costs its optimizer steps times the
-seconds per step measured on its model group (dataset, architecture,
-hyperparameters), here read from the runs already in the database, per
-device those runs trained on. Model groups never measured on a device are
+a unit (a population, or one run) costs its members' budgeted optimizer
+steps times the seconds per member-step measured on its model group
+(dataset, architecture, hyperparameters), here read from the runs already
+in the database, per device those runs trained on. Model groups never measured on a device are
 estimated at that device's average rate (said in the output), so the figure
 is only as good as the runs behind it: a quick run on this machine first
 makes the full profile's estimate honest for its models.
