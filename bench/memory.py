@@ -1,7 +1,7 @@
 """Benchmark (d): a worker's resident memory as it trains group after group.
 
 One process does what one of the suite's worker processes does (the same
-`_Trainers.run_unit` entry point), for `--groups` units in a row: a cycle
+`UnitRunner.run_unit` entry point), for `--groups` units in a row: a cycle
 over a few model groups (an MLP and a CNN on digits, a GRU on adding, a
 dense autoencoder), each unit a population of 2 sizes x 2 seeds at the
 smoke budget, with new seeds every time so nothing is reused. It prints the
@@ -56,10 +56,11 @@ def main():
     from suite.studies import Task
     from suite.training import BUDGETS, RunSpec
     from suite.training.population import trainer_policy
-    from suite.training.workers import _Trainers, units_of
+    from suite.training.units import units_of
+    from suite.training.worker import UnitRunner
 
     choose = trainer_policy("auto", args.backend)
-    trainers = _Trainers("CPU")
+    trainers = UnitRunner("CPU")
     marks = {10, 25, 50, 100, 200, args.groups}
     seen = {}
     start = time.perf_counter()

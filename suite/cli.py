@@ -190,11 +190,10 @@ def parse_rates(text: str) -> tuple[float, ...]:
     return tuple(sorted(set(rates)))
 
 
-EXECUTORS = ("local", "ray")
-
-
 def check_executor(args) -> None:
     """--executor, --address and --gpus-per-task, checked before any training (an unreachable cluster included)."""
+    from suite.training.runner import EXECUTORS
+
     if args.executor not in EXECUTORS:
         raise unknown_name_error("executor", args.executor, EXECUTORS)
     if args.executor != "ray":

@@ -124,7 +124,7 @@ def test_the_gan_step_gives_each_player_the_gradient_of_its_own_loss():
 TURNS_CHECK = """
 import numpy as np, keras
 from suite.architectures import build_model
-from suite.training.trainer import make_optimizer
+from suite.training.models import make_optimizer
 
 def moved(before, variables):
     return [not np.array_equal(b, keras.ops.convert_to_numpy(v)) for b, v in zip(before, variables)]

@@ -184,7 +184,7 @@ def test_the_eta_weighs_each_unit_by_its_steps_and_its_group_s_measured_rate():
     from suite.store import RunRecord, RunResult
     from suite.studies import Task
     from suite.training import BUDGETS, RunSpec
-    from suite.training.workers import Eta
+    from suite.training.estimate import Eta
 
     def unit(arch, members=1, trainer="fit"):
         task = Task(name=f"t/{arch}", study="t", dataset="digits", arch=arch)
@@ -209,7 +209,7 @@ def test_the_eta_weighs_each_unit_by_its_steps_and_its_group_s_measured_rate():
     assert left < 70.0 * 6 / 7 and left > 0
     # a group measured before (the database's runs, e.g. the tuning that precedes the evaluation runs)
     # takes its own earlier rate, not the average of the groups measured so far
-    from suite.training.workers import model_group
+    from suite.training.units import model_group
 
     informed = Eta([slow, population], prior={model_group(population[0]): 0.2 / BUDGETS["quick"].max_steps})
     informed.finished(slow, done(slow, 8.0))

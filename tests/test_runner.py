@@ -121,10 +121,10 @@ def test_a_worker_process_runs_its_libraries_on_one_thread():
 
     import keras
 
-    from suite.training.workers import _worker_init
+    from suite.training.local import start_worker
 
     context = multiprocessing.get_context("spawn")
-    with cf.ProcessPoolExecutor(1, mp_context=context, initializer=_worker_init,
+    with cf.ProcessPoolExecutor(1, mp_context=context, initializer=start_worker,
                                 initargs=(keras.backend.backend(), "CPU", 1, None)) as pool:
         counts = pool.submit(_thread_counts).result(timeout=300)
     assert any(api == "openmp" for api, _ in counts), counts  # scikit-learn's OpenMP is loaded there

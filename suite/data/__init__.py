@@ -13,8 +13,8 @@ user's `--tasks-module`).
 
 from suite.data import images, points, sequences, tables  # noqa: F401  (register their datasets)
 from suite.data.core import (DATASETS, KINDS, Dataset, DatasetSpec, apply_to_splits, encode_table, fixed_rng,
-                             load_dataset, make_splits, register_dataset, resolve_size, standardise, subsample,
-                             subsample_indices)
+                             load_dataset, make_splits, provide_dataset, register_dataset, resolve_size, standardise,
+                             subsample, subsample_indices)
 from suite.data.images import CANVASES, place_on_canvas, place_randomly, shift_images, shifted_tests
 from suite.data.points import MIXTURES, Mixture, grid_mixture, ring_mixture
 from suite.data.sequences import (MEMORY_LENGTHS, TIMING_LENGTHS, adding_problem, copy_memory, synthetic_size,

@@ -134,10 +134,12 @@ def make_splits(name, x, y, test=None, test_fraction=0.2, val_fraction=0.1, max_
 _PROVIDED: dict = {}  # name -> a Dataset another process loaded and handed over (`provide_dataset`)
 
 
-def provide_dataset(name: str, dataset: Dataset) -> None:
-    """Hands this process a dataset loaded elsewhere (a Ray worker gets the driver's from the object store,
-    so a cluster's nodes need neither the data files nor the loaders' downloads)."""
-    _PROVIDED[name] = dataset
+def provide_dataset(name: str, fetch) -> None:
+    """Hands this process a dataset loaded elsewhere, once: `fetch()` returns it, called only if this
+    process has not been given it yet (a Ray worker gets the driver's from the object store, so a
+    cluster's nodes need neither the data files nor the loaders' downloads)."""
+    if name not in _PROVIDED:
+        _PROVIDED[name] = fetch()
 
 
 @functools.lru_cache(maxsize=8)

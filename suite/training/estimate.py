@@ -1,19 +1,35 @@
-"""`--plan`: what a run would train and how long it would take, without training.
+"""The cost model: what a unit of work costs, for the progress bar's ETA (`Eta`) and for `--plan`.
 
-The estimate uses the cost model of the progress bar's ETA (`workers.Eta`):
-a unit (a population, or one run) costs its members' budgeted optimizer
-steps times the seconds per member-step measured on its model group
-(dataset, architecture, hyperparameters), here read from the runs already
-in the database, per device those runs trained on. Model groups never measured on a device are
-estimated at that device's average rate (said in the output), so the figure
-is only as good as the runs behind it: a quick run on this machine first
-makes the full profile's estimate honest for its models.
+A unit (a population, or one run; `suite.training.units`) costs its
+members' budgeted optimizer steps (`member_steps`) times the seconds per
+member-step measured on its model group (dataset, architecture,
+hyperparameters). Per member, because a population's step costs in
+proportion to its members where they step one by one (convolutions on a
+CPU); priced per population step instead, the tuning's small populations
+would put the large evaluation populations after them at a fraction of
+their time (bench/README.md has the measured error of both models).
+
+The ETA measures the rates as the run goes (a group not yet measured takes
+the rate the database holds for it on this device, else the run's average);
+`--plan` reads them from the runs already in the database, per device those
+runs trained on, and prices groups never measured on a device at that
+device's average rate (said in the output), so its figure is only as good as
+the runs behind it: a quick run on this machine first makes the full
+profile's estimate honest for its models.
 """
 
 from __future__ import annotations
 
 import json
+import time
 from collections import defaultdict
+
+from suite.training.units import group_key, model_group, units_of
+
+
+def member_steps(unit) -> int:
+    """A unit's member-steps: every member's step budget."""
+    return unit[0].budget.max_steps * len(unit)
 
 
 def measured_rates(store) -> dict:
@@ -24,16 +40,14 @@ def measured_rates(store) -> dict:
 
     A population's run holds its share of the population's time (its time
     over its members); steps are each run's budgeted steps, so a group's
-    rate is seconds per budgeted member-step, as the ETA counts it (measured
-    on the evaluation runs of a fresh default run against the rates of its
-    tuning phase: 1.19x their time; per population step it was 0.29x)."""
+    rate is seconds per budgeted member-step, as the ETA counts it."""
     rows = store.con.execute(
         "SELECT device, dataset, arch, hparams_json, train_seconds, steps, "
         "json_extract(config_json, '$.budget.max_steps') FROM runs "
         "WHERE status = 'ok' AND train_seconds IS NOT NULL")
     seconds, steps, runs = defaultdict(float), defaultdict(float), defaultdict(int)
     for device, dataset, arch, hparams, train_seconds, n_steps, max_steps in rows:
-        group = (dataset, arch, json.dumps(json.loads(hparams or "{}"), sort_keys=True))
+        group = group_key(dataset, arch, hparams)
         seconds[(device, group)] += train_seconds
         # budgeted steps, as the ETA counts a unit (early stopping ends some sooner: the rate absorbs it)
         steps[(device, group)] += (max_steps or n_steps) if n_steps else 0
@@ -54,8 +68,6 @@ def measured_rates(store) -> dict:
 
 def unit_seconds(unit, rates: dict) -> tuple[float, bool]:
     """A unit's estimated training seconds on a device with `rates`, and whether its model was measured."""
-    from suite.training.workers import Eta, model_group
-
     rate = rates.get(model_group(unit[0]))
     if isinstance(rate, tuple):  # seconds per run (no optimizer steps)
         return rate[1] * len(unit), True
@@ -64,8 +76,8 @@ def unit_seconds(unit, rates: dict) -> tuple[float, bool]:
 
         if get_architecture(unit[0].task.arch).framework != "keras":
             return 0.0, False  # a classical baseline never measured: seconds at most, left out
-        return rates.get(None, 0.0) * Eta.steps(unit), False
-    return rate * Eta.steps(unit), True
+        return rates.get(None, 0.0) * member_steps(unit), False
+    return rate * member_steps(unit), True
 
 
 def format_duration(seconds: float) -> str:
@@ -76,9 +88,7 @@ def format_duration(seconds: float) -> str:
 
 def describe_plan(specs, store, device: str, workers: int) -> list[str]:
     """Lines for the user: the runs by study and kind, and the estimated time on each measured device."""
-    from suite.training.workers import execution_order, units_of
-
-    units = units_of(execution_order(specs))
+    units = units_of(specs)
     by_study: dict = defaultdict(lambda: [0, 0])
     for spec in specs:
         by_study[spec.task.study][spec.kind != "eval"] += 1
@@ -107,3 +117,52 @@ def describe_plan(specs, store, device: str, workers: int) -> list[str]:
         times = ", ".join(f"{format_duration(s[study])} on {w.split(' (')[0]}" for w, s in estimates.items())
         lines.append(f"  {study}: {evaluation:,} runs + {tune:,} tuning" + (f" ({times}, one worker)" if times else ""))
     return lines
+
+
+class Eta:
+    """Time left, from each unit's expected cost (see the module docstring): its member-steps times
+    the seconds per member-step measured on its model group in this run, else its prior rate, else
+    the average of all groups so far. Vectorised members cost less than members that step one by
+    one, so their estimate errs long, then corrects as their group's own units finish. The elapsed
+    time scales it, so time outside training (start-up, evaluation, probes) is spread in
+    proportion: the estimate does not swing between a group of quick runs and a group of slow
+    ones as a plain runs-per-second rate does."""
+
+    def __init__(self, units, prior: dict | None = None):
+        """`prior`: model group -> seconds per member-step measured before on this device (the database's runs,
+        e.g. this plan's learning-rate tuning, which trains every model group of the plan first); a group
+        this run has not measured yet takes its prior rate before the average of the others."""
+        self.pending = {id(u): u for u in units}
+        self.done_steps: dict = {}  # group -> steps finished
+        self.done_seconds: dict = {}  # group -> training seconds they took
+        self.prior = {g: r for g, r in (prior or {}).items() if isinstance(r, float)}
+        self.start = time.perf_counter()
+
+    def _rate(self, group) -> float:
+        if self.done_steps.get(group):
+            return self.done_seconds[group] / self.done_steps[group]
+        if group in self.prior:
+            return self.prior[group]
+        total = sum(self.done_steps.values())
+        return sum(self.done_seconds.values()) / total if total else 1.0
+
+    def finished(self, unit, results) -> None:
+        self.pending.pop(id(unit), None)
+        group = model_group(unit[0])
+        seconds = sum(r.record.train_seconds or 0.0 for r in results)
+        self.done_steps[group] = self.done_steps.get(group, 0) + member_steps(unit)
+        self.done_seconds[group] = self.done_seconds.get(group, 0.0) + seconds
+
+    def seconds_left(self) -> float | None:
+        done = sum(self._rate(g) * n for g, n in self.done_steps.items())
+        if not done:
+            return None
+        left = sum(self._rate(model_group(u[0])) * member_steps(u) for u in self.pending.values())
+        return (time.perf_counter() - self.start) * left / done
+
+
+def format_eta(seconds: float | None) -> str:
+    if seconds is None:
+        return "ETA after the first runs"
+    minutes, secs = divmod(int(round(seconds)), 60)
+    return f"ETA {minutes}m{secs:02d}s" if minutes else f"ETA {secs}s"

@@ -42,19 +42,20 @@ divided by its members (what one run cost).
 
 from __future__ import annotations
 
-import json
 import math
 import time
 
 import numpy as np
 
 from suite.architectures import build_model, count_flops, get_architecture
-from suite.data import TRANSFORMS, load_variant, subsample_indices
+from suite.data import load_variant, subsample_indices
 from suite.store import RunResult
 from suite.training.devices import library_versions
-from suite.training.objectives import OBJECTIVES, baseline_metrics, convergence_metrics, loss_oscillation
+from suite.training.models import evaluation_batch_size, initial_model, learning_rate_slot, make_optimizer, program_key
+from suite.training.objectives import OBJECTIVES
 from suite.training.plan import RunSpec
-from suite.training.trainer import evaluation_batch_size, learning_rate_slot, make_optimizer, run_probes, run_record
+from suite.training.results import Measured, finish_run, run_probes, run_record, score_sets
+
 
 def has_convolutions(model) -> bool:
     """Whether a model (or any model or layer inside it) convolves.
@@ -62,12 +63,10 @@ def has_convolutions(model) -> bool:
     On a CPU such a population steps its members one after another (`loop`)
     rather than vectorised: under vmap their convolutions become grouped
     convolutions, which XLA's CPU backend runs far slower than one member
-    after another (bench/README.md, benchmark (g): a CNN population of 15
-    took 13.6 times as long as 15 runs in a row), and a convolution inside a
-    `lax.scan` loop runs about 17 times slower than the same step called on
-    its own (124 ms against 7 ms for a CNN like `locality`'s, 28x28, batch 64). That covers the
-    CNNs, the ViT's patch embedding, the TCN and the generative models on
-    images, whatever they are called.
+    after another, and a convolution inside a `lax.scan` loop runs far slower
+    than the same step called on its own (bench/README.md has the figures).
+    That covers the CNNs, the ViT's patch embedding, the TCN and the
+    generative models on images, whatever they are called.
     """
     import keras
 
@@ -122,27 +121,6 @@ def vectorize_members(model, device: str) -> str:
     return "loop" if device.startswith("CPU") and has_convolutions(model) else "vmap"
 
 
-def population_key(spec: RunSpec) -> tuple:
-    """Runs with the same key share one population: the same task, settings and budget, and
-    for a variant drawn anew per seed (a column order, a rotation) the same seed, since
-    members must share their data."""
-    seeded = TRANSFORMS[spec.task.variant].seeded
-    return (spec.task.name, json.dumps(spec.hparams, sort_keys=True), spec.budget, spec.profile,
-            spec.seed if seeded else None)
-
-
-def group_populations(specs: list[RunSpec], max_members: int = 32) -> list[list[RunSpec]]:
-    """Runs split into populations (at most `max_members` each), in a stable order."""
-    groups: dict = {}
-    for spec in specs:
-        groups.setdefault(population_key(spec), []).append(spec)
-    out = []
-    for members in groups.values():
-        members = sorted(members, key=lambda s: (s.n_train, s.seed))
-        out += [members[i:i + max_members] for i in range(0, len(members), max_members)]
-    return out
-
-
 def batch_stream(subset: np.ndarray, batch_size: int, seed: int):
     """Endless batches of positions from `subset`: reshuffled passes, cut into full batches."""
     rng = np.random.default_rng(seed)
@@ -155,7 +133,7 @@ def batch_stream(subset: np.ndarray, batch_size: int, seed: int):
 
 
 class PopulationTrainer:
-    """Trains populations: lists of `RunSpec`s of one task (see `group_populations`)."""
+    """Trains populations: lists of `RunSpec`s of one task (see `suite.training.units.group_populations`)."""
 
     def __init__(self, device: str, vectorize: str | None = None):
         """`vectorize`: "vmap" or "loop" for every model (tests compare them); default: chosen
@@ -189,8 +167,7 @@ class PopulationTrainer:
         as_numpy = keras.ops.convert_to_numpy
         inits = []
         for spec in specs:  # each member's initial state: a fresh model under its seed
-            keras.utils.set_random_seed(spec.seed)
-            fresh = build_model(task.arch, data.input_shape, data.num_outputs, **spec.hparams)
+            fresh = initial_model(spec, data)
             inits.append(([as_numpy(v) for v in fresh.trainable_variables],
                           [as_numpy(v) for v in fresh.non_trainable_variables]))
 
@@ -217,7 +194,7 @@ class PopulationTrainer:
 
         def probe(when, tv_all, ntv_all):
             for i, result in enumerate(results):
-                if not specs[i].probes:
+                if not specs[i].probes or not result.ok:  # a failed (diverged) member has no model to probe
                     continue
                 m = member_model([v[i] for v in tv_all], [v[i] for v in ntv_all])
                 run_probes(result, specs[i].probes, when, m, objective, data, data.x_pool[subsets[i]],
@@ -236,6 +213,7 @@ class PopulationTrainer:
             history.setdefault(name, [[] for _ in specs])[i].append(float(value))
 
         active = np.ones(k, dtype=bool)
+        stopped_early = np.zeros(k, dtype=bool)
         best = np.full(k, np.inf)
         wait = np.zeros(k, dtype=int)
         checks_done = np.zeros(k, dtype=int)
@@ -261,13 +239,19 @@ class PopulationTrainer:
                 for name, values in (val or {}).items():
                     log(f"val_{name}", i, values[i])
                 checks_done[i] += 1
+            # a member whose loss left the finite numbers stops there, as a run does on TerminateOnNaN;
+            # `finish_run` applies the divergence rule to it
+            active &= np.isfinite(losses).all(axis=0)
             if objective.train_only:  # no early stopping: the budget is the run
+                if not active.any():
+                    break
                 continue
             improved = active & (val["loss"] < best)
             best = np.where(improved, val["loss"], best)
             wait = np.where(improved, 0, wait + active)
             best_state = _keep_where(improved, (trainable, non_trainable), best_state)
-            active &= ~((wait >= budget.patience) & (check > 0))
+            stopped_early |= active & (wait >= budget.patience) & (check > 0)
+            active &= ~stopped_early
             if not active.any():
                 break
         train_seconds = time.perf_counter() - start
@@ -279,37 +263,22 @@ class PopulationTrainer:
         flops = count_flops(model)
         # the first chunk includes compiling; the median of the rest is what a member's step costs
         step_ms = float(np.median(step_seconds[1:] if len(step_seconds) > 1 else step_seconds)) * 1000.0
-        test, extra = {}, {}
+        test, extra = None, {}
         if not objective.train_only:
-            test = _evaluate_all(evaluate, trainable, non_trainable, data.x_test, data.y_test, eval_batch)
-            scored = {}
-            for name, (xe, ye) in data.extra_tests.items():
-                if id(xe) not in scored:  # a set listed under two names is scored once
-                    scored[id(xe)] = _evaluate_all(evaluate, trainable, non_trainable, xe, ye, eval_batch)
-                extra[name] = scored[id(xe)]
-        for i, (spec, result) in enumerate(zip(specs, results)):
-            metrics = {"model/params": float(params), "train/step_ms": step_ms}
-            if flops is not None:
-                metrics["model/flops"] = float(flops)
-            if not objective.train_only:
-                metrics.update({f"test/{name}": float(values[i]) for name, values in test.items()})
-                metrics.update(baseline_metrics(objective.baseline, data.y_pool[subsets[i]], data.y_test, metrics))
-                for name, values in extra.items():
-                    metrics.update({f"test_{name}/{m}": float(v[i]) for m, v in values.items()})
-            member_history = {name: values[i] for name, values in history.items()}
-            metrics.update({f"train/final_{name}": v[-1] for name, v in member_history.items()
-                            if not name.startswith("val_") and v})
-            if objective.oscillation:
-                metrics.update(loss_oscillation(member_history))
-            metrics.update(convergence_metrics(member_history, objective.monitor,
-                                               stopped_early=not objective.train_only and not active[i]))
-            result.metrics = {**result.metrics, **metrics}
-            result.history = member_history
-            record = result.record
-            record.epochs = int(checks_done[i])
-            record.steps = int(checks_done[i]) * budget.eval_every
-            record.train_seconds = train_seconds / k
-            record.params = params
+            def score(x, y):  # name -> (members,)
+                return _evaluate_all(evaluate, trainable, non_trainable, x, y, eval_batch)
+
+            test = score(data.x_test, data.y_test)
+            extra = score_sets(data.extra_tests, score)
+        for i, spec in enumerate(specs):
+            measured = Measured(
+                {name: values[i] for name, values in history.items()}, data.y_pool[subsets[i]],
+                test=None if test is None else {name: values[i] for name, values in test.items()},
+                extra={name: {m: v[i] for m, v in scores.items()} for name, scores in extra.items()},
+                stopped_early=bool(stopped_early[i]), params=params, flops=flops, step_ms=step_ms,
+                train_seconds=train_seconds / k, epochs=int(checks_done[i]),
+                steps=int(checks_done[i]) * budget.eval_every)
+            results[i] = finish_run(results[i], spec, data, measured)
         probe("trained", trainable, non_trainable)
         for result in results:
             result.record.finished_at = time.time()
@@ -323,8 +292,7 @@ class PopulationTrainer:
         import jax.numpy as jnp
 
         keras, task = self.keras, spec.task
-        key = (task.arch, data.input_shape, data.num_outputs, json.dumps(spec.hparams, sort_keys=True),
-               task.objective)
+        key = program_key(spec, data)
         if key in self._programs:
             return self._programs[key]
         if len(self._programs) >= 8:  # a long worker sees many groups: keep memory bounded

@@ -1,16 +1,16 @@
 """Running a plan on a Ray cluster (`--executor ray`): one Ray task per unit (a population, or one run).
 
-The same units, trainers and results as the local worker pool
-(`suite.training.workers`): only where they run differs. Results stream back
+The same units, worker set-up, trainers and results as the local executor
+(`suite.training.local`): only where they run differs. Results stream back
 to the calling process, which alone writes the database (one transaction per
 run, keyed by run key, so a retried unit can never write a run twice).
 
-Why it is built this way (see ../shared/PERFORMANCE.md):
+Why it is built this way (see bench/README.md):
 - one task is one unit, never one step: Ray tasks shorter than about 10 ms
   gain nothing;
 - every dataset is loaded once, here, and put in the object store: workers
   (on any node) take it from there, so no node needs the data files;
-- a Ray worker process keeps its trainers (`workers._WORKER`) between tasks,
+- a Ray worker process is prepared once (`suite.training.worker`) and keeps its trainers between tasks,
   so compiled models and programs are reused; tasks that ask for GPUs get
   `max_calls=0`, or Ray would start a fresh process for every one of them
   and compile everything again;
@@ -25,39 +25,31 @@ Why it is built this way (see ../shared/PERFORMANCE.md):
 
 from __future__ import annotations
 
-import os
+import functools
 import socket
 
 from suite import UsageError
+from suite.data import load_dataset
+from suite.training.results import lost_unit
+from suite.training.units import Execution
 
 RETRIES = 2  # a unit whose worker dies is run again this many times before it is recorded as failed
 
 
-def _run_unit(unit: tuple, data_dir, threads: int, setup, datasets: dict):
-    """In a Ray worker: prepares the process once (threads, Keras, the caller's registrations), takes the
-    unit's datasets from the object store (`datasets`: name -> object ref), then trains."""
+def _run_unit(unit: tuple, data_dir, backend: str, threads: int, setup, datasets: dict):
+    """In a Ray worker: prepares the process once (as every worker: `prepare_process`; the device it
+    finds there), takes the unit's datasets from the object store (`datasets`: name -> object ref),
+    then trains."""
     import ray
 
-    from suite.data import core
-    from suite.training import workers
+    from suite.data import provide_dataset
+    from suite.training.worker import prepare_process, prepared, run_unit
 
-    if "device" not in workers._WORKER:
-        for name in ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS"):
-            os.environ[name] = str(threads)
-        from threadpoolctl import threadpool_limits
-
-        threadpool_limits(threads)
-        from suite.backend import import_keras_quietly
-        from suite.training.devices import configure_device
-
-        import_keras_quietly()
-        if setup is not None:
-            setup()
-        workers._WORKER["device"] = configure_device()
+    if not prepared():
+        prepare_process(backend, threads, setup)
     for name, ref in datasets.items():
-        if name not in core._PROVIDED:
-            core.provide_dataset(name, ray.get(ref))
-    return workers._worker_run(unit, data_dir)
+        provide_dataset(name, functools.partial(ray.get, ref))
+    return run_unit(unit, data_dir)
 
 
 def check_address(address: str | None) -> None:
@@ -76,46 +68,41 @@ def check_address(address: str | None) -> None:
                          f"`ray start --head` there, or pass --address auto for one on this machine") from None
 
 
-def results_from_ray(units, data_dir, backend: str, setup, address=None, gpus_per_task: float = 0.0,
-                     num_cpus: int | None = None):
-    """Yields (unit, results) as Ray finishes them. Starts a local Ray instance unless `address` names
-    a running cluster ("auto": the one started on this machine)."""
+def results(units, execution: Execution):
+    """Yields (unit, results) as Ray finishes them. Starts a local Ray instance of `execution.workers`
+    CPUs unless `execution.address` names a running cluster ("auto": the one started on this machine)."""
     import ray
 
-    from suite.store import RunResult
-    from suite.training.devices import library_versions
-    from suite.training.trainer import run_record
-
-    env = {"KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "3", "XLA_PYTHON_CLIENT_PREALLOCATE": "false",
-           "RAY_DEDUP_LOGS": "0"}
+    address = execution.address
+    env = {"KERAS_BACKEND": execution.backend, "TF_CPP_MIN_LOG_LEVEL": "3",
+           "XLA_PYTHON_CLIENT_PREALLOCATE": "false", "RAY_DEDUP_LOGS": "0"}
     started = not ray.is_initialized()
     if started:
         import warnings
 
         with warnings.catch_warnings():  # Ray starts its processes with fork + exec: not the fork JAX warns of
             warnings.filterwarnings("ignore", message=r"os\.fork\(\) was called", category=RuntimeWarning)
-            ray.init(address=None if address in (None, "local") else address, num_cpus=num_cpus,
+            ray.init(address=None if address in (None, "local") else address,
+                     num_cpus=execution.workers if address in (None, "local") else None,
                      include_dashboard=False, log_to_driver=False, configure_logging=False,
                      runtime_env={"env_vars": env}, ignore_reinit_error=True)
-    remote = ray.remote(num_cpus=1, num_gpus=gpus_per_task, max_retries=RETRIES, max_calls=0)(_run_unit)
+    remote = ray.remote(num_cpus=1, num_gpus=execution.gpus_per_task, max_retries=RETRIES, max_calls=0)(_run_unit)
     # every dataset once into the object store, loaded here (planning loaded them already)
-    from suite.data.core import load_dataset
-
-    stored = {name: ray.put(load_dataset(name, data_dir)) for name in {s.task.dataset for u in units for s in u}}
-    pending = {remote.remote(unit, data_dir, 1, setup, {s.task.dataset: stored[s.task.dataset] for s in unit}): unit
+    stored = {name: ray.put(load_dataset(name, execution.data_dir)) for name in {s.task.dataset for u in units for s in u}}
+    pending = {remote.remote(unit, execution.data_dir, execution.backend, 1, execution.setup,
+                             {s.task.dataset: stored[s.task.dataset] for s in unit}): unit
                for unit in units}
     try:
         while pending:
             (ref,), _ = ray.wait(list(pending), num_returns=1)
             unit = pending.pop(ref)
             try:
-                results = ray.get(ref)
+                finished = ray.get(ref)
             except (ray.exceptions.WorkerCrashedError, ray.exceptions.RayTaskError,
                     ray.exceptions.NodeDiedError) as e:  # retries spent, or a failure outside any one run
                 error = f"Ray task failed after {RETRIES} retries: {type(e).__name__}: {str(e).splitlines()[0]}"
-                results = [RunResult(run_record(spec, "failed", error, backend, "Ray worker", library_versions()))
-                           for spec in unit]
-            yield unit, results
+                finished = lost_unit(unit, error, execution.backend, "Ray worker")
+            yield unit, finished
     finally:
         for ref in pending:
             ray.cancel(ref, force=True)

@@ -1,47 +1,38 @@
-"""The trainer: one straight path per run, returning one `RunResult`.
+"""The per-run trainer: one straight path per run, returning one `RunResult`.
 
 `Trainer.run`: load the data -> take the seeded training subset -> the model
 (re-initialised under the run's seed) -> probes at initialisation -> `fit`
 with early stopping on the validation split under a step budget -> evaluate
-on the test split and its extra test sets -> probes after training -> the
-record. Architectures that are scikit-learn estimators take the same subset
-and splits (`_run_estimator`).
+on the test split and its extra test sets -> probes after training ->
+`finish_run` (`suite.training.results`, shared with the population trainer).
+Architectures that are scikit-learn estimators take the same subset and
+splits (`_run_estimator`).
 
-Speed (see ../shared/PERFORMANCE.md and bench/): most of a small Keras run is
-building, compiling and tracing, and per-step dispatch. So the trainer keeps
-one compiled model per (architecture, input shape, hyperparameters) and, for
-every run, copies in the initial weights of a freshly built, freshly seeded
-model (the same initialisation a new model would get) and resets the
-optimizer's variables; the traced train function is kept. Runs execute
-grouped by model for the same reason (`suite.training.workers`).
-`steps_per_execution` cuts dispatch.
+Most of a small Keras run is building, compiling and tracing, and per-step
+dispatch (bench/README.md). So the trainer keeps one compiled model per
+(architecture, input shape, hyperparameters) and, for every run, copies in
+the initial weights of a freshly built, freshly seeded model (the same
+initialisation a new model would get) and resets the optimizer's variables;
+the traced train function is kept. Runs execute grouped by model for the
+same reason (`suite.training.units`). `steps_per_execution` cuts dispatch.
 """
 
 from __future__ import annotations
 
-import json
 import math
 import time
-import traceback
 
 import numpy as np
 
 from suite.architectures import build_model, count_flops, get_architecture
 from suite.data import load_variant, subsample
-from suite.probes import PROBES
-from suite.store import RunRecord, RunResult
+from suite.store import RunResult
 from suite.training.devices import library_versions
-from suite.training.objectives import OBJECTIVES, baseline_metrics, convergence_metrics, loss_oscillation
+from suite.training.models import evaluation_batch_size, initial_model, learning_rate_slot, make_optimizer, program_key
+from suite.training.objectives import OBJECTIVES
 from suite.training.plan import RunSpec
-
-
-def evaluation_batch_size(input_shape) -> int:
-    """Examples per evaluation batch: fewer for long sequences.
-
-    Attention over T steps holds a (batch, heads, T, T) matrix; 512
-    sequences of 1,024 steps would need gigabytes.
-    """
-    return int(max(16, min(512, 16384 // max(1, input_shape[0]))))
+from suite.training.results import (Measured, exception_message, failed_result, finish_run, run_probes, run_record,
+                                    score_sets)
 
 
 def make_step_timer(steps_per_execution: int, steps_per_epoch: int):
@@ -90,42 +81,6 @@ def make_step_timer(steps_per_execution: int, steps_per_epoch: int):
 
 
 
-def score_extra_tests(extra_tests, score) -> dict:
-    """`test_<name>/<metric>` for each of a dataset's extra test sets.
-
-    `score(x, y)` returns {metric: value}. A set listed under two names
-    (e.g. "far" is the largest shift) is scored once.
-    """
-    metrics, scored = {}, {}
-    for name, (x, y) in extra_tests.items():
-        if id(x) not in scored:
-            scored[id(x)] = score(x, y)
-        metrics.update({f"test_{name}/{k}": float(v) for k, v in scored[id(x)].items()})
-    return metrics
-
-
-
-def make_optimizer(model, learning_rate: float):
-    """Adam at `learning_rate`, or the model's own optimizer where it brings one
-    (`make_optimizer(learning_rate)`: the GANs, whose players take turns)."""
-    import keras
-
-    own = getattr(model, "make_optimizer", None)
-    return own(learning_rate) if own else keras.optimizers.Adam(learning_rate)
-
-
-def learning_rate_slot(optimizer) -> int:
-    """The index of the optimizer's learning rate among `optimizer.variables` (Keras keeps a float
-    learning rate in a variable there), so one compiled model trains at any rate: the per-run path
-    assigns it, the population trainer stacks one value per member."""
-    slots = [i for i, v in enumerate(optimizer.variables) if v.name == "learning_rate"]
-    if len(slots) != 1:
-        raise ValueError(f"expected one 'learning_rate' variable in {type(optimizer).__name__}.variables "
-                         f"(a float learning rate, not a schedule). Received: "
-                         f"{[v.name for v in optimizer.variables]}")
-    return slots[0]
-
-
 class Trainer:
     """Trains runs, re-using one compiled model per architecture and shape."""
 
@@ -141,13 +96,12 @@ class Trainer:
         self._optimizer_init = None
 
     def _compiled_model(self, spec: RunSpec, data):
-        task = spec.task
-        key = (task.arch, data.input_shape, data.num_outputs, json.dumps(spec.hparams, sort_keys=True),
-               task.objective, spec.budget.steps_per_execution)
+        key = (*program_key(spec, data), spec.budget.steps_per_execution)
         if key != self._key:
             # Models pile up in a long process unless the session is cleared.
             self._model = None
             self.keras.backend.clear_session()
+            task = spec.task
             model = build_model(task.arch, data.input_shape, data.num_outputs, **spec.hparams)
             objective = OBJECTIVES[task.objective]
             model.compile(
@@ -162,14 +116,13 @@ class Trainer:
         return self._model
 
     def _reinitialise(self, model, spec: RunSpec, data):
-        """Initial state of a new model built under this run's seed.
+        """Initial state of a new model built under this run's seed (`initial_model`).
 
         All its variables, not only its weights: a model that draws random
         numbers in training (the generative ones) keeps its seed generators'
         state there, and the previous run's state must not carry over.
         """
-        self.keras.utils.set_random_seed(spec.seed)
-        fresh = build_model(spec.task.arch, data.input_shape, data.num_outputs, **spec.hparams)
+        fresh = initial_model(spec, data)
         for variable, value in zip(model.variables, fresh.variables):
             variable.assign(value)
         for variable, value in zip(model.optimizer.variables, self._optimizer_init):
@@ -224,40 +177,21 @@ class Trainer:
             callbacks=callbacks, verbose=0,
         ).history
         train_seconds = time.perf_counter() - start
-        losses = np.asarray(history.get("loss", []), dtype=float)
-        diverged = bool(losses.size and not np.all(np.isfinite(losses)))
-        if diverged and spec.kind != "tune":  # a tuning run that diverges is a result: its rate is too high
-            raise FloatingPointError(
-                f"loss became {losses[~np.isfinite(losses)][0]} at epoch {int(np.argmax(~np.isfinite(losses))) + 1}"
-            )
-        params = int(model.count_params())
-        metrics = {"model/params": float(params)}
-        if timer.step_ms is not None:
-            metrics["train/step_ms"] = timer.step_ms
-        flops = count_flops(model)
-        if flops is not None:
-            metrics["model/flops"] = float(flops)
+        epochs_done = len(history.get("loss", []))
+        measured = Measured(history, y, stopped_early=bool(stopping is not None and stopping.stopped_epoch > 0),
+                            params=int(model.count_params()), flops=count_flops(model), step_ms=timer.step_ms,
+                            train_seconds=train_seconds, epochs=epochs_done, steps=epochs_done * steps_per_epoch)
         if not objective.train_only:
-            test = model.evaluate(data.x_test, data.y_test, batch_size=eval_batch, verbose=0, return_dict=True)
-            metrics.update({f"test/{k}": float(v) for k, v in test.items()})
-            metrics.update(baseline_metrics(objective.baseline, y, data.y_test, metrics))
-            metrics.update(score_extra_tests(data.extra_tests, lambda xe, ye: model.evaluate(
-                xe, ye, batch_size=eval_batch, verbose=0, return_dict=True)))
-        metrics.update({f"train/final_{k}": float(v[-1]) for k, v in history.items()
-                        if not k.startswith("val_") and len(v)})
-        if objective.oscillation:
-            metrics.update(loss_oscillation(history))
-        metrics.update(convergence_metrics(history, objective.monitor,
-                                           stopped_early=bool(stopping is not None and stopping.stopped_epoch > 0)))
-        if diverged:  # this path fails an evaluation run that diverges: its rate must never be chosen
-            metrics.update({"train/diverged": 1.0, "val/best_loss": float("inf")})
-        # the probes' init/ metrics first, as they were measured
-        result.metrics = {**result.metrics, **metrics}
+            def score(x_eval, y_eval):
+                return model.evaluate(x_eval, y_eval, batch_size=eval_batch, verbose=0, return_dict=True)
+
+            measured.test = score(data.x_test, data.y_test)
+            measured.extra = score_sets(data.extra_tests, score)
+        result = finish_run(result, spec, data, measured)
+        if not result.ok:  # diverged: the compiled model holds non-finite values (`failed` drops it too)
+            self._forget_model()
+            return result
         probe("trained")
-        result.history = history
-        result.record.epochs, result.record.steps = len(losses), len(losses) * steps_per_epoch
-        result.record.train_seconds, result.record.params = train_seconds, params
-        result.record.finished_at = time.time()
         return result
 
     def _run_estimator(self, spec: RunSpec, data) -> RunResult:
@@ -291,74 +225,26 @@ class Trainer:
             return {"accuracy": float(np.mean(proba.argmax(axis=1) == y_eval)),
                     "loss": float(log_loss(y_eval, proba, labels=np.arange(data.num_outputs)))}
 
-        metrics = {f"test/{k}": v for k, v in score(data.x_test, data.y_test).items()}
-        metrics.update(baseline_metrics(objective.baseline, y, data.y_test, metrics))
-        metrics.update(score_extra_tests(data.extra_tests, score))
-        record = self._record(spec, "ok", data=data, framework="sklearn")
-        record.train_seconds = train_seconds
-        return RunResult(record, metrics)
+        result = RunResult(self._record(spec, "ok", data=data, framework="sklearn"))
+        return finish_run(result, spec, data, Measured({}, y, test=score(data.x_test, data.y_test),
+                                                       extra=score_sets(data.extra_tests, score),
+                                                       train_seconds=train_seconds))
 
-    def _record(self, spec: RunSpec, status: str, error: str | None = None, data=None,
-                framework: str | None = None) -> RunRecord:
-        return run_record(spec, status, error, self.backend, self.device, self.versions, data, framework)
+    def _record(self, spec: RunSpec, status: str, data=None, framework: str | None = None):
+        return run_record(spec, status, None, self.backend, self.device, self.versions, data, framework)
 
-    def failed(self, spec: RunSpec, exc: BaseException) -> RunResult:
-        """A failed run's result; the error is its last line (the traceback's gist)."""
-        message = f"{type(exc).__name__}: {exc}".strip().splitlines()
-        record = self._record(spec, "failed", message[-1] if message else type(exc).__name__)
-        record.config_json = json.dumps({**spec.config, "traceback": traceback.format_exc(limit=3)}, default=str)
-        # A failed step (e.g. out of memory) can leave the compiled model unusable.
+    def _forget_model(self):
+        """Drops the compiled model: a failed step (out of memory, non-finite values) can leave it unusable."""
         self._key = self._model = None
         self.keras.backend.clear_session()
-        return RunResult(record)
+
+    def failed(self, spec: RunSpec, exc: BaseException) -> RunResult:
+        """A run that raised: its failed result (`failed_result`)."""
+        self._forget_model()
+        return failed_result(spec, exception_message(exc), self.backend, self.device, self.versions, exc)
 
     def run_or_fail(self, spec: RunSpec, data_dir=None) -> RunResult:
         try:
             return self.run(spec, data_dir)
         except Exception as exc:  # recorded and reported; the suite goes on
             return self.failed(spec, exc)
-
-
-def run_probes(result: RunResult, probes, when: str, model, objective, data, x, y, seed: int) -> None:
-    """Runs each probe on `model` and files what it measured in `result`: curves as series
-    `<name>/<when>`, numbers as metrics `<when>/<name>`, arrays as `<name>/<when>`. A probe whose
-    function takes `seed` gets the run's (e.g. to draw its labelled examples anew per seed)."""
-    import inspect
-
-    for name in probes:
-        fn = PROBES[name]
-        measured = fn(model, objective, data, x, y, **({"seed": seed} if "seed" in inspect.signature(fn).parameters
-                                                       else {}))
-        result.series.update({f"{k}/{when}": [(float(a), float(b)) for a, b in zip(*xy)]
-                              for k, xy in measured.series.items()})
-        result.metrics.update({f"{when}/{k}": float(v) for k, v in measured.metrics.items()})
-        result.arrays.update({f"{k}/{when}": np.asarray(v) for k, v in measured.arrays.items()})
-
-
-def run_record(spec: RunSpec, status: str, error: str | None, backend: str, device: str, versions: dict,
-               data=None, framework: str | None = None, trainer: str | None = None,
-               members: int | None = None) -> RunRecord:
-    """The database record of one run.
-
-    For a finished run (`data` given), the input shape (figures plot
-    against length) and the framework (the report draws baselines as
-    reference lines) go with the record, not into the run key: they follow
-    from the dataset and the architecture.
-    """
-    t = spec.task
-    config = spec.config
-    if data is not None:
-        config = {**config, "input_shape": list(data.input_shape), "framework": framework}
-    return RunRecord(
-        run_key=spec.key, study=t.study, task=t.name, arch=t.arch, setting=t.setting,
-        dataset=t.dataset, variant=t.variant, matched=int(t.matched), bias=t.bias,
-        profile=spec.profile, n_train=spec.n_train, seed=spec.seed,
-        status=status, error=error, backend=backend, device=device,
-        versions_json=json.dumps(versions), config_json=json.dumps(config, default=str),
-        finished_at=time.time(), objective=t.objective, metric=t.metric, framework=framework,
-        length=int(data.input_shape[0]) if data is not None else None,
-        hparams_json=json.dumps(spec.hparams, sort_keys=True, default=str),
-        trainer=trainer or (None if framework is None else "sklearn" if framework == "sklearn" else "fit"),
-        members=members if members is not None else (None if framework is None else 1),
-        learning_rate=spec.lr, kind=spec.kind,
-    )
