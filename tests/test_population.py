@@ -95,6 +95,32 @@ def test_a_stopped_member_does_not_move_and_the_two_ways_of_stepping_agree():
     ))
 
 
+def test_a_diverging_run_ends_the_same_way_on_both_trainers():
+    """One divergence rule (`suite.training.results.finish_run`): a run whose training loss becomes
+    non-finite fails, with the same error, whether it trained alone or as a member of a population (its
+    fellow members go on, unharmed); a learning-rate tuning run that diverges is kept, flagged, with a
+    validation score of +inf, so that its rate is never chosen."""
+    run_python_ok(PRELUDE + (
+        "from suite.training import Trainer\n"
+        "task = Task(name='t/mlp', study='t', dataset='digits', arch='mlp')\n"
+        "cases = [(0, 1e-3, 'eval'), (1, 1e30, 'eval'), (2, 1e30, 'tune')]  # a rate of 1e30 overflows\n"
+        "def spec(seed, lr, kind, trainer):\n"
+        "    return RunSpec(task, 60, seed, {'width': 16}, BUDGETS['smoke'], 'smoke', 'jax', trainer=trainer,\n"
+        "                   learning_rate=lr, kind=kind)\n"
+        "together = PopulationTrainer('CPU').run([spec(*case, 'population') for case in cases])\n"
+        "fit = Trainer('CPU')\n"
+        "alone = [fit.run_or_fail(spec(*case, 'fit')) for case in cases]\n"
+        "for results in (together, alone):\n"
+        "    fine, diverged, tuning = results\n"
+        "    assert fine.ok and 'train/diverged' not in fine.metrics and fine.metrics['test/accuracy'] > 0\n"
+        "    assert diverged.record.status == 'failed' and not diverged.metrics, diverged.record.error\n"
+        "    assert diverged.record.error.startswith('FloatingPointError: loss became nan at check'), diverged.record.error\n"
+        "    assert tuning.ok and tuning.metrics['train/diverged'] == 1.0 and tuning.metrics['val/best_loss'] == float('inf')\n"
+        "assert together[1].record.error == alone[1].record.error\n"
+        "print('ok')\n"
+    ))
+
+
 def test_a_second_population_of_equal_shapes_compiles_nothing():
     """Populations of one model group with the same number of members reuse the compiled programs:
     no XLA compilation at all for the second one (seen through jax's compile events), whether its
