@@ -45,8 +45,8 @@ class Budget:
 
 BUDGETS = {
     "smoke": Budget(max_steps=24, eval_every=8, patience=2, steps_per_execution=8),
-    # quick: at 240 steps (8 checks) most runs of the default run were still improving when the budget
-    # ended (32 of 40 verdicts qualified under-trained); 800 steps, early stopping after 200 without gain
+    # quick: enough steps that most runs stop on their own (early stopping after 200 without gain) rather
+    # than still improving when the budget ends (bench/README.md: the budget's history)
     "quick": Budget(max_steps=800, eval_every=50, patience=4),
     "full": Budget(max_steps=6000, eval_every=200, patience=6, steps_per_execution=32),
 }
