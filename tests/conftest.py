@@ -1,4 +1,11 @@
-"""Shared fixtures. Tests run offline on a CPU, on the smoke profile."""
+"""Shared fixtures. Tests run offline on a CPU, on the smoke profile.
+
+Two tiers: `python -m pytest -m "not slow"` for the edit-test loop (no
+training through the command line), `python -m pytest` for everything. A
+test that uses the `smoke_run` or `cli` fixture is marked slow here; other
+slow tests (a fresh interpreter that trains, a browser) say so with
+`@pytest.mark.slow`.
+"""
 
 import atexit
 import os
@@ -42,6 +49,54 @@ def read_report(index) -> str:
 @pytest.fixture
 def cli():
     return run_cli
+
+
+SLOW_FIXTURES = ("cli", "smoke_run")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Whatever trains through the command line is slow."""
+    for item in items:
+        if set(SLOW_FIXTURES) & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+
+
+class SmokeRun:
+    """The smoke run of every registered study: its output folder, database, report and console output."""
+
+    def __init__(self, output: Path, result):
+        self.output = output
+        self.db = output / "results.sqlite"
+        self.index = output / "index.html"
+        self.result = result
+        self._html = None
+
+    @property
+    def html(self) -> str:
+        """The index and every study page, as one text (`read_report`)."""
+        if self._html is None:
+            self._html = read_report(self.index)
+        return self._html
+
+    def query(self, sql: str, params=()) -> list:
+        import sqlite3
+
+        con = sqlite3.connect(f"file:{self.db}?mode=ro", uri=True)
+        try:
+            return con.execute(sql, params).fetchall()
+        finally:
+            con.close()
+
+
+@pytest.fixture(scope="session")
+def smoke_run(tmp_path_factory) -> SmokeRun:
+    """Every registered study on the smoke profile, trained once for the whole test run: the study
+    tests, the unmeasured-claim detector, the report's and the browser's tests read its database and
+    report instead of training their own."""
+    output = tmp_path_factory.mktemp("smoke")
+    result = run_cli("--profile", "smoke", "--output", output, "--no-progress", timeout=1800)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return SmokeRun(output, result)
 
 
 def unmeasured_claims(db_path) -> list[str]:

@@ -2,6 +2,7 @@
 
 import dataclasses
 import json
+import re
 import sqlite3
 import subprocess
 import sys
@@ -89,7 +90,9 @@ def test_report_renders_figures_verdicts_and_escapes_hostile_text(tmp_path):
     assert HOSTILE not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert html.count("<svg") >= 1 and "test/accuracy" in html
-    assert "supported" in html  # cnn is 0.4 above mlp on every seed
+    # cnn is 0.4 above mlp on every seed: the claim's row in the index says so
+    rows = re.findall(r'<tr data-verdict="(\w+)"[^>]*>.*?cnn beats mlp', html)
+    assert rows == ["supported"], rows
     assert "Q &lt;script&gt;" in html
     assert "natural (matched)" in html and "permuted (mismatched)" in html
     assert "CPU (test)" in html
@@ -198,6 +201,15 @@ def test_the_unmeasured_claim_detector_finds_constant_and_shared_conditions(tmp_
             fill(store, tasks, study("s", claims), score=lambda task, n, seed: scores[task.arch](n, seed))
         found = unmeasured_claims(path)
         assert bool(found) == bool(expected) and all(any(e in f for f in found) for e in expected), found
+
+
+def test_no_claim_of_a_registered_study_is_unmeasured_on_the_smoke_run(smoke_run):
+    """The detector above, on the smoke run of every registered study: no claim's two conditions are
+    fixed by construction or read the same runs (a study added later is checked too)."""
+    assert not unmeasured_claims(smoke_run.db)
+    planned = re.search(r"planning (.+) \(smoke profile", smoke_run.result.stderr).group(1).split(", ")
+    with_runs = {s for (s,) in smoke_run.query("SELECT DISTINCT study FROM runs WHERE status = 'ok'")}
+    assert set(planned) == {s for (s,) in smoke_run.query("SELECT name FROM studies")} <= with_runs
 
 
 def test_a_borrowed_run_is_read_as_the_borrower_s_under_its_setting(tmp_path):

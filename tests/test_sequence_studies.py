@@ -1,4 +1,4 @@
-"""The four sequence studies of issue 3, end to end on the smoke profile."""
+"""The four sequence studies, end to end on the smoke profile."""
 
 import json
 import sqlite3
@@ -8,7 +8,6 @@ import pytest
 from suite.claims import Claim
 from suite.data import DATASETS
 from suite.studies import REGISTRY, load_builtin_studies
-from conftest import read_report, unmeasured_claims
 
 SEQUENCE_STUDIES = ("memory", "order", "gating", "bottleneck")
 
@@ -55,42 +54,48 @@ def test_old_databases_gain_the_new_columns(tmp_path):
     assert "setting" in view and {"figures_json", "references_json"} <= set(studies)
 
 
-def test_sequence_studies_write_their_sections_figures_and_verdicts(cli, tmp_path):
-    result = cli("--studies", ",".join(SEQUENCE_STUDIES), "--profile", "smoke", "--output", tmp_path,
-                 "--no-progress")
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert not unmeasured_claims(tmp_path / "results.sqlite")
-    html = read_report(tmp_path / "index.html")
+def test_sequence_studies_write_their_sections_figures_and_verdicts(smoke_run):
+    html, query = smoke_run.html, smoke_run.query
     for name in SEQUENCE_STUDIES:
         assert f'id="study-{name}"' in html
     for title in ("Error against dependency length", "Gradient norm against distance from the end",
                   "Training-step time against sequence length", "Learning curves: test/accuracy",
                   "Published reference points", "slope (log-log)"):
         assert title in html, title
-    assert html.count("<svg") >= 5
-    con = sqlite3.connect(tmp_path / "results.sqlite")
-    studies = {s for (s,) in con.execute("SELECT DISTINCT study FROM results WHERE status = 'ok'")}
-    assert studies == set(SEQUENCE_STUDIES)
-    step_ms = con.execute("SELECT COUNT(*), MIN(value) FROM results WHERE study = 'bottleneck' "
-                          "AND metric = 'train/step_ms'").fetchone()
-    assert step_ms[0] == 2 * 4 * 2 and step_ms[1] > 0  # lengths x archs x seeds
-    skill = con.execute("SELECT COUNT(*) FROM results WHERE study = 'memory' AND metric = 'test/skill'").fetchone()
-    assert skill[0] == 3 * 2 * 2  # archs x budgets x seeds (one dataset in smoke)
-    budgets = dict(con.execute("SELECT setting, MAX(steps) FROM runs WHERE study = 'memory' GROUP BY setting"))
-    assert budgets == {"budget x1": 40, "budget x4": 80}  # the memory study's budget axis
-    n_series = con.execute("SELECT COUNT(DISTINCT run_key) FROM series").fetchone()[0]
-    assert n_series == 3 * 2 * 2
-    settings = {s for (s,) in con.execute("SELECT DISTINCT setting FROM results WHERE study = 'gating'")}
-    assert settings == {"equal width"}  # on the memory task, at equal parameters, gating reads memory's runs
+    # every bottleneck run times its steps; every memory run is scored against the baseline and
+    # probes its gradients along the sequence
+    for study, metric in (("bottleneck", "train/step_ms"), ("memory", "test/skill")):
+        runs, measured, low = query("SELECT COUNT(*), COUNT(m.value), MIN(m.value) FROM runs r LEFT JOIN metrics m "
+                                    "ON m.run_key = r.run_key AND m.metric = ? WHERE r.study = ? AND r.status = 'ok'",
+                                    (metric, study))[0]
+        assert runs > 0 and measured == runs, (study, metric)
+        assert study != "bottleneck" or low > 0
+    memory_runs = query("SELECT COUNT(*) FROM runs WHERE study = 'memory' AND status = 'ok'")[0][0]
+    with_series = query("SELECT COUNT(DISTINCT s.run_key) FROM series s JOIN runs r USING (run_key) "
+                        "WHERE r.study = 'memory'")[0][0]
+    assert with_series == memory_runs
+    # the memory study's budget axis: its runs at budget x4 may take more steps than those at x1
+    budgets = dict(query("SELECT setting, MAX(steps) FROM runs WHERE study = 'memory' GROUP BY setting"))
+    assert set(budgets) == {t.setting for t in REGISTRY.tasks("memory")}
+    assert budgets["budget x4"] > budgets["budget x1"]
+    # on the memory task, at equal parameters, gating reads memory's runs instead of training its own
+    load_builtin_studies()
+    gating = REGISTRY.study("gating")
+    borrowed = {b.as_setting for b in gating.borrows}
+    assert borrowed and not {s for (s,) in query("SELECT DISTINCT setting FROM runs WHERE study = 'gating'")} & borrowed
     from suite.report.frames import load_results, study_rows
     from suite.store import Store
 
-    with Store(tmp_path / "results.sqlite") as store:
+    with Store(smoke_run.db) as store:
         data = load_results(store)
-    gating = study_rows(data["runs"], data["studies"].query("name == 'gating'").iloc[0])
-    lent = gating[gating["setting"] == "equal params"]
-    memory = data["runs"][(data["runs"]["study"] == "memory") & (data["runs"]["setting"] == "budget x4")]
-    assert len(lent) == 2 * 2 and set(lent["run_key"]) == set(memory.loc[memory["arch"] != "rnn", "run_key"])
-    assert "gru@equal params" in html and html.count("equal params") > 2  # its claim and figure have them
-    claims = json.loads(con.execute("SELECT claims_json FROM studies WHERE name = 'bottleneck'").fetchone()[0])
+    rows = study_rows(data["runs"], data["studies"].query("name == 'gating'").iloc[0])
+    for borrow in gating.borrows:
+        lent = rows[rows["setting"] == borrow.as_setting]
+        runs = data["runs"]
+        lender = runs[(runs["study"] == borrow.study) & (runs["setting"] == borrow.setting)
+                      & runs["arch"].isin(borrow.archs) & runs["dataset"].isin(borrow.datasets)
+                      & runs["dataset"].isin(gating.datasets["smoke"])]
+        assert len(lent) and set(lent["run_key"]) == set(lender["run_key"])
+        assert f"{borrow.archs[0]}@{borrow.as_setting}" in html  # its claim and figure show them
+    claims = json.loads(query("SELECT claims_json FROM studies WHERE name = 'bottleneck'")[0][0])
     assert any(c["statistic"] == "slope" for c in claims)

@@ -2,12 +2,10 @@
 
 import json
 import re
-import sqlite3
 
 import numpy as np
 import pytest
 
-from conftest import read_report, unmeasured_claims
 from suite.data import (Dataset, column_permutation, informative_table, load_dataset, load_variant,
                         make_splits, piecewise_table, random_rotation, standardise)
 
@@ -155,19 +153,21 @@ def test_ft_transformer_ignores_column_order_given_its_tokens():
     assert np.allclose(model.predict(x[:, perm], verbose=0), before, atol=1e-5)
 
 
-def test_tabular_study_writes_its_section_heatmap_baselines_and_verdicts(cli, tmp_path):
-    result = cli("--studies", "tabular", "--profile", "smoke", "--archs", "mlp,grid_cnn,hgb,knn",
-                 "--output", tmp_path, "--no-progress")
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert not unmeasured_claims(tmp_path / "results.sqlite")
-    html = read_report(tmp_path / "index.html")
+def test_tabular_study_writes_its_section_heatmap_baselines_and_verdicts(smoke_run):
+    html, query = smoke_run.html, smoke_run.query
     assert 'id="study-tabular"' in html
     for text in ("Sensitivity to each perturbation", "Learning curves: test/accuracy", "Grinsztajn",
                  "change in the metric from variant natural to rotated"):
         assert text in html, text
-    con = sqlite3.connect(tmp_path / "results.sqlite")
-    rows = con.execute("SELECT arch, variant, COUNT(DISTINCT run_key) FROM results WHERE study = 'tabular' "
-                       "AND status = 'ok' GROUP BY arch, variant").fetchall()
-    assert len(rows) == 4 * 4 and all(n == 2 for _, _, n in rows)  # archs x variants, 2 seeds each
-    # verdicts come with intervals over the two seeds
+    from suite.studies import REGISTRY, load_builtin_studies
+
+    load_builtin_studies()
+    study = REGISTRY.study("tabular")
+    # every model on every variant of the table, on every seed of the profile
+    rows = query("SELECT arch, variant, COUNT(DISTINCT seed) FROM runs WHERE study = 'tabular' AND status = 'ok' "
+                 "AND kind = 'eval' GROUP BY arch, variant")
+    tasks = {(t.arch, t.variant) for t in REGISTRY.tasks("tabular") if t.dataset in study.datasets["smoke"]}
+    assert {(a, v) for a, v, _ in rows} == tasks
+    assert all(n == study.seeds["smoke"] for _, _, n in rows)
+    # verdicts come with intervals over the seeds
     assert re.search(r"<td>\[[+-]\d\.\d{3}, [+-]\d\.\d{3}\]</td>", html)
