@@ -68,7 +68,8 @@ def test_results_view_is_tidy(tmp_path):
 
 
 def test_report_renders_figures_verdicts_and_escapes_hostile_text(tmp_path):
-    claim = Claim(text=f"cnn beats mlp {HOSTILE}", a={"arch": "cnn"}, b={"arch": "mlp"})
+    claim = Claim(text=f"cnn beats mlp {HOSTILE}", a={"arch": "cnn"}, b={"arch": "mlp", "variant": "natural"},
+                  datasets=("digits",))  # the hostile dataset has neither model
     s = Study(name="loc", question=f"Q {HOSTILE}", claim="C", expected="E", claims=(claim,),
               sizes={p: (50,) for p in PROFILES}, seeds={p: 3 for p in PROFILES},
               datasets={p: ("digits",) for p in PROFILES})
@@ -79,7 +80,7 @@ def test_report_renders_figures_verdicts_and_escapes_hostile_text(tmp_path):
              # hostile names inside the figures too (legend, panel titles)
              Task(name="loc/evil", study="loc", dataset=HOSTILE, arch=HOSTILE)]
     with Store(tmp_path / "r.sqlite") as store:
-        fill(store, tasks, s, score=lambda t, n, seed: {"cnn": 0.9}.get(t.arch, 0.5) + 0.01 * seed)
+        fill(store, tasks, s, score=lambda t, n, seed: {"cnn": 0.9 + 0.01 * seed}.get(t.arch, 0.5 + 0.02 * seed))
         store.record_skip(Task(name="loc/skip", study="loc", dataset="digits", arch="vit"), HOSTILE)
         bad = {"run_key": "bad", "study": "loc", "task": HOSTILE, "arch": "cnn", "dataset": "digits",
                "variant": "natural", "matched": 1, "profile": "smoke", "n_train": 50, "seed": 9,
@@ -90,7 +91,7 @@ def test_report_renders_figures_verdicts_and_escapes_hostile_text(tmp_path):
     assert HOSTILE not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert html.count("<svg") >= 1 and "test/accuracy" in html
-    # cnn is 0.4 above mlp on every seed: the claim's row in the index says so
+    # cnn is 0.38-0.40 above mlp on every seed: the claim's row in the index says so
     rows = re.findall(r'<tr data-verdict="(\w+)"[^>]*>.*?cnn beats mlp', html)
     assert rows == ["supported"], rows
     assert "Q &lt;script&gt;" in html
