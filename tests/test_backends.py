@@ -49,17 +49,17 @@ def test_suite_code_on_jax_does_not_import_tensorflow():
 
 
 def test_gradient_probe_and_step_timer_on_jax(tmp_path):
-    import sqlite3
+    from suite.store.read import Reader
 
     result = run_cli("--backend", "jax", "--studies", "memory", "--archs", "gru", "--datasets", "copy_T10",
                      "--seeds", "2", "--profile", "smoke", "--output", tmp_path, "--no-progress")
     assert result.returncode == 0, result.stderr[-3000:]
-    con = sqlite3.connect(tmp_path / "results.sqlite")
-    names = {n for (n,) in con.execute("SELECT DISTINCT name FROM series")}
-    assert names == {"input_gradients/init", "input_gradients/trained"}
+    with Reader(tmp_path / "results.sqlite") as db:
+        series, results = db.series(), db.results()
+    assert set(series["name"]) == {"input_gradients/init", "input_gradients/trained"}
     # seeds x the memory study's two budgets x (init, trained) x 10 steps
-    assert con.execute("SELECT COUNT(*) FROM series WHERE value > 0").fetchone()[0] == 2 * 2 * 2 * 10
-    assert con.execute("SELECT MIN(value) FROM results WHERE metric = 'train/step_ms'").fetchone()[0] > 0
+    assert (series["value"] > 0).sum() == 2 * 2 * 2 * 10
+    assert results.loc[results["metric"] == "train/step_ms", "value"].min() > 0
 
 
 def test_gan_players_get_their_own_gradients_and_take_turns_on_jax():

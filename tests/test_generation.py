@@ -162,7 +162,8 @@ def test_the_gan_players_take_turns():
 def test_generation_and_representation_write_their_sections(cli, tmp_path):
     import re
     from html import unescape as html_unescape
-    import sqlite3
+
+    from suite.store.read import Reader
 
     result = cli("--studies", "generation,representation", "--profile", "smoke", "--output", tmp_path,
                  "--no-progress")
@@ -195,17 +196,15 @@ def test_generation_and_representation_write_their_sections(cli, tmp_path):
             assert verdict in {"supported", "contradicted", "inconclusive", "undecidable"}, (claim.text, verdict)
         else:
             assert verdict == "no data", (claim.text, verdict)
-    con = sqlite3.connect(tmp_path / "results.sqlite")
-    modes = con.execute("SELECT arch, value FROM results WHERE study = 'generation' AND metric = 'trained/modes'")
-    modes = modes.fetchall()
-    assert {a for a, _ in modes} == {"gan", "gan_sn", "vae", "diffusion"} and len(modes) == 4 * 2
-    assert all(0 <= v <= 8 for _, v in modes)
-    parts = {m for (m,) in con.execute("SELECT DISTINCT h.metric FROM history h JOIN runs r USING (run_key) "
-                                       "WHERE r.arch = 'gan'")}
+    with Reader(tmp_path / "results.sqlite") as db:
+        results, runs, history, arrays = db.results(), db.runs(), db.history(), db.arrays()
+    modes = results[(results["study"] == "generation") & (results["metric"] == "trained/modes")]
+    assert set(modes["arch"]) == {"gan", "gan_sn", "vae", "diffusion"} and len(modes) == 4 * 2
+    assert modes["value"].between(0, 8).all()
+    parts = set(history.loc[history["run_key"].isin(runs.loc[runs["arch"] == "gan", "run_key"]), "metric"])
     assert {"loss", "d_loss", "g_loss"} <= parts  # the two players' losses per epoch
-    arrays = {n for (n,) in con.execute("SELECT DISTINCT name FROM arrays")}
-    assert {"samples/trained", "samples/init", "code_map/trained", "reconstructions/trained"} <= arrays
-    probes = {m for (m,) in con.execute("SELECT DISTINCT metric FROM results WHERE study = 'representation'")}
+    assert {"samples/trained", "samples/init", "code_map/trained", "reconstructions/trained"} <= set(arrays["name"])
+    probes = set(results.loc[results["study"] == "representation", "metric"])
     assert {"trained/probe_code_10", "trained/probe_pixels_10", "trained/probe_pca_100",
             "trained/reconstruction_mse", "init/probe_code_10"} <= probes
 

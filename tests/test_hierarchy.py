@@ -1,7 +1,5 @@
 """The feature-hierarchy probe and study (issue 6): edge-likeness, receptive fields, top patches, figures."""
 
-import sqlite3
-
 import numpy as np
 import pytest
 
@@ -124,14 +122,17 @@ def test_filter_and_top_patch_figures_render():
 
 
 def test_arrays_round_trip_through_the_store(tmp_path):
-    from suite.store import RunRecord, RunResult, Store
+    from suite.store.read import Reader
+    from suite.store.schema import RunRecord, RunResult
+    from suite.store.write import Writer
 
     record = RunRecord(run_key="k", study="s", task="t", arch="cnn", dataset="digits", variant="natural",
                        matched=1, profile="smoke", n_train=10, seed=0, status="ok")
     arrays = {"filters/init": np.arange(12, dtype=np.float32).reshape(2, 2, 1, 3), "channels/trained": np.array([3, 1])}
-    with Store(tmp_path / "r.sqlite") as store:
+    with Writer(tmp_path / "r.sqlite") as store:
         store.record_run(RunResult(record, arrays=arrays))
-        back = store.read_arrays("k")
+    with Reader(tmp_path / "r.sqlite") as store:
+        back = store.run_arrays("k")
     assert set(back) == set(arrays)
     for name, value in arrays.items():
         assert back[name].dtype == value.dtype and np.array_equal(back[name], value)
@@ -146,14 +147,17 @@ def test_hierarchy_study_writes_filters_patches_probes_and_verdicts(cli, tmp_pat
     assert 'id="study-hierarchy"' in html
     for title in ("First-layer filters: digits", "What each layer responds to: digits", "Linear probes by layer"):
         assert title in html
-    con = sqlite3.connect(tmp_path / "results.sqlite")
-    metrics = {m for (m,) in con.execute("SELECT DISTINCT metric FROM results WHERE study = 'hierarchy'")}
+    from suite.store.read import Reader
+
+    with Reader(tmp_path / "results.sqlite") as db:
+        results, arrays = db.results(), db.arrays()
+    metrics = set(results.loc[results["study"] == "hierarchy", "metric"])
     for when in ("init", "trained"):
         assert {f"{when}/edge_likeness", f"{when}/depth_gain",
                 *(f"{when}/probe_accuracy_layer{i}" for i in (1, 2, 3))} <= metrics
-    values = [v for (v,) in con.execute("SELECT value FROM results WHERE metric LIKE '%/probe_accuracy_layer%'")]
+    values = results.loc[results["metric"].str.contains("/probe_accuracy_layer", regex=False), "value"].tolist()
     assert len(values) == 2 * 2 * 3 and all(0 <= v <= 1 for v in values)  # seeds x (init, trained) x layers
-    names = {n for (n,) in con.execute("SELECT DISTINCT name FROM arrays")}
+    names = set(arrays["name"])
     assert {"filters/init", "filters/trained", "top_patches_layer3/trained"} <= names
     # three claims, each judged from the two seeds' paired changes (at a glance and in the section)
     import re

@@ -1,6 +1,5 @@
 """Translation and pooling (issue 6): shifts, canvases, FLOPs, extra test sets, the two studies."""
 
-import sqlite3
 
 import numpy as np
 import pytest
@@ -107,11 +106,14 @@ def test_translation_and_pooling_write_their_sections(cli, tmp_path):
     assert html.count('<p class="warn smoke">smoke profile: for testing, not evidence') == 1 + 2
     assert html.count('<span class="smoke">smoke profile') == sum(
         1 for line in html.splitlines() if line.startswith('<tr data-verdict=')) > 0
-    con = sqlite3.connect(tmp_path / "results.sqlite")
-    models = con.execute("SELECT DISTINCT arch || '@' || setting FROM results WHERE study = 'translation'").fetchall()
-    assert {m for (m,) in models} == {"cnn@gap", "cnn@flatten", "mlp@"}
-    flops = dict(con.execute("SELECT setting, MAX(value) FROM results WHERE study = 'pooling' "
-                             "AND metric = 'model/flops' GROUP BY setting").fetchall())
+    from suite.store.read import Reader
+
+    with Reader(tmp_path / "results.sqlite") as db:
+        results = db.results()
+    translation = results[results["study"] == "translation"]
+    assert set(translation["arch"] + "@" + translation["setting"]) == {"cnn@gap", "cnn@flatten", "mlp@"}
+    pooling = results[(results["study"] == "pooling") & (results["metric"] == "model/flops")]
+    flops = pooling.groupby("setting")["value"].max()
     assert flops["strided"] < flops["max pool"] < flops["no downsampling"]
-    far = con.execute("SELECT COUNT(*) FROM results WHERE study = 'translation' AND metric = 'test_far/accuracy'")
-    assert far.fetchone()[0] == 3 * 2 * 2  # models x placements x seeds
+    far = (translation["metric"] == "test_far/accuracy").sum()
+    assert far == 3 * 2 * 2  # models x placements x seeds

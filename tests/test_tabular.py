@@ -2,7 +2,6 @@
 
 import json
 import re
-import sqlite3
 
 import numpy as np
 import pytest
@@ -165,9 +164,12 @@ def test_tabular_study_writes_its_section_heatmap_baselines_and_verdicts(cli, tm
     for text in ("Sensitivity to each perturbation", "Learning curves: test/accuracy", "Grinsztajn",
                  "change in the metric from variant natural to rotated"):
         assert text in html, text
-    con = sqlite3.connect(tmp_path / "results.sqlite")
-    rows = con.execute("SELECT arch, variant, COUNT(DISTINCT run_key) FROM results WHERE study = 'tabular' "
-                       "AND status = 'ok' GROUP BY arch, variant").fetchall()
-    assert len(rows) == 4 * 4 and all(n == 2 for _, _, n in rows)  # archs x variants, 2 seeds each
+    from suite.store.read import Reader
+
+    with Reader(tmp_path / "results.sqlite") as db:
+        results = db.results()
+    ok = results[(results["study"] == "tabular") & (results["status"] == "ok")]
+    runs = ok.groupby(["arch", "variant"])["run_key"].nunique()
+    assert len(runs) == 4 * 4 and (runs == 2).all()  # archs x variants, 2 seeds each
     # verdicts come with intervals over the two seeds
     assert re.search(r"<td>\[[+-]\d\.\d{3}, [+-]\d\.\d{3}\]</td>", html)

@@ -27,10 +27,7 @@ def measured_rates(store) -> dict:
     rate is seconds per budgeted member-step, as the ETA counts it (measured
     on the evaluation runs of a fresh default run against the rates of its
     tuning phase: 1.19x their time; per population step it was 0.29x)."""
-    rows = store.con.execute(
-        "SELECT device, dataset, arch, hparams_json, train_seconds, steps, "
-        "json_extract(config_json, '$.budget.max_steps') FROM runs "
-        "WHERE status = 'ok' AND train_seconds IS NOT NULL")
+    rows = store.run_times()
     seconds, steps, runs = defaultdict(float), defaultdict(float), defaultdict(int)
     for device, dataset, arch, hparams, train_seconds, n_steps, max_steps in rows:
         group = (dataset, arch, json.dumps(json.loads(hparams or "{}"), sort_keys=True))

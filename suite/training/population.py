@@ -50,7 +50,7 @@ import numpy as np
 
 from suite.architectures import build_model, count_flops, get_architecture
 from suite.data import TRANSFORMS, load_variant, subsample_indices
-from suite.store import RunResult
+from suite.store.schema import RunResult
 from suite.training.devices import library_versions
 from suite.training.objectives import OBJECTIVES, baseline_metrics, convergence_metrics, loss_oscillation
 from suite.training.plan import RunSpec

@@ -82,7 +82,7 @@ def results_from_ray(units, data_dir, backend: str, setup, address=None, gpus_pe
     a running cluster ("auto": the one started on this machine)."""
     import ray
 
-    from suite.store import RunResult
+    from suite.store.schema import RunResult
     from suite.training.devices import library_versions
     from suite.training.trainer import run_record
 

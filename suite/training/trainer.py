@@ -29,7 +29,7 @@ import numpy as np
 from suite.architectures import build_model, count_flops, get_architecture
 from suite.data import load_variant, subsample
 from suite.probes import PROBES
-from suite.store import RunRecord, RunResult
+from suite.store.schema import RunRecord, RunResult
 from suite.training.devices import library_versions
 from suite.training.objectives import OBJECTIVES, baseline_metrics, convergence_metrics, loss_oscillation
 from suite.training.plan import RunSpec

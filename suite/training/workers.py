@@ -13,7 +13,7 @@ import sys
 import time
 from typing import Iterable
 
-from suite.store import RunResult
+from suite.store.schema import RunResult
 from suite.training.devices import configure_device, default_workers, library_versions
 from suite.training.plan import RunSpec
 from suite.training.trainer import Trainer, run_record
