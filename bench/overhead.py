@@ -33,7 +33,7 @@ def suite_side(arch, epochs, seeds):
     from suite.architectures import resolve_hparams
     from suite.studies import Task
     from suite.training import Budget, RunSpec, run_plan
-    from suite.store import Store
+    from suite.store.write import Writer
 
     start = time.perf_counter()
     data = load_variant("mnist5k", "natural")
@@ -43,9 +43,10 @@ def suite_side(arch, epochs, seeds):
     budget = Budget(max_steps=steps * epochs, eval_every=steps, patience=epochs + 1, batch_size=BATCH)
     task = Task(name=f"bench/{arch}", study="bench", dataset="mnist5k", arch=arch)
     specs = [RunSpec(task, N_TRAIN, seed, hparams, budget, "bench", "tensorflow") for seed in range(seeds)]
-    with tempfile.TemporaryDirectory() as out, Store(Path(out) / "r.sqlite") as store:
+    with tempfile.TemporaryDirectory() as out, Writer(Path(out) / "r.sqlite") as store:
         counts = run_plan(specs, store, progress=False, workers=1)
-        accuracy = store.read_frame("select avg(value) v from results where metric = 'test/accuracy'")["v"][0]
+        results = store.results()
+        accuracy = results.loc[results["metric"] == "test/accuracy", "value"].mean()
     assert counts["ok"] == seeds, counts
     return time.perf_counter() - start, accuracy
 

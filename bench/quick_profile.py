@@ -15,7 +15,6 @@ import argparse
 import os
 import platform
 import re
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -25,7 +24,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from suite.training import cpu_name  # noqa: E402  (after the path is set)
+from suite.store.read import Reader  # noqa: E402  (after the path is set)
+from suite.training.devices import cpu_name  # noqa: E402
 
 # the issues' targets for a 2-core CPU, in seconds
 TARGETS = {"locality": 180, "memory,order,gating,bottleneck": 300, "tabular": 180,
@@ -55,9 +55,9 @@ def main():
         wall = time.perf_counter() - start
         if result.returncode != 0:
             sys.exit(f"suite failed ({result.returncode}):\n{result.stderr[-2000:]}")
-        con = sqlite3.connect(Path(out) / "results.sqlite")
-        per_study = con.execute("SELECT study, COUNT(*), SUM(train_seconds) FROM runs GROUP BY study").fetchall()
-        con.close()
+        with Reader(Path(out) / "results.sqlite") as db:
+            runs = db.runs(columns=("study", "train_seconds"))
+        per_study = runs.groupby("study")["train_seconds"].agg(["size", "sum"]).itertuples(name=None)
     summary = result.stdout.strip().splitlines()[-1]
     runs = int(re.match(r"(\d+) runs", summary).group(1))
     print(f"machine: {cpu_name()}, {os.cpu_count()} cores, Python {platform.python_version()}")

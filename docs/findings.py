@@ -13,6 +13,7 @@ evaluation.
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from pathlib import Path
@@ -25,9 +26,9 @@ def verdicts(path: str):
     from suite.claims import Claim
     from suite.report.frames import load_results, study_runs
     from suite.report.html import claim_verdicts
-    from suite.store import Store
+    from suite.store.read import Reader
 
-    with Store(Path(path)) as store:
+    with Reader(path) as store:
         data = load_results(store)
     studies = data["studies"]
     if "position" in studies:
@@ -40,10 +41,11 @@ def verdicts(path: str):
 
 
 def main(path: str, counts: bool = False) -> None:
+    found = list(verdicts(path))  # the database is read (or refused) before any line is printed
     if counts:
         print("| study | supported / contradicted / inconclusive / undecidable (qualified; controls) |")
         print("| --- | --- |")
-        for name, vs in verdicts(path):
+        for name, vs in found:
             claims = [v for v in vs if not v["control"]]
             n = [sum(v["verdict"] == k for v in claims) for k in ("supported", "contradicted", "inconclusive",
                                                                   "undecidable")]
@@ -52,7 +54,7 @@ def main(path: str, counts: bool = False) -> None:
         return
     print("| study | claim | verdict | per dataset: a - b [95% interval] (seeds) |")
     print("| --- | --- | --- | --- |")
-    for name, vs in verdicts(path):
+    for name, vs in found:
         for v in vs:
             rows = "; ".join(f"{r['dataset']}: {r['estimate']} {r['interval'] or ''} {r['note']} ({r['n_seeds']})"
                              .replace("  ", " ") for r in v["rows"])
@@ -62,6 +64,13 @@ def main(path: str, counts: bool = False) -> None:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) not in (2, 3) or (len(sys.argv) == 3 and sys.argv[2] != "--counts"):
-        raise SystemExit("usage: python docs/findings.py RESULTS.sqlite [--counts]")
-    main(sys.argv[1], counts=len(sys.argv) == 3)
+    parser = argparse.ArgumentParser(prog="python docs/findings.py", description=__doc__.splitlines()[0])
+    parser.add_argument("results", metavar="RESULTS.sqlite", help="a results database (run_suite.py's output)")
+    parser.add_argument("--counts", action="store_true", help="one row per study: its verdicts counted")
+    args = parser.parse_args()
+    from suite import UsageError
+
+    try:
+        main(args.results, counts=args.counts)
+    except UsageError as e:
+        parser.exit(2, f"{parser.prog}: error: {e}\n")

@@ -274,7 +274,7 @@ def _write_report(store, path: Path, export: str | None = None, single_page: boo
 
 def _print_plan(args, studies, backend, archs, datasets, sizes, seeds, grid, db_path) -> int:
     """`--plan`: the runs and their estimated time, nothing trained or written."""
-    from suite.store import Store
+    from suite.store.read import Reader
     from suite.training import plan_runs
     from suite.training.devices import configure_device, default_workers
     from suite.training.estimate import describe_plan
@@ -293,7 +293,7 @@ def _print_plan(args, studies, backend, archs, datasets, sizes, seeds, grid, db_
     print(f"plan: {', '.join(s.name for s in studies)} ({args.profile} profile, {backend} backend, this machine: "
           f"{device})")
     if db_path.exists():
-        with Store(db_path) as store:
+        with Reader(db_path) as store:
             lines = describe_plan(runs, store, device, workers)
     else:
         lines = describe_plan(runs, None, device, workers)
@@ -362,7 +362,7 @@ def _main(args, argv) -> int:
         raise UsageError(f"--trainer population needs --backend jax (the backend is {backend!r}); "
                          f"valid trainers on {backend}: auto, fit")
     if args.export:
-        from suite.store import check_export_path
+        from suite.store.read import check_export_path
 
         check_export_path(Path(args.export))
     if args.workers is not None and args.workers < 1:
@@ -371,12 +371,13 @@ def _main(args, argv) -> int:
 
     output = Path(args.output)
     db_path = output / "results.sqlite"
-    from suite.store import Store
+    from suite.store.read import Reader
+    from suite.store.write import Writer
 
     if args.report_only:
         if not db_path.exists():
             raise UsageError(f"no results database at {db_path}; run without --report-only first")
-        with Store(db_path) as store:
+        with Reader(db_path) as store:
             path = _write_report(store, output / "index.html", args.export, args.single_page)
         print(f"report: {path}")
         return 0
@@ -385,9 +386,10 @@ def _main(args, argv) -> int:
         return _print_plan(args, studies, backend, archs, datasets, sizes, seeds, grid, db_path)
 
     started = time.time()
-    with Store(db_path) as store:
+    with Writer(db_path) as store:
         session = store.start_session(["run_suite.py", *argv])
         from suite.training import plan_runs, run_plan, study_budget
+        from suite.training.plan import supersede
         from suite.training.population import trainer_policy
         from suite.training.tuning import apply_rates, read_choices, sensitivity_runs, tuning_runs
 
@@ -419,12 +421,12 @@ def _main(args, argv) -> int:
         tune = tuning_runs(plan.runs, plan.studies, grid, args.profile)
         runs, tuned = plan.runs, None
         if tune:
-            store.supersede(tune)
+            supersede(store, tune)
             tuned = run(tune, f"tuning runs ({len(grid)} learning rates)")
             runs = apply_rates(runs, read_choices(store, [t.key for t in tune]))
         if grid:  # no grid (smoke, or --learning-rates none): no sweep of the recipes' rates either
             runs = runs + sensitivity_runs(runs, plan.studies)
-        superseded = store.supersede(runs + tune, {s.name: [t.name for t in REGISTRY.tasks(s.name)] for s in studies})
+        superseded = supersede(store, runs + tune, {s.name: [t.name for t in REGISTRY.tasks(s.name)] for s in studies})
         if superseded:
             print(f"note: {superseded} stored runs came from another version of the code, other settings or tasks "
                   "the code no longer has: kept in the database, left out of the report", file=sys.stderr)

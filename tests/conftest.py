@@ -107,9 +107,9 @@ def unmeasured_claims(db_path) -> list[str]:
 
     from suite.claims import Claim, evaluate_claim
     from suite.report.frames import load_results, study_runs
-    from suite.store import Store
+    from suite.store.read import Reader
 
-    with Store(db_path) as store:
+    with Reader(db_path) as store:
         data = load_results(store)
     problems = []
     for _, study in data["studies"].iterrows():

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from conftest import ROOT, run_cli
+from conftest import ROOT
 
 pytest.importorskip("jax")
 

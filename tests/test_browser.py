@@ -12,7 +12,7 @@ import pytest
 
 from suite.claims import Claim
 from suite.report import write_report
-from suite.store import Store
+from suite.store.write import Writer
 from suite.studies import PROFILES, Study, Task
 from test_report import fill
 
@@ -62,7 +62,7 @@ def _report(tmp_path):
     # the cnn leads at 50 examples and falls behind at 100: a crossover between them
     score = {"cnn": lambda n, s: (0.8 if n == 50 else 0.6) + 0.01 * s, "mlp": lambda n, s: 0.7,
              "lstm": lambda n, s: 0.9 + 0.01 * s, HOSTILE: lambda n, s: 0.5}
-    with Store(tmp_path / "results.sqlite") as store:
+    with Writer(tmp_path / "results.sqlite") as store:
         for position, s in enumerate((first, second)):
             fill(store, tasks[s.name], s, profile="smoke", sizes=(50, 100),
                  score=lambda t, n, seed: score[t.arch](n, seed))
@@ -182,7 +182,7 @@ def test_a_real_smoke_report_opens_with_every_figure_drawn_and_every_link_resolv
 
 def test_single_page_holds_every_study(tmp_path):
     _report(tmp_path)
-    with Store(tmp_path / "results.sqlite") as store:
+    with Writer(tmp_path / "results.sqlite") as store:
         write_report(store, tmp_path / "one" / "index.html", single_page=True)
     assert [p.name for p in (tmp_path / "one").glob("*.html")] == ["index.html"]
     html = (tmp_path / "one" / "index.html").read_text()

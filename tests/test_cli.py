@@ -3,7 +3,6 @@
 import importlib.util
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -12,7 +11,9 @@ import pandas as pd
 import pytest
 
 from conftest import read_report, ROOT
+from suite import UsageError
 from suite.data import DATASETS
+from suite.store.read import Reader
 from suite.studies import REGISTRY, load_builtin_studies
 
 load_builtin_studies()  # the valid names the errors must list, from the registries themselves
@@ -128,18 +129,18 @@ def test_task_module_outside_the_repo_runs_end_to_end(cli, tmp_path):
                  "--output", out, "--no-progress", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "report:" in result.stdout
-    con = sqlite3.connect(out / "results.sqlite")
-    frame = pd.read_sql("select * from results where metric = 'test/accuracy'", con)
+    with Reader(out / "results.sqlite") as db:
+        results, skipped = db.results(), db.skipped()
+    frame = results[results["metric"] == "test/accuracy"]
     assert sorted(frame["task"].unique()) == ["mine/narrow", "mine/wide"]
     assert len(frame) == 4 and (frame["status"] == "ok").all()  # the user's arch ran too
     assert set(frame["seed"]) == {0, 1} and set(frame["n_train"]) == {40}
-    skipped = pd.read_sql("select * from skipped", con)
     assert skipped.to_dict("records")[0]["reason"] == "kept out on purpose"
     html = read_report(out / "index.html")
     assert "The wide MLP beats the narrow one." in html and "kept out on purpose" in html
 
     # the tidy results beside the report: the results view, row for row
-    assert len(pd.read_csv(out / "results.csv")) == con.execute("select count(*) from results").fetchone()[0]
+    assert len(pd.read_csv(out / "results.csv")) == len(results)
 
     (out / "index.html").unlink()
     export = tmp_path / ("tidy.parquet" if importlib.util.find_spec("pyarrow") else "tidy.csv")
@@ -152,7 +153,8 @@ def test_task_module_outside_the_repo_runs_end_to_end(cli, tmp_path):
     fresh = cli("--tasks-module", module, "--studies", "mine", "--profile", "smoke", "--fresh",
                 "--output", out, "--no-progress", "--workers", "1", cwd=tmp_path)
     assert fresh.returncode == 0 and "0 already done, 4 to run" in fresh.stderr, fresh.stderr
-    assert con.execute("select count(*) from runs").fetchone()[0] == 4  # replaced, not added
+    with Reader(out / "results.sqlite") as db:
+        assert len(db.runs()) == 4  # replaced, not added
 
 
 def test_missing_tfds_data_is_one_line_and_the_rest_runs(cli, tmp_path):
@@ -163,22 +165,25 @@ def test_missing_tfds_data_is_one_line_and_the_rest_runs(cli, tmp_path):
     assert result.returncode == 0, result.stderr
     notes = [l for l in result.stderr.splitlines() if "tfds_mnist" in l]
     assert len(notes) == 1 and "--data-dir" in notes[0] and "Traceback" not in result.stderr
-    con = sqlite3.connect(out / "results.sqlite")
-    assert con.execute("select count(*) from runs where status = 'ok'").fetchone()[0] == 2
-    assert con.execute("select count(*) from skipped where dataset = 'tfds_mnist'").fetchone()[0] == 2
+    with Reader(out / "results.sqlite") as db:
+        assert len(db.finished_keys()) == 2
+        assert (db.skipped()["dataset"] == "tfds_mnist").sum() == 2
 
 
 def _count_ok(db):
-    if not db.exists():
-        return 0
     try:
-        con = sqlite3.connect(db, timeout=5)
-        try:
-            return con.execute("select count(*) from runs where status = 'ok'").fetchone()[0]
-        finally:
-            con.close()
-    except sqlite3.OperationalError:  # schema not created yet
+        with Reader(db) as reader:
+            return len(reader.finished_keys())
+    except UsageError:  # no database yet, or its schema not yet
         return 0
+
+
+def _finished_at(db) -> dict:
+    """run key -> when it finished, of the successful runs."""
+    with Reader(db) as reader:
+        runs = reader.runs(columns=("run_key", "status", "finished_at"))
+    ok = runs[runs["status"] == "ok"]
+    return dict(zip(ok["run_key"], ok["finished_at"]))
 
 
 def _start_and_wait_for(args, db, runs):
@@ -234,10 +239,7 @@ def _kill_once_runs_are_in(args, db, runs: int) -> dict:
     proc.wait()
     assert proc.returncode == -signal.SIGKILL, "the run finished before it could be killed"
     _assert_group_ends(proc.pid)  # worker processes do not outlive the suite
-    con = sqlite3.connect(db)
-    before = dict(con.execute("select run_key, finished_at from runs where status = 'ok'").fetchall())
-    con.close()
-    return before
+    return _finished_at(db)
 
 
 def planned_counts(stderr: str) -> tuple[int, int, int]:
@@ -262,11 +264,11 @@ def test_resume_after_sigkill_loses_nothing_and_duplicates_nothing(cli, tmp_path
     assert result.returncode == 0, result.stderr
     planned, done, to_run = planned_counts(result.stderr)
     assert 3 <= len(before) < planned and done == len(before) and to_run == planned - len(before)
-    con = sqlite3.connect(db)
-    after = dict(con.execute("select run_key, finished_at from runs where status = 'ok'").fetchall())
+    after = _finished_at(db)
     assert len(after) == planned
     assert all(after[k] == v for k, v in before.items())  # finished runs kept, not redone
-    frame = pd.read_sql("select * from results", con)
+    with Reader(db) as reader:
+        frame = reader.results()
     assert not frame.duplicated(["task", "n_train", "seed", "metric"]).any()
 
 
@@ -289,11 +291,11 @@ def test_a_worker_that_dies_fails_its_run_and_the_rest_goes_on(cli, tmp_path):
     result = cli("--tasks-module", module, "--studies", "mine", "--profile", "smoke",
                  "--workers", "2", "--output", out, "--no-progress", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    con = sqlite3.connect(out / "results.sqlite")
-    rows = con.execute("select task, status, error from runs").fetchall()
+    with Reader(out / "results.sqlite") as db:
+        rows = list(db.runs(columns=("task", "status", "error")).itertuples(index=False, name=None))
     by_task = {}
     for task, status, error in rows:
-        by_task.setdefault(task, set()).add((status, error))
+        by_task.setdefault(task, set()).add((status, error if isinstance(error, str) else None))  # NULL: NaN
     assert {s for s, _ in by_task["mine/crash"]} == {"failed"}
     assert all("worker process died" in e for _, e in by_task["mine/crash"])
     assert by_task["mine/wide"] == {("ok", None)} and by_task["mine/narrow"] == {("ok", None)}

@@ -122,14 +122,17 @@ def test_filter_and_top_patch_figures_render():
 
 
 def test_arrays_round_trip_through_the_store(tmp_path):
-    from suite.store import RunRecord, RunResult, Store
+    from suite.store.read import Reader
+    from suite.store.schema import RunRecord, RunResult
+    from suite.store.write import Writer
 
     record = RunRecord(run_key="k", study="s", task="t", arch="cnn", dataset="digits", variant="natural",
                        matched=1, profile="smoke", n_train=10, seed=0, status="ok")
     arrays = {"filters/init": np.arange(12, dtype=np.float32).reshape(2, 2, 1, 3), "channels/trained": np.array([3, 1])}
-    with Store(tmp_path / "r.sqlite") as store:
+    with Writer(tmp_path / "r.sqlite") as store:
         store.record_run(RunResult(record, arrays=arrays))
-        back = store.read_arrays("k")
+    with Reader(tmp_path / "r.sqlite") as store:
+        back = store.run_arrays("k")
     assert set(back) == set(arrays)
     for name, value in arrays.items():
         assert back[name].dtype == value.dtype and np.array_equal(back[name], value)

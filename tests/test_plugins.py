@@ -111,20 +111,20 @@ def test_a_damaged_database_is_one_line_and_left_as_it_is(cli, tmp_path, report_
 
 def test_the_documented_example_of_every_addition_runs_end_to_end(cli, tmp_path):
     """docs/examples/my_plugins.py, as README shows it: one file, every kind of addition."""
-    import sqlite3
-
     from conftest import ROOT
+    from suite.store.read import Reader
 
     example = ROOT / "docs" / "examples" / "my_plugins.py"
     out = tmp_path / "out"
     result = cli("--tasks-module", example, "--studies", "moons", "--profile", "smoke", "--output", out,
                  "--no-progress", "--workers", "1", cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-2000:]
-    con = sqlite3.connect(out / "results.sqlite")
-    rows = con.execute("SELECT arch, variant, status FROM runs").fetchall()
+    with Reader(out / "results.sqlite") as db:
+        runs, measured = db.runs(columns=("arch", "variant", "status")), db.metrics()
+    rows = list(runs.itertuples(index=False, name=None))
     assert {(a, v) for a, v, _ in rows} == {(a, v) for a in ("mlp", "linear") for v in ("natural", "noise_features")}
     assert all(status == "ok" for *_, status in rows)
-    metrics = {m for (m,) in con.execute("SELECT DISTINCT metric FROM metrics")}
+    metrics = set(measured["metric"])
     assert {"init/weight_norm", "trained/weight_norm", "test/accuracy"} <= metrics
     html = read_report(out / "index.html")
     assert "Weight norms" in html and "The MLP beats the linear model on the moons." in html

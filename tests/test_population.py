@@ -5,11 +5,11 @@ already loaded Keras on its default backend).
 """
 
 import re
-import sqlite3
 
 import pytest
 
 from conftest import read_report, unmeasured_claims, ROOT, run_cli
+from suite.store.read import Reader
 
 pytest.importorskip("jax")
 
@@ -25,6 +25,11 @@ PRELUDE = (
     "def specs(task, pairs, hparams, budget):\n"
     "    return [RunSpec(task, n, s, hparams, budget, 'smoke', 'jax', trainer='population') for n, s in pairs]\n"
 ) % str(ROOT)
+
+
+def stored_runs(path) -> int:
+    with Reader(path) as db:
+        return len(db.runs(columns=("run_key",)))
 
 
 def test_a_member_trains_as_it_would_alone_for_an_mlp_a_gru_and_a_cnn():
@@ -167,9 +172,10 @@ def test_the_cli_tunes_and_trains_populations_and_resumes_without_duplicates(tmp
     result = run_cli(*args)
     assert result.returncode == 0, result.stderr[-3000:]
     assert not unmeasured_claims(out / "results.sqlite")
-    con = sqlite3.connect(out / "results.sqlite")
-    rows = con.execute("SELECT arch, trainer, vectorize, members, status, kind, task, seed, n_train, learning_rate "
-                       "FROM runs").fetchall()
+    with Reader(out / "results.sqlite") as db:
+        runs, metrics = db.runs(), db.metrics()
+    rows = list(runs[["arch", "trainer", "vectorize", "members", "status", "kind", "task", "seed", "n_train",
+                      "learning_rate"]].itertuples(index=False, name=None))
     # convolutions step member by member on a CPU
     assert {(a, t, v) for a, t, v, *_ in rows} == {("mlp", "population", "vmap"), ("cnn", "population", "loop")}
     assert all(row[4] == "ok" for row in rows)
@@ -182,20 +188,20 @@ def test_the_cli_tunes_and_trains_populations_and_resumes_without_duplicates(tmp
     assert not {r[7] for r in tune} & {r[7] for r in evaluation}  # seeds of their own
     assert {r[8] for r in tune} == {max(r[8] for r in evaluation)}  # the larger of the two sizes
     # each task's evaluation runs train at the rate with the lowest validation loss among its tuning runs
-    best = dict(con.execute(
-        "SELECT r.task, r.learning_rate FROM runs r JOIN metrics m USING (run_key) WHERE r.kind = 'tune' "
-        "AND m.metric = 'val/best_loss' GROUP BY r.task HAVING m.value = min(m.value)").fetchall())
+    best_losses = metrics[metrics["metric"] == "val/best_loss"][["run_key", "value"]]
+    scored = runs[runs["kind"] == "tune"].merge(best_losses, on="run_key")
+    best = scored.loc[scored.groupby("task")["value"].idxmin()].set_index("task")["learning_rate"].to_dict()
     assert {(r[6], r[9]) for r in evaluation} == set(best.items())
     again = run_cli(*args)
     assert again.returncode == 0 and again.stderr.count("0 to run") == 2, again.stderr[-2000:]
-    assert con.execute("SELECT count(*) FROM runs").fetchone()[0] == len(rows)
+    assert stored_runs(out / "results.sqlite") == len(rows)
     # --plan: the same runs, an estimate from the step times just measured, nothing trained or written
     assert plan_in_process([a for a in args if a not in ("--backend", "jax")], capsys, monkeypatch) == 0
     printed = capsys.readouterr().out
     assert f"{len(rows)} runs ({len(tune)} of them tuning" in printed
     assert "estimated on CPU" in printed
     assert re.search(r"\((\d+) of \1 units from step times measured", printed), printed  # every model measured
-    assert con.execute("SELECT count(*) FROM runs").fetchone()[0] == len(rows)
+    assert stored_runs(out / "results.sqlite") == len(rows)
     html = read_report(out / "index.html")
     # a verdict in every claim's row of the index (the report's CSS names every verdict, so the page's
     # text alone proves nothing)
@@ -214,7 +220,7 @@ def test_population_needs_jax(cli, tmp_path):
 
 
 def test_the_eta_weighs_each_unit_by_its_steps_and_its_group_s_measured_rate():
-    from suite.store import RunRecord, RunResult
+    from suite.store.schema import RunRecord, RunResult
     from suite.studies import Task
     from suite.training import BUDGETS, RunSpec
     from suite.training.estimate import Eta
@@ -255,8 +261,6 @@ def test_a_kill_in_the_middle_of_a_population_loses_no_finished_run(tmp_path):
     and no run is stored twice."""
     import os
 
-    import pandas as pd
-
     from test_cli import _kill_once_runs_are_in, planned_counts
 
     out = tmp_path / "out"
@@ -271,10 +275,11 @@ def test_a_kill_in_the_middle_of_a_population_loses_no_finished_run(tmp_path):
     planned, done, to_run = planned_counts(result.stderr)
     assert 12 <= len(before) < planned and len(before) % 6 == 0  # whole populations or none
     assert done == len(before) and to_run == planned - len(before)
-    con = sqlite3.connect(db)
-    after = dict(con.execute("SELECT run_key, finished_at FROM runs WHERE status = 'ok'").fetchall())
+    with Reader(db) as reader:
+        runs, frame = reader.runs(), reader.results()
+    ok = runs[runs["status"] == "ok"]
+    after = dict(zip(ok["run_key"], ok["finished_at"]))
     assert len(after) == planned and all(after[k] == v for k, v in before.items())
-    frame = pd.read_sql("SELECT * FROM results", con)
     assert not frame.duplicated(["task", "n_train", "seed", "metric"]).any()
     # compiled programs kept for the rerun (beside the output, unless the tests' shared cache is set)
     cache = os.environ.get("JAX_COMPILATION_CACHE_DIR") or out / ".jax_cache"

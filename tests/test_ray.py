@@ -3,11 +3,10 @@
 Ray starts its own local instance here (2 CPUs): no cluster is needed in CI.
 """
 
-import sqlite3
-
 import pytest
 
 from conftest import run_cli
+from suite.store.read import Reader
 from test_cli import USER_MODULE
 
 pytest.importorskip("ray")
@@ -43,9 +42,10 @@ register_task(Task(name="counted/mlp", study="counted", dataset="counted", arch=
 
 
 def _runs(path):
-    con = sqlite3.connect(path)
-    runs = dict(con.execute("SELECT run_key, status FROM runs"))
-    metrics = {(k, m): v for k, m, v in con.execute("SELECT run_key, metric, value FROM metrics")
+    with Reader(path) as db:
+        stored, measured = db.runs(columns=("run_key", "status")), db.metrics()
+    runs = dict(zip(stored["run_key"], stored["status"]))
+    metrics = {(k, m): v for k, m, v in zip(measured["run_key"], measured["metric"], measured["value"])
                if not m.endswith("step_ms")}  # timings differ from run to run
     return runs, metrics
 

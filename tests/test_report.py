@@ -3,16 +3,16 @@
 import dataclasses
 import json
 import re
-import sqlite3
 import subprocess
 import sys
 
 import numpy as np
-import pandas as pd
 
 from suite.claims import Claim
 from suite.report import FIGURES, load_results, study_runs, write_report
-from suite.store import RunRecord, RunResult, Store
+from suite.store.read import Reader
+from suite.store.schema import RunRecord, RunResult
+from suite.store.write import Writer
 from suite.studies import PROFILES, Study, Task
 from conftest import read_report, unmeasured_claims
 
@@ -54,17 +54,16 @@ def study(name, claims=()):
 
 
 def test_results_view_is_tidy(tmp_path):
-    with Store(tmp_path / "r.sqlite") as store:
+    with Writer(tmp_path / "r.sqlite") as store:
         s = study("s")
         fill(store, [Task(name="s/a", study="s", dataset="digits", arch="mlp")], s)
-    con = sqlite3.connect(tmp_path / "r.sqlite")
-    frame = pd.read_sql("select * from results", con)
+    with Reader(tmp_path / "r.sqlite") as store:
+        frame, history = store.results(), store.history()
     for column in ("study", "task", "arch", "dataset", "variant", "matched", "n_train", "seed",
                    "metric", "value", "status", "train_seconds", "params"):
         assert column in frame.columns
     assert len(frame) == 2 * 3 * 2  # sizes x seeds x metrics: one row per run and metric
-    assert con.execute("pragma journal_mode").fetchone()[0] == "wal"
-    assert con.execute("select count(*) from history").fetchone()[0] == 2 * 3 * 2 * 2
+    assert len(history) == 2 * 3 * 2 * 2
 
 
 def test_report_renders_figures_verdicts_and_escapes_hostile_text(tmp_path):
@@ -79,7 +78,7 @@ def test_report_renders_figures_verdicts_and_escapes_hostile_text(tmp_path):
                   matched=False),
              # hostile names inside the figures too (legend, panel titles)
              Task(name="loc/evil", study="loc", dataset=HOSTILE, arch=HOSTILE)]
-    with Store(tmp_path / "r.sqlite") as store:
+    with Writer(tmp_path / "r.sqlite") as store:
         fill(store, tasks, s, score=lambda t, n, seed: {"cnn": 0.9 + 0.01 * seed}.get(t.arch, 0.5 + 0.02 * seed))
         store.record_skip(Task(name="loc/skip", study="loc", dataset="digits", arch="vit"), HOSTILE)
         bad = {"run_key": "bad", "study": "loc", "task": HOSTILE, "arch": "cnn", "dataset": "digits",
@@ -102,7 +101,7 @@ def test_report_renders_figures_verdicts_and_escapes_hostile_text(tmp_path):
 def test_report_uses_the_latest_profile_of_a_study(tmp_path):
     s = study("s")
     task = Task(name="s/a", study="s", dataset="digits", arch="mlp")
-    with Store(tmp_path / "r.sqlite") as store:
+    with Writer(tmp_path / "r.sqlite") as store:
         fill(store, [task], s, profile="quick", sizes=(999,))
         fill(store, [task], s, profile="smoke", sizes=(50,))
         html = read_report(write_report(store, tmp_path / "index.html"))
@@ -115,7 +114,7 @@ def test_report_reads_the_run_columns_not_the_config(tmp_path):
              Task(name="s/gbt", study="s", dataset="digits", arch="gbt")]
     columns = {"ae": {"metric": "test/loss", "length": 8, "hparams_json": json.dumps({"latent": 4})},
                "gbt": {"framework": "sklearn", "length": None, "hparams_json": None}}
-    with Store(tmp_path / "r.sqlite") as store:
+    with Writer(tmp_path / "r.sqlite") as store:
         # the config says otherwise: the report must not read it
         fill(store, tasks, s, sizes=(50,), columns=lambda t: {**columns[t.arch], "config_json": json.dumps(
             {"metric": "test/nonsense", "framework": "other", "input_shape": [99], "hparams": {"latent": 99}})})
@@ -139,12 +138,10 @@ def test_mixture_figure_reads_stored_arrays_and_unknown_figures_are_captioned(tm
     centres = np.stack([np.cos(angles), np.sin(angles)], axis=1)
     arrays = {"samples/trained": rng.normal(size=(1000, 2)), "mixture_centres/trained": centres,
               "mixture_std/trained": np.asarray(0.02), "real_samples/trained": rng.normal(size=(1000, 2))}
-    with Store(tmp_path / "r.sqlite") as store:
+    # a database written by a version that drew a figure this one does not know
+    s = dataclasses.replace(s, figures=("sample_scatter", "sample_grid", "no_such_figure"))
+    with Writer(tmp_path / "r.sqlite") as store:
         fill(store, [task], s, sizes=(50,), seeds=(0, 1), arrays=lambda t, n, seed: arrays)
-        # a database written by a version that drew a figure this one does not know
-        store.con.execute("UPDATE studies SET figures_json = ?",
-                          (json.dumps(["sample_scatter", "sample_grid", "no_such_figure"]),))
-        store.con.commit()
         html = read_report(write_report(store, tmp_path / "index.html"))
     assert "Samples on ring8" in html and "over the 8 true modes (red crosses, std 0.02)" in html
     assert html.count("<svg") == 1  # the scatter; the image grid skips 2-D mixtures
@@ -156,33 +153,6 @@ def test_figure_registry_is_cheap_to_import():
             "heavy = [m for m in ('keras', 'suite.data', 'suite.probes', 'suite.studies', 'matplotlib') "
             "if m in sys.modules]; assert not heavy, heavy")
     subprocess.run([sys.executable, "-c", code], check=True)
-
-
-def test_runs_of_another_version_are_superseded_by_the_plan_and_revived_when_planned_again(tmp_path):
-    """After an upgrade changes run keys, the report shows the planned runs only, never old and new mixed."""
-    from types import SimpleNamespace
-
-    s = study("s")
-    task = Task(name="s/a", study="s", dataset="digits", arch="mlp")
-    spec = lambda key: SimpleNamespace(key=key, task=task, profile="smoke", n_train=50, seed=0)  # noqa: E731
-    with Store(tmp_path / "r.sqlite") as store:
-        fill(store, [task], s, sizes=(50,), seeds=(0, 1))  # keys "s/a-50-0" and "s/a-50-1"
-        old = "s/a-50-0"
-        assert store.supersede([spec("new key")]) == 1  # same task, size and seed, another key
-        status = dict(store.con.execute("SELECT run_key, status FROM runs").fetchall())
-        assert status == {old: "superseded", "s/a-50-1": "ok"}  # seed 1 is not planned anew: kept
-        assert old not in store.finished_keys()
-        html = read_report(write_report(store, tmp_path / "index.html"))
-        assert "1 successful runs" in html
-        assert store.supersede([spec(old)]) == 0  # planned again (say, back on the old backend): reused
-        assert store.con.execute("SELECT status FROM runs WHERE run_key = ?", (old,)).fetchone()[0] == "ok"
-        # a task the code no longer registers (renamed, or now another study's runs): its runs leave the
-        # report of its study; the registered task's stay
-        gone = Task(name="s/b", study="s", dataset="digits", arch="cnn")
-        fill(store, [gone], s, sizes=(50,), seeds=(0,))
-        assert store.supersede([spec(old)], {"s": ["s/a"]}) == 1
-        status = dict(store.con.execute("SELECT run_key, status FROM runs").fetchall())
-        assert status == {old: "ok", "s/a-50-1": "ok", "s/b-50-0": "superseded"}
 
 
 def test_the_unmeasured_claim_detector_finds_constant_and_shared_conditions(tmp_path):
@@ -198,7 +168,7 @@ def test_the_unmeasured_claim_detector_finds_constant_and_shared_conditions(tmp_
     for claims, expected in (((measured,), []), ((fixed,), ["cnn beats logreg (digits): the same difference"]),
                              ((itself,), ["mlp beats itself: a and b share 6 runs"])):
         path = tmp_path / f"{claims[0].text}.sqlite"
-        with Store(path) as store:
+        with Writer(path) as store:
             fill(store, tasks, study("s", claims), score=lambda task, n, seed: scores[task.arch](n, seed))
         found = unmeasured_claims(path)
         assert bool(found) == bool(expected) and all(any(e in f for f in found) for e in expected), found
@@ -225,7 +195,7 @@ def test_a_borrowed_run_is_read_as_the_borrower_s_under_its_setting(tmp_path):
                                    borrows=(Borrow("lender", "long", "equal params", ("digits",), ("lstm",)),))
     own = [Task(name="borrower/digits/lstm@equal width", study="borrower", dataset="digits", arch="lstm",
                 setting="equal width")]
-    with Store(tmp_path / "r.sqlite") as store:
+    with Writer(tmp_path / "r.sqlite") as store:
         fill(store, lent, lender, columns=lambda task: {"setting": task.setting})
         fill(store, own, borrower, columns=lambda task: {"setting": task.setting})
         data = load_results(store)

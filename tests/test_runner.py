@@ -10,7 +10,9 @@ keras = pytest.importorskip("keras")
 from suite.architectures import ARCHITECTURES, Architecture, build_model
 from suite.studies import PROFILES, StudyRegistry, Study, Task
 from suite.training import BUDGETS, RunSpec, Trainer, plan_runs, run_plan
-from suite.store import Store
+from suite.store.read import Reader
+from suite.store.write import Writer
+
 
 def _broken(input_shape, num_classes, width=4):
     raise ValueError("this builder is broken on purpose")
@@ -41,9 +43,9 @@ def spec(arch, seed=0, n=40, hparams=None, name=None):
 
 def test_failed_runs_are_recorded_and_the_suite_goes_on(tmp_path, faulty_archs):
     specs = [spec("test_broken"), spec("test_nan"), spec("mlp")]
-    with Store(tmp_path / "r.sqlite") as store:
+    with Writer(tmp_path / "r.sqlite") as store:
         counts = run_plan(specs, store, progress=False, workers=1)
-        rows = store.read_frame("select task, status, error from runs order by task")
+        rows = store.runs(columns=("task", "status", "error"))
     assert counts["ok"] == 1 and counts["failed"] == 2
     errors = dict(zip(rows["task"], rows["error"]))
     assert "this builder is broken on purpose" in errors["t/test_broken"]
@@ -129,3 +131,40 @@ def test_a_worker_process_runs_its_libraries_on_one_thread():
         counts = pool.submit(_thread_counts).result(timeout=300)
     assert any(api == "openmp" for api, _ in counts), counts  # scikit-learn's OpenMP is loaded there
     assert all(threads == 1 for _, threads in counts), counts
+
+
+def test_runs_of_another_version_are_superseded_by_the_plan_and_revived_when_planned_again(tmp_path):
+    """After an upgrade changes run keys, the report shows the planned runs only, never old and new mixed."""
+    from types import SimpleNamespace
+
+    from suite.report import write_report
+    from suite.training.plan import supersede
+    from conftest import read_report
+    from test_report import fill, study
+
+    s = study("s")
+    task = Task(name="s/a", study="s", dataset="digits", arch="mlp")
+    spec = lambda key: SimpleNamespace(key=key, task=task, profile="smoke", n_train=50, seed=0)  # noqa: E731
+
+    def statuses(store):
+        runs = store.runs(columns=("run_key", "status"))
+        return dict(zip(runs["run_key"], runs["status"]))
+
+    with Writer(tmp_path / "r.sqlite") as store:
+        fill(store, [task], s, sizes=(50,), seeds=(0, 1))  # keys "s/a-50-0" and "s/a-50-1"
+        old = "s/a-50-0"
+        assert supersede(store, [spec("new key")]) == 1  # same task, size and seed, another key
+        assert statuses(store) == {old: "superseded", "s/a-50-1": "ok"}  # seed 1 is not planned anew: kept
+        assert old not in store.finished_keys()
+        html = read_report(write_report(store, tmp_path / "index.html"))
+        assert "1 successful runs" in html
+        assert supersede(store, [spec(old)]) == 0  # planned again (say, back on the old backend): reused
+        assert statuses(store)[old] == "ok"
+        # a task the code no longer registers (renamed, or now another study's runs): its runs leave the
+        # report of its study; the registered task's stay
+        gone = Task(name="s/b", study="s", dataset="digits", arch="cnn")
+        fill(store, [gone], s, sizes=(50,), seeds=(0,))
+        assert supersede(store, [spec(old)], {"s": ["s/a"]}) == 1
+        assert statuses(store) == {old: "ok", "s/a-50-1": "ok", "s/b-50-0": "superseded"}
+    with Reader(tmp_path / "r.sqlite") as store:  # committed: another connection reads the same
+        assert statuses(store) == {old: "ok", "s/a-50-1": "ok", "s/b-50-0": "superseded"}

@@ -1,9 +1,7 @@
 """The four sequence studies, end to end on the smoke profile."""
 
 import json
-import sqlite3
 
-import pytest
 
 from suite.claims import Claim
 from suite.data import DATASETS
@@ -28,30 +26,6 @@ def test_studies_are_registered_with_claims_over_known_data():
     assert all(t.probes == ("input_gradients",) for t in REGISTRY.tasks("memory"))
     assert {t.objective for t in REGISTRY.tasks("bottleneck")} == {"step_time"}
     assert {t.setting for t in REGISTRY.tasks("gating")} == {"equal width", "equal params"}
-
-
-def test_old_databases_gain_the_new_columns(tmp_path):
-    from suite.store import Store
-
-    path = tmp_path / "old.sqlite"
-    con = sqlite3.connect(path)
-    con.executescript("""
-        CREATE TABLE studies (name TEXT PRIMARY KEY, question TEXT, claim TEXT, expected TEXT,
-                              claims_json TEXT, profile TEXT, budget_json TEXT, updated_at REAL);
-        CREATE TABLE runs (run_key TEXT PRIMARY KEY, study TEXT, task TEXT, arch TEXT, dataset TEXT,
-            variant TEXT, matched INTEGER, bias TEXT, profile TEXT, n_train INTEGER, seed INTEGER,
-            status TEXT, error TEXT, epochs INTEGER, steps INTEGER, train_seconds REAL, params INTEGER,
-            backend TEXT, device TEXT, versions_json TEXT, config_json TEXT, finished_at REAL);
-        INSERT INTO runs (run_key, study, status) VALUES ('k', 'locality', 'ok');
-    """)
-    con.commit()
-    con.close()
-    with Store(path) as store:
-        runs = store.read_frame("SELECT * FROM runs")
-        view = store.read_frame("SELECT * FROM results")
-        studies = store.read_frame("SELECT * FROM studies")
-    assert "setting" in runs and runs.loc[0, "run_key"] == "k"  # kept, with the new column
-    assert "setting" in view and {"figures_json", "references_json"} <= set(studies)
 
 
 def test_sequence_studies_write_their_sections_figures_and_verdicts(smoke_run):
@@ -84,9 +58,9 @@ def test_sequence_studies_write_their_sections_figures_and_verdicts(smoke_run):
     borrowed = {b.as_setting for b in gating.borrows}
     assert borrowed and not {s for (s,) in query("SELECT DISTINCT setting FROM runs WHERE study = 'gating'")} & borrowed
     from suite.report.frames import load_results, study_rows
-    from suite.store import Store
+    from suite.store.read import Reader
 
-    with Store(smoke_run.db) as store:
+    with Reader(smoke_run.db) as store:
         data = load_results(store)
     rows = study_rows(data["runs"], data["studies"].query("name == 'gating'").iloc[0])
     for borrow in gating.borrows:

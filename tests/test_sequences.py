@@ -200,15 +200,15 @@ def test_step_time_objective_times_steps_and_evaluates_nothing():
 def test_probes_are_stored_at_init_and_after_training(tmp_path):
     from suite.studies import Task
     from suite.training import BUDGETS, RunSpec, run_plan
-    from suite.store import Store
+    from suite.store.write import Writer
 
     task = Task(name="t/copy/rnn", study="t", dataset="copy_T10", arch="rnn", objective="symbols",
                 probes=("input_gradients",))
-    with Store(tmp_path / "r.sqlite") as store:
+    with Writer(tmp_path / "r.sqlite") as store:
         run_plan([RunSpec(task, 64, 0, {"width": 8}, BUDGETS["smoke"], "smoke", "tensorflow")], store,
                  progress=False, workers=1)
-        series = store.read_frame("SELECT name, x, value FROM series")
-        metrics = store.read_frame("SELECT metric, value FROM metrics")
+        series = store.series()
+        metrics = store.metrics()
     assert sorted(series["name"].unique()) == ["input_gradients/init", "input_gradients/trained"]
     assert len(series) == 2 * 10 and (series["value"] > 0).all()
     m = dict(zip(metrics["metric"], metrics["value"]))

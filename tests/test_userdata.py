@@ -8,7 +8,6 @@ import functools
 import hashlib
 import json
 import pickle
-import sqlite3
 
 import numpy as np
 import pandas as pd
@@ -16,6 +15,7 @@ import pytest
 
 from conftest import read_report
 from suite.data import DATASETS
+from suite.store.read import Reader
 from suite.studies import REGISTRY, load_builtin_studies
 from suite.userdata import MIN_PER_CLASS, UserData, forget, read, register_user_data, setup_worker, size_ladder
 
@@ -91,15 +91,15 @@ def test_a_csv_table_runs_end_to_end_and_the_database_keeps_no_contents(tmp_path
     assert "1 of 80 rows dropped for a missing value" in err
     out = tmp_path / "out"
     check_answer_page(out, "my_table")
-    con = sqlite3.connect(out / "results.sqlite")
-    runs = pd.read_sql("select * from results where metric = 'test/accuracy' and kind = 'eval'", con)
+    with Reader(out / "results.sqlite") as db:
+        results, studies = db.results(), db.studies()
+    runs = results[(results["metric"] == "test/accuracy") & (results["kind"] == "eval")]
     assert set(runs["arch"]) == {"mlp", "logreg"} and (runs["status"] == "ok").all()
     assert set(runs["variant"]) == {"natural", "reordered", "rotated", "uninformative"}
     assert runs["n_train"].nunique() == 2 and set(runs["seed"]) == {0, 1}
-    info = json.loads(con.execute("select data_json from studies where name = 'my_table'").fetchone()[0])
+    info = json.loads(studies.set_index("name").loc["my_table", "data_json"])
     assert info["sha256"] == hashlib.sha256(csv.read_bytes()).hexdigest()
     assert info["shape"] == [80, 4] and info["columns"] == ["a", "b", "colour", "label"]
-    con.close()
     # the file's values (a category, the labels) appear nowhere in what the suite wrote
     for written in out.iterdir():
         if written.is_file():
@@ -143,8 +143,8 @@ def test_an_image_folder_runs_end_to_end_resized(tmp_path, monkeypatch, capsys):
                           "--archs", "logreg,knn", "--workers", "1", "--no-progress"], tmp_path, monkeypatch, capsys)
     assert code == 0, err
     check_answer_page(tmp_path / "out", "shapes")
-    info = json.loads(sqlite3.connect(tmp_path / "out" / "results.sqlite").execute(
-        "select data_json from studies where name = 'shapes'").fetchone()[0])
+    with Reader(tmp_path / "out" / "results.sqlite") as db:
+        info = json.loads(db.studies().set_index("name").loc["shapes", "data_json"])
     assert info["shape"][1:] == [8, 8, 3] and info["kind"] == "image" and info["classes"] == 2
 
 

@@ -18,19 +18,10 @@ RUN_COLUMNS = ("objective", "metric", "framework", "length", "hparams_json")
 
 
 def load_results(store) -> dict:
-    """Everything the report needs, as pandas frames."""
-    studies = store.read_frame("SELECT * FROM studies ORDER BY name")
-    runs = store.read_frame("SELECT * FROM runs")
-    metrics = store.read_frame(
-        "SELECT r.run_key, r.study, r.profile, m.metric, m.value FROM metrics m JOIN runs r USING (run_key)"
-    )
-    skipped = store.read_frame("SELECT * FROM skipped ORDER BY study, task")
-    sessions = store.read_frame("SELECT * FROM sessions ORDER BY id")
-    series = store.read_frame("SELECT run_key, name, x, value FROM series")
-    arrays = store.read_frame("SELECT run_key, name, npy FROM arrays")
-    history = store.read_frame("SELECT run_key, epoch, metric, value FROM history")
-    return {"studies": studies, "runs": runs, "metrics": metrics, "skipped": skipped,
-            "sessions": sessions, "series": series, "arrays": arrays, "history": history}
+    """Everything the report needs, as pandas frames, from `store` (a `suite.store.read.Reader`)."""
+    return {"studies": store.studies(), "runs": store.runs(), "metrics": store.metrics(), "skipped": store.skipped(),
+            "sessions": store.sessions(), "series": store.series(), "arrays": store.arrays(),
+            "history": store.history()}
 
 
 def study_runs(data: dict, study: pd.Series) -> pd.DataFrame:
@@ -123,7 +114,7 @@ def shown_runs(tidy: pd.DataFrame) -> pd.DataFrame:
 
 def run_arrays(data: dict, run_key: str) -> dict:
     """A run's stored arrays (written by the probes) by name."""
-    from suite.store import from_npy
+    from suite.store.schema import from_npy
 
     rows = data["arrays"][data["arrays"]["run_key"] == run_key]
     return {name: from_npy(blob) for name, blob in zip(rows["name"], rows["npy"])}

@@ -20,7 +20,6 @@ profile's estimate honest for its models.
 
 from __future__ import annotations
 
-import json
 import time
 from collections import defaultdict
 
@@ -41,10 +40,7 @@ def measured_rates(store) -> dict:
     A population's run holds its share of the population's time (its time
     over its members); steps are each run's budgeted steps, so a group's
     rate is seconds per budgeted member-step, as the ETA counts it."""
-    rows = store.con.execute(
-        "SELECT device, dataset, arch, hparams_json, train_seconds, steps, "
-        "json_extract(config_json, '$.budget.max_steps') FROM runs "
-        "WHERE status = 'ok' AND train_seconds IS NOT NULL")
+    rows = store.run_times()
     seconds, steps, runs = defaultdict(float), defaultdict(float), defaultdict(int)
     for device, dataset, arch, hparams, train_seconds, n_steps, max_steps in rows:
         group = group_key(dataset, arch, hparams)

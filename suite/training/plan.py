@@ -223,3 +223,32 @@ def plan_runs(registry, studies, profile, backend, archs=None, datasets=None,
     return plan
 
 
+
+
+# --- the stored runs a plan replaces ----------------------------------------------
+
+def supersede(store, specs, registered: dict | None = None) -> int:
+    """Makes the planned runs the ones the report shows: every successful run of the same task,
+    profile, size and seed as a planned run but under another key (made by another version of the
+    code, another backend or budget) is marked `superseded` (kept, not shown, not reused), and a
+    planned run an earlier plan superseded is `ok` again (reused). `registered`: study -> the names
+    of its tasks now; its runs of any other task (one the code no longer has) are superseded too, in
+    the profiles planned. `store`: a `suite.store.write.Writer`, which reads the stored runs and sets
+    the statuses decided here in one transaction. Returns how many were superseded."""
+    runs = store.runs(columns=("run_key", "study", "task", "profile", "n_train", "seed", "status"))
+    rows = list(runs.itertuples(index=False))
+    before = {r.run_key: r.status for r in rows}
+    status = dict(before)
+    planned = {s.key for s in specs}
+    profiles = {s.profile for s in specs}
+    # in this order: a task no longer registered; a planned run back; a planned slot under another key
+    gone = [r.run_key for r in rows if status[r.run_key] == "ok" and r.study in (registered or {})
+            and r.profile in profiles and r.task not in registered[r.study]]
+    status.update(dict.fromkeys(gone, "superseded"))
+    status.update({key: "ok" for key in planned if status.get(key) == "superseded"})
+    slots = {(s.task.name, s.profile, s.n_train, s.seed) for s in specs}
+    replaced = [r.run_key for r in rows if status[r.run_key] == "ok" and r.run_key not in planned
+                and (r.task, r.profile, r.n_train, r.seed) in slots]
+    status.update(dict.fromkeys(replaced, "superseded"))
+    store.set_statuses({key: s for key, s in status.items() if s != before[key]})
+    return len(gone) + len(replaced)

@@ -20,7 +20,7 @@ import traceback
 
 import numpy as np
 
-from suite.store import RunRecord, RunResult
+from suite.store.schema import RunRecord, RunResult
 from suite.training.objectives import OBJECTIVES, baseline_metrics, convergence_metrics, loss_oscillation
 from suite.training.plan import RunSpec
 

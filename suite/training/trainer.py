@@ -26,7 +26,7 @@ import numpy as np
 
 from suite.architectures import build_model, count_flops, get_architecture
 from suite.data import load_variant, subsample
-from suite.store import RunResult
+from suite.store.schema import RunResult
 from suite.training.devices import library_versions
 from suite.training.models import evaluation_batch_size, initial_model, learning_rate_slot, make_optimizer, program_key
 from suite.training.objectives import OBJECTIVES

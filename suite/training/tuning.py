@@ -108,8 +108,4 @@ def read_choices(store, keys) -> dict:
     keys = list(keys)
     if not keys:
         return {}
-    marks = ",".join("?" * len(keys))
-    runs = store.read_frame(f"SELECT * FROM runs WHERE run_key IN ({marks})", keys)
-    metrics = store.read_frame(f"SELECT run_key, metric, value FROM metrics WHERE metric = ? AND run_key IN ({marks})",
-                               [SCORE, *keys])
-    return choose_rates(tuning_frame(runs, metrics))
+    return choose_rates(tuning_frame(store.runs(keys), store.metrics(keys, metric=SCORE)))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 
-from suite.store import RunResult
+from suite.store.schema import RunResult
 from suite.training.results import exception_message, failed_result
 
 _PROCESS: dict = {}  # this process's device and trainers, once prepared
