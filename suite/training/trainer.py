@@ -28,6 +28,7 @@ import numpy as np
 
 from suite.architectures import build_model, count_flops, get_architecture
 from suite.data import load_variant, subsample
+from suite.metrics import higher_is_better
 from suite.probes import PROBES
 from suite.store import RunRecord, RunResult
 from suite.training.devices import library_versions
@@ -360,5 +361,5 @@ def run_record(spec: RunSpec, status: str, error: str | None, backend: str, devi
         hparams_json=json.dumps(spec.hparams, sort_keys=True, default=str),
         trainer=trainer or (None if framework is None else "sklearn" if framework == "sklearn" else "fit"),
         members=members if members is not None else (None if framework is None else 1),
-        learning_rate=spec.lr, kind=spec.kind,
+        learning_rate=spec.lr, kind=spec.kind, higher_is_better=int(higher_is_better(t.metric)),
     )
