@@ -15,6 +15,8 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 
+from suite.text import format_duration
+
 
 def measured_rates(store) -> dict:
     """device -> {model group: seconds per member-step}, from the successful runs in `store`; a group
@@ -66,12 +68,6 @@ def unit_seconds(unit, rates: dict) -> tuple[float, bool]:
             return 0.0, False  # a classical baseline never measured: seconds at most, left out
         return rates.get(None, 0.0) * Eta.steps(unit), False
     return rate * Eta.steps(unit), True
-
-
-def format_duration(seconds: float) -> str:
-    hours, rest = divmod(int(round(seconds)), 3600)
-    minutes = rest // 60
-    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{rest % 60:02d}s"
 
 
 def describe_plan(specs, store, device: str, workers: int) -> list[str]:

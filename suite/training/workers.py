@@ -14,6 +14,7 @@ import time
 from typing import Iterable
 
 from suite.store import RunResult
+from suite.text import format_duration
 from suite.training.devices import configure_device, default_workers, library_versions
 from suite.training.plan import RunSpec
 from suite.training.trainer import Trainer, run_record
@@ -259,10 +260,7 @@ class Eta:
 
 
 def _format_eta(seconds: float | None) -> str:
-    if seconds is None:
-        return "ETA after the first runs"
-    minutes, secs = divmod(int(round(seconds)), 60)
-    return f"ETA {minutes}m{secs:02d}s" if minutes else f"ETA {secs}s"
+    return "ETA after the first runs" if seconds is None else f"ETA {format_duration(seconds)}"
 
 
 def run_plan(runs: list[RunSpec], store, data_dir=None, progress=True, workers=None,
