@@ -4,8 +4,8 @@ A claim compares two conditions of a study, *a* and *b* (e.g. the CNN and the
 MLP on natural images), on one metric. For every seed the runner's pairing
 gives both conditions the same training subset, so the paired difference
 a - b (sign-flipped for lower-is-better metrics, so positive always means "a
-is better"; a metric's direction is declared once, in `suite.metrics`) is averaged over the selected training-set sizes into one value
-per seed. A Student-t interval over seeds (n - 1 degrees of freedom) gives a
+is better"; a metric's direction is declared once, in `suite.metrics`) is
+averaged over the selected training-set sizes into one value per seed. A Student-t interval over seeds (n - 1 degrees of freedom) gives a
 95% interval of its mean, and the claim's test turns the interval into a
 verdict. (A percentile bootstrap would not do at the seeds used: with 3 seeds
 its "95%" interval is the range of the three values, which under no effect at
