@@ -28,10 +28,8 @@ ROOT = Path(__file__).resolve().parents[1]
 GROUPS = [
     ({"dataset": "digits", "arch": "mlp"}, {"width": 32}),
     ({"dataset": "digits", "arch": "cnn"}, {"width": 8}),
-    ({"dataset": "adding_T10", "arch": "gru", "objective": "regression", "metric": "test/loss",
-      "higher_is_better": False}, {"width": 16}),
-    ({"dataset": "digits", "arch": "dense_ae", "objective": "generate", "metric": "train/final_loss",
-      "higher_is_better": False}, {"width": 16}),
+    ({"dataset": "adding_T10", "arch": "gru", "objective": "regression", "metric": "test/loss"}, {"width": 16}),
+    ({"dataset": "digits", "arch": "dense_ae", "objective": "generate", "metric": "train/final_loss"}, {"width": 16}),
 ]
 
 

@@ -37,11 +37,11 @@ ROOT = Path(__file__).resolve().parents[1]
 # model -> (task fields, sizes, width)
 MODELS = {
     "mlp": ({"dataset": "digits", "arch": "mlp"}, (100, 400, 1258), 64),
-    "gru": ({"dataset": "adding_T50", "arch": "gru", "objective": "regression", "metric": "test/loss",
-             "higher_is_better": False}, (100, 400, 1000), 32),
+    "gru": ({"dataset": "adding_T50", "arch": "gru", "objective": "regression", "metric": "test/loss"},
+            (100, 400, 1000), 32),
     "cnn": ({"dataset": "mnist5k", "arch": "cnn"}, (100, 400, 1000), 16),
-    "dense_ae": ({"dataset": "mnist5k", "arch": "dense_ae", "objective": "generate", "metric": "train/final_loss",
-                  "higher_is_better": False}, (100, 400, 1000), 128),
+    "dense_ae": ({"dataset": "mnist5k", "arch": "dense_ae", "objective": "generate", "metric": "train/final_loss"},
+                 (100, 400, 1000), 128),
 }
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from typing import Mapping
 
-import numpy as np
+from suite.conditions import compared_pairs, selects
 
 STILL_IMPROVING, SKILL = "train/still_improving", "test/skill"
 TRAIN_ACCURACY, BASELINE = "train/final_accuracy", "test/baseline_accuracy"
@@ -21,15 +21,11 @@ FITS = 0.5  # competence: a classifier fits its own training data to at least th
 
 
 def _conditions(claim) -> list[Mapping]:
-    """The conditions whose runs a claim's evidence rests on (a and b; with `each`, every expansion)."""
-    if not claim.each:
-        return [c for c in (claim.a, claim.b) if c]
-    # `each` fills in every condition that does not name its column, an empty a included
-    # (a = {} with each = {"arch": (...)} is each of those architectures in turn)
-    (column, values), = claim.each.items()
-    sides = [claim.a, *([claim.b] if claim.b else [])]
-    return list({json.dumps(c, sort_keys=True, default=list): c for c in
-                 ({column: v, **c} if column not in c else c for c in sides for v in values)}.values())
+    """The conditions whose runs a claim's evidence rests on: every a, then every non-empty b, of the
+    pairs it compares (`suite.conditions.compared_pairs`), each once."""
+    pairs = compared_pairs(claim.a, claim.b, claim.each)
+    sides = [a for a, _ in pairs if a] + [b for _, b in pairs if b]
+    return list({json.dumps(c, sort_keys=True, default=list): c for c in sides}.values())
 
 
 def _training_skill(runs) -> float | None:
@@ -54,10 +50,9 @@ def qualifiers(claim, runs, sizes) -> str:
     if "matched" not in runs.columns:
         return ""
     for condition in _conditions(claim):
-        mask = runs["n_train"].isin(sizes).to_numpy().copy() if len(sizes) else np.ones(len(runs), dtype=bool)
-        for column, value in condition.items():
-            if column in runs.columns:
-                mask &= runs[column].isin(value if isinstance(value, tuple) else (value,)).to_numpy()
+        mask = selects(runs, condition)
+        if len(sizes):
+            mask &= runs["n_train"].isin(sizes).to_numpy()
         sub = runs[mask]
         name = ", ".join(f"{k}={'/'.join(map(str, v)) if isinstance(v, tuple) else v}" for k, v in condition.items())
         improving = sub.loc[sub["metric"] == STILL_IMPROVING, "value"]

@@ -4,8 +4,8 @@ A claim compares two conditions of a study, *a* and *b* (e.g. the CNN and the
 MLP on natural images), on one metric. For every seed the runner's pairing
 gives both conditions the same training subset, so the paired difference
 a - b (sign-flipped for lower-is-better metrics, so positive always means "a
-is better") is averaged over the selected training-set sizes into one value
-per seed. A Student-t interval over seeds (n - 1 degrees of freedom) gives a
+is better"; a metric's direction is declared once, in `suite.metrics`) is
+averaged over the selected training-set sizes into one value per seed. A Student-t interval over seeds (n - 1 degrees of freedom) gives a
 95% interval of its mean, and the claim's test turns the interval into a
 verdict. (A percentile bootstrap would not do at the seeds used: with 3 seeds
 its "95%" interval is the range of the three values, which under no effect at
@@ -67,7 +67,10 @@ import numpy as np
 import pandas as pd
 
 from suite.adequacy import qualifiers
-from suite.statistics import TESTS, decide, loglog_slope, mean_ci, spread_permutation_test  # noqa: F401
+from suite.conditions import compared_pairs, selects
+from suite.metrics import higher_is_better
+from suite.statistics import TESTS, decide, loglog_slope, mean_ci, spread_permutation_test
+
 INTERVAL = "Student-t interval of the mean over seeds"
 SPREAD_TEST = "paired permutation test over seeds"
 STATISTICS = ("mean", "slope", "spread")
@@ -87,7 +90,8 @@ class Claim:
       sizes: "all", "smallest:K", "largest:K", or a tuple of sizes.
       margin: tolerance for "negligible" and "not_better", in metric units.
       metric: the metric compared.
-      higher_is_better: the metric's direction.
+      higher_is_better: whether a higher value counts as better for a; None (the default): the
+        compared metric's declared direction (`suite.metrics`), see `prefers_higher`.
       reference: the constant *a* is compared with when *b* is empty.
       each: {column: (values...)}: the claim must hold for each value (the
         value is added to both conditions); the weakest difference counts.
@@ -116,7 +120,7 @@ class Claim:
     sizes: object = "all"
     margin: float = 0.0
     metric: str = "test/accuracy"
-    higher_is_better: bool = True
+    higher_is_better: bool | None = None
     reference: float = 0.0
     each: Mapping | None = None
     datasets: tuple | None = None
@@ -140,6 +144,15 @@ class Claim:
             raise ValueError("statistic 'spread' compares two conditions a and b directly: "
                              "it does not combine with each, change or an empty b")
 
+    @property
+    def prefers_higher(self) -> bool:
+        """Whether a higher value counts as better for a: `higher_is_better` where the claim sets it,
+        else the direction its metric declares (with `change` across metrics, the second one's)."""
+        if self.higher_is_better is not None:
+            return self.higher_is_better
+        metric = self.change["metric"][1] if self.change and "metric" in self.change else self.metric
+        return higher_is_better(metric)
+
     def to_json(self) -> str:
         d = dataclasses.asdict(self)
         d["a"], d["b"] = dict(self.a), dict(self.b)
@@ -162,7 +175,7 @@ class Claim:
         """The verdict rule in words, in terms of the a - b shown beside it."""
         m = f"{self.margin:g}"
         d = "(a - b)" if self.b else f"(a - {self.reference:g})"
-        if self.higher_is_better:
+        if self.prefers_higher:
             rule = {
                 "better": f"supported if the 95% interval of {d} lies above 0; contradicted if it lies below 0",
                 "not_better": f"supported if the upper end of the 95% interval of {d} is at most {m}; "
@@ -180,7 +193,7 @@ class Claim:
         if self.statistic == "slope":
             rule = "a and b are log-log slopes of the metric against sequence length; " + rule
         if self.statistic == "spread":
-            more, less = ("larger", "smaller") if self.higher_is_better else ("smaller", "larger")
+            more, less = ("larger", "smaller") if self.prefers_higher else ("smaller", "larger")
             rule = (f"a and b are standard deviations over seeds; instead of an interval, a paired permutation "
                     f"test: supported if a's spread is the {more} at one-sided p <= 0.025, contradicted if it is "
                     f"the {less} at p <= 0.025")
@@ -223,20 +236,16 @@ def _select_sizes(spec, available: list[int]) -> list[int]:
     return [s for s in available if s in set(spec)]
 
 
-def _condition_values(frame, condition: Mapping, higher_is_better: bool, by=("seed", "n_train")):
+def _condition_values(frame, condition: Mapping, higher: bool, by=("seed", "n_train")):
     """Per `by` value of a condition; the weakest where it lists a tuple."""
-    mask = np.ones(len(frame), dtype=bool)
-    for column, value in condition.items():
-        values = value if isinstance(value, tuple) else (value,)
-        mask &= frame[column].isin(values).to_numpy()
-    sub = frame[mask]
+    sub = frame[selects(frame, condition)]
     # Every listed value must be present, else that (seed, size) is dropped.
     need = 1
     for value in condition.values():
         if isinstance(value, tuple):
             need *= len(value)
     grouped = sub.groupby(list(by))["value"]
-    weakest = grouped.min() if higher_is_better else grouped.max()
+    weakest = grouped.min() if higher else grouped.max()
     return weakest[grouped.count() == need]
 
 
@@ -270,7 +279,7 @@ def paired_change(frame, column: str, base, other, absolute: bool = False) -> pd
 
 def _differences(claim: Claim, frame, a: Mapping, b: Mapping):
     """Signed differences a - b (positive: a better), per seed (and size)."""
-    sign = 1.0 if claim.higher_is_better else -1.0
+    sign = 1.0 if claim.prefers_higher else -1.0
     if claim.change:
         (column, (base, other)), = claim.change.items()
         frame = paired_change(frame, column, base, other, claim.absolute)
@@ -279,10 +288,10 @@ def _differences(claim: Claim, frame, a: Mapping, b: Mapping):
         by = ("seed",)
     else:
         by = ("seed", "n_train")
-    va = _condition_values(frame, a, claim.higher_is_better, by)
+    va = _condition_values(frame, a, claim.prefers_higher, by)
     if not b:
         return sign * (va - claim.reference)
-    vb = _condition_values(frame, b, claim.higher_is_better, by)
+    vb = _condition_values(frame, b, claim.prefers_higher, by)
     both = va.index.intersection(vb.index)
     return sign * (va[both] - vb[both])
 
@@ -304,16 +313,11 @@ def spread_difference(claim: Claim, frame):
 
 
 def _weakest_difference(claim: Claim, frame):
-    """The differences, or with `each`, per seed (and size) the one least favourable to the claim.
-
-    Each value of `each` goes into both conditions, except into one that
-    names the column itself (so a = every network in turn, b = the trees).
-    """
+    """The differences, or with `each`, per seed (and size) the one least favourable to the claim
+    (the pairs of conditions: `suite.conditions.compared_pairs`)."""
     if not claim.each:
         return _differences(claim, frame, claim.a, claim.b)
-    (column, values), = claim.each.items()
-    parts = [_differences(claim, frame, {column: v, **claim.a}, {column: v, **claim.b} if claim.b else {})
-             for v in values]
+    parts = [_differences(claim, frame, a, b) for a, b in compared_pairs(claim.a, claim.b, claim.each)]
     joined = pd.concat(parts, axis=1, join="inner")
     if claim.test == "better" or joined.empty:
         return joined.min(axis=1)
@@ -357,7 +361,7 @@ def evaluate_claim(claim: Claim, runs) -> list[ClaimResult]:
                                            method=SPREAD_TEST))
                 continue
             # "better" for a: more spread where higher is better, less where lower is
-            p_for, p_against = (p_more, p_less) if claim.higher_is_better else (p_less, p_more)
+            p_for, p_against = (p_more, p_less) if claim.prefers_higher else (p_less, p_more)
             verdict = "supported" if p_for <= 0.025 else "contradicted" if p_against <= 0.025 else "inconclusive"
             results.append(ClaimResult(claim, dataset, verdict, estimate, None, None, n, sizes,
                                        note=f"one-sided p = {min(p_for, p_against):.3f}", method=SPREAD_TEST))
@@ -371,7 +375,7 @@ def evaluate_claim(claim: Claim, runs) -> list[ClaimResult]:
             per_seed = diff[diff["n_train"].isin(sizes)].groupby("seed")["diff"].mean()
         sizes = tuple(int(s) for s in sizes)
         if len(per_seed) < 2:
-            sign = 1.0 if claim.higher_is_better else -1.0
+            sign = 1.0 if claim.prefers_higher else -1.0
             results.append(
                 ClaimResult(claim, dataset, "inconclusive", None if per_seed.empty else sign * float(per_seed.mean()),
                             None, None, len(per_seed), sizes,
@@ -386,7 +390,7 @@ def evaluate_claim(claim: Claim, runs) -> list[ClaimResult]:
         else:
             note = ""
         # shown as plain a - b (the sign flip for lower-is-better metrics is internal)
-        if not claim.higher_is_better:
+        if not claim.prefers_higher:
             estimate, low, high = -estimate, -high, -low
         results.append(ClaimResult(claim, dataset, verdict, estimate, low, high, len(per_seed), sizes,
                                    note=note, method=INTERVAL))

@@ -18,6 +18,7 @@ from pathlib import Path
 from suite import UsageError
 from suite.registry import unknown_name_error
 from suite.studies import PROFILES, REGISTRY, load_builtin_studies, load_task_module
+from suite.text import format_duration
 
 BACKENDS = ("tensorflow", "jax", "torch")
 EXIT_USAGE = 2
@@ -252,11 +253,6 @@ def list_registry(studies) -> str:
     return "\n".join(lines)
 
 
-def _format_duration(seconds: float) -> str:
-    minutes, secs = divmod(int(round(seconds)), 60)
-    return f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"
-
-
 def _write_report(store, path: Path, export: str | None = None, single_page: bool = False) -> Path:
     """The report (the index and a page per study, or one page), `results.csv` beside it (the tidy
     results for pandas, R or a spreadsheet), and the `--export` file if one was asked for."""
@@ -438,7 +434,7 @@ def _main(args, argv) -> int:
         store.finish_session(session, counts["ok"] + counts["failed"])
         path = _write_report(store, output / "index.html", args.export, args.single_page)
     failed = f", {counts['failed']} failed" if counts["failed"] else ""
-    print(f"{ran} runs in {_format_duration(time.time() - started)} on {counts['device']} "
+    print(f"{ran} runs in {format_duration(time.time() - started)} on {counts['device']} "
           f"with {counts['workers']} worker{'s' if counts['workers'] > 1 else ''} "
           f"({counts['ok']} ok{failed}, {len(runs) - ran} reused, "
           f"{len(plan.skipped)} task{'' if len(plan.skipped) == 1 else 's'} skipped); report: {path}")

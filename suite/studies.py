@@ -25,6 +25,7 @@ from typing import Iterable, Mapping
 
 from suite import UsageError
 from suite.claims import Claim
+from suite.conditions import compared_pairs
 from suite.registry import Registry
 
 PROFILES = ("smoke", "quick", "full")
@@ -43,8 +44,8 @@ class Task:
       matched: whether the data's structure matches the bias under test.
       bias: the bias this task probes, e.g. "spatial locality".
       objective: a name in `suite.training.OBJECTIVES` (loss, metrics, monitor).
-      metric: the primary metric key, namespaced by split (AlgoPerf style).
-      higher_is_better: the metric's direction.
+      metric: the primary metric key, namespaced by split (AlgoPerf style); its direction is
+        the metric's own (`suite.metrics`), stored with every run.
       hparams: explicit builder arguments; a missing `width` is fitted to
         the study's parameter target (so compared models stay within 2x).
       skip: if set, the pair makes no sense; the reason is reported.
@@ -68,7 +69,6 @@ class Task:
     bias: str = ""
     objective: str = "classification"
     metric: str = "test/accuracy"
-    higher_is_better: bool = True
     hparams: Mapping = dataclasses.field(default_factory=dict)
     skip: str | None = None
     description: str = ""
@@ -251,14 +251,7 @@ def _each_fills(claim) -> bool:
 
 def _same_runs(claim) -> bool:
     """Whether a claim's two conditions select the same runs for some value of `each`."""
-    def expand(condition, value):
-        if not claim.each:
-            return dict(condition)
-        (column, _), = claim.each.items()
-        return dict(condition) if column in condition else {**condition, column: value}
-
-    values = next(iter(claim.each.values())) if claim.each else (None,)
-    return any(expand(claim.a, v) == expand(claim.b, v) for v in values)
+    return any(a == b for a, b in compared_pairs(claim.a, claim.b, claim.each))
 
 
 class StudyRegistry:

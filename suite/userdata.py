@@ -148,7 +148,7 @@ def register_user_data(user: UserData, quiet: bool = False) -> str:
     variants = {v: v == "natural" for v in _variants(loaded.kind)}
     for arch in archs:
         register_grid(name, datasets=(name,), variants=variants, archs=(arch,), bias=biases.get(arch, ""),
-                      objective=loaded.task, metric=metric, higher_is_better=higher)
+                      objective=loaded.task, metric=metric)
     if not quiet:
         for note in [*loaded.notes, f"{_describe(loaded)}: study {name!r}, {len(archs)} architectures x "
                      f"{len(variants)} variants ({', '.join(variants)})"]:

@@ -42,7 +42,7 @@ register_study(
                 text="The LSTM's step time grows linearly with length at 256 steps and beyond "
                 "(log-log slope within 1 +- 0.25).",
                 a={"arch": "lstm"}, b={}, reference=1.0, test="negligible", margin=0.25,
-                metric="train/step_ms", higher_is_better=False, statistic="slope", datasets=LONG,
+                metric="train/step_ms", statistic="slope", datasets=LONG,
                 cell=("sequential bottleneck", "sequences, long range"),
                 device="GPU",
             ),
@@ -50,7 +50,7 @@ register_study(
                 text="The temporal CNN's step time grows more slowly with length than the LSTM's "
                 "(smaller log-log slope, 256 steps and beyond).",
                 a={"arch": "tcn"}, b={"arch": "lstm"}, test="better",
-                metric="train/step_ms", higher_is_better=False, statistic="slope", datasets=LONG,
+                metric="train/step_ms", statistic="slope", datasets=LONG,
                 cell=("sequential bottleneck", "sequences, long range"),
                 device="GPU",
             ),
@@ -58,7 +58,7 @@ register_study(
                 text="The Transformer's step time grows more slowly with length than the LSTM's "
                 "(smaller log-log slope, 256 steps and beyond).",
                 a={"arch": "transformer"}, b={"arch": "lstm"}, test="better",
-                metric="train/step_ms", higher_is_better=False, statistic="slope", datasets=LONG,
+                metric="train/step_ms", statistic="slope", datasets=LONG,
                 cell=("Transformer: minimal bias", "sequences, long range"),
                 device="GPU",
             ),
@@ -83,5 +83,5 @@ for length in TIMING_LENGTHS:
         register_task(Task(
             name=f"bottleneck/adding_T{length}/natural/{arch}", study="bottleneck",
             dataset=f"adding_T{length}", arch=arch, bias="sequential computation",
-            objective="step_time", metric="train/step_ms", higher_is_better=False, hparams=hparams,
+            objective="step_time", metric="train/step_ms", hparams=hparams,
         ))

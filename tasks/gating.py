@@ -68,7 +68,7 @@ register_study(
 for family, kwargs in (
     # the memory study's objectives and budget, so results line up with its runs (learning rates tuned on
     # validation); at equal parameters they are its runs (`borrows` above)
-    ("adding", dict(objective="regression", metric="test/loss", higher_is_better=False)),
+    ("adding", dict(objective="regression", metric="test/loss")),
     ("copy", dict(objective="symbols")),
 ):
     register_grid("gating", datasets=tuple(d for d in MEMORY_TASKS if d.startswith(family)),

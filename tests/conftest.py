@@ -106,6 +106,7 @@ def unmeasured_claims(db_path) -> list[str]:
     import json
 
     from suite.claims import Claim, evaluate_claim
+    from suite.conditions import compared_pairs, selects
     from suite.report.frames import load_results, study_runs
     from suite.store.read import Reader
 
@@ -126,16 +127,8 @@ def unmeasured_claims(db_path) -> list[str]:
             if not claim.b or claim.change:
                 continue
             rows = tidy if claim.datasets is None else tidy[tidy["dataset"].isin(claim.datasets)]
-            (column, values), = claim.each.items() if claim.each else ((None, (None,)),)
-            for value in values:
-                def keys(condition):
-                    condition = dict(condition) if column is None or column in condition else {
-                        **condition, column: value}
-                    mask = rows.index == rows.index
-                    for name, wanted in condition.items():
-                        mask &= rows[name].isin(wanted if isinstance(wanted, tuple) else (wanted,)).to_numpy()
-                    return set(rows.loc[mask, "run_key"])
-                shared = keys(claim.a) & keys(claim.b)
+            for a, b in compared_pairs(claim.a, claim.b, claim.each):
+                shared = set(rows.loc[selects(rows, a), "run_key"]) & set(rows.loc[selects(rows, b), "run_key"])
                 if shared:
                     problems.append(f"{study['name']}: {claim.text}: a and b share {len(shared)} runs")
     return problems

@@ -4,7 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from suite.claims import Claim, decide, evaluate_claim, mean_ci, overall_verdict, spread_permutation_test
+from suite.claims import Claim, evaluate_claim, overall_verdict
+from suite.statistics import decide, mean_ci, spread_permutation_test
 
 
 def frame(values_by_arch, sizes=(100, 400), seeds=(0, 1, 2), dataset="d"):

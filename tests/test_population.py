@@ -41,7 +41,7 @@ def test_a_member_trains_as_it_would_alone_for_an_mlp_a_gru_and_a_cnn():
         "budget = Budget(max_steps=40, eval_every=10, patience=10, batch_size=16)\n"
         "cases = [(Task(name='t/mlp', study='t', dataset='digits', arch='mlp'), {'width': 16}, 'vmap'),\n"
         "         (Task(name='t/gru', study='t', dataset='adding_T10', arch='gru', objective='regression',\n"
-        "               metric='test/loss', higher_is_better=False), {'width': 8}, 'vmap'),\n"
+        "               metric='test/loss'), {'width': 8}, 'vmap'),\n"
         "         (Task(name='t/cnn', study='t', dataset='digits', arch='cnn'), {'width': 4}, 'loop')]\n"
         "for task, hparams, path in cases:\n"
         "    trainer = PopulationTrainer('CPU')\n"
@@ -304,10 +304,10 @@ def test_the_two_backends_and_paths_agree_within_seed_noise():
     budget = Budget(max_steps=120, eval_every=30, patience=3, batch_size=32)
     cases = {
         "classification": (dict(dataset="digits", arch="mlp"), "test/accuracy", 0.08),
-        "regression": (dict(dataset="adding_T10", arch="gru", objective="regression", metric="test/loss",
-                            higher_is_better=False), "test/skill", 0.35),
+        "regression": (dict(dataset="adding_T10", arch="gru", objective="regression", metric="test/loss"),
+                       "test/skill", 0.35),
         "generate": (dict(dataset="digits", arch="dense_ae", objective="generate",
-                          metric="train/final_loss", higher_is_better=False), "train/final_loss", 0.02),
+                          metric="train/final_loss"), "train/final_loss", 0.02),
     }
     code = PRELUDE + (
         "import json\n"

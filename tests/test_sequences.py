@@ -99,7 +99,7 @@ def test_regression_runs_through_the_runner():
     from suite.training import BUDGETS, RunSpec, Trainer
 
     task = Task(name="t/adding/gru", study="t", dataset="adding_T10", arch="gru",
-                objective="regression", metric="test/loss", higher_is_better=False)
+                objective="regression", metric="test/loss")
     result = Trainer("cpu").run(RunSpec(task, 100, 0, {"width": 8}, BUDGETS["smoke"], "smoke", "tensorflow"))
     metrics, history = result.metrics, result.history
     assert result.ok
@@ -188,7 +188,7 @@ def test_step_time_objective_times_steps_and_evaluates_nothing():
     from suite.training import Budget, RunSpec, Trainer
 
     task = Task(name="t/steps/lstm", study="t", dataset="adding_T32", arch="lstm", objective="step_time",
-                metric="train/step_ms", higher_is_better=False)
+                metric="train/step_ms")
     budget = Budget(max_steps=8, eval_every=8, batch_size=4, steps_per_execution=1)
     result = Trainer("cpu").run(RunSpec(task, 32, 0, {"width": 8}, budget, "smoke", "tensorflow"))
     row, metrics, history = result.record, result.metrics, result.history

@@ -13,8 +13,10 @@ import re
 import numpy as np
 import pandas as pd
 
+from suite.metrics import higher_is_better
+
 # columns of `runs` the report reads; a database made before they existed reads as NULL
-RUN_COLUMNS = ("objective", "metric", "framework", "length", "hparams_json")
+RUN_COLUMNS = ("objective", "metric", "framework", "length", "hparams_json", "higher_is_better")
 
 
 def load_results(store) -> dict:
@@ -42,6 +44,8 @@ def study_runs(data: dict, study: pd.Series) -> pd.DataFrame:
     runs = runs.rename(columns={"metric": "primary_metric"})
     tidy = runs.merge(data["metrics"][["run_key", "metric", "value"]], on="run_key")
     tidy["primary_metric"] = tidy["primary_metric"].fillna("test/accuracy")
+    declared = tidy["primary_metric"].map(higher_is_better).astype(float)
+    tidy["higher_is_better"] = pd.to_numeric(tidy["higher_is_better"]).fillna(declared).astype(bool)
     length = pd.to_numeric(tidy["length"], errors="coerce")
     tidy["length"] = length.astype("int64") if length.notna().all() else length.astype(float)
     tidy["setting"] = tidy["setting"].fillna("")
@@ -86,30 +90,30 @@ def code_width(frame: pd.DataFrame) -> pd.Series:
     return pd.Series([h.get("latent", np.nan) for h in hparams(frame)], index=frame.index, dtype=float)
 
 
-def _at_largest_size(frame: pd.DataFrame) -> pd.DataFrame:
+def at_largest_size(frame: pd.DataFrame) -> pd.DataFrame:
     """The rows of each dataset's largest training-set size."""
     return frame[frame["n_train"] == frame.groupby("dataset")["n_train"].transform("max")]
 
 
-def _family(dataset: str) -> str:
+def dataset_family(dataset: str) -> str:
     """A dataset's family: its name without the length suffix (adding_T50 -> adding)."""
     return re.sub(r"_T\d+$", "", dataset)
 
 
-def _dataset_order(dataset: str):
+def dataset_order(dataset: str):
     """Sort key: by family, then by length (adding_T32 before adding_T128)."""
-    suffix = dataset[len(_family(dataset)) + 2:]
-    return (_family(dataset), int(suffix) if suffix.isdigit() else 0, dataset)
+    suffix = dataset[len(dataset_family(dataset)) + 2:]
+    return (dataset_family(dataset), int(suffix) if suffix.isdigit() else 0, dataset)
 
 
-def _final_runs(tidy: pd.DataFrame) -> pd.DataFrame:
+def final_runs(tidy: pd.DataFrame) -> pd.DataFrame:
     """One row per run at each dataset's largest size, ordered by dataset, model, seed."""
-    return _at_largest_size(tidy).drop_duplicates("run_key").sort_values(["dataset", "model", "seed"])
+    return at_largest_size(tidy).drop_duplicates("run_key").sort_values(["dataset", "model", "seed"])
 
 
 def shown_runs(tidy: pd.DataFrame) -> pd.DataFrame:
     """Per dataset, the run whose pictures are drawn: the largest training set, the lowest seed."""
-    return _final_runs(tidy).sort_values(["dataset", "seed"], kind="stable").drop_duplicates("dataset")
+    return final_runs(tidy).sort_values(["dataset", "seed"], kind="stable").drop_duplicates("dataset")
 
 
 def run_arrays(data: dict, run_key: str) -> dict:

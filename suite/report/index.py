@@ -15,8 +15,8 @@ import json
 import numpy as np
 import pandas as pd
 
-from suite.claims import mean_ci
 from suite.report.figures.common import log_axis, setup_matplotlib, t_interval, to_svg
+from suite.statistics import mean_ci
 
 # colours of the verdicts on the map (the page's verdict badges use the same hues)
 VERDICT_COLOURS = {"supported": "#7bc47f", "contradicted": "#e57373", "inconclusive": "#ffd966",
@@ -90,19 +90,14 @@ def bias_map(rows: list[dict]) -> tuple[str, pd.DataFrame]:
     return to_svg(fig), table
 
 
-def lower_is_better(metrics: pd.Series) -> pd.Series:
-    """Per metric name, whether lower is better (losses, distances)."""
-    return metrics.str.contains("loss|distance")
-
-
 def _paired_gap(tidy: pd.DataFrame, reference: str) -> pd.DataFrame:
     """Per (dataset, variant, model, size, seed): the primary metric minus the reference model's
-    (sign-flipped for lower-is-better metrics: positive means better than the reference)."""
+    (sign-flipped where its run says lower is better: positive means better than the reference)."""
     frame = tidy[tidy["metric"] == tidy["primary_metric"]]
     keys = ["dataset", "variant", "n_train", "seed"]
     ref = frame[frame["model"] == reference].groupby(keys)["value"].mean().rename("reference")
     others = frame[frame["model"] != reference].merge(ref.reset_index(), on=keys)
-    others["gap"] = np.where(lower_is_better(others["metric"]), -1.0, 1.0) * (others["value"] - others["reference"])
+    others["gap"] = np.where(others["higher_is_better"], 1.0, -1.0) * (others["value"] - others["reference"])
     return others[[*keys, "model", "metric", "gap"]]
 
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from suite.claims import mean_ci
-from suite.report.frames import _dataset_order
+from suite.report.frames import dataset_order
+from suite.statistics import mean_ci
 
 
-def _fmt(mean, low, high, digits=3) -> str:
+def format_interval(mean, low, high, digits=3) -> str:
+    """`mean [low, high]` at `digits` decimals; the mean alone where there is no interval (one seed)."""
     if np.isnan(low):
         return f"{mean:.{digits}f}"
     return f"{mean:.{digits}f} [{low:.{digits}f}, {high:.{digits}f}]"
@@ -23,13 +24,13 @@ def summary_table(tidy: pd.DataFrame, metric: str) -> pd.DataFrame:
     ):
         mean, low, high = mean_ci(g["value"].to_numpy())
         rows.append({"dataset": dataset, "variant": variant, "model": model, "n_train": int(n),
-                     "cell": f"{_fmt(mean, low, high)} (k={len(g)})"})
+                     "cell": f"{format_interval(mean, low, high)} (k={len(g)})"})
     if not rows:
         return pd.DataFrame()
     table = pd.DataFrame(rows).pivot(index=["dataset", "variant", "model"], columns="n_train", values="cell")
     table.columns = [f"n={c}" for c in table.columns]
     table = table.reset_index()
-    order = sorted(range(len(table)), key=lambda i: (_dataset_order(table.loc[i, "dataset"]),
+    order = sorted(range(len(table)), key=lambda i: (dataset_order(table.loc[i, "dataset"]),
                                                        table.loc[i, "variant"], table.loc[i, "model"]))
     return table.iloc[order]
 
@@ -63,8 +64,9 @@ def slopes_table(points: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
         longest = g[g["length"] >= g["length"].median()]
         tail = seed_slopes(longest)
         by_length = g.groupby("length")["value"].median()
-        rows.append({"model": model, "slope (log-log)": _fmt(mean, low, high, 2),
-                     f"slope from {int(longest['length'].min())} steps": _fmt(*mean_ci(tail), 2) if tail else "",
+        rows.append({"model": model, "slope (log-log)": format_interval(mean, low, high, 2),
+                     f"slope from {int(longest['length'].min())} steps":
+                         format_interval(*mean_ci(tail), 2) if tail else "",
                      "seeds": len(per_seed),
                      f"ms at {int(by_length.index[0])}": f"{by_length.iloc[0]:.1f}",
                      f"ms at {int(by_length.index[-1])}": f"{by_length.iloc[-1]:.1f}"})

@@ -71,6 +71,7 @@ class RunRecord:
     vectorize: str | None = None
     learning_rate: float | None = None  # what it trained with (tuned, else the task's or architecture's)
     kind: str | None = None  # "eval" (the verdicts and figures read it) or "tune" (a learning-rate grid's run)
+    higher_is_better: int | None = None  # 1 if a higher `metric` is better, else 0 (its direction: suite.metrics)
 
 
 @dataclasses.dataclass

@@ -23,6 +23,7 @@ from __future__ import annotations
 import time
 from collections import defaultdict
 
+from suite.text import format_duration
 from suite.training.units import group_key, model_group, units_of
 
 
@@ -74,12 +75,6 @@ def unit_seconds(unit, rates: dict) -> tuple[float, bool]:
             return 0.0, False  # a classical baseline never measured: seconds at most, left out
         return rates.get(None, 0.0) * member_steps(unit), False
     return rate * member_steps(unit), True
-
-
-def format_duration(seconds: float) -> str:
-    hours, rest = divmod(int(round(seconds)), 3600)
-    minutes = rest // 60
-    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{rest % 60:02d}s"
 
 
 def describe_plan(specs, store, device: str, workers: int) -> list[str]:
@@ -158,7 +153,4 @@ class Eta:
 
 
 def format_eta(seconds: float | None) -> str:
-    if seconds is None:
-        return "ETA after the first runs"
-    minutes, secs = divmod(int(round(seconds)), 60)
-    return f"ETA {minutes}m{secs:02d}s" if minutes else f"ETA {secs}s"
+    return "ETA after the first runs" if seconds is None else f"ETA {format_duration(seconds)}"

@@ -52,7 +52,7 @@ class Objective:
 
     def example_loss(self):
         """`fn(y_true, y_pred) -> (batch,)`: the loss of each example (its mean is `make_loss`'s value)."""
-        return example_loss(self.loss)
+        return make_loss(self.loss, reduction=None)
 
     def example_metrics(self) -> dict:
         """Reported name -> `fn(y_true, y_pred) -> (batch,)`, each example's value of each metric."""
@@ -105,29 +105,35 @@ def symbol_accuracy(y_true, y_pred):
     return ops.mean(ops.cast(ops.equal(predicted, ops.cast(y_true, predicted.dtype)), "float32"), axis=-1)
 
 
-def make_loss(name: str | None):
-    import keras
-
-    if name is None:  # the model's own compute_loss
-        return None
-
-    if name == "sparse_categorical_crossentropy_logits":
-        return keras.losses.SparseCategoricalCrossentropy(from_logits=True)
-    if name == "symbols_crossentropy":
-        return symbols_crossentropy
-    return keras.losses.get(name)
-
-
-def example_loss(name: str):
-    """Per-example losses, in `keras.ops` (any backend, traceable): what `make_loss` averages."""
+def loss_table() -> dict:
+    """Our loss names -> `make(reduction)` of that loss: a Keras loss class at that reduction (None: one
+    value per example), or a function of ours that gives one value per example (`compile` averages it).
+    Any other name is a Keras loss by name (`keras.losses.get`, e.g. "huber")."""
     import keras
 
     return {
         "sparse_categorical_crossentropy_logits":
-            lambda y, p: keras.losses.sparse_categorical_crossentropy(y, p, from_logits=True),
-        "symbols_crossentropy": symbols_crossentropy,
-        "mse": keras.losses.mean_squared_error,
-    }[name]
+            lambda reduction: keras.losses.SparseCategoricalCrossentropy(from_logits=True, reduction=reduction),
+        "mse": lambda reduction: keras.losses.MeanSquaredError(reduction=reduction),
+        "symbols_crossentropy": lambda reduction: symbols_crossentropy,
+    }
+
+
+def make_loss(name: str | None, reduction: str | None = "sum_over_batch_size"):
+    """The Keras loss `name` (None: the model computes its own, `compute_loss`); with reduction=None, the
+    same loss per example, `fn(y_true, y_pred) -> (batch,)`, in `keras.ops` (any backend, traceable).
+    A loss function (Keras's by name, such as "huber", or ours) is per example as it is."""
+    import keras
+
+    if name is None:
+        return None
+    table = loss_table()
+    if name in table:
+        return table[name](reduction)
+    loss = keras.losses.get(name)
+    if isinstance(loss, keras.losses.Loss):  # a class name ("Huber"): the same loss at this reduction
+        return type(loss).from_config({**loss.get_config(), "reduction": reduction})
+    return loss
 
 
 def example_metric(name: str):
@@ -154,19 +160,26 @@ def make_metric(name: str):
 
 def baseline_metrics(kind: str | None, y_train, y_test, metrics: dict) -> dict:
     """The trivial predictor's test metric and the model's skill over it (and, for labels, the test
-    split's size)."""
-    if kind == "mean":
-        base = float(np.mean((y_test - y_train.mean(axis=0)) ** 2))
-        return {"test/baseline_loss": base, "test/skill": 1.0 - metrics["test/loss"] / base}
-    if kind == "majority":
-        labels = y_train.reshape(len(y_train), -1)
-        majority = np.array([np.bincount(column).argmax() for column in labels.T])
-        base = float(np.mean(y_test.reshape(len(y_test), -1) == majority))
-        # the test split's size: an accuracy moves in steps of 1 / examples (suite.claims.undecidable)
-        return {"test/baseline_accuracy": base, "test/examples": float(len(y_test)),
-                "test/skill": (metrics["test/accuracy"] - base) / max(1e-12, 1.0 - base)}
-    return {}
+    split's size). The predictors are scikit-learn's: "mean" is `DummyRegressor(strategy="mean")`,
+    "majority" `DummyClassifier(strategy="most_frequent")` per label position (ties: the smallest label)."""
+    if kind not in ("mean", "majority"):
+        return {}
+    from sklearn.dummy import DummyClassifier, DummyRegressor
 
+    def trivial(predictor, targets):  # the dummies read only the number of rows of their inputs
+        predictor.fit(np.zeros((len(targets), 1)), targets)
+        return predictor.predict(np.zeros((len(y_test), 1)))
+
+    if kind == "mean":
+        predicted = trivial(DummyRegressor(strategy="mean"), y_train.reshape(len(y_train), -1)).reshape(y_test.shape)
+        base = float(np.mean((y_test - predicted) ** 2))
+        return {"test/baseline_loss": base, "test/skill": 1.0 - metrics["test/loss"] / base}
+    labels = y_test.reshape(len(y_test), -1)
+    predicted = trivial(DummyClassifier(strategy="most_frequent"), y_train.reshape(len(y_train), -1))
+    base = float(np.mean(labels == predicted.reshape(labels.shape)))
+    # the test split's size: an accuracy moves in steps of 1 / examples (suite.claims.undecidable)
+    return {"test/baseline_accuracy": base, "test/examples": float(len(y_test)),
+            "test/skill": (metrics["test/accuracy"] - base) / max(1e-12, 1.0 - base)}
 
 
 def loss_oscillation(history: dict) -> dict:
@@ -174,7 +187,7 @@ def loss_oscillation(history: dict) -> dict:
 
     Over the second half of its per-epoch values (one per `eval_every`
     steps), the standard deviation of what is left after a straight line is
-    fitted and taken away (a loss that still falls steadily does not swing),
+    fitted and taken away (`scipy.signal.detrend`: a loss that still falls steadily does not swing),
     divided by their mean absolute value: 0 for a loss that has settled or
     moves in a straight line, large for one that swings (two players that
     chase each other). `train/oscillation_generator` is the generator's loss
@@ -182,12 +195,13 @@ def loss_oscillation(history: dict) -> dict:
     loss whose swings the lesson's "oscillation" is about. Left out with
     fewer than 4 values in that half.
     """
+    from scipy.signal import detrend
+
     out = {}
     for name, values in history.items():
         tail = np.asarray(values, dtype=float)[len(values) // 2:]
         if len(tail) >= 4 and np.all(np.isfinite(tail)):
-            steps = np.arange(len(tail))
-            residual = tail - np.polyval(np.polyfit(steps, tail, 1), steps)
+            residual = detrend(tail, type="linear")
             out[f"train/oscillation_{name}"] = float(residual.std() / (np.abs(tail).mean() + 1e-12))
     generator = "g_loss" if "g_loss" in history else "loss"
     if f"train/oscillation_{generator}" in out:

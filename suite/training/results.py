@@ -20,6 +20,7 @@ import traceback
 
 import numpy as np
 
+from suite.metrics import higher_is_better
 from suite.store.schema import RunRecord, RunResult
 from suite.training.objectives import OBJECTIVES, baseline_metrics, convergence_metrics, loss_oscillation
 from suite.training.plan import RunSpec
@@ -160,7 +161,7 @@ def run_record(spec: RunSpec, status: str, error: str | None, backend: str, devi
         hparams_json=json.dumps(spec.hparams, sort_keys=True, default=str),
         trainer=trainer or (None if framework is None else "sklearn" if framework == "sklearn" else "fit"),
         members=members if members is not None else (None if framework is None else 1),
-        learning_rate=spec.lr, kind=spec.kind,
+        learning_rate=spec.lr, kind=spec.kind, higher_is_better=int(higher_is_better(t.metric)),
     )
 
 

@@ -10,11 +10,11 @@ import json
 import numpy as np
 import pandas as pd
 
-from suite.claims import mean_ci
 from suite.report.figures.registry import FIGURES
 from suite.report.figures.tabular import sensitivity
-from suite.report.index import crossover, lower_is_better
-from suite.report.tables import _fmt
+from suite.report.index import crossover
+from suite.report.tables import format_interval
+from suite.statistics import mean_ci
 
 # (kind of data, variant) -> (what the variant does, what a change beyond noise says, what none says: an
 # interval that includes 0 is no sign of an effect, not proof of none)
@@ -55,7 +55,8 @@ def recommendations(frame: pd.DataFrame, lower: bool) -> pd.DataFrame:
             diff = (per_seed[model] - per_seed[best]).dropna().to_numpy()
             _, low, high = mean_ci(diff)
             (near if np.isnan(low) or low <= 0 <= high else behind).append(f"{model} ({_ci(diff)})")
-        rows.append({"dataset": dataset, "n": int(n), "best": f"{best}: {_fmt(*mean_ci(per_seed[best].dropna()))}",
+        rows.append({"dataset": dataset, "n": int(n),
+                     "best": f"{best}: {format_interval(*mean_ci(per_seed[best].dropna()))}",
                      NEAR: "; ".join(near) or "none",
                      "behind": "; ".join(behind) or "none"})
     return pd.DataFrame(rows)
@@ -94,7 +95,7 @@ def _figure_answer(tidy, data, study) -> list[dict]:
     if frame.empty:
         return []
     metric = frame["primary_metric"].iloc[0]
-    lower = bool(lower_is_better(pd.Series([metric])).iloc[0])
+    lower = not frame["higher_is_better"].iloc[0]
     about = (f"Your data: {info['file']} (SHA-256 {info['sha256'][:12]}..., shape "
              f"{' x '.join(map(str, info['shape']))}, {info['kind']}, {info['task']}). " if info else "")
     table = recommendations(frame, lower)

@@ -11,7 +11,7 @@ import pandas as pd
 def t_interval(values) -> tuple:
     """Seaborn's `errorbar` for every figure: the claims' 95% Student-t interval of the mean over
     seeds (seaborn's own ("ci", 95) is a bootstrap: at 3 seeds, the range of the values)."""
-    from suite.claims import mean_ci
+    from suite.statistics import mean_ci
 
     _, low, high = mean_ci(values)
     return low, high

@@ -8,7 +8,7 @@ import pandas as pd
 
 from suite.report.figures.common import log_axis, setup_matplotlib, to_svg, model_styles, t_interval
 from suite.report.figures.registry import FIGURES
-from suite.report.frames import _at_largest_size, _dataset_order, _family
+from suite.report.frames import at_largest_size, dataset_order, dataset_family
 from suite.report.tables import slopes_table
 
 
@@ -54,8 +54,8 @@ def metric_vs_length_figure(tidy: pd.DataFrame, title: str) -> str:
     import seaborn as sns
 
     frame = tidy.copy()
-    frame["family"] = frame["dataset"].map(_family)
-    frame = _at_largest_size(frame)
+    frame["family"] = frame["dataset"].map(dataset_family)
+    frame = at_largest_size(frame)
     families = sorted(frame["family"].unique())
     fig, axes = plt.subplots(1, len(families), figsize=(4.6 * len(families), 3.4), squeeze=False)
     models = sorted(frame["model"].unique())
@@ -152,7 +152,7 @@ def _figure_gradient_norms(tidy, data, study) -> list[dict]:
     series = series.assign(when=series["name"].str.split("/").str[-1])
     # one curve per (model, when): the mean over seeds of the per-step norm
     series = series.groupby(["dataset", "model", "when", "x"], as_index=False)["value"].mean()
-    series["dataset"] = pd.Categorical(series["dataset"], sorted(series["dataset"].unique(), key=_dataset_order))
+    series["dataset"] = pd.Categorical(series["dataset"], sorted(series["dataset"].unique(), key=dataset_order))
     return [{
         "title": "Gradient norm against distance from the end",
         "svg": gradient_norm_figure(series, f"{study['name']}: where the gradient reaches"),
@@ -202,7 +202,7 @@ def comparison_figure(points: pd.DataFrame, metric: str, title: str) -> str:
 @FIGURES.decorator("comparison")
 def _figure_comparison(tidy, data, study) -> list[dict]:
     points = tidy[tidy["metric"] == "test/skill"]
-    points = _at_largest_size(points)
+    points = at_largest_size(points)
     if points.empty:
         return []
     return [{

@@ -6,11 +6,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from suite.claims import mean_ci
 from suite.report.figures.common import setup_matplotlib, to_svg, image_grid_figure
 from suite.report.figures.registry import FIGURES
-from suite.report.frames import _at_largest_size, _final_runs, run_arrays
-from suite.report.tables import _fmt
+from suite.report.frames import at_largest_size, final_runs, run_arrays
+from suite.report.tables import format_interval
+from suite.statistics import mean_ci
 
 
 def sample_scatter_figure(panels: dict, centres, title: str) -> str:
@@ -52,7 +52,7 @@ def sample_scatter_figure(panels: dict, centres, title: str) -> str:
 @FIGURES.decorator("sample_scatter")
 def _figure_sample_scatter(tidy, data, study) -> list[dict]:
     figures = []
-    runs = _final_runs(tidy)
+    runs = final_runs(tidy)
     for dataset, group in runs.groupby("dataset"):
         panels, mixture = {}, None
         for _, run in group.iterrows():
@@ -81,7 +81,7 @@ def _figure_sample_scatter(tidy, data, study) -> list[dict]:
 @FIGURES.decorator("sample_grid")
 def _figure_sample_grid(tidy, data, study) -> list[dict]:
     figures = []
-    for dataset, group in _final_runs(tidy).groupby("dataset"):
+    for dataset, group in final_runs(tidy).groupby("dataset"):
         grids = {}
         for _, run in group[group["seed"] == group["seed"].min()].iterrows():
             arrays = run_arrays(data, run["run_key"])
@@ -109,14 +109,15 @@ GENERATION_METRICS = (
 
 @FIGURES.decorator("generation_table")
 def _figure_generation_table(tidy, data, study) -> list[dict]:
-    frame = _at_largest_size(tidy)
+    frame = at_largest_size(tidy)
     rows = []
     for (dataset, model), g in frame.groupby(["dataset", "model"]):
         row = {"dataset": dataset, "model": model, "seeds": g["seed"].nunique()}
         for metric, label, digits in GENERATION_METRICS:
             values = g.loc[g["metric"] == metric, "value"].to_numpy()
             if len(values):
-                row[label] = f"{_fmt(*mean_ci(values), digits=digits)} sd {values.std(ddof=1) if len(values) > 1 else 0:.{digits}f}"
+                spread = values.std(ddof=1) if len(values) > 1 else 0
+                row[label] = f"{format_interval(*mean_ci(values), digits=digits)} sd {spread:.{digits}f}"
         rows.append(row)
     if not rows:
         return []
@@ -156,7 +157,7 @@ def loss_curve_figure(history: pd.DataFrame, title: str) -> str:
 
 @FIGURES.decorator("loss_curves")
 def _figure_loss_curves(tidy, data, study) -> list[dict]:
-    runs = _final_runs(tidy)[["run_key", "dataset", "model", "seed"]]
+    runs = final_runs(tidy)[["run_key", "dataset", "model", "seed"]]
     history = data["history"].merge(runs, on="run_key")
     if history.empty:
         return []

@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from suite.claims import mean_ci
 from suite.report.figures.common import draw_image, setup_matplotlib, to_svg, t_interval
 from suite.report.figures.registry import FIGURES
-from suite.report.frames import _at_largest_size, run_arrays, shown_runs
-from suite.report.tables import _fmt
+from suite.report.frames import at_largest_size, run_arrays, shown_runs
+from suite.report.tables import format_interval
+from suite.statistics import mean_ci
 
 
 def filters_figure(kernels: dict, title: str) -> str:
@@ -83,9 +83,9 @@ def _figure_filters(tidy, data, study) -> list[dict]:
         random = float(arrays.get("random_edge_likeness/trained", np.nan))
         rows = []
         for when in ("init", "trained"):
-            v = _at_largest_size(tidy)
+            v = at_largest_size(tidy)
             v = v[(v["dataset"] == run["dataset"]) & (v["metric"] == f"{when}/edge_likeness")]["value"]
-            rows.append({"filters": when, "edge-likeness (mean [95% CI] over seeds)": _fmt(*mean_ci(v)),
+            rows.append({"filters": when, "edge-likeness (mean [95% CI] over seeds)": format_interval(*mean_ci(v)),
                          "seeds": len(v)})
         rows.append({"filters": f"random (expected, {k}x{k})",
                      "edge-likeness (mean [95% CI] over seeds)": f"{random:.3f}", "seeds": ""})
@@ -153,7 +153,7 @@ def layer_probe_figure(points: pd.DataFrame, title: str) -> str:
 
 @FIGURES.decorator("layer_probes")
 def _figure_layer_probes(tidy, data, study) -> list[dict]:
-    frame = _at_largest_size(tidy)
+    frame = at_largest_size(tidy)
     parsed = frame["metric"].str.extract(r"^(init|trained)/probe_accuracy_layer(\d+)$").dropna()
     if parsed.empty:
         return []
@@ -163,7 +163,7 @@ def _figure_layer_probes(tidy, data, study) -> list[dict]:
     for (dataset, layer), g in points.groupby(["dataset", "layer"]):
         row = {"dataset": dataset, "layer": layer}
         for network in ("untrained (init)", "trained"):
-            row[network] = _fmt(*mean_ci(g.loc[g["network"] == network, "value"].to_numpy()))
+            row[network] = format_interval(*mean_ci(g.loc[g["network"] == network, "value"].to_numpy()))
         rows.append(row)
     return [{
         "title": "Linear probes by layer",

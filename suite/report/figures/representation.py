@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from suite.claims import mean_ci
 from suite.report.figures.common import log_axis, setup_matplotlib, to_svg, image_grid_figure, t_interval
 from suite.report.figures.registry import FIGURES
-from suite.report.frames import _at_largest_size, _final_runs, code_width, run_arrays
-from suite.report.tables import _fmt
+from suite.report.frames import at_largest_size, final_runs, code_width, run_arrays
+from suite.report.tables import format_interval
+from suite.statistics import mean_ci
 
 
 def code_probe_figure(points: pd.DataFrame, title: str) -> str:
@@ -35,7 +35,7 @@ def code_probe_figure(points: pd.DataFrame, title: str) -> str:
 
 @FIGURES.decorator("code_probes")
 def _figure_code_probes(tidy, data, study) -> list[dict]:
-    frame = _at_largest_size(tidy).copy()
+    frame = at_largest_size(tidy).copy()
     frame["width"] = code_width(frame)
     parsed = frame["metric"].str.extract(r"^trained/probe_(code|pca|pixels)_(\d+)$")
     points = frame[parsed[0].notna()].assign(space=parsed[0], labels=parsed[1].astype(float))
@@ -53,7 +53,7 @@ def _figure_code_probes(tidy, data, study) -> list[dict]:
                               ("trained/probe_pixels_100", "raw, 100/class")):
             values = g.loc[g["metric"] == metric, "value"].to_numpy()
             if len(values):
-                row[label] = _fmt(*mean_ci(values), digits=4 if "MSE" in label else 3)
+                row[label] = format_interval(*mean_ci(values), digits=4 if "MSE" in label else 3)
         rows.append(row)
     table = pd.DataFrame(rows).sort_values(["dataset", "code width", "model"])
     return [{
@@ -72,7 +72,7 @@ def _figure_code_probes(tidy, data, study) -> list[dict]:
 @FIGURES.decorator("reconstructions")
 def _figure_reconstructions(tidy, data, study) -> list[dict]:
     figures = []
-    runs = _final_runs(tidy).copy()
+    runs = final_runs(tidy).copy()
     runs["width"] = code_width(runs)
     for dataset, group in runs.groupby("dataset"):
         group = group[group["seed"] == group["seed"].min()].sort_values(["arch", "width"])
@@ -110,7 +110,7 @@ def code_map_figure(codes: np.ndarray, labels: np.ndarray, title: str, axis: str
 @FIGURES.decorator("code_map")
 def _figure_code_map(tidy, data, study) -> list[dict]:
     figures = []
-    runs = _final_runs(tidy).copy()
+    runs = final_runs(tidy).copy()
     runs["width"] = code_width(runs)
     for dataset, group in runs.groupby("dataset"):
         narrowest = group.sort_values(["width", "seed"]).iloc[0]

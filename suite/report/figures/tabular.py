@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from suite.claims import mean_ci
 from suite.report.figures.common import setup_matplotlib, to_svg, model_styles
 from suite.report.figures.registry import FIGURES
-from suite.report.tables import _fmt
+from suite.report.tables import format_interval
+from suite.statistics import mean_ci
 
 
 def sensitivity(tidy: pd.DataFrame) -> pd.DataFrame:
@@ -57,7 +57,8 @@ def _figure_sensitivity(tidy, data, study) -> list[dict]:
         per_seed = g.groupby("seed")["value"].mean()  # over datasets and sizes
         mean, low, high = mean_ci(per_seed.to_numpy())
         cells.append({"model": model, "perturbation": perturbation, "mean": mean})
-        rows.append({"model": model, "perturbation": perturbation, "cell": f"{_fmt(mean, low, high)} (k={len(per_seed)})"})
+        rows.append({"model": model, "perturbation": perturbation,
+                     "cell": f"{format_interval(mean, low, high)} (k={len(per_seed)})"})
     order, _, _ = model_styles(tidy)
     overall = pd.DataFrame(rows).pivot(index="model", columns="perturbation", values="cell").reindex(order)
     by_dataset = changes.groupby(["dataset", "perturbation", "model"])["value"].mean().unstack("model")

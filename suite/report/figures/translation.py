@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pandas as pd
 
-from suite.claims import mean_ci
 from suite.report.figures.common import setup_matplotlib, to_svg, model_styles, t_interval
 from suite.report.figures.registry import FIGURES
-from suite.report.frames import _at_largest_size
-from suite.report.tables import _fmt
+from suite.report.frames import at_largest_size
+from suite.report.tables import format_interval
+from suite.statistics import mean_ci
 
 
 def shift_points(tidy: pd.DataFrame) -> pd.DataFrame:
@@ -17,7 +17,7 @@ def shift_points(tidy: pd.DataFrame) -> pd.DataFrame:
     Read from the `test_shift<k>/accuracy` metrics of datasets with shifted
     test sets, at each dataset's largest training-set size.
     """
-    frame = _at_largest_size(tidy)
+    frame = at_largest_size(tidy)
     shifted = frame["metric"].str.extract(r"^test_shift(\d+)/accuracy$")[0]
     points = frame[shifted.notna() | (frame["metric"] == "test/accuracy")].copy()
     points["shift"] = shifted[points.index].fillna(0).astype(int)
@@ -50,7 +50,7 @@ def _figure_vs_shift(tidy, data, study) -> list[dict]:
     points = shift_points(tidy)
     if points.empty:
         return []
-    largest = _at_largest_size(tidy)
+    largest = at_largest_size(tidy)
     rows = []
     for (dataset, variant, model), g in largest.groupby(["dataset", "variant", "model"]):
         row = {"dataset": dataset, "trained": variant, "model": model,
@@ -60,7 +60,7 @@ def _figure_vs_shift(tidy, data, study) -> list[dict]:
         for metric, label in (("test/accuracy", "shift 0"), ("test_shifts/accuracy", "mean over shifts"),
                               ("test_far/accuracy", "largest shift"), ("test_random/accuracy", "random placement")):
             values = g.loc[g["metric"] == metric, "value"].to_numpy()
-            row[label] = _fmt(*mean_ci(values)) if len(values) else ""
+            row[label] = format_interval(*mean_ci(values)) if len(values) else ""
         rows.append(row)
     return [{
         "title": "Accuracy against shift",
