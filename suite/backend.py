@@ -17,9 +17,9 @@ def import_keras_quietly():
 
     TensorFlow's native libraries write their start-up lines (`port.cc ... oneDNN custom operations`,
     `cudart_stub.cc ... Could not find cuda drivers`) to the process's stderr as they load, through
-    absl logging before anything has initialised it: absl then writes every message whatever
-    TF_CPP_MIN_LOG_LEVEL says, and twice (two of TensorFlow's libraries carry a copy each). Only the
-    place they are written to can stop them: file descriptor 2 points at a temporary file while the
+    absl logging before anything has initialised it: absl then writes every message, whatever
+    TF_CPP_MIN_LOG_LEVEL says (they come twice in each process that loads TensorFlow). Only the place
+    they are written to can stop them: file descriptor 2 points at a temporary file while the
     libraries load, and what it caught is shown only if the import fails.
 
     TensorFlow is imported here even where Keras is already loaded, on every backend: a spawned worker
