@@ -11,7 +11,8 @@ The operating system drops a flock when its process ends, however it ends (Ctrl-
 memory): a lock file left behind by a dead process blocks nothing and is taken over by the next one.
 The PID in the file is only for the message. Reading the folder (`--report-only`, `--plan`) takes no
 lock: the database holds every run committed so far, and `holder` says whether someone is still
-writing. A flock is a POSIX facility (Linux, macOS; NFS version 4).
+writing. `fcntl.flock` exists on Linux and macOS; on a network file system the lock holds between
+machines only where that file system supports locks.
 """
 
 from __future__ import annotations
