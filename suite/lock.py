@@ -36,10 +36,14 @@ def hold_output(folder: Path, command: list[str]):
     removed would lock a file no longer in the folder, beside a third that locks a new one."""
     try:
         folder.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise UsageError(f"cannot create the output folder {str(folder)!r} ({e.strerror}); pass --output with "
+                         f"a folder you can write to") from None
+    try:
         fd = os.open(folder / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
     except OSError as e:
-        raise UsageError(f"cannot create the output folder's lock file {str(folder / LOCK_FILE)!r} "
-                         f"({e.strerror}); pass --output with a folder you can write to") from None
+        raise UsageError(f"cannot write {str(folder / LOCK_FILE)!r} ({e.strerror}); pass --output with a "
+                         f"folder you can write to") from None
     try:
         if not _lock(fd):
             raise UsageError(f"{str(folder)!r} is in use: {_describe(_read(fd))} is training into it; wait "
