@@ -5,7 +5,7 @@
 #
 # 1. installs what the machine lacks from requirements.txt, never TensorFlow or JAX themselves: a GPU
 #    machine may carry JAX with CUDA and no TensorFlow, and the suite runs there on the jax backend
-#    (from wheels in .whl/ when the machine has no network: see ../shared/GPU.md);
+#    (from wheels in .whl/ when the machine has no network: bench/README.md, "A GPU machine without network");
 # 2. runs the smoke profile, then the quick `locality` and `bottleneck` studies, on the GPU;
 # 3. prints runs per second, the GPU's utilisation while they ran (nvidia-smi, sampled each second),
 #    and the bottleneck study's step-time slopes (the lesson's claim that a Transformer parallelises

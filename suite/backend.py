@@ -12,17 +12,26 @@ import sys
 
 
 def import_keras_quietly():
-    """Imports Keras (and its backend) with the C++ start-up chatter kept off the terminal.
+    """Imports Keras, its backend and TensorFlow (where installed), with the C++ start-up lines kept
+    off the terminal; every process that trains calls it before its first run.
 
-    TensorFlow's runtime writes half a dozen lines to the process's stderr
-    as it loads (oneDNN, CUDA probes, CPU instructions), before any setting
-    can silence them; they bury the suite's own one-line messages. They are
-    captured while importing and shown only if the import fails.
+    TensorFlow's native libraries write their start-up lines (`port.cc ... oneDNN custom operations`,
+    `cudart_stub.cc ... Could not find cuda drivers`) to the process's stderr as they load, through
+    absl logging before anything has initialised it: absl then writes every message, whatever
+    TF_CPP_MIN_LOG_LEVEL says (they come twice in each process that loads TensorFlow). Only the place
+    they are written to can stop them: file descriptor 2 points at a temporary file while the
+    libraries load, and what it caught is shown only if the import fails.
+
+    TensorFlow is imported here even where Keras is already loaded, on every backend: a spawned worker
+    imports Keras (jax) with the modules it unpickles, before its initialiser calls this, and
+    keras.utils.set_random_seed, which seeds every run, imports TensorFlow at the first run otherwise,
+    loudly. TF_CPP_MIN_LOG_LEVEL=3 (unless set) quiets what TensorFlow logs once loaded.
     """
     import tempfile
 
-    if "keras" in sys.modules:
+    if "keras" in sys.modules and ("tensorflow" in sys.modules or importlib.util.find_spec("tensorflow") is None):
         return sys.modules["keras"]
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     sys.stderr.flush()
     saved = os.dup(2)
     with tempfile.TemporaryFile() as captured:
@@ -30,9 +39,6 @@ def import_keras_quietly():
         try:
             import keras
 
-            # TensorFlow is loaded on every backend where it is installed: keras.utils.set_random_seed,
-            # which seeds every run, imports it to seed it too (2 s, and its start-up lines, at the
-            # first run otherwise)
             if importlib.util.find_spec("tensorflow") is not None:
                 import tensorflow  # noqa: F401
         except BaseException:

@@ -41,6 +41,9 @@ examples:
 
 Results go to OUTPUT/results.sqlite as each run finishes; rerunning the same
 command skips finished runs, so an interrupted suite resumes where it stopped.
+One process at a time trains into an OUTPUT folder (OUTPUT/.lock): a second
+refuses at once (exit code 2) and names the first; --report-only and --plan
+only read, and may run meanwhile.
 """
 
 
@@ -71,7 +74,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--profile", default="quick", metavar="NAME",
                    help="smoke (seconds, for tests) | quick (default, CPU minutes) | full (GPU)")
     p.add_argument("--output", default="reports", metavar="DIR",
-                   help="where results.sqlite and index.html go (default: reports/)")
+                   help="where results.sqlite and index.html go (default: reports/); one process at a time "
+                        "trains into it")
     p.add_argument("--plan", action="store_true",
                    help="print the runs the options select (tuning included) and the time they would take on "
                         "each device that OUTPUT's database has step times from; train nothing")
@@ -231,7 +235,6 @@ def select_backend(name: str | None) -> str:
         raise UsageError(f"backend {backend!r} is not installed (pip install {backend}); "
                          f"valid backends: {', '.join(BACKENDS)}")
     os.environ["KERAS_BACKEND"] = backend
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow C++ start-up chatter (CUDA probes on a CPU box)
     from suite.backend import import_keras_quietly
 
     import_keras_quietly()  # the registries need Keras; its C++ start-up lines would bury our messages
@@ -331,7 +334,8 @@ def _main(args, argv) -> int:
             raise
         except Exception as e:
             raise UsageError(f"--tasks-module {path!r} failed to load: {type(e).__name__}: {e}") from None
-    from suite.userdata import UserData, register_user_data, setup_worker
+    from suite.userdata import register_user_data, setup_worker
+    from suite.userfile import UserData
 
     user = UserData.from_args(args)
     mine = register_user_data(user) if user else None  # read and checked here, before any training
@@ -373,6 +377,12 @@ def _main(args, argv) -> int:
     if args.report_only:
         if not db_path.exists():
             raise UsageError(f"no results database at {db_path}; run without --report-only first")
+        from suite.lock import holder
+
+        writer = holder(output)  # no wait: the report holds the runs committed so far
+        if writer:
+            print(f"note: {writer} is still training into {output}: this report holds the runs finished so "
+                  f"far (that process rewrites it when it ends)", file=sys.stderr)
         with Reader(db_path) as store:
             path = _write_report(store, output / "index.html", args.export, args.single_page)
         print(f"report: {path}")
@@ -381,8 +391,10 @@ def _main(args, argv) -> int:
     if args.plan:
         return _print_plan(args, studies, backend, archs, datasets, sizes, seeds, grid, db_path)
 
+    from suite.lock import hold_output
+
     started = time.time()
-    with Writer(db_path) as store:
+    with hold_output(output, ["run_suite.py", *argv]), Writer(db_path) as store:  # one trainer per folder
         session = store.start_session(["run_suite.py", *argv])
         from suite.training import plan_runs, run_plan, study_budget
         from suite.training.plan import supersede

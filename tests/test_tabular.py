@@ -6,7 +6,7 @@ import re
 import numpy as np
 import pytest
 
-from suite.data import (Dataset, column_permutation, informative_table, load_dataset, load_variant,
+from suite.data import (column_permutation, informative_table, load_dataset, load_variant,
                         make_splits, piecewise_table, random_rotation, standardise)
 
 TABLES = ("breast_cancer", "wine", "penguins", "synth_informative", "synth_smooth", "synth_piecewise")

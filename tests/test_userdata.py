@@ -6,6 +6,7 @@ training (they are checked while the data are read)."""
 
 import functools
 import hashlib
+import importlib.util
 import json
 import pickle
 
@@ -17,7 +18,8 @@ from conftest import read_report
 from suite.data import DATASETS
 from suite.store.read import Reader
 from suite.studies import REGISTRY, load_builtin_studies
-from suite.userdata import MIN_PER_CLASS, UserData, forget, read, register_user_data, setup_worker, size_ladder
+from suite.userdata import forget, register_user_data, setup_worker, size_ladder
+from suite.userfile import MIN_PER_CLASS, UserData, read
 
 load_builtin_studies()
 
@@ -178,10 +180,62 @@ BAD_INPUTS = {
     "no such file": (lambda p: p / "nothing.csv", [], "no such file or folder"),
     "--image-size on a file": (lambda p: write_csv(p / "t.csv"), ["--target", "label", "--image-size", "16"],
                                "--image-size resizes the images of a folder"),
-    "a name taken by a built-in dataset": (lambda p: write_csv(p / "wine.csv"), ["--target", "label"],
-                                           "the name 'wine' is taken by a built-in dataset; rename the file"),
     "--target without --data": (lambda p: None, ["--target", "label"], "--target needs --data"),
+    # files that are not what their suffix says, or damaged: the file named and what was expected
+    "a text file named .parquet": (lambda p: write_text(p / "t.parquet", "a,label\n1,x\n"), ["--target", "label"],
+                                   "--data 't.parquet' is not a readable Parquet file"
+                                   if importlib.util.find_spec("pyarrow") else "needs pyarrow to read Parquet"),
+    "a binary file named .csv": (lambda p: write_bytes(p / "t.csv", bytes(range(128, 256)) * 8), ["--target", "label"],
+                                 "--data 't.csv' is not a readable CSV file (expected text"),
+    "a CSV without rows": (lambda p: write_text(p / "t.csv", "a,label\n"), ["--target", "label"],
+                           "--data 't.csv' holds no rows (columns: a, label)"),
+    "a text file named .npz": (lambda p: write_text(p / "t.npz", "x,y\n1,2\n"), [],
+                               "--data 't.npz' is not an .npz file (expected a zip of arrays"),
+    "an .npy named .npz": (lambda p: np.save(p / "t.npy", np.zeros((40, 3))) or (p / "t.npy").rename(p / "t.npz")
+                           or p / "t.npz", [], "--data 't.npz' is not an .npz file"),
+    "a damaged .npz": (lambda p: damaged_npz(p / "t.npz"), [], "--data 't.npz' is not a readable .npz of numeric "
+                                                               "arrays (expected a zip of arrays"),
+    "an .npz of objects": (lambda p: np.savez(p / "t.npz", x=np.array([{}] * 40), y=np.zeros(40)) or p / "t.npz", [],
+                           "--data 't.npz' is not a readable .npz of numeric arrays"),
+    "a folder with a file that is no image": (lambda p: image_folder(p, b"not an image"), [],
+                                              "--data 'f': a/bad.png is not a readable image (expected BMP, GIF, "
+                                              "JPEG or PNG images)"),
+    "a folder with a TIFF named .png": (lambda p: image_folder(p, "TIFF"), [],
+                                        "--data 'f': a/bad.png is a TIFF image; valid: BMP, GIF, JPEG or PNG"),
 }
+
+
+def write_text(path, text):
+    path.write_text(text)
+    return path
+
+
+def write_bytes(path, data):
+    path.write_bytes(data)
+    return path
+
+
+def damaged_npz(path):
+    """An .npz whose zip directory is intact and whose first array's bytes are not."""
+    np.savez(path, x=np.zeros((40, 3)), y=np.zeros(40))
+    data = bytearray(path.read_bytes())
+    data[120:400] = bytes(b ^ 0xFF for b in data[120:400])
+    return write_bytes(path, bytes(data))
+
+
+def image_folder(root, bad):
+    """Folder f: two classes of readable PNGs, and a/bad.png holding `bad` (bytes, or a format Pillow writes)."""
+    from PIL import Image
+
+    for label in ("a", "b"):
+        (root / "f" / label).mkdir(parents=True)
+        for i in range(MIN_PER_CLASS):
+            Image.new("RGB", (8, 8), (i, 0, 0)).save(root / "f" / label / f"{i}.png")
+    if isinstance(bad, bytes):
+        (root / "f" / "a" / "bad.png").write_bytes(bad)
+    else:
+        Image.new("RGB", (8, 8)).save(root / "f" / "a" / "bad.png", format=bad)
+    return root / "f"
 
 
 @pytest.mark.parametrize("case", list(BAD_INPUTS))
@@ -194,6 +248,41 @@ def test_bad_input_is_one_line_and_exit_code_2_before_any_training(case, tmp_pat
     assert code == 2 and len(lines) == 1, err
     assert message in lines[0]
     assert not (tmp_path / "out" / "results.sqlite").exists()  # stopped before the store was opened
+
+
+def test_a_file_named_like_a_built_in_dataset_or_study_runs_under_a_name_of_its_own(tmp_path, monkeypatch, capsys):
+    from suite.training.plan import BUDGETS, RunSpec
+
+    builtin = DATASETS["wine"]
+    csv = write_csv(tmp_path / "wine.csv")
+    code, err = run_main(["--data", csv, "--target", "label", "--list"], tmp_path, monkeypatch, capsys)
+    assert code == 0, err
+    name = next(line.split("your data run as ")[1].split("'")[1] for line in err.splitlines() if "run as" in line)
+    assert name != "wine" and DATASETS["wine"] is builtin  # ours untouched
+    assert DATASETS[name].fingerprint and name in {s.name for s in REGISTRY.studies()}
+    task = REGISTRY.tasks(name)[0]
+    key = RunSpec(task, 20, 0, {}, BUDGETS["smoke"], "smoke", "jax").key
+    forget(name)  # the next run of the same file: the same name, the same run keys
+    assert register_user_data(UserData(str(csv), target="label"), quiet=True) == name
+    assert RunSpec(REGISTRY.tasks(name)[0], 20, 0, {}, BUDGETS["smoke"], "smoke", "jax").key == key
+    locality = REGISTRY.study("locality")
+    study = write_csv(tmp_path / "locality.csv")  # a built-in study's name
+    assert register_user_data(UserData(str(study), target="label"), quiet=True) not in \
+        {"locality", *(n for n, spec in DATASETS.items() if not spec.fingerprint)}
+    assert REGISTRY.study("locality") is locality
+
+
+def test_the_name_of_its_own_is_never_a_registered_one():
+    from suite.data import DatasetSpec, register_dataset
+    from suite.userdata import own_name
+
+    taken = own_name("wine")
+    register_dataset(DatasetSpec(taken, lambda data_dir: None, "table", "a built-in named like the renamed file"))
+    try:
+        again = own_name("wine")
+        assert again not in {"wine", taken} and again == own_name("wine")
+    finally:
+        DATASETS.unregister(taken)
 
 
 def test_kind_and_task_are_inferred_and_overridden(tmp_path):

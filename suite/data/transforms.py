@@ -175,6 +175,11 @@ def load_variant(dataset: str, variant: str, data_dir: str | None = None, seed: 
     return _load_variant(dataset, variant, data_dir, seed if TRANSFORMS[variant].seeded else 0)
 
 
+def clear_variant_cache() -> None:
+    """Forgets the variants loaded so far (a dataset registered again under its name loads afresh)."""
+    _load_variant.cache_clear()
+
+
 @functools.lru_cache(maxsize=16)
 def _load_variant(dataset: str, variant: str, data_dir: str | None, seed: int) -> Dataset:
     return TRANSFORMS[variant].apply(load_dataset(dataset, data_dir), seed)

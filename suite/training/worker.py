@@ -41,7 +41,6 @@ def prepare_process(backend: str, threads: int, setup, device: str | None = None
     studies (a user's task module, a user's data: a spawned or remote process starts empty), and
     its device (`device`, else detected here)."""
     os.environ["KERAS_BACKEND"] = backend
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     limit_threads(threads)
     from suite.backend import import_keras_quietly
 
