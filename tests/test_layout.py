@@ -106,3 +106,21 @@ def test_the_report_reads_the_database_alone():
 def test_no_private_keras_api():
     for path in [*SUITE.rglob("*.py"), *(ROOT / "tasks").rglob("*.py")]:
         assert "keras.src" not in path.read_text(), path
+
+
+def test_no_private_name_is_imported_from_another_module():
+    """A leading underscore means "only this module": another module that needs the name gets a public one."""
+    found = []
+    for path in [*SUITE.rglob("*.py"), *(ROOT / "tasks").rglob("*.py"), *(ROOT / "bench").rglob("*.py")]:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] in ("suite", "tasks"):
+                found += [f"{path.relative_to(ROOT)}: {node.module}.{a.name}" for a in node.names
+                          if a.name.startswith("_") and not a.name.startswith("__")]
+            elif isinstance(node, ast.Attribute) and node.attr.startswith("_") and not node.attr.startswith("__") \
+                    and isinstance(node.value, ast.Name) and node.value.id in MODULE_ALIASES:
+                found.append(f"{path.relative_to(ROOT)}: {node.value.id}.{node.attr}")
+    assert not found, found
+
+
+# names under which the suite's modules are imported whole (`from suite.data import core`)
+MODULE_ALIASES = {"core", "transforms", "workers", "worker", "store", "frames", "tables", "plan", "objectives"}
