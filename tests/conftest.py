@@ -1,10 +1,11 @@
 """Shared fixtures. Tests run offline on a CPU, on the smoke profile.
 
-Two tiers: `python -m pytest -m "not slow"` for the edit-test loop (no
-training through the command line), `python -m pytest` for everything. A
-test that uses the `smoke_run` or `cli` fixture is marked slow here; other
-slow tests (a fresh interpreter that trains, a browser) say so with
-`@pytest.mark.slow`.
+Two tiers: `python -m pytest -m "not slow"` for the edit-test loop (every
+architecture builds and takes a step, the statistics, the report on
+synthetic databases; about two minutes), `python -m pytest` for everything.
+A test that uses the `smoke_run` or `cli` fixture is marked slow here; other
+slow tests (a fresh interpreter that trains, a run through the trainer,
+Ray) say so with `@pytest.mark.slow`.
 """
 
 import atexit

@@ -20,6 +20,7 @@ def run_python_ok(code: str):
     assert result.returncode == 0 and "ok" in result.stdout, result.stderr[-3000:]
 
 
+@pytest.mark.slow
 def test_suite_code_on_jax_does_not_import_tensorflow():
     """Our modules, builders and data never pull TensorFlow in on jax.
 
@@ -63,6 +64,7 @@ def test_gradient_probe_and_step_timer_on_jax(smoke_run):
     assert query("SELECT MIN(value) FROM results WHERE metric = 'train/step_ms'")[0][0] > 0
 
 
+@pytest.mark.slow
 def test_gan_players_get_their_own_gradients_and_take_turns_on_jax():
     """The GAN's one-scalar trick (stop_gradient + stateless_call) holds under jax.grad too, and its
     players take turns under fit and under the optimizer's stateless_apply (one interpreter for both)."""
@@ -87,6 +89,7 @@ def test_gan_players_get_their_own_gradients_and_take_turns_on_jax():
     run_python_ok(code + TURNS_CHECK)
 
 
+@pytest.mark.slow
 def test_the_suites_max_pooling_computes_keras_max_pooling_on_jax():
     """On jax the CNNs pool by a reshape and a max (a faster gradient there): the same outputs as
     keras.layers.MaxPooling2D for every padding, odd sizes included."""

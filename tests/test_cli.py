@@ -212,6 +212,7 @@ def _assert_group_ends(pgid, timeout=20):
     raise AssertionError("processes of the suite outlived it")
 
 
+@pytest.mark.slow
 def test_ctrl_c_stops_at_once_and_keeps_finished_runs(tmp_path):
     out = tmp_path / "out"
     # 40 runs, half of them ViTs (about a second each): the signal lands mid-way

@@ -289,6 +289,7 @@ def test_oscillation_ignores_a_steady_trend_and_reads_the_generator_s_loss():
     assert loss_oscillation({"loss": swinging[:6]}) == {}  # 3 values in the second half: too few
 
 
+@pytest.mark.slow
 def test_the_same_seed_gives_the_same_gan_twice():
     """Reproducibility on a CPU: a GAN run (both players, their turns, the sampled modes) repeats, also
     after another seed has run in between on the same cached model: its mode counts exactly, its losses

@@ -32,6 +32,7 @@ def stored_runs(path) -> int:
         return len(db.runs(columns=("run_key",)))
 
 
+@pytest.mark.slow
 def test_a_member_trains_as_it_would_alone_for_an_mlp_a_gru_and_a_cnn():
     """With the same seed, subset, batch order, learning rate and budget, a member of a population of 4
     ends with the same weights as the same run trained alone (also at a rate the others do not share);
@@ -66,6 +67,7 @@ def test_a_member_trains_as_it_would_alone_for_an_mlp_a_gru_and_a_cnn():
      .replace("together[1].history['val_loss'] ==", "[round(x, 4) for x in together[1].history['val_loss']] =="))
 
 
+@pytest.mark.slow
 def test_a_stopped_member_does_not_move_and_the_two_ways_of_stepping_agree():
     """The mask that stops a member freezes its weights and optimizer state; the others go on.
     Stepping the members vectorised or in turn trains the same weights."""
@@ -100,6 +102,7 @@ def test_a_stopped_member_does_not_move_and_the_two_ways_of_stepping_agree():
     ))
 
 
+@pytest.mark.slow
 def test_a_diverging_run_ends_the_same_way_on_both_trainers():
     """One divergence rule (`suite.training.results.finish_run`): a run whose training loss becomes
     non-finite fails, with the same error, whether it trained alone or as a member of a population (its
@@ -126,6 +129,7 @@ def test_a_diverging_run_ends_the_same_way_on_both_trainers():
     ))
 
 
+@pytest.mark.slow
 def test_a_second_population_of_equal_shapes_compiles_nothing():
     """Populations of one model group with the same number of members reuse the compiled programs:
     no XLA compilation at all for the second one (seen through jax's compile events), whether its
@@ -163,6 +167,7 @@ def plan_in_process(args, capsys, monkeypatch) -> int:
     return main([*map(str, args), "--plan"])
 
 
+@pytest.mark.slow
 def test_the_cli_tunes_and_trains_populations_and_resumes_without_duplicates(tmp_path, capsys, monkeypatch):
     """Learning rates tuned on validation (one population per task holds the grid), then the evaluation
     runs at the chosen rates; a rerun reuses everything and chooses the same rates."""
@@ -256,6 +261,7 @@ def test_the_eta_weighs_each_unit_by_its_steps_and_its_group_s_measured_rate():
     assert informed.seconds_left() == __import__("pytest").approx(10.0 * 5 * 0.2 / 8.0, rel=0.01)
 
 
+@pytest.mark.slow
 def test_a_kill_in_the_middle_of_a_population_loses_no_finished_run(tmp_path):
     """kill -9 while a population trains: the runs committed before stay, the rerun trains the rest,
     and no run is stored twice."""
@@ -286,6 +292,7 @@ def test_a_kill_in_the_middle_of_a_population_loses_no_finished_run(tmp_path):
     assert os.path.isdir(cache) and os.listdir(cache)
 
 
+@pytest.mark.slow
 def test_the_two_backends_and_paths_agree_within_seed_noise():
     """One task per family, smoke sizes: the population on JAX and one fit() per run on TensorFlow
     reach the same ballpark (not the same bits: other batch orders, other kernels)."""

@@ -50,6 +50,7 @@ def _runs(path):
     return runs, metrics
 
 
+@pytest.mark.slow
 def test_ray_trains_the_runs_the_local_executor_does_retries_a_dead_worker_and_reuses_on_rerun(tmp_path):
     marker = tmp_path / "died_once"
     module = tmp_path / "mortal_study.py"

@@ -41,6 +41,7 @@ def spec(arch, seed=0, n=40, hparams=None, name=None):
     return RunSpec(task, n, seed, hparams or {"width": 8}, BUDGETS["smoke"], "smoke", "tensorflow")
 
 
+@pytest.mark.slow
 def test_failed_runs_are_recorded_and_the_suite_goes_on(tmp_path, faulty_archs):
     specs = [spec("test_broken"), spec("test_nan"), spec("mlp")]
     with Writer(tmp_path / "r.sqlite") as store:
@@ -76,6 +77,7 @@ def test_a_run_records_everything_the_issue_lists(tmp_path):
     assert {"keras", "tensorflow", "numpy", "python"} <= set(versions)
 
 
+@pytest.mark.slow
 def test_reused_model_matches_a_fresh_one(tmp_path):
     """Re-initialising the cached compiled model gives a new model's result."""
     first = Trainer("cpu").run(spec("mlp", seed=1)).metrics
@@ -114,6 +116,7 @@ def _thread_counts():
     return sorted({(pool["user_api"], pool["num_threads"]) for pool in threadpool_info()})
 
 
+@pytest.mark.slow
 def test_a_worker_process_runs_its_libraries_on_one_thread():
     """The workers, not the threads, share the machine: in a worker process OpenMP (scikit-learn's
     gradient boosting) and BLAS run one thread each, although importing the worker's own module

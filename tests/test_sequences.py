@@ -94,6 +94,7 @@ def test_adding_dataset_splits_without_stratification():
     assert x.shape == (50, 10, 2) and np.array_equal(y, subsample(d, 50, seed=0)[1])
 
 
+@pytest.mark.slow
 def test_regression_runs_through_the_runner():
     from suite.studies import Task
     from suite.training import BUDGETS, RunSpec, Trainer
@@ -197,6 +198,7 @@ def test_step_time_objective_times_steps_and_evaluates_nothing():
     assert json.loads(row.config_json)["input_shape"] == [32, 2] and row.length == 32
 
 
+@pytest.mark.slow
 def test_probes_are_stored_at_init_and_after_training(tmp_path):
     from suite.studies import Task
     from suite.training import BUDGETS, RunSpec, run_plan

@@ -93,6 +93,7 @@ def test_a_chosen_rate_changes_the_run_key_only_where_it_differs_from_the_defaul
     assert apply_rates([spec], {"other": 1e-2})[0] is spec
 
 
+@pytest.mark.slow
 def test_the_per_run_trainer_trains_a_reused_model_at_each_run_s_rate():
     """One compiled model serves runs at different rates: each trains as a fresh model at its rate would."""
     from suite.training import Trainer

@@ -85,6 +85,7 @@ def check_answer_page(out, study):
     return html
 
 
+@pytest.mark.slow
 def test_a_csv_table_runs_end_to_end_and_the_database_keeps_no_contents(tmp_path, monkeypatch, capsys):
     csv = write_csv(tmp_path / "my table.csv")
     code, err = run_main(["--data", csv, "--target", "label", "--profile", "smoke", "--archs", "mlp,logreg",
@@ -109,6 +110,7 @@ def test_a_csv_table_runs_end_to_end_and_the_database_keeps_no_contents(tmp_path
             assert b"zanzibar" not in data and b"label_yes" not in data, written
 
 
+@pytest.mark.slow
 def test_an_npz_of_images_runs_end_to_end(tmp_path, monkeypatch, capsys):
     x, y = images()
     np.savez(tmp_path / "corners.npz", x=(x * 255).astype(np.uint8), y=y)
@@ -121,6 +123,7 @@ def test_an_npz_of_images_runs_end_to_end(tmp_path, monkeypatch, capsys):
     assert REGISTRY.study("corners").crossover[0] == "mlp"
 
 
+@pytest.mark.slow
 def test_an_npz_of_sequences_runs_end_to_end(tmp_path, monkeypatch, capsys):
     rng = np.random.default_rng(1)
     x = rng.normal(size=(60, 12, 2)).astype(np.float32)
@@ -133,6 +136,7 @@ def test_an_npz_of_sequences_runs_end_to_end(tmp_path, monkeypatch, capsys):
     assert "the order of" in html  # what permuting the time steps says about the sequences
 
 
+@pytest.mark.slow
 def test_an_image_folder_runs_end_to_end_resized(tmp_path, monkeypatch, capsys):
     from PIL import Image
 
