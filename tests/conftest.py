@@ -52,6 +52,34 @@ def cli():
     return run_cli
 
 
+@pytest.fixture
+def run_main(monkeypatch, capsys):
+    """`run_suite.py ARGS` in this process, through the command line's own entry point: `run(*args)` returns
+    (exit code, stdout, stderr). For what needs no training: a fresh interpreter per case would spend its
+    time importing Keras (`cli` runs the real process)."""
+    import keras
+
+    from suite.cli import main
+
+    # main sets these in the environment: undone after the test, so later tests' subprocesses do not
+    # inherit them (setenv records the value or its absence; delenv of an absent name records nothing)
+    for name in ("JAX_COMPILATION_CACHE_DIR", "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "TF_CPP_MIN_LOG_LEVEL",
+                 "XLA_PYTHON_CLIENT_PREALLOCATE"):
+        monkeypatch.setenv(name, "")
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("KERAS_BACKEND", keras.backend.backend())  # the backend this process has loaded
+
+    def run(*args):
+        try:
+            code = main([str(a) for a in args])
+        except SystemExit as exit:  # argparse's own errors and --help
+            code = exit.code
+        captured = capsys.readouterr()
+        return code, captured.out, captured.err
+
+    return run
+
+
 SLOW_FIXTURES = ("cli", "smoke_run")
 
 

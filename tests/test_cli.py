@@ -40,27 +40,12 @@ load_builtin_studies()  # the valid names the errors must list, from the registr
        (["--executor", "ray", "--gpus-per-task", "-1"], "bad --gpus-per-task -1; valid: 0 to 8")]
       if importlib.util.find_spec("ray") else []),
 ])
-def test_bad_usage_is_one_line_and_exit_code_2(args, message, tmp_path, capsys, monkeypatch):
-    """In this process, through the command line's own entry point (a fresh interpreter per case
-    would spend its time importing Keras; the next test checks the real process's exit code)."""
-    import keras
-
-    from suite.cli import main
-
-    # main sets these in the environment: undone after the test, so later tests' subprocesses do not
-    # inherit them (setenv records the value or its absence; delenv of an absent name records nothing)
-    for name in ("JAX_COMPILATION_CACHE_DIR", "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "TF_CPP_MIN_LOG_LEVEL",
-                 "XLA_PYTHON_CLIENT_PREALLOCATE"):
-        monkeypatch.setenv(name, "")
-        monkeypatch.delenv(name)
-    monkeypatch.setenv("KERAS_BACKEND", keras.backend.backend())  # the backend this process has loaded
-    try:
-        code = main([*args, "--output", str(tmp_path)])
-    except SystemExit as exit:  # argparse's own errors
-        code = exit.code
-    err = capsys.readouterr().err
+def test_bad_usage_is_one_line_and_exit_code_2(args, message, tmp_path, run_main):
+    """In this process, through the command line's own entry point (the next test checks the real
+    process's exit code)."""
+    code, _, err = run_main(*args, "--output", tmp_path)
     assert code == 2, err
-    lines = [l for l in err.splitlines() if l.strip()]
+    lines = [line for line in err.splitlines() if line.strip()]
     assert len(lines) == 1, err
     assert message in lines[0]
 
@@ -71,24 +56,25 @@ def test_bad_usage_exits_the_process_with_code_2(cli, tmp_path):
         assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1, result.stderr
 
 
-def test_report_only_without_database_is_usage_error(cli, tmp_path):
-    result = cli("--report-only", "--output", tmp_path / "none")
-    assert result.returncode == 2 and "no results database" in result.stderr
+def test_report_only_without_database_is_usage_error(run_main, tmp_path):
+    code, _, err = run_main("--report-only", "--output", tmp_path / "none")
+    assert code == 2 and "no results database" in err
+    assert not (tmp_path / "none").exists()  # reading creates nothing
 
 
-def test_help_explains_itself(cli):
-    result = cli("--help")
-    assert result.returncode == 0
+def test_help_explains_itself(run_main):
+    code, out, _ = run_main("--help")
+    assert code == 0
     for option in ("--list", "--studies", "--archs", "--sizes", "--seeds", "--profile", "--output",
                    "--report-only", "--fresh", "--backend", "--data-dir", "--tasks-module"):
-        assert option in result.stdout
-    assert "resume" in result.stdout
+        assert option in out
+    assert "resume" in out
 
 
-def test_list_shows_studies_and_tasks(cli):
-    result = cli("--list")
-    assert result.returncode == 0
-    assert "locality/digits/permuted/cnn" in result.stdout and "mismatched" in result.stdout
+def test_list_shows_studies_and_tasks(run_main, tmp_path):
+    code, out, _ = run_main("--list", "--output", tmp_path)
+    assert code == 0
+    assert "locality/digits/permuted/cnn" in out and "mismatched" in out
 
 
 USER_MODULE = '''
@@ -161,7 +147,7 @@ def test_missing_tfds_data_is_one_line_and_the_rest_runs(cli, tmp_path):
     out = tmp_path / "out"
     result = cli("--studies", "locality", "--datasets", "digits,tfds_mnist", "--archs", "mlp",
                  "--sizes", "40", "--seeds", "1", "--profile", "smoke", "--data-dir", tmp_path / "empty",
-                 "--output", out, "--no-progress")
+                 "--output", out, "--no-progress", "--workers", "1")
     assert result.returncode == 0, result.stderr
     notes = [l for l in result.stderr.splitlines() if "tfds_mnist" in l]
     assert len(notes) == 1 and "--data-dir" in notes[0] and "Traceback" not in result.stderr

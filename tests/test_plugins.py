@@ -88,23 +88,23 @@ def test_a_task_module_with_a_typo_is_exit_2_before_any_run(cli, tmp_path):
     assert not out.exists()  # nothing ran, nothing was written
 
 
-def test_an_output_that_cannot_be_created_is_one_line(cli):
-    result = cli("--studies", "locality", "--profile", "smoke", "--output", "/proc/no/such/place")
-    assert result.returncode == 2, result.stderr
-    lines = [line for line in result.stderr.splitlines() if line.strip() and "planning" not in line]
+def test_an_output_that_cannot_be_created_is_one_line(run_main):
+    code, _, err = run_main("--studies", "locality", "--profile", "smoke", "--output", "/proc/no/such/place")
+    assert code == 2, err
+    lines = [line for line in err.splitlines() if line.strip() and "planning" not in line]
     assert len(lines) == 1 and "cannot create the output folder '/proc/no/such/place'" in lines[0]
-    assert "Traceback" not in result.stderr
+    assert "Traceback" not in err
 
 
 @pytest.mark.parametrize("report_only", [False, True])
-def test_a_damaged_database_is_one_line_and_left_as_it_is(cli, tmp_path, report_only):
+def test_a_damaged_database_is_one_line_and_left_as_it_is(run_main, tmp_path, report_only):
     damaged = tmp_path / "results.sqlite"
     damaged.write_bytes(b"these are not the runs you are looking for" * 100)
     before = damaged.read_bytes()
     args = ["--report-only"] if report_only else ["--studies", "locality", "--profile", "smoke"]
-    result = cli(*args, "--output", tmp_path, "--no-progress")
-    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
-    lines = [line for line in result.stderr.splitlines() if line.strip() and "planning" not in line]
+    code, _, err = run_main(*args, "--output", tmp_path, "--no-progress")
+    assert code == 2 and "Traceback" not in err, err
+    lines = [line for line in err.splitlines() if line.strip() and "planning" not in line]
     assert len(lines) == 1 and f"{str(damaged)!r} is not a usable results database" in lines[0]
     assert damaged.read_bytes() == before  # never overwritten or deleted
 

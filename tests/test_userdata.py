@@ -33,21 +33,14 @@ def forget_user_data():
             forget(name)
 
 
-def run_main(args, tmp_path, monkeypatch, capsys):
-    """`run_suite.py ARGS` in this process (Keras is imported once for every case); (code, stderr)."""
-    import keras
+@pytest.fixture
+def run_here(run_main, tmp_path):
+    """`run_suite.py ARGS --output TMP/out` in this process (conftest's `run_main`): (code, stderr)."""
+    def run(args):
+        code, _, err = run_main(*args, "--output", tmp_path / "out")
+        return code, err
 
-    from suite.cli import main
-
-    for name in ("JAX_COMPILATION_CACHE_DIR", "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "TF_CPP_MIN_LOG_LEVEL"):
-        monkeypatch.setenv(name, "")
-        monkeypatch.delenv(name)
-    monkeypatch.setenv("KERAS_BACKEND", keras.backend.backend())
-    try:
-        code = main([*map(str, args), "--output", str(tmp_path / "out")])
-    except SystemExit as exit:
-        code = exit.code
-    return code, capsys.readouterr().err
+    return run
 
 
 def write_csv(path, rows=80, missing=True, **columns):
@@ -86,10 +79,10 @@ def check_answer_page(out, study):
 
 
 @pytest.mark.slow
-def test_a_csv_table_runs_end_to_end_and_the_database_keeps_no_contents(tmp_path, monkeypatch, capsys):
+def test_a_csv_table_runs_end_to_end_and_the_database_keeps_no_contents(tmp_path, run_here):
     csv = write_csv(tmp_path / "my table.csv")
-    code, err = run_main(["--data", csv, "--target", "label", "--profile", "smoke", "--archs", "mlp,logreg",
-                          "--workers", "1", "--no-progress"], tmp_path, monkeypatch, capsys)
+    code, err = run_here(["--data", csv, "--target", "label", "--profile", "smoke", "--archs", "mlp,logreg",
+                          "--workers", "1", "--no-progress"])
     assert code == 0, err
     assert "1 of 80 rows dropped for a missing value" in err
     out = tmp_path / "out"
@@ -111,11 +104,11 @@ def test_a_csv_table_runs_end_to_end_and_the_database_keeps_no_contents(tmp_path
 
 
 @pytest.mark.slow
-def test_an_npz_of_images_runs_end_to_end(tmp_path, monkeypatch, capsys):
+def test_an_npz_of_images_runs_end_to_end(tmp_path, run_here):
     x, y = images()
     np.savez(tmp_path / "corners.npz", x=(x * 255).astype(np.uint8), y=y)
-    code, err = run_main(["--data", tmp_path / "corners.npz", "--profile", "smoke", "--archs", "cnn,knn",
-                          "--workers", "1", "--no-progress"], tmp_path, monkeypatch, capsys)
+    code, err = run_here(["--data", tmp_path / "corners.npz", "--profile", "smoke", "--archs", "cnn,knn",
+                          "--workers", "1", "--no-progress"])
     assert code == 0, err
     assert "read as images" in err  # square 8 x 8: images, and how to read it otherwise
     html = check_answer_page(tmp_path / "out", "corners")
@@ -124,20 +117,20 @@ def test_an_npz_of_images_runs_end_to_end(tmp_path, monkeypatch, capsys):
 
 
 @pytest.mark.slow
-def test_an_npz_of_sequences_runs_end_to_end(tmp_path, monkeypatch, capsys):
+def test_an_npz_of_sequences_runs_end_to_end(tmp_path, run_here):
     rng = np.random.default_rng(1)
     x = rng.normal(size=(60, 12, 2)).astype(np.float32)
     y = (x[:, :6, 0].sum(axis=1) > x[:, 6:, 0].sum(axis=1)).astype(np.int64)  # early against late steps
     np.savez(tmp_path / "steps.npz", x=x, y=y)
-    code, err = run_main(["--data", tmp_path / "steps.npz", "--profile", "smoke", "--archs", "rnn,knn",
-                          "--workers", "1", "--no-progress"], tmp_path, monkeypatch, capsys)
+    code, err = run_here(["--data", tmp_path / "steps.npz", "--profile", "smoke", "--archs", "rnn,knn",
+                          "--workers", "1", "--no-progress"])
     assert code == 0, err
     html = check_answer_page(tmp_path / "out", "steps")
     assert "the order of" in html  # what permuting the time steps says about the sequences
 
 
 @pytest.mark.slow
-def test_an_image_folder_runs_end_to_end_resized(tmp_path, monkeypatch, capsys):
+def test_an_image_folder_runs_end_to_end_resized(tmp_path, run_here):
     from PIL import Image
 
     x, y = images(n=2 * (MIN_PER_CLASS + 2), side=12)
@@ -145,8 +138,8 @@ def test_an_image_folder_runs_end_to_end_resized(tmp_path, monkeypatch, capsys):
         folder = tmp_path / "shapes" / ("top_left", "bottom_right")[label]
         folder.mkdir(parents=True, exist_ok=True)
         Image.fromarray((image * 255).astype(np.uint8)).convert("RGB").save(folder / f"{i}.png")
-    code, err = run_main(["--data", tmp_path / "shapes", "--image-size", 8, "--profile", "smoke",
-                          "--archs", "logreg,knn", "--workers", "1", "--no-progress"], tmp_path, monkeypatch, capsys)
+    code, err = run_here(["--data", tmp_path / "shapes", "--image-size", 8, "--profile", "smoke",
+                          "--archs", "logreg,knn", "--workers", "1", "--no-progress"])
     assert code == 0, err
     check_answer_page(tmp_path / "out", "shapes")
     with Reader(tmp_path / "out" / "results.sqlite") as db:
@@ -243,23 +236,22 @@ def image_folder(root, bad):
 
 
 @pytest.mark.parametrize("case", list(BAD_INPUTS))
-def test_bad_input_is_one_line_and_exit_code_2_before_any_training(case, tmp_path, monkeypatch, capsys):
+def test_bad_input_is_one_line_and_exit_code_2_before_any_training(case, tmp_path, run_here):
     make, extra, message = BAD_INPUTS[case]
     path = make(tmp_path)
-    code, err = run_main([*(["--data", path] if path else []), *extra, "--profile", "smoke"],
-                         tmp_path, monkeypatch, capsys)
+    code, err = run_here([*(["--data", path] if path else []), *extra, "--profile", "smoke"])
     lines = [line for line in err.splitlines() if line.strip()]
     assert code == 2 and len(lines) == 1, err
     assert message in lines[0]
     assert not (tmp_path / "out" / "results.sqlite").exists()  # stopped before the store was opened
 
 
-def test_a_file_named_like_a_built_in_dataset_or_study_runs_under_a_name_of_its_own(tmp_path, monkeypatch, capsys):
+def test_a_file_named_like_a_built_in_dataset_or_study_runs_under_a_name_of_its_own(tmp_path, run_here):
     from suite.training.plan import BUDGETS, RunSpec
 
     builtin = DATASETS["wine"]
     csv = write_csv(tmp_path / "wine.csv")
-    code, err = run_main(["--data", csv, "--target", "label", "--list"], tmp_path, monkeypatch, capsys)
+    code, err = run_here(["--data", csv, "--target", "label", "--list"])
     assert code == 0, err
     name = next(line.split("your data run as ")[1].split("'")[1] for line in err.splitlines() if "run as" in line)
     assert name != "wine" and DATASETS["wine"] is builtin  # ours untouched
