@@ -123,7 +123,8 @@ def smoke_run(tmp_path_factory) -> SmokeRun:
     tests, the unmeasured-claim detector, the report's and the browser's tests read its database and
     report instead of training their own."""
     output = tmp_path_factory.mktemp("smoke")
-    result = run_cli("--profile", "smoke", "--output", output, "--no-progress", timeout=1800)
+    result = run_cli("--profile", "smoke", "--output", output, "--no-progress", "--workers", "2",
+                     timeout=1800)  # two spawned workers, as on a 2-core machine
     assert result.returncode == 0, result.stderr[-3000:]
     return SmokeRun(output, result)
 
