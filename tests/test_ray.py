@@ -72,7 +72,7 @@ def test_ray_trains_the_runs_the_local_executor_does_retries_a_dead_worker_and_r
     assert again.returncode == 0 and "0 to run" in again.stderr, again.stderr[-2000:]
     assert _runs(tmp_path / "ray" / "results.sqlite")[0] == ray_runs
 
-    local = run_cli(*args, "--output", tmp_path / "local", cwd=tmp_path)
+    local = run_cli(*args, "--workers", "1", "--output", tmp_path / "local", cwd=tmp_path)
     assert local.returncode == 0, local.stderr[-3000:]
     local_runs, local_metrics = _runs(tmp_path / "local" / "results.sqlite")
     assert local_runs == ray_runs  # the same run keys, all ok
