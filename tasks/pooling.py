@@ -8,8 +8,8 @@ convolutions instead (the other common way to downsample), and no
 downsampling at all, with dilated convolutions so that it sees about as far
 as the pooled CNN (a receptive field of 9 pixels against 10). Without
 dilation a no-downsampling CNN of two 3x3 layers sees 5x5 pixels before its
-global pooling, and that broken model (40% test accuracy against the pooled
-CNN's 84% in an earlier run) is no fair judge of what pooling costs. Measured: test accuracy on digits centred on a canvas
+global pooling, and that broken model (far below the pooled CNN: docs/studies.md
+has the figures) is no fair judge of what pooling costs. Measured: test accuracy on digits centred on a canvas
 with a small margin and on the same digits shifted by 1 to 3 pixels, the
 computation per example (FLOPs, counted from the model's layers), and
 accuracy over training-set sizes.

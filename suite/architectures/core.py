@@ -123,7 +123,7 @@ def build_uninitialised(arch: str, input_shape, num_classes, **hparams) -> keras
     Keras defers the initialisers of variables made in a `StatelessScope`;
     with `initialize_variables=False` it never runs them, so this costs a
     fraction of a build (on JAX each new weight shape compiles its
-    initialiser: planning the quick profile took 90 s that way). The
+    initialiser: planning the quick profile took minutes that way, bench/README.md). The
     deferred variables wait in Keras's global state until
     `keras.backend.clear_session()`, which planning calls when it is done:
     the model must not be trained or called.
