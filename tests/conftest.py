@@ -83,11 +83,17 @@ def run_main(monkeypatch, capsys):
 SLOW_FIXTURES = ("cli", "smoke_run")
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
 def pytest_collection_modifyitems(config, items):
-    """Whatever trains through the command line is slow."""
+    """Whatever trains through the command line is slow. The tests that read the shared smoke run go to
+    one test process (pytest.ini runs two: `--dist loadgroup`), so it is trained once while the other
+    process takes everything else."""
     for item in items:
-        if set(SLOW_FIXTURES) & set(getattr(item, "fixturenames", ())):
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if set(SLOW_FIXTURES) & fixtures:
             item.add_marker(pytest.mark.slow)
+        if "smoke_run" in fixtures:
+            item.add_marker(pytest.mark.xdist_group("smoke_run"))
 
 
 class SmokeRun:
