@@ -76,8 +76,10 @@ register_study(
             "full": DATASETS,
         },
         param_target=20_000,
+        figures=("learning_curves", "tuned_baselines"),
         # Classical reference rows (the tabular study's baselines on the flattened pixels).
-        # Gradient-boosted trees take 40 s per fit on MNIST-5k's 3,500 x 784 on one core: full profile only.
+        # Gradient-boosted trees take tens of seconds per fit on MNIST-5k's 3,500 x 784 on one core, and a run
+        # fits each point of their grid (docs/architectures.md): full profile only.
         archs={"smoke": NETWORKS + ("logreg", "knn"), "quick": NETWORKS + ("logreg", "knn")},
     )
 )

@@ -89,7 +89,7 @@ register_study(
         # Tables are small (a pool of 233 to 1,400 rows): 600 steps of 64 are 27+ passes over the
         # largest; at 150 steps most networks were still improving when the budget ended.
         budget={"quick": {"max_steps": 600, "eval_every": 50, "patience": 4, "steps_per_execution": 25}},
-        figures=("learning_curves", "sensitivity"),
+        figures=("learning_curves", "sensitivity", "tuned_baselines"),
         references=(
             "Grinsztajn, Oyallon and Varoquaux 2022 (NeurIPS Datasets and Benchmarks), 45 tables of "
             "about 10,000 rows, after extensive tuning of every model: tree-based models (XGBoost, "

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import itertools
 from typing import Callable
 
 import keras
@@ -42,6 +43,11 @@ class Architecture:
     scikit-learn classifier; inputs are flattened). `version` is raised when
     a change to the builder changes its results: it goes into the run key
     (from 2 on), so earlier results of the architecture are not reused.
+    `grid` (scikit-learn builders only): the hyperparameters chosen per run
+    on the validation split, as (name, values) pairs, each parameter's values
+    from the simplest model to the most flexible and the parameters in the
+    order that decides a tie (`grid_points`; the runner's rule:
+    `suite.training.trainer.fit_tuned`).
     """
 
     name: str
@@ -51,6 +57,7 @@ class Architecture:
     inputs: str = "any"
     framework: str = "keras"
     version: int = 1
+    grid: tuple = ()
 
     def __post_init__(self):
         if self.inputs not in INPUTS:
@@ -58,19 +65,32 @@ class Architecture:
         if self.framework not in FRAMEWORKS:
             raise ValueError(f"framework must be one of {', '.join(FRAMEWORKS)}. "
                              f"Received: framework={self.framework!r}")
+        if self.grid and self.framework != "sklearn":
+            raise ValueError(f"only scikit-learn builders take a grid (networks tune their learning rate). "
+                             f"Received: grid={self.grid!r} for {self.name!r} (framework={self.framework!r})")
+
+    def grid_points(self, fixed=()) -> list[dict]:
+        """Every combination of the grid's values, simplest first: ordered by the first parameter's
+        values, then the second's, and so on, so that of equally good points the first is the one a
+        tie goes to. Parameters in `fixed` (set by the task) are left out of the grid."""
+        grid = [(name, values) for name, values in self.grid if name not in fixed]
+        return [dict(zip([name for name, _ in grid], point))
+                for point in itertools.product(*(values for _, values in grid))]
 
 
 ARCHITECTURES: Registry[Architecture] = Registry("architecture")
 
 
 def register_architecture(name: str, description: str, learning_rate: float | None = 1e-3, inputs: str = "any",
-                          framework: str = "keras", version: int = 1):
-    """Decorator: registers a builder under `name` (duplicates rejected)."""
+                          framework: str = "keras", version: int = 1, grid: dict | None = None):
+    """Decorator: registers a builder under `name` (duplicates rejected). `grid`: parameter -> values,
+    simplest first, the parameters in the order that breaks a tie (`Architecture.grid`)."""
 
     def wrap(build):
         ARCHITECTURES.register(name, Architecture(name, build, description,
                                                   None if framework == "sklearn" else learning_rate,
-                                                  inputs, framework, version))
+                                                  inputs, framework, version,
+                                                  tuple((k, tuple(v)) for k, v in (grid or {}).items())))
         return build
 
     return wrap

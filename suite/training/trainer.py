@@ -6,7 +6,7 @@ with early stopping on the validation split under a step budget -> evaluate
 on the test split and its extra test sets -> probes after training ->
 `finish_run` (`suite.training.results`, shared with the population trainer).
 Architectures that are scikit-learn estimators take the same subset and
-splits (`_run_estimator`).
+splits, their grid searched on the validation split (`_run_estimator`, `fit_tuned`).
 
 Most of a small Keras run is building, compiling and tracing, and per-step
 dispatch (bench/README.md). So the trainer keeps one compiled model per
@@ -19,6 +19,7 @@ same reason (`suite.training.units`). `steps_per_execution` cuts dispatch.
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 
@@ -79,6 +80,72 @@ def make_step_timer(steps_per_execution: int, steps_per_epoch: int):
 
     return StepTimer()
 
+
+def flatten(a: np.ndarray) -> np.ndarray:
+    """One row per example (images and sequences to flat vectors), as the scikit-learn baselines read them."""
+    return a.reshape(len(a), -1)
+
+
+def probabilities(estimator, x: np.ndarray, num_classes: int) -> np.ndarray:
+    """A fitted classifier's probabilities for every class, also those absent from a small training set."""
+    proba = np.zeros((len(x), num_classes))
+    proba[:, estimator.classes_] = estimator.predict_proba(x)
+    return proba / proba.sum(axis=1, keepdims=True)  # float32 inputs give float32 rounding
+
+
+# Validation cross-entropies closer than this (in nats) are a tie: far above float round-off, far below
+# any difference between two points of a grid that changes a prediction.
+LOSS_TIE = 1e-6
+
+
+def fit_tuned(build, points: list[dict], x, y, x_val, y_val, num_classes: int):
+    """A classical baseline tuned on the validation split: (fitted estimator, chosen values, its validation
+    accuracy).
+
+    Rule: every grid point (`Architecture.grid_points`, simplest first) is
+    fitted on the run's training subset `(x, y)` and scored on `(x_val,
+    y_val)`, the split the networks are stopped and tuned on, the way the
+    test split is scored (the most probable class). The most accurate point
+    wins (accuracies compared as counts of correct examples: no round-off
+    decides); among points equally accurate, the one of lowest validation
+    cross-entropy (within `LOSS_TIE`); among those, the simplest. Accuracy
+    alone ties often on small validation splits, and where it saturates a
+    tie sent to the simplest point picks an over-penalised model that the
+    cross-entropy, a proper score on the same rows, tells apart (the
+    figures: docs/architectures.md). Points that
+    build the same estimator (a k capped at the training-set size) are fitted
+    once. The chosen estimator is the one fitted in the search: nothing is
+    refitted. The chosen values are read from the fitted estimator (the
+    capped k, not the grid's).
+
+    A plain loop rather than scikit-learn's `GridSearchCV` over training and
+    validation rows with a `PredefinedSplit`: the fits and scores are the
+    same, but `GridSearchCV` ranks by one score and sends ties to its own
+    grid order, copies the two sets into one per run, and with `refit=False`
+    the chosen point must be fitted once more on the training subset, one
+    more fit of the most expensive kind (gradient boosting on 3,500 MNIST
+    images takes tens of seconds).
+    """
+    from sklearn.metrics import log_loss
+
+    scored, seen = [], set()
+    for point in points:
+        estimator = build(**point)
+        params = estimator.get_params()
+        key = repr(sorted(params.items()))
+        if key in seen:
+            continue
+        seen.add(key)
+        estimator.fit(x, y)
+        proba = probabilities(estimator, x_val, num_classes)
+        correct = int(np.sum(proba.argmax(axis=1) == y_val))
+        loss = float(log_loss(y_val, proba, labels=np.arange(num_classes)))
+        scored.append((correct, loss, estimator, {name: params[name] for name in point}))
+    most = max(correct for correct, *_ in scored)
+    accurate = [entry for entry in scored if entry[0] == most]
+    lowest = min(loss for _, loss, *_ in accurate)
+    correct, _, estimator, chosen = next(entry for entry in accurate if entry[1] <= lowest + LOSS_TIE)
+    return estimator, chosen, correct / len(y_val)
 
 
 class Trainer:
@@ -195,12 +262,15 @@ class Trainer:
         return result
 
     def _run_estimator(self, spec: RunSpec, data) -> RunResult:
-        """A scikit-learn baseline: fit on the same training subset, score on the same test split.
+        """A scikit-learn baseline: tuned and fitted on the same training subset, scored on the same splits.
 
-        Inputs are flattened (images to pixel vectors). The validation split
-        is not used: the baselines run with their library defaults. Metrics
-        have the Keras runs' names: test/accuracy, test/loss (the
-        cross-entropy in nats, like Keras's), and the baseline and skill.
+        Inputs are flattened (images to pixel vectors). The estimator's grid
+        is searched on the validation split the networks stop on
+        (`fit_tuned`); the chosen values are stored as metrics
+        `tuned/<parameter>` and their validation accuracy as `val/accuracy`.
+        Test metrics have the Keras runs' names: test/accuracy, test/loss
+        (the cross-entropy in nats, like Keras's), and the baseline and skill.
+        `train_seconds` is the whole search's.
         """
         from sklearn.metrics import log_loss
 
@@ -210,22 +280,22 @@ class Trainer:
             raise ValueError(f"scikit-learn baselines cannot be trained on the {task.objective!r} objective. "
                              f"Received: objective={task.objective!r} for task {task.name!r}")
         x, y = subsample(data, spec.n_train, spec.seed)
-        estimator = build_model(task.arch, data.input_shape, data.num_outputs, seed=spec.seed, n_train=len(y),
-                                **spec.hparams)
-        flat = lambda a: a.reshape(len(a), -1)  # noqa: E731
+        build = functools.partial(build_model, task.arch, data.input_shape, data.num_outputs, seed=spec.seed,
+                                  n_train=len(y), **spec.hparams)
+        points = get_architecture(task.arch).grid_points(fixed=spec.hparams)
         start = time.perf_counter()
-        estimator.fit(flat(x), y)
+        estimator, chosen, val_accuracy = fit_tuned(build, points, flatten(x), y, flatten(data.x_val), data.y_val,
+                                                    data.num_outputs)
         train_seconds = time.perf_counter() - start
 
         def score(x_eval, y_eval):
-            # probabilities for every class, also those absent from a small training set
-            proba = np.zeros((len(y_eval), data.num_outputs))
-            proba[:, estimator.classes_] = estimator.predict_proba(flat(x_eval))
-            proba /= proba.sum(axis=1, keepdims=True)  # float32 inputs give float32 rounding
+            proba = probabilities(estimator, flatten(x_eval), data.num_outputs)
             return {"accuracy": float(np.mean(proba.argmax(axis=1) == y_eval)),
                     "loss": float(log_loss(y_eval, proba, labels=np.arange(data.num_outputs)))}
 
         result = RunResult(self._record(spec, "ok", data=data, framework="sklearn"))
+        result.metrics = {**{f"tuned/{name}": float(value) for name, value in chosen.items()},
+                          "val/accuracy": val_accuracy}
         return finish_run(result, spec, data, Measured({}, y, test=score(data.x_test, data.y_test),
                                                        extra=score_sets(data.extra_tests, score),
                                                        train_seconds=train_seconds))

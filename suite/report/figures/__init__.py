@@ -22,5 +22,6 @@ from suite.report.figures import hierarchy  # noqa: E402,F401  filters, top_patc
 from suite.report.figures import generation  # noqa: E402,F401  sample_scatter, sample_grid, generation_table, loss_curves
 from suite.report.figures import representation  # noqa: E402,F401  code_probes, reconstructions, code_map
 from suite.report.figures import answer  # noqa: E402,F401  answer (a study of a user's own data)
+from suite.report.figures import baselines  # noqa: E402,F401  tuned_baselines
 
 __all__ = ["FIGURES", "register_figure", "setup_matplotlib", "to_svg"]
