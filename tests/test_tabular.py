@@ -111,6 +111,7 @@ def test_generated_tables_have_the_structure_we_control():
 
 def test_baseline_runs_through_the_runner_like_a_network():
     pytest.importorskip("keras")
+    from suite.architectures import get_architecture
     from suite.studies import Task
     from suite.training import BUDGETS, RunSpec, Trainer
 
@@ -124,6 +125,11 @@ def test_baseline_runs_through_the_runner_like_a_network():
         assert 0.0 <= metrics["test/accuracy"] <= 1.0 and np.isfinite(metrics["test/loss"])
         assert "test/skill" in metrics and "test/baseline_accuracy" in metrics
         assert json.loads(row.config_json)["framework"] == "sklearn"
+        # tuned on the validation split: every parameter of its grid chosen from the grid, and stored
+        grid = dict(get_architecture(arch).grid)
+        tuned = {k[len("tuned/"):]: v for k, v in metrics.items() if k.startswith("tuned/")}
+        assert set(tuned) == set(grid) and all(tuned[k] in grid[k] for k in grid)
+        assert 0 <= metrics["val/accuracy"] <= 1
         results[arch] = metrics["test/accuracy"]
     assert results["logreg"] > 0.8  # wine is easy for a linear model, even rotated
 
@@ -136,6 +142,7 @@ def test_knn_on_a_training_set_smaller_than_k():
     task = Task(name="t/wine/natural/knn", study="t", dataset="wine", arch="knn")
     result = Trainer("cpu").run(RunSpec(task, 3, 0, {}, BUDGETS["smoke"], "smoke", "tensorflow"))
     assert result.ok and 0 <= result.metrics["test/accuracy"] <= 1
+    assert result.metrics["tuned/n_neighbors"] <= 3
 
 
 def test_ft_transformer_ignores_column_order_given_its_tokens():
