@@ -96,9 +96,10 @@ def build_parser() -> argparse.ArgumentParser:
                    "only choice on tensorflow and torch)")
     p.add_argument("--learning-rates", metavar="A,B|none",
                    help="the grid every architecture's learning rate is chosen from, on the validation split "
-                        "and on seeds of its own (e.g. 1e-3,3e-3); 'none': no tuning, each model's default "
-                        "rate, and no sweep of the GAN recipes' rates (default: the profile's grid: quick "
-                        "3e-4,1e-3,3e-3,1e-2; full adds 1e-4; smoke none)")
+                        "and on seeds of its own (e.g. 1e-3,3e-3; a choice at its edge extends it by half-decade "
+                        "steps, within 1e-5 to 1e-1); 'none': no tuning, each model's default rate, and no sweep "
+                        "of the GAN recipes' rates (default: the profile's grid: quick 3e-4,1e-3,3e-3,1e-2; full "
+                        "adds 1e-4; smoke none)")
     p.add_argument("--workers", type=int, metavar="N",
                    help="training processes in parallel (default: one per core, at most 2, on a "
                    "CPU; 1 on a GPU)")
