@@ -96,9 +96,10 @@ def build_parser() -> argparse.ArgumentParser:
                    "only choice on tensorflow and torch)")
     p.add_argument("--learning-rates", metavar="A,B|none",
                    help="the grid every architecture's learning rate is chosen from, on the validation split "
-                        "and on seeds of its own (e.g. 1e-3,3e-3); 'none': no tuning, each model's default "
-                        "rate, and no sweep of the GAN recipes' rates (default: the profile's grid: quick "
-                        "3e-4,1e-3,3e-3,1e-2; full adds 1e-4; smoke none)")
+                        "and on seeds of its own (e.g. 1e-3,3e-3; a choice at its edge extends it by half-decade "
+                        "steps, within 1e-5 to 1e-1); 'none': no tuning, each model's default rate, and no sweep "
+                        "of the GAN recipes' rates (default: the profile's grid: quick 3e-4,1e-3,3e-3,1e-2; full "
+                        "adds 1e-4; smoke none)")
     p.add_argument("--workers", type=int, metavar="N",
                    help="training processes in parallel (default: one per core, at most 2, on a "
                    "CPU; 1 on a GPU)")
@@ -278,13 +279,14 @@ def _print_plan(args, studies, backend, archs, datasets, sizes, seeds, grid, db_
     from suite.training.devices import configure_device, default_workers
     from suite.training.estimate import describe_plan
     from suite.training.population import trainer_policy
-    from suite.training.tuning import sensitivity_runs, tuning_runs
+    from suite.training.tuning import TUNE_SEEDS, sensitivity_runs, tunable, tuned_groups, tuning_of, tuning_runs
 
     plan = plan_runs(REGISTRY, studies, args.profile, backend, archs=archs, datasets=datasets, sizes=sizes,
                      seeds=seeds, data_dir=args.data_dir, trainer_for=trainer_policy(args.trainer, backend))
     for note in plan.notes:
         print(f"note: {note}", file=sys.stderr)
-    runs = plan.runs + tuning_runs(plan.runs, plan.studies, grid, args.profile)
+    tune = tuning_runs(plan.runs, plan.studies, grid, args.profile)
+    runs = plan.runs + tune
     if grid:
         runs += sensitivity_runs(plan.runs, plan.studies)
     device = configure_device()
@@ -297,6 +299,13 @@ def _print_plan(args, studies, backend, archs, datasets, sizes, seeds, grid, db_
     else:
         lines = describe_plan(runs, None, device, workers)
     print("\n".join(lines))
+    if tune:
+        tasks = {s.task.name for s in plan.runs if tunable(s) and tuning_of(s.task, plan.studies) == "validation"}
+        groups = len(tuned_groups(plan.runs, plan.studies))
+        print(f"learning rates: {groups} chosen for {len(tasks)} tasks (each structure-destroying variant trains at "
+              f"its natural variant's), {len(grid)} rates x {TUNE_SEEDS[args.profile]} seeds each; these are the "
+              f"first round: a choice at an edge of the grid adds the next rate beyond it ({TUNE_SEEDS[args.profile]} "
+              f"runs more per step) until it is interior or at a bound")
     return 0
 
 
@@ -399,7 +408,7 @@ def _main(args, argv) -> int:
         from suite.training import plan_runs, run_plan, study_budget
         from suite.training.plan import supersede
         from suite.training.population import trainer_policy
-        from suite.training.tuning import apply_rates, read_choices, sensitivity_runs, tuning_runs
+        from suite.training.tuning import apply_rates, read_tuning, sensitivity_runs, tune_rates, unscored
 
         print(f"planning {', '.join(names)} ({args.profile} profile, {backend} backend)...", file=sys.stderr)
         plan = plan_runs(REGISTRY, studies, args.profile, backend, archs=archs, datasets=datasets,
@@ -414,7 +423,7 @@ def _main(args, argv) -> int:
             store.record_skip(task, reason)
         for task in {r.task.name: r.task for r in plan.runs}.values():
             store.clear_skip(task)  # it was skipped before (e.g. data missing), runs now
-        done = set() if args.fresh else store.finished_keys()
+        done = set() if args.fresh else store.finished_keys() - unscored(store)
         worker_setup = functools.partial(setup_worker, tuple(str(p) for p in args.tasks_module), user)
 
         def run(specs, what):
@@ -425,13 +434,28 @@ def _main(args, argv) -> int:
                                           workers=args.workers, worker_setup=worker_setup, executor=args.executor,
                                           address=args.address, gpus_per_task=args.gpus_per_task)
 
-        # first the learning-rate grid (on seeds of its own), then the evaluation runs at the chosen rates
-        tune = tuning_runs(plan.runs, plan.studies, grid, args.profile)
-        runs, tuned = plan.runs, None
-        if tune:
-            supersede(store, tune)
-            tuned = run(tune, f"tuning runs ({len(grid)} learning rates)")
-            runs = apply_rates(runs, read_choices(store, [t.key for t in tune]))
+        # first the learning-rate grid (on seeds of its own, extended past an edge choice round by round),
+        # then the evaluation runs at the chosen rates
+        tuned = [0, {"ok": 0, "failed": 0}]
+        tuning_so_far: list = []
+
+        def train_tuning(specs):
+            what = (f"tuning runs ({len(grid)} learning rates)" if not tuning_so_far else
+                    f"tuning runs extending the grid past an edge "
+                    f"({', '.join(f'{r:g}' for r in sorted({s.learning_rate for s in specs}))})")
+            tuning_so_far.extend(specs)
+            supersede(store, tuning_so_far)
+            ran, counts = run(specs, what)
+            tuned[0] += ran
+            tuned[1] = {k: tuned[1][k] + counts[k] for k in ("ok", "failed")}
+
+        tuning = tune_rates(plan.runs, plan.studies, grid, args.profile, train_tuning,
+                            functools.partial(read_tuning, store))
+        tune = tuning.runs
+        runs = apply_rates(plan.runs, tuning.rates, plan.studies)
+        if tuning.extended:
+            print(f"learning rates: the grid grew past an edge for {len(tuning.extended)} of {len(tuning.rates)} "
+                  f"choices ({len(tuning.at_bound)} stopped at a bound)", file=sys.stderr)
         if grid:  # no grid (smoke, or --learning-rates none): no sweep of the recipes' rates either
             runs = runs + sensitivity_runs(runs, plan.studies)
         superseded = supersede(store, runs + tune, {s.name: [t.name for t in REGISTRY.tasks(s.name)] for s in studies})
@@ -439,9 +463,8 @@ def _main(args, argv) -> int:
             print(f"note: {superseded} stored runs came from another version of the code, other settings or tasks "
                   "the code no longer has: kept in the database, left out of the report", file=sys.stderr)
         ran, counts = run(runs, "runs")
-        if tuned:
-            ran += tuned[0]
-            counts = {**counts, **{k: counts[k] + tuned[1][k] for k in ("ok", "failed")}}
+        ran += tuned[0]
+        counts = {**counts, **{k: counts[k] + tuned[1][k] for k in ("ok", "failed")}}
         runs = runs + tune
         store.finish_session(session, counts["ok"] + counts["failed"])
         path = _write_report(store, output / "index.html", args.export, args.single_page)

@@ -1,46 +1,133 @@
-"""Choosing a learning rate from stored tuning runs: the rule, as pure functions of result frames.
+"""Choosing a learning rate from stored tuning runs: the rules, as pure functions of result frames.
 
-Shared by the runner (which trains the evaluation runs at the chosen rate,
-`suite.training.tuning`) and the report (which shows the grid's scores and
-the choice), so both apply the same rule to the same stored runs. The rule:
-per task, the rate with the lowest mean over its tuning seeds of each run's
-lowest validation loss (`SCORE`); a run that diverged or failed counts as
-+inf, so a rate that fails on any seed is never chosen; ties go to the
-smaller rate.
+Shared by the runner (which extends the grid and trains the evaluation runs
+at the chosen rate, `suite.training.tuning`) and the report (which shows the
+grid's scores and the choice), so both apply the same rules to the same
+stored runs.
+
+The score (`SCORE`, `val/score`): each tuning run's validation value of the
+metric its task's claims read (the validation accuracy of a classifier, the
+symbol accuracy of copy memory; the objective's own loss otherwise: the
+validation mean squared error of a regression, from which skill is computed,
+and a generative model's held-out loss), at the weights the run ends with,
+oriented so that higher is better (a loss is negated). A run that diverged
+or failed has none.
+
+The one-standard-error rule (`choose_rates`), per task:
+
+1. a rate that diverged or failed on any of its tuning seeds is out;
+2. the best rate is the one with the highest mean score over its seeds (of
+   two with the same mean, the smaller);
+3. every rate whose mean is at least the best rate's mean minus one
+   standard error of the best rate's mean (its seeds' standard deviation
+   over the square root of their number; 0 with one seed) is acceptable;
+4. the smallest acceptable rate is chosen.
+
+So two rates that the tuning seeds cannot tell apart resolve the same way
+on every machine (to the smaller, the more conservative of the two), not by
+which one's round-off won: a choice moves only when a rate is better by more
+than its seeds' noise. A task whose every rate failed has no choice (its
+runs keep the architecture's default rate).
+
+The grid extends past an edge (`extension`): where the choice is the
+smallest or the largest rate tried, the next half-decade step beyond it
+(`next_rate`: 1 and 3 times a power of ten) is tried too, until the choice
+is interior or the next step would leave `BOUNDS` ("at the bound").
 """
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
+import pandas as pd
 
-SCORE = "val/best_loss"  # the lowest validation loss of a run: the weights early stopping restores
+SCORE = "val/score"  # the validation value of the claims' metric, at the weights the run ends with; higher is better
+BOUNDS = (1e-5, 1e-1)  # the grid never extends below or above these rates
+LADDER = (1.0, 3.0)  # half-decade steps: the rates 1 and 3 times a power of ten
+EXTENSION = "tune/extension"  # a tuning run's metric: the extension round that added its rate (0: the grid given)
 
 
-def choose_rates(frame) -> dict:
-    """task -> the chosen learning rate, from the tuning runs in `frame` (a row per run: task,
-    learning_rate, status and the score `SCORE`, NaN where the run failed or has none)."""
+def next_rate(rate: float, direction: int) -> float:
+    """The half-decade step beyond `rate` (direction +1: up, -1: down): `rate` times or over the square
+    root of 10, snapped to the nearest rate of the ladder (1e-4, 3e-4, 1e-3, ...); e.g. 1e-2 -> 3e-2,
+    3e-2 -> 1e-1, 3e-4 -> 1e-4."""
+    if direction not in (1, -1):
+        raise ValueError(f"direction must be +1 or -1. Received: direction={direction}")
+    target = math.log10(rate) + 0.5 * direction
+    exponent = math.floor(target)
+    candidates = [m * 10.0 ** e for e in (exponent - 1, exponent, exponent + 1) for m in LADDER]
+    best = min(candidates, key=lambda c: abs(math.log10(c) - target))
+    return float(f"{best:.0e}")  # 3e-4, not 0.00030000000000000003
+
+
+def score_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """A row per (task, learning_rate) of the tuning runs in `frame` (a row per run: task,
+    learning_rate, status and `SCORE`, NaN where the run failed or has none): `mean` and `se` (the
+    standard error of the mean; 0 with one seed) over the seeds whose score is finite, `seeds` (runs),
+    and `failed` (whether the rate failed or diverged on any seed: it is never chosen)."""
+    columns = ["task", "learning_rate", "mean", "se", "seeds", "failed"]
     if not len(frame):
-        return {}
-    table = score_table(frame)
-    return {task: float(min(row.index, key=lambda lr: (row[lr], lr))) for task, row in table.iterrows()}
+        return pd.DataFrame(columns=columns)
+    scores = pd.to_numeric(frame[SCORE], errors="coerce").astype(float)
+    ok = (frame["status"] == "ok") & np.isfinite(scores)
+    rows = frame.assign(score=scores.where(ok), bad=~ok)
+    table = rows.groupby(["task", "learning_rate"]).agg(mean=("score", "mean"), se=("score", "sem"),
+                                                         seeds=("score", "size"), failed=("bad", "any"))
+    table["se"] = table["se"].fillna(0.0)  # one seed: no spread to measure
+    return table.reset_index()[columns]
 
 
-def score_table(frame):
-    """task x learning rate: the mean over tuning seeds of each run's score, +inf for a run that
-    diverged or failed (so a rate that fails on any seed is never chosen)."""
-    scores = frame[SCORE].astype(float).where(frame["status"] == "ok", np.inf)
-    scores = scores.where(np.isfinite(scores), np.inf)  # NaN (diverged, failed) is the worst
-    table = frame.assign(score=scores).pivot_table(index="task", columns="learning_rate", values="score",
-                                                   aggfunc="mean")
-    return table.fillna(np.inf)
+def choose(table: pd.DataFrame) -> float | None:
+    """The one-standard-error rule (module docstring) on one task's rows of `score_table`."""
+    valid = table[~table["failed"].astype(bool)]
+    if valid.empty:
+        return None
+    best = valid.sort_values(["mean", "learning_rate"], ascending=[False, True]).iloc[0]
+    acceptable = valid[valid["mean"] >= best["mean"] - best["se"]]
+    return float(acceptable["learning_rate"].min())
+
+
+def choose_rates(frame: pd.DataFrame) -> dict:
+    """task -> the chosen learning rate, from the tuning runs in `frame` (see `score_table`); a task
+    whose every rate failed has none."""
+    chosen = {}
+    for task, table in score_table(frame).groupby("task"):
+        rate = choose(table)
+        if rate is not None:
+            chosen[task] = rate
+    return chosen
+
+
+def extension(tried, chosen: float | None) -> tuple[list, bool]:
+    """(the rates to try next, whether the choice stopped at a bound): the next half-decade step beyond
+    `chosen` on each side where it is the smallest or the largest of the rates `tried` (both sides when
+    only one rate was tried), those of them within `BOUNDS`; none where the choice is interior (or
+    there is none). At a bound: a step beyond an edge choice would leave `BOUNDS`."""
+    tried = sorted(tried)
+    if chosen is None or not tried:
+        return [], False
+    directions = ([-1] if chosen == tried[0] else []) + ([1] if chosen == tried[-1] else [])
+    steps = [next_rate(chosen, d) for d in directions]
+    inside = [s for s in steps if BOUNDS[0] * (1 - 1e-9) <= s <= BOUNDS[1] * (1 + 1e-9)]
+    return inside, len(inside) < len(steps)
 
 
 def tuning_frame(runs, metrics):
     """The tuning runs of `runs` (the `runs` table as a frame, any subset) with their score: a row per
-    run (task, learning_rate, seed, status, `SCORE`)."""
+    run (task, learning_rate, seed, status, `SCORE`, and `extension`: the round of the grid's
+    extension that added its rate, 0 for the grid it started from)."""
     kind = runs["kind"] if "kind" in runs else None
     if kind is None:
-        return runs.iloc[0:0].assign(**{SCORE: []})
+        return runs.iloc[0:0].assign(**{SCORE: [], "extension": []})
     tune = runs[(kind == "tune") & runs["status"].isin(["ok", "failed"])]
-    score = metrics[metrics["metric"] == SCORE][["run_key", "value"]].rename(columns={"value": SCORE})
-    return tune.merge(score, on="run_key", how="left")
+    wanted = metrics[metrics["metric"].isin([SCORE, EXTENSION])]
+    values = wanted.pivot_table(index="run_key", columns="metric", values="value", aggfunc="first")
+    for name in (SCORE, EXTENSION):
+        if name not in values:
+            values[name] = np.nan
+    values = values[[SCORE, EXTENSION]].rename(columns={EXTENSION: "extension"}).reset_index()
+    out = tune.merge(values, on="run_key", how="left")
+    out["extension"] = out["extension"].fillna(0).astype(int)
+    return out
+

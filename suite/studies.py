@@ -58,6 +58,9 @@ class Task:
         name in `suite.probes.PROBES` (e.g. "input_gradients").
       budget: profile -> overrides of the study's budget for this task only
         (e.g. fewer steps for a slower model).
+      tuning: how this task's learning rate is set, where it differs from its
+        study's (`Study.tuning`; e.g. a study that keeps its GANs' recipes
+        and tunes its VAE on validation); None: the study's.
     """
 
     name: str
@@ -76,6 +79,7 @@ class Task:
     learning_rate: float | None = None
     probes: tuple = ()
     budget: Mapping | None = None
+    tuning: str | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -134,12 +138,14 @@ class Study:
         data-size crossover: every other architecture's primary metric minus
         the reference's against training-set size, on those variants; None:
         the study has no such panel.
-      tuning: how its learning rates are set (`suite.training.tuning`):
-        "validation" (each task's chosen on the validation split from the
-        profile's grid), "sensitivity" (the recipe's rate, and the runs
-        repeated at multiples of it to show the sensitivity) or "fixed" (the
-        task's or architecture's rate: its measurement does not depend on it;
-        the study's text says so).
+      tuning: how its learning rates are set (`suite.training.tuning`; a
+        task may say otherwise, `Task.tuning`): "validation" (chosen per
+        architecture, dataset and setting on the validation split of the
+        natural variant, from the profile's grid, and shared by every
+        variant), "sensitivity" (the recipe's rate, and the runs repeated at
+        multiples of it to show the sensitivity) or "fixed" (the task's or
+        architecture's rate: its measurement does not depend on it; the
+        study's text says so).
       borrows: `Borrow`s: another study's runs this study reads instead of
         training the same content again under its own keys.
     """
@@ -200,6 +206,10 @@ def check_task(task: Task) -> None:
         registry.check(name, where)
     for probe in task.probes:
         PROBES.check(probe, where)
+    from suite.training.tuning import TUNINGS
+
+    if task.tuning is not None and task.tuning not in TUNINGS:
+        raise UsageError(f"{where}: unknown tuning {task.tuning!r}; valid: {', '.join(TUNINGS)}")
     arch, kind = ARCHITECTURES[task.arch], DATASETS[task.dataset].kind
     if kind not in _ACCEPTS[arch.inputs]:
         raise UsageError(f"{where}: architecture {task.arch!r} takes {arch.inputs} inputs, not the {kind} "

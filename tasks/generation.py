@@ -34,8 +34,9 @@ LIKELIHOOD = ("vae", "diffusion")
 register_study(
     Study(
         name="generation",
-        # the recipes' rates, and every run again at a quarter and four times its rate: how the results
-        # move with the rate, seed by seed, is part of what "hard to train" means
+        # the GANs: the recipes' rates, and every run again at a quarter and four times its rate (how the
+        # results move with the rate, seed by seed, is part of what "hard to train" means); the VAE and the
+        # diffusion model choose theirs on a held-out loss (`Task.tuning` below)
         tuning="sensitivity",
         question="Does a GAN collapse onto a few modes and vary from seed to seed, where a VAE and a "
         "diffusion model cover the whole distribution and train stably?",
@@ -129,10 +130,12 @@ register_study(
 WIDTHS = {"points": {"gan": 128, "gan_sn": 128, "vae": 64, "diffusion": 128},
           "images": {"gan": 16, "gan_sn": 16, "vae": 16, "diffusion": 16}}
 
-# The GANs keep their recipes' learning rate (2e-4, DCGAN and SN-GAN alike); the VAE and the diffusion
-# model on points learn faster at 1e-3. SN-GAN takes 5 discriminator steps per generator step: it gets
-# 3 times the steps, so that its generator is updated as often as the plain GAN's (a budget of N steps
-# is N / 2 generator updates for the plain GAN, N / 6 for SN-GAN).
+# The GANs keep their recipes' learning rate (2e-4, DCGAN and SN-GAN alike) and the sensitivity table; the
+# VAE and the diffusion model choose theirs on the validation split like the classifiers, on their own
+# held-out loss (the negative ELBO; the denoising loss on fixed noise: objective "generate_heldout").
+# SN-GAN takes 5 discriminator steps per generator step: it gets 3 times the steps, so that its generator is
+# updated as often as the plain GAN's (a budget of N steps is N / 2 generator updates for the plain GAN,
+# N / 6 for SN-GAN).
 STEP_FACTOR = {"gan_sn": 3}
 
 for dataset, kind in (("ring8", "points"), ("grid25", "points"), ("digits", "images")):
@@ -141,9 +144,10 @@ for dataset, kind in (("ring8", "points"), ("grid25", "points"), ("digits", "ima
         steps = {"smoke": 80, "quick": 1000 if kind == "images" else 4000, "full": 20000}
         factor = STEP_FACTOR.get(arch, 1)
         budget = {profile: {"max_steps": n * factor} for profile, n in steps.items()}
+        likelihood = arch in LIKELIHOOD
         register_grid("generation", datasets=(dataset,), variants={"natural": True}, archs=(arch,),
-                      bias="generative modelling", objective="generate",
+                      bias="generative modelling", objective="generate_heldout" if likelihood else "generate",
                       metric="trained/modes" if kind == "points" else "trained/frechet_distance",
                       probes=("samples",), budget=budget,
                       hparams={"width": WIDTHS[kind][arch]},
-                      learning_rate=1e-3 if kind == "points" and arch in LIKELIHOOD else None)
+                      tuning="validation" if likelihood else None)

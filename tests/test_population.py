@@ -124,6 +124,7 @@ def test_a_diverging_run_ends_the_same_way_on_both_trainers():
         "    assert diverged.record.status == 'failed' and not diverged.metrics, diverged.record.error\n"
         "    assert diverged.record.error.startswith('FloatingPointError: loss became nan at check'), diverged.record.error\n"
         "    assert tuning.ok and tuning.metrics['train/diverged'] == 1.0 and tuning.metrics['val/best_loss'] == float('inf')\n"
+        "    assert tuning.metrics['val/score'] == -float('inf')\n"
         "assert together[1].record.error == alone[1].record.error\n"
         "print('ok')\n"
     ))
@@ -154,8 +155,12 @@ def test_a_second_population_of_equal_shapes_compiles_nothing():
 
 @pytest.mark.slow
 def test_the_cli_tunes_and_trains_populations_and_resumes_without_duplicates(tmp_path, run_main):
-    """Learning rates tuned on validation (one population per task holds the grid), then the evaluation
-    runs at the chosen rates; a rerun reuses everything and chooses the same rates."""
+    """Learning rates tuned on validation (one population per task holds a round of the grid) on the natural
+    variants; with two rates every choice starts at an edge, so the grid grows past it round by round; then
+    the evaluation runs of every variant at the rate chosen on the natural one; a rerun reuses everything and
+    chooses the same rates."""
+    from suite.selection import BOUNDS, choose_rates, extension, tuning_frame
+
     out = tmp_path / "out"
     args = ("--backend", "jax", "--studies", "locality", "--archs", "mlp,cnn", "--profile", "smoke",
             "--learning-rates", "1e-3,1e-2", "--output", out, "--no-progress", "--workers", "1")
@@ -165,31 +170,41 @@ def test_the_cli_tunes_and_trains_populations_and_resumes_without_duplicates(tmp
     with Reader(out / "results.sqlite") as db:
         runs, metrics = db.runs(), db.metrics()
     rows = list(runs[["arch", "trainer", "vectorize", "members", "status", "kind", "task", "seed", "n_train",
-                      "learning_rate"]].itertuples(index=False, name=None))
+                      "learning_rate", "variant"]].itertuples(index=False, name=None))
     # convolutions step member by member on a CPU
     assert {(a, t, v) for a, t, v, *_ in rows} == {("mlp", "population", "vmap"), ("cnn", "population", "loop")}
     assert all(row[4] == "ok" for row in rows)
     evaluation = [r for r in rows if r[5] == "eval"]
-    tune = [r for r in rows if r[5] == "tune"]
+    tune = tuning_frame(runs, metrics)
+    first = tune[tune["extension"] == 0]
     assert {r[3] for r in evaluation} == {4}  # 2 sizes x 2 seeds of each task together
-    assert {r[3] for r in tune} == {2}  # the two rates of a task together
-    tasks = {r[6] for r in evaluation}
-    assert len(tune) == 2 * len(tasks) and {r[9] for r in tune} == {1e-3, 1e-2}
-    assert not {r[7] for r in tune} & {r[7] for r in evaluation}  # seeds of their own
-    assert {r[8] for r in tune} == {max(r[8] for r in evaluation)}  # the larger of the two sizes
-    # each task's evaluation runs train at the rate with the lowest validation loss among its tuning runs
-    best_losses = metrics[metrics["metric"] == "val/best_loss"][["run_key", "value"]]
-    scored = runs[runs["kind"] == "tune"].merge(best_losses, on="run_key")
-    best = scored.loc[scored.groupby("task")["value"].idxmin()].set_index("task")["learning_rate"].to_dict()
-    assert {(r[6], r[9]) for r in evaluation} == set(best.items())
+    assert set(first["members"]) == {4}  # the two rates x two seeds of a task together
+    assert {r[10] for r in evaluation} == {"natural", "permuted"} and set(tune["variant"]) == {"natural"}
+    assert set(first["learning_rate"]) == {1e-3, 1e-2}
+    assert not set(tune["seed"]) & {r[7] for r in evaluation}  # seeds of their own
+    assert set(tune["n_train"]) == {max(r[8] for r in evaluation)}  # the larger of the two sizes
+    # every choice on the first round was at an edge: the grid grew, until the choice is interior or at a bound
+    chosen = choose_rates(tune)
+    assert len(chosen) == len({r[6] for r in evaluation}) // 2 and (tune["extension"] > 0).any()
+    for task, rate in chosen.items():
+        tried = sorted(tune.loc[tune["task"] == task, "learning_rate"].unique())
+        assert len(tried) > 2
+        assert tried[0] < rate < tried[-1] or extension(tried, rate)[1], (task, tried, rate)
+        assert BOUNDS[0] <= min(tried) and max(tried) <= BOUNDS[1]
+    # each variant's evaluation runs train at the rate chosen on its model's natural variant
+    natural = {task.replace("/natural/", "/permuted/"): rate for task, rate in chosen.items()}
+    assert {(r[6], r[9]) for r in evaluation} == set(chosen.items()) | set(natural.items())
+    assert "extending the grid past an edge" in result.stderr
     again = run_cli(*args)
-    assert again.returncode == 0 and again.stderr.count("0 to run") == 2, again.stderr[-2000:]
+    planned = again.stderr.count(" planned: ")
+    assert again.returncode == 0 and planned > 2 and again.stderr.count("0 to run") == planned, again.stderr[-2000:]
     assert stored_runs(out / "results.sqlite") == len(rows)
-    # --plan: the same runs, an estimate from the step times just measured, nothing trained or written
-    # on the backend this process has loaded: planning trains nothing
+    # --plan: the evaluation runs and the first round of the grid, an estimate from the step times just
+    # measured, nothing trained or written; on the backend this process has loaded: planning trains nothing
     code, printed, _ = run_main(*[a for a in args if a not in ("--backend", "jax")], "--plan")
     assert code == 0
-    assert f"{len(rows)} runs ({len(tune)} of them tuning" in printed
+    assert f"{len(evaluation) + len(first)} runs ({len(first)} of them tuning" in printed
+    assert "first round" in printed and f"{len(chosen)} chosen for {len(chosen) * 2} tasks" in printed
     assert "estimated on CPU" in printed
     assert re.search(r"\((\d+) of \1 units from step times measured", printed), printed  # every model measured
     assert stored_runs(out / "results.sqlite") == len(rows)
@@ -202,7 +217,7 @@ def test_the_cli_tunes_and_trains_populations_and_resumes_without_duplicates(tmp
     verdicts = re.findall(r'<tr data-verdict="([\w ]+)" data-study="locality">', html)
     assert len(verdicts) == len(REGISTRY.study("locality").claims), verdicts
     assert set(verdicts) <= {"supported", "contradicted", "inconclusive", "undecidable", "no data"}, verdicts
-    assert "Learning rates, chosen on the validation split" in html
+    assert "Learning rates, chosen on the validation split" in html and "extended (" in html
 
 
 def test_population_needs_jax(run_main, tmp_path):

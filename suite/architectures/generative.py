@@ -21,6 +21,13 @@ optimizer (`make_optimizer`, `AlternatingAdam`) does the taking turns, so
 `fit` and the population trainer need nothing of their own: one optimizer
 step updates one player, and a budget of N steps is N / 2 updates of each.
 
+The VAE's and the diffusion model's losses are random (a latent sample; a
+step and its noise). In training they draw from the model's seed generator;
+in evaluation (`training=False`: the held-out loss their learning rate is
+chosen on) from the fixed seed `EVAL_SEED`, so that every evaluation, of any
+run at any rate, scores the same split on the same draws, and evaluating
+never moves the training's random numbers.
+
 Everything here is `keras.layers` and `keras.ops`; sampling (`sample`)
 returns NumPy arrays.
 """
@@ -32,6 +39,13 @@ import numpy as np
 from keras import layers, ops
 
 from suite.architectures.core import register_architecture
+
+EVAL_SEED = 20_000  # the fixed draws of a held-out loss (module docstring)
+
+
+def _noise(model, training):
+    """The seed of a random draw in `model.call`: its seed generator in training, `EVAL_SEED` otherwise."""
+    return model.noise if training else EVAL_SEED
 
 
 class SelfSupervised(keras.Model):
@@ -135,7 +149,7 @@ class VAE(SelfSupervised):
     def call(self, x, training=False):
         stats = self.encoder(x, training=training)
         mean, log_var = stats[:, :self.latent], stats[:, self.latent:]
-        z = mean + ops.exp(0.5 * log_var) * keras.random.normal(ops.shape(mean), seed=self.noise)
+        z = mean + ops.exp(0.5 * log_var) * keras.random.normal(ops.shape(mean), seed=_noise(self, training))
         out = self.decoder(z, training=training)
         if self.image:  # decoder gives logits
             nll = _sum_per_example(ops.maximum(out, 0) - out * x + ops.log1p(ops.exp(-ops.abs(out))))
@@ -323,8 +337,9 @@ class Diffusion(SelfSupervised):
         if self.image:
             x = 2 * x - 1
         n = ops.shape(x)[0]
-        t = keras.random.randint((n,), 0, self.steps, seed=self.noise)
-        noise = keras.random.normal(ops.shape(x), seed=self.noise)
+        seed = _noise(self, training)
+        t = keras.random.randint((n,), 0, self.steps, seed=seed)
+        noise = keras.random.normal(ops.shape(x), seed=seed + 1 if isinstance(seed, int) else seed)
         alpha_bar = ops.take(ops.convert_to_tensor(self.alpha_bars.astype("float32")), t)
         alpha_bar = ops.reshape(alpha_bar, (-1,) + (1,) * len(self.data_shape))
         noisy = ops.sqrt(alpha_bar) * x + ops.sqrt(1 - alpha_bar) * noise

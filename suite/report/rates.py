@@ -1,5 +1,6 @@
-"""The learning rates of a study: the validation grid each task's rate was chosen from, or how a
-"sensitivity" study's results move with the rate (`suite.training.tuning`). Read from the database."""
+"""The learning rates of a study: the validation grid each model's rate was chosen from, and how the
+results of models kept at their recipe's rate move with the rate (`suite.training.tuning`). Read from
+the database."""
 
 from __future__ import annotations
 
@@ -14,8 +15,10 @@ def _rate(value: float) -> str:
 
 
 def rate_section(data: dict, study: pd.Series) -> dict | None:
-    """{"caption", "html", "frame"} for the study page, or None when the study's runs carry no rates."""
-    from suite.selection import SCORE, choose_rates, tuning_frame
+    """{"caption", "html", "frame"} for the study page, or None when the study's runs carry no rates. A
+    study whose tasks are set both ways (the generation study: the VAE and the diffusion model tuned, the
+    GANs swept) gets both tables, the grid's first ("frames" holds each)."""
+    from suite.selection import tuning_frame
 
     runs = study_rows(data["runs"], study)
     runs = runs[runs["status"].isin(["ok", "failed"])]
@@ -24,10 +27,16 @@ def rate_section(data: dict, study: pd.Series) -> dict | None:
     kinds = kind(runs)
     evaluated = runs[(kinds == "eval") & (runs["status"] == "ok")]
     tune = tuning_frame(runs, data["metrics"])
+    parts = []
     if len(tune):
-        return _grid(tune, evaluated, choose_rates(tune), SCORE)
+        parts.append(_grid(tune, evaluated))
     if (kinds == "sensitivity").any():
-        return _sensitivity(runs[runs["status"] == "ok"], data["metrics"])
+        swept = _sensitivity(runs[runs["status"] == "ok"], data["metrics"])
+        if swept is not None:
+            parts.append(swept)
+    if parts:
+        return {"caption": " ".join(p["caption"] for p in parts), "html": "".join(p["html"] for p in parts),
+                "frame": parts[0]["frame"], "frames": [p["frame"] for p in parts]}
     rates = evaluated.assign(model=model_label(evaluated)).dropna(subset=["learning_rate"])
     used = rates.groupby("model")["learning_rate"].agg(lambda v: ", ".join(_rate(r) for r in sorted(set(v))))
     if used.empty:
@@ -41,37 +50,73 @@ def rate_section(data: dict, study: pd.Series) -> dict | None:
             "frame": None}
 
 
-def _grid(tune: pd.DataFrame, evaluated: pd.DataFrame, chosen: dict, score: str) -> dict:
-    """Per task: the mean best validation loss at each rate of the grid, and the rate it was evaluated at."""
-    from suite.selection import score_table
+def _cell(row) -> str:
+    if row["failed"]:
+        return "diverged"
+    return f"{row['mean']:.4g} ± {row['se']:.2g}"
+
+
+def _grid(tune: pd.DataFrame, evaluated: pd.DataFrame) -> dict:
+    """Per rate group (the task tuned for it, its natural variant): the mean score and its standard error at
+    each rate tried, the rate chosen, whether the grid grew or stopped at a bound, and the variants whose
+    evaluation runs train at it."""
+    from suite.selection import BOUNDS, SCORE, choose_rates, extension, score_table
 
     table = score_table(tune)
-    grid = sorted(table.columns)
-    used = evaluated.groupby("task")["learning_rate"].agg(lambda v: sorted(set(v)))
+    chosen = choose_rates(tune)
+    grid = sorted(table["learning_rate"].unique())
+    evaluated = evaluated.assign(setting=evaluated["setting"].fillna(""))
     rows = []
-    for task, row in table.iterrows():
+    for task, scores in table.groupby("task"):
         first = tune[tune["task"] == task].iloc[0]
         rate = chosen.get(task)
-        edge = rate is not None and len(grid) > 1 and rate in (grid[0], grid[-1])
-        at = used.get(task, [])
+        tried = sorted(scores["learning_rate"])
+        cells = {r["learning_rate"]: _cell(r) for _, r in scores.iterrows()}
+        added = sorted(tune.loc[(tune["task"] == task) & (tune["extension"] > 0), "learning_rate"].unique())
+        grew, bound = bool(added), extension(tried, rate)[1]
+        edge = rate is not None and len(tried) > 1 and rate in (tried[0], tried[-1]) and not bound
+        note = "; ".join(filter(None, [
+            f"extended ({', '.join(_rate(r) for r in added)})" if grew else "",
+            "at the bound" if bound else "", "at the grid's edge" if edge else "",
+            "every rate failed" if rate is None else ""]))
+        setting = first["setting"] if isinstance(first["setting"], str) else ""
+        group = evaluated[(evaluated["arch"] == first["arch"]) & (evaluated["dataset"] == first["dataset"])
+                          & (evaluated["setting"] == setting)]
+        at = group.groupby("variant")["learning_rate"].agg(lambda v: sorted(set(v)))
+        sharing = [v for v, r in at.items() if rate is not None and r == [rate]]
+        apart = [f"{v} at {', '.join(_rate(x) for x in r)}" for v, r in at.items() if v not in sharing]
         rows.append({
-            "dataset": first["dataset"], "variant": first["variant"], "model": model_label(first.to_frame().T).iloc[0],
-            **{_rate(lr): ("diverged" if not np.isfinite(row[lr]) else f"{row[lr]:.4g}") for lr in grid},
-            "chosen": "" if rate is None else _rate(rate) + (" (grid edge)" if edge else ""),
-            "evaluated at": ", ".join(_rate(r) for r in at) or "not run",
+            "dataset": first["dataset"], "model": model_label(first.to_frame().T).iloc[0],
+            "tuned on": first["variant"],
+            **{_rate(lr): cells.get(lr, "") for lr in grid},
+            "chosen": "" if rate is None else _rate(rate), "grid": note,
+            "variants at the chosen rate": ", ".join(sharing) or "none",
+            **({"evaluated apart": "; ".join(apart)} if apart else {}),
         })
-    frame = pd.DataFrame(rows).sort_values(["dataset", "variant", "model"])
-    seeds = tune.groupby("task")["seed"].nunique().max()
+    frame = pd.DataFrame(rows).sort_values(["dataset", "model"]).fillna("")
+    seeds = int(table["seeds"].max())
     sizes = ", ".join(str(n) for n in sorted(tune["n_train"].unique()))
-    edges = sum("(grid edge)" in c for c in frame["chosen"])
-    caption = (f"Learning rates, chosen on the validation split: each task trained at every rate of the grid on "
-               f"{seeds} seed{'s' if seeds > 1 else ''} of its own (not the evaluation seeds), at n = {sizes}; a "
-               f"cell is the lowest validation loss reached ({score}, mean over those seeds; 'diverged' where a "
-               f"run's loss became infinite or the run failed). The rate with the lowest value is chosen, and the "
-               f"task's evaluation runs train at it.")
+    caption = (f"Learning rates, chosen on the validation split: each model trained at every rate of the grid on "
+               f"{seeds} seed{'s' if seeds > 1 else ''} of its own (not the evaluation seeds), at n = {sizes}, on "
+               f"its natural variant. A cell is the mean score over those seeds ± its standard error ({SCORE}: the "
+               f"validation value of the metric the claims read at the weights the run ends with, higher is "
+               f"better: accuracy for classifiers, minus the loss otherwise, e.g. minus the mean squared error, "
+               f"minus a VAE's negative ELBO or a diffusion model's denoising loss; 'diverged' where a run's "
+               f"loss became infinite or the run failed, on any seed). The chosen rate is the smallest whose mean "
+               f"is within one standard error of the best mean (the one-standard-error rule: rates the seeds "
+               f"cannot tell apart resolve to the smaller). Where it was the smallest or largest rate tried, the "
+               f"grid was extended by a half-decade step beyond it and the choice made again ('extended'), "
+               f"until it was interior or the next step would leave [{_rate(BOUNDS[0])}, {_rate(BOUNDS[1])}] "
+               f"('at the bound'). Every variant of the model on that dataset trains at the rate chosen on its "
+               f"natural variant, so a control compares the same recipe.")
+    grown = sum(frame["grid"].str.contains("extended"))
+    bounded = sum(frame["grid"].str.contains("at the bound"))
+    edges = sum(frame["grid"].str.contains("grid's edge"))
+    if grown or bounded:
+        caption += f" The grid grew for {grown} of {len(frame)}; {bounded} stopped at a bound."
     if edges:
-        caption += (f" {edges} of {len(frame)} chose a rate at the edge of the grid: a wider grid might find a "
-                    f"better one there.")
+        caption += (f" {edges} of {len(frame)} chose a rate at the edge of the rates tried without extending it "
+                    f"(runs from an interrupted or earlier tuning): a wider grid might find a better one there.")
     return {"caption": caption, "html": frame.to_html(index=False, classes="num", border=0), "frame": frame}
 
 
@@ -79,7 +124,9 @@ def _sensitivity(runs: pd.DataFrame, metrics: pd.DataFrame) -> dict | None:
     """Per model and rate: the primary metric on each seed the rate was swept on, and their mean."""
     swept = runs[kind(runs) == "sensitivity"]
     seeds = sorted(swept["seed"].unique())
-    shown = runs[runs["seed"].isin(seeds) & kind(runs).isin(["eval", "sensitivity"])]
+    # the swept tasks only (a study may tune its other tasks on validation: the grid above)
+    shown = runs[runs["seed"].isin(seeds) & kind(runs).isin(["eval", "sensitivity"])
+                 & runs["task"].isin(swept["task"])]
     values = shown.merge(metrics[["run_key", "metric", "value"]], left_on=["run_key", "metric"],
                          right_on=["run_key", "metric"])
     if values.empty:

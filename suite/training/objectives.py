@@ -26,12 +26,19 @@ class Objective:
     training label, per label position), giving test/baseline_<metric> and
     test/skill (0 = no better than the baseline, 1 = perfect). A
     `train_only` objective (timing, generative models) trains for the budget
-    and evaluates nothing on a test split. `oscillation`: record how much
-    each loss still swings late in training (`train/oscillation_<loss>`: two
-    players that chase each other). `estimators`: scikit-learn classifiers
-    can be trained and scored on it (one class label per example).
-    `alone`: each run's own timing is the measurement, so its runs never
-    train together with others (`suite.training.population`).
+    and evaluates nothing on a test split; a `heldout` one (the VAE, the
+    diffusion model) is still evaluated on the validation split through its
+    own loss at every check (`val_loss`, no early stopping): a held-out
+    criterion its learning rate is chosen on. `selection`: the validation
+    history entry that says how well a run did on the metric its claims read
+    (`val_accuracy` for classifiers, the loss otherwise), recorded at the
+    weights the run ends with as `val/score` (`validation_score`).
+    `oscillation`: record how much each loss still swings late in training
+    (`train/oscillation_<loss>`: two players that chase each other).
+    `estimators`: scikit-learn classifiers can be trained and scored on it
+    (one class label per example). `alone`: each run's own timing is the
+    measurement, so its runs never train together with others
+    (`suite.training.population`).
     """
 
     loss: str | None
@@ -39,9 +46,16 @@ class Objective:
     monitor: str = "val_loss"
     baseline: str | None = None
     train_only: bool = False
+    heldout: bool = False
+    selection: str = "val_loss"
     oscillation: bool = False
     estimators: bool = False
     alone: bool = False
+
+    @property
+    def validates(self) -> bool:
+        """Whether the validation split is evaluated at every check (early stopping, or a held-out loss)."""
+        return not self.train_only or self.heldout
 
     def make_loss(self):
         """The Keras loss (None: the model computes its own, `compute_loss`)."""
@@ -67,17 +81,23 @@ def register_objective(name: str, objective: Objective) -> Objective:
 
 
 register_objective("classification", Objective(loss="sparse_categorical_crossentropy_logits",
-                                               metrics=("accuracy",), baseline="majority", estimators=True))
-# test/loss is the mean squared error; test/mae beside it
+                                               metrics=("accuracy",), baseline="majority", estimators=True,
+                                               selection="val_accuracy"))
+# test/loss is the mean squared error (test/skill is computed from it); test/mae beside it
 register_objective("regression", Objective(loss="mse", metrics=("mae",), baseline="mean"))
-# several labels per example (copy memory): logits (B, labels * classes)
+# several labels per example (copy memory): logits (B, labels * classes); the symbol accuracy is "accuracy"
 register_objective("symbols", Objective(loss="symbols_crossentropy", metrics=("symbol_accuracy",),
-                                        baseline="majority"))
+                                        baseline="majority", selection="val_accuracy"))
 # the sequential bottleneck: training-step time only
 register_objective("step_time", Objective(loss="mse", metrics=(), monitor="loss", train_only=True, alone=True))
 # self-supervised and generative models (suite.architectures.generative): the
 # model computes its own loss; what it learned is measured by its probes
 register_objective("generate", Objective(loss=None, metrics=(), monitor="loss", train_only=True, oscillation=True))
+# ... and those whose own loss is a held-out criterion (the VAE's negative ELBO, the diffusion model's
+# denoising loss, drawn on fixed noise in evaluation): evaluated on the validation split at every check, so
+# that their learning rate can be chosen on it; still no early stopping (the budget is the run)
+register_objective("generate_heldout", Objective(loss=None, metrics=(), monitor="loss", train_only=True,
+                                                 heldout=True, oscillation=True))
 
 
 def _symbol_logits(y_true, y_pred):
@@ -229,3 +249,32 @@ def convergence_metrics(history: dict, monitor: str, stopped_early: bool) -> dic
         return out
     improving = not stopped_early and int(np.argmin(values)) >= len(values) - 2
     return {**out, "train/stopped_early": float(stopped_early), "train/still_improving": float(improving)}
+
+
+def validation_score(history: dict, objective: Objective) -> dict:
+    """`val/score`: the run's validation value of `objective.selection` (the metric its claims read) at
+    the weights it ends with, oriented so that higher is better (negated where a lower value is better,
+    `suite.metrics`): at the check early stopping restores (the first lowest `objective.monitor`, as
+    Keras's `EarlyStopping` and the population trainer keep it) for an objective that stops early, at
+    the last check for one that trains for its whole budget (`heldout`). -inf where that value (or
+    every monitored one) is not finite; nothing for an objective without a validation split."""
+    from suite.metrics import higher_is_better
+    from suite.selection import SCORE
+
+    if not objective.validates:
+        return {}
+    values = np.asarray(history.get(objective.selection) or [], dtype=float)
+    if not len(values):
+        return {}
+    if objective.train_only:
+        index = len(values) - 1
+    else:
+        watched = np.asarray(history.get(objective.monitor) or [], dtype=float)
+        if not np.isfinite(watched).any():
+            return {SCORE: float("-inf")}
+        index = int(np.nanargmin(np.where(np.isfinite(watched), watched, np.nan)))
+    value = values[index] if index < len(values) else np.nan
+    if not np.isfinite(value):
+        return {SCORE: float("-inf")}
+    sign = 1.0 if higher_is_better(objective.selection.replace("val_", "val/", 1)) else -1.0
+    return {SCORE: sign * float(value)}

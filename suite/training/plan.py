@@ -70,6 +70,10 @@ class RunSpec:
     # of its own, read only to choose the rate; "sensitivity": an evaluation run repeated at another
     # rate, for the report's sensitivity table (suite.training.tuning)
     kind: str = "eval"
+    # a tuning run's round of the grid's extension (0: the grid given; `suite.training.tuning.tune_rates`):
+    # recorded with its result for the report, not part of its key (the same run serves any grid that reaches
+    # its rate)
+    extension: int = 0
 
     @property
     def probes(self) -> tuple:
@@ -230,12 +234,14 @@ def plan_runs(registry, studies, profile, backend, archs=None, datasets=None,
 def supersede(store, specs, registered: dict | None = None) -> int:
     """Makes the planned runs the ones the report shows: every successful run of the same task,
     profile, size and seed as a planned run but under another key (made by another version of the
-    code, another backend or budget) is marked `superseded` (kept, not shown, not reused), and a
-    planned run an earlier plan superseded is `ok` again (reused). `registered`: study -> the names
-    of its tasks now; its runs of any other task (one the code no longer has) are superseded too, in
-    the profiles planned. `store`: a `suite.store.write.Writer`, which reads the stored runs and sets
-    the statuses decided here in one transaction. Returns how many were superseded."""
-    runs = store.runs(columns=("run_key", "study", "task", "profile", "n_train", "seed", "status"))
+    code, another backend or budget) is marked `superseded` (kept, not shown, not reused), and so is
+    every learning-rate tuning run of a planned task and profile that the plan does not tune (a rate
+    or a variant no longer tuned: variants share their natural variant's rate); a planned run an
+    earlier plan superseded is `ok` again (reused). `registered`: study -> the names of its tasks now;
+    its runs of any other task (one the code no longer has) are superseded too, in the profiles
+    planned. `store`: a `suite.store.write.Writer`, which reads the stored runs and sets the statuses
+    decided here in one transaction. Returns how many were superseded."""
+    runs = store.runs(columns=("run_key", "study", "task", "profile", "n_train", "seed", "status", "kind"))
     rows = list(runs.itertuples(index=False))
     before = {r.run_key: r.status for r in rows}
     status = dict(before)
@@ -247,8 +253,10 @@ def supersede(store, specs, registered: dict | None = None) -> int:
     status.update(dict.fromkeys(gone, "superseded"))
     status.update({key: "ok" for key in planned if status.get(key) == "superseded"})
     slots = {(s.task.name, s.profile, s.n_train, s.seed) for s in specs}
+    tasks = {(s.task.name, s.profile) for s in specs}
     replaced = [r.run_key for r in rows if status[r.run_key] == "ok" and r.run_key not in planned
-                and (r.task, r.profile, r.n_train, r.seed) in slots]
+                and ((r.task, r.profile, r.n_train, r.seed) in slots
+                     or (r.kind == "tune" and (r.task, r.profile) in tasks))]
     status.update(dict.fromkeys(replaced, "superseded"))
     store.set_statuses({key: s for key, s in status.items() if s != before[key]})
     return len(gone) + len(replaced)

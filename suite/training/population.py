@@ -27,7 +27,10 @@ Self-supervised and generative models (objective `generate`) train the
 same way: their `call` returns their losses, and the step minimises "loss"
 (the GAN's two players each get the gradient of their own loss from it, see
 `suite.architectures.generative`); the parts are logged per check, and
-there is no validation or early stopping, as on the per-run path. Runs whose
+there is no early stopping, as on the per-run path. Those whose own loss is
+a held-out criterion (`Objective.heldout`: the VAE, the diffusion model)
+are evaluated on the validation split through it at every check, as `fit`
+evaluates them (`val_loss` and its parts); the others not at all. Runs whose
 own timing is the measurement (`Objective.alone`) and scikit-learn
 baselines keep their own paths.
 
@@ -230,8 +233,8 @@ class PopulationTrainer:
             stepped = k if vectorize == "vmap" else int(active.sum())  # a loop steps only the active ones
             step_seconds.append((time.perf_counter() - t0) / budget.eval_every / stepped)
             parts = {name: np.asarray(v) for name, v in parts.items()}
-            val = None if objective.train_only else _evaluate_all(evaluate, trainable, non_trainable, data.x_val,
-                                                                   data.y_val, eval_batch)
+            val = None if not objective.validates else _evaluate_all(
+                evaluate, trainable, non_trainable, data.x_val, data.y_val, eval_batch, pad=objective.loss is not None)
             for i in np.flatnonzero(active):
                 log("loss", i, losses[:, i].mean())  # the mean over the stretch, as Keras's epoch mean
                 for name, values in parts.items():
@@ -328,11 +331,16 @@ class PopulationTrainer:
             ov = jax.tree_util.tree_map(keep, list(new_ov), ov)
             return tv, ntv, ov, loss, metrics
 
-        def member_scores(tv, ntv, x, y, weight):
-            y_pred, _ = model.stateless_call(tv, ntv, x, training=False)
-            scores = {"loss": jnp.sum(weight * example_loss(y, y_pred))}
-            scores.update({name: jnp.sum(weight * fn(y, y_pred)) for name, fn in example_metrics.items()})
-            return scores  # sums over the batch (padding weighs 0): means are taken over the whole split
+        if objective.loss is None:  # the model's own losses, batch means: times the batch's rows (never padded)
+            def member_scores(tv, ntv, x, y, weight):
+                out, _ = model.stateless_call(tv, ntv, x, training=False)
+                return {name: value * jnp.sum(weight) for name, value in out.items()}
+        else:
+            def member_scores(tv, ntv, x, y, weight):
+                y_pred, _ = model.stateless_call(tv, ntv, x, training=False)
+                scores = {"loss": jnp.sum(weight * example_loss(y, y_pred))}
+                scores.update({name: jnp.sum(weight * fn(y, y_pred)) for name, fn in example_metrics.items()})
+                return scores  # sums over the batch (padding weighs 0): means are taken over the whole split
 
         vectorize = self.vectorize or vectorize_members(model, self.device)
         if vectorize == "vmap":
@@ -349,11 +357,11 @@ class PopulationTrainer:
 
             train_chunk = jax.jit(chunk, donate_argnums=(0, 1, 2))
             # nothing to evaluate on a split for a train-only objective (its probes measure the model)
-            evaluate = None if objective.train_only else jax.jit(jax.vmap(member_scores,
-                                                                          in_axes=(0, 0, None, None, None)))
+            evaluate = None if not objective.validates else jax.jit(jax.vmap(member_scores,
+                                                                             in_axes=(0, 0, None, None, None)))
         else:
             train_chunk = _member_loop(jax.jit(member_step))
-            evaluate = None if objective.train_only else _member_map(jax.jit(member_scores))
+            evaluate = None if not objective.validates else _member_map(jax.jit(member_scores))
         program = (model, optimizer, train_chunk, evaluate, optimizer_init, vectorize)
         self._programs[key] = program
         return program
@@ -396,18 +404,21 @@ def _member_map(scores):
     return evaluate
 
 
-def _evaluate_all(evaluate, tv, ntv, x, y, batch: int) -> dict:
+def _evaluate_all(evaluate, tv, ntv, x, y, batch: int, pad: bool = True) -> dict:
     """Each member's mean loss and metrics over a whole split, in batches: name -> (members,).
 
     Every batch has `batch` rows (the last one padded with weight 0), so the
-    validation, test and extra test splits share one compiled program.
+    validation, test and extra test splits share one compiled program. A
+    model that computes its own loss gives a batch's mean, which padding
+    would change: its last batch is not padded (`pad=False`; it has only the
+    validation split to evaluate, so one more program at most).
     """
     totals = None
     for i in range(0, len(x), batch):
         xb, yb = x[i:i + batch], y[i:i + batch]
-        weight = np.zeros(batch, dtype=np.float32)
+        weight = np.zeros(batch if pad else len(xb), dtype=np.float32)
         weight[:len(xb)] = 1.0
-        if len(xb) < batch:
+        if pad and len(xb) < batch:
             pad = batch - len(xb)
             xb = np.concatenate([xb, np.repeat(xb[:1], pad, axis=0)])
             yb = np.concatenate([yb, np.repeat(yb[:1], pad, axis=0)])

@@ -21,8 +21,10 @@ import traceback
 import numpy as np
 
 from suite.metrics import higher_is_better
+from suite.selection import EXTENSION, SCORE
 from suite.store.schema import RunRecord, RunResult
-from suite.training.objectives import OBJECTIVES, baseline_metrics, convergence_metrics, loss_oscillation
+from suite.training.objectives import (OBJECTIVES, baseline_metrics, convergence_metrics, loss_oscillation,
+                                       validation_score)
 from suite.training.plan import RunSpec
 
 
@@ -71,8 +73,14 @@ def finish_run(result: RunResult, spec: RunSpec, data, measured: Measured) -> Ru
     The divergence rule, the same on every path: a run whose training loss
     became non-finite is a failed run, except a learning-rate tuning run, for
     which diverging is the result (its rate is too high): it is kept with
-    `train/diverged` = 1 and a validation score of +inf, so that its rate is
-    never chosen.
+    `train/diverged` = 1, a best validation loss of +inf and a `val/score`
+    of -inf, so that its rate is never chosen.
+
+    Every run with a validation split records `val/score`, the validation
+    value of the metric its claims read at the weights it ends with
+    (`validation_score`: what learning rates are chosen on); a tuning run
+    also records `tune/extension`, the round of the grid's extension that
+    added its rate (`suite.selection`).
     """
     objective = OBJECTIVES[spec.task.objective]
     diverged = divergence(measured.history)
@@ -96,8 +104,11 @@ def finish_run(result: RunResult, spec: RunSpec, data, measured: Measured) -> Ru
     if objective.oscillation:
         metrics.update(loss_oscillation(history))
     metrics.update(convergence_metrics(history, objective.monitor, stopped_early=measured.stopped_early))
+    metrics.update(validation_score(history, objective))
+    if spec.kind == "tune":
+        metrics[EXTENSION] = float(spec.extension)
     if diverged:  # a tuning run: kept, and its rate never chosen
-        metrics.update({"train/diverged": 1.0, "val/best_loss": float("inf")})
+        metrics.update({"train/diverged": 1.0, "val/best_loss": float("inf"), SCORE: float("-inf")})
     result.metrics = {**result.metrics, **metrics}  # the probes' init/ metrics first, as they were measured
     result.history = history
     record = result.record

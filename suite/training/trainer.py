@@ -236,6 +236,7 @@ class Trainer:
             stopping = keras.callbacks.EarlyStopping(monitor=objective.monitor, patience=budget.patience,
                                                      restore_best_weights=True)
             callbacks.append(stopping)
+        if objective.validates:  # early stopping's split, or a held-out loss watched at every check
             validation = (data.x_val, data.y_val)
         start = time.perf_counter()
         history = model.fit(
