@@ -35,6 +35,11 @@ def results(db: str, declared: bool) -> list[dict]:
 
     from suite import claims as verdicts
     from suite.claims import Claim, evaluate_claim
+
+    try:  # where a claim's verdicts over its datasets are made (a checkout before competence gates: claims)
+        from suite import aggregation as verdicts
+    except ImportError:
+        pass
     from suite.report.frames import load_results, study_runs
     try:
         from suite.store.read import Reader as Store
@@ -49,16 +54,14 @@ def results(db: str, declared: bool) -> list[dict]:
         registered = {(s.name, c.text): c for s in REGISTRY.studies() for c in s.claims}
         registered_gates = {s.name: tuple(getattr(s, "gates", ())) for s in REGISTRY.studies()}
     gated = "gates" in inspect.signature(evaluate_claim).parameters  # a checkout with competence gates
+    if gated:
+        from suite.report.html import stored_gates
     with Store(db) as store:
         data = load_results(store)
     rows = []
     for _, study in data["studies"].iterrows():
         tidy = study_runs(data, study)
-        gates = ()
-        if gated:
-            from suite.report.html import stored_gates
-
-            gates = registered_gates.get(study["name"], ()) if declared else stored_gates(study)
+        gates = () if not gated else registered_gates.get(study["name"], ()) if declared else stored_gates(study)
         for stored in json.loads(study["claims_json"] or "[]"):
             claim = Claim.from_json(json.dumps(stored))
             if declared:

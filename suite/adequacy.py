@@ -139,8 +139,8 @@ class GateCheck:
         threshold = f"{self.threshold:.3g}"
         if self.reference is not None:
             base = "/".join(str(v) for v in self.gate.relative_to.values())
-            sign = "-" if self.gate.level < 0 else "+"
-            threshold += f" = {base} {self.reference:.3g} {sign} {abs(self.gate.level):g}"
+            plus = "-" if self.gate.level < 0 else "+"
+            threshold += f" = {base} {self.reference:.3g} {plus} {abs(self.gate.level):g}"
         what = "not competent" if not self.passed else "competent"
         return f"{self.gate.label} {what} ({self.value:.3g} {sign} {threshold})"
 

@@ -26,7 +26,7 @@ Each verdict is also a test with a p-value (`suite.statistics.decision_p_values`
 the one-sided t-test that rejects, TOST for "negligible", the permutation
 test for a spread), which decides exactly as the interval does; across the
 run's evidential verdicts (controls aside) the report shows them again after
-Holm's adjustment (`holm_verdicts`), beside the unadjusted ones.
+Holm's adjustment (`suite.aggregation.holm_verdicts`), beside the unadjusted ones.
 
 Variations: an empty *b* compares *a* with the constant `reference` (e.g.
 "the RNN's skill over the trivial baseline is at most 0.1"); `each` repeats
@@ -54,7 +54,7 @@ noise".
 
 Verdicts are per dataset; a claim over several datasets is contradicted when
 it is contradicted on any dataset whose models pass their competence gates,
-and supported only where every such dataset supports it (`overall_verdict`).
+and supported only where every such dataset supports it (`suite.aggregation`).
 A competence gate (`suite.adequacy.Gate`, declared by the study) is the level
 a compared model must reach on its matched task: a verdict comparing a model
 below its gate is *undecidable* ("MODEL not competent (value < gate)"),
@@ -88,16 +88,16 @@ import numpy as np
 import pandas as pd
 
 from suite.adequacy import gate_checks, qualifiers
+from suite.aggregation import AGGREGATION, CONTROL_FAILED, decide_control
 from suite.conditions import compared_pairs, select_sizes, selects
 from suite.metrics import higher_is_better
-from suite.statistics import (ONE_SIDED, TESTS, holm, loglog_slope, mean_ci, spread_permutation_test,
-                              decision_p_values, verdict_of)
+from suite.statistics import (TESTS, decision_p_values, loglog_slope, mean_ci, spread_permutation_test,
+                              verdict_of)
 
 INTERVAL = "Student-t interval of the mean over seeds"
 TOST = "two one-sided t-tests (TOST) over seeds"
 SPREAD_TEST = "paired permutation test over seeds"
 STATISTICS = ("mean", "slope", "spread")
-CONTROL_FAILED = "control failed"
 VERDICTS = ("supported", "contradicted", "inconclusive", "undecidable", CONTROL_FAILED)
 
 
@@ -239,10 +239,6 @@ class Claim:
             return rule + "; per dataset, over several datasets: " + AGGREGATION
         return rule + ("; undecidable where a compared model is below its competence gate; per dataset, over "
                        "several datasets: " + AGGREGATION)
-
-
-AGGREGATION = ("contradicted if contradicted on any dataset whose models pass their gates, supported only if "
-               "every such dataset supports it")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -453,22 +449,7 @@ def evaluate_claim(claim: Claim, runs, gates=()) -> list[ClaimResult]:
             # sizes across datasets are ranks, not sizes: every size counts
             results[i] = dataclasses.replace(r, verdict=verdict, note=note.strip("; "), gates=checks,
                                              qualifier=qualifiers(claim, data, () if across else r.sizes))
-    if claim.control:  # decided or failed, never undecidable: its outcome is known
-        results = [r if r.verdict == "supported" else dataclasses.replace(
-            r, verdict=CONTROL_FAILED, note="; ".join(filter(None, (_control_failure(r), r.note))))
-            for r in results]
-    return results
-
-
-def _control_failure(result: ClaimResult) -> str:
-    """Why a control failed, in words: where its interval lies against its band."""
-    claim = result.claim
-    if result.low is None:
-        return "no interval to check the machinery with"
-    interval = f"[{result.low:+.3f}, {result.high:+.3f}]"
-    if claim.test == "negligible":
-        return f"the interval {interval} leaves the band [-{claim.margin:g}, {claim.margin:g}]"
-    return f"the interval {interval} does not support what the control expects"
+    return [decide_control(r) for r in results] if claim.control else results
 
 
 def across_datasets(claim: Claim) -> tuple | None:
@@ -510,49 +491,3 @@ def undecidable(claim: Claim, per_seed, low: float, high: float, examples: int |
         return (f"the interval ({high - low:.3f} wide) is wider than the band [-{claim.margin:g}, "
                 f"{claim.margin:g}]: no outcome could be supported at these seeds")
     return ""
-
-
-def overall_verdict(verdicts: list[str], competent: list[bool] | None = None, control: bool = False) -> str:
-    """A claim's verdict over its datasets' verdicts (`competent`: per dataset, whether its models pass
-    their competence gates; all by default): contradicted where contradicted on any competent dataset;
-    supported where every competent dataset supports it; undecidable where no competent dataset could
-    decide it (all undecidable, or no competent dataset); else inconclusive. A dataset below its gates
-    counts for nothing either way. A control fails where it fails on any dataset. None: inconclusive."""
-    if not verdicts:
-        return "inconclusive"
-    if control:
-        return "supported" if all(v == "supported" for v in verdicts) else CONTROL_FAILED
-    competent = [True] * len(verdicts) if competent is None else competent
-    decided = [v for v, ok in zip(verdicts, competent) if ok]
-    if "contradicted" in decided:
-        return "contradicted"
-    if not decided or all(v == "undecidable" for v in decided):
-        return "undecidable"
-    return "supported" if all(v == "supported" for v in decided) else "inconclusive"
-
-
-def claim_verdict(results: list[ClaimResult], verdicts: list[str] | None = None) -> str:
-    """`overall_verdict` of one claim's per-dataset results (`verdicts`: others of theirs in their
-    place, e.g. the Holm-adjusted ones)."""
-    verdicts = [r.verdict for r in results] if verdicts is None else verdicts
-    return overall_verdict(verdicts, [r.competent for r in results],
-                           control=bool(results) and results[0].claim.control)
-
-
-def holm_verdicts(results: list[ClaimResult], level: float = ONE_SIDED) -> list[tuple[str, float | None]]:
-    """(verdict, Holm-adjusted p) of each result, adjusted across all of them: every evidential decision
-    with a p-value (supported, contradicted or inconclusive; controls and undecidable verdicts are
-    not in the family) has its p-value adjusted by Holm's method (`suite.statistics.holm`) and keeps a
-    supported or contradicted verdict only where the adjusted p is at most `level` (the one-sided level
-    of every test), inconclusive otherwise. The others keep their verdict, with no adjusted p."""
-    family = [i for i, r in enumerate(results) if not r.claim.control and r.p_value is not None
-              and r.verdict in ("supported", "contradicted", "inconclusive")]
-    adjusted = dict(zip(family, holm([results[i].p_value for i in family])))
-    out = []
-    for i, r in enumerate(results):
-        if i not in adjusted:
-            out.append((r.verdict, None))
-        else:
-            p = float(adjusted[i])
-            out.append((r.verdict if p <= level else "inconclusive", p))
-    return out

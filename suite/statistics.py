@@ -7,6 +7,8 @@ module names them and says how they are read.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 TESTS = ("better", "negligible", "not_better")
@@ -81,7 +83,9 @@ def one_sided_p(values, popmean: float, alternative: str) -> float:
     if np.ptp(values) == 0:
         beyond = values[0] > popmean if alternative == "greater" else values[0] < popmean
         return 0.0 if beyond else 1.0
-    return float(stats.ttest_1samp(values, popmean, alternative=alternative).pvalue)
+    with warnings.catch_warnings():  # nearly equal values: scipy warns of round-off, as `mean_ci` would not
+        warnings.filterwarnings("ignore", "Precision loss", RuntimeWarning)
+        return float(stats.ttest_1samp(values, popmean, alternative=alternative).pvalue)
 
 
 def tost(values, margin: float) -> float:

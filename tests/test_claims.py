@@ -5,8 +5,8 @@ import pandas as pd
 import pytest
 
 from suite.adequacy import Gate
-from suite.claims import (CONTROL_FAILED, Claim, ClaimResult, claim_verdict, evaluate_claim, holm_verdicts,
-                          overall_verdict)
+from suite.aggregation import CONTROL_FAILED, claim_verdict, holm_verdicts, overall_verdict
+from suite.claims import Claim, ClaimResult, evaluate_claim
 from suite.statistics import decide, holm, mean_ci, spread_permutation_test, decision_p_values, tost, verdict_of
 
 

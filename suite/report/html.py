@@ -15,7 +15,8 @@ import pandas as pd
 
 from suite import UsageError
 from suite.adequacy import AT_BASELINE, Gate, at_baseline, measure
-from suite.claims import Claim, claim_verdict, evaluate_claim, holm_verdicts
+from suite.aggregation import claim_verdict, holm_verdicts
+from suite.claims import Claim, evaluate_claim
 from suite.report.figures import FIGURES
 from suite.report.frames import kind, study_runs
 from suite.report.rates import rate_section

@@ -49,7 +49,7 @@ def claim_rows(sections: list[dict]) -> list[dict]:
 
 def failed_controls(rows: list[dict]) -> list[dict]:
     """The claim rows of controls that failed: where the machinery is broken (`suite.claims.CONTROL_FAILED`)."""
-    from suite.claims import CONTROL_FAILED
+    from suite.aggregation import CONTROL_FAILED
 
     return [r for r in rows if r["control"] and r["verdict"] == CONTROL_FAILED]
 
