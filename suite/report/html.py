@@ -91,7 +91,9 @@ def claim_verdicts(claims: list, tidy: pd.DataFrame, gates=()) -> list[dict]:
                 "interval": "" if r.low is None else f"[{_signed(r.low)}, {_signed(r.high)}]",
                 "method": r.method,
                 "gates": "; ".join(check.text() for check in r.gates),
-                "note": "; ".join(n for n in (r.note, r.qualifier) if n),
+                # a failed gate is in the note too (for the command line); here its own column shows it
+                "note": "; ".join(n for n in (*r.note.split("; "), r.qualifier)
+                                  if n and n not in {c.text() for c in r.gates}),
             } for r in results],
         })
     return verdicts
