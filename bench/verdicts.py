@@ -4,9 +4,10 @@
 
 For every study stored in each database, computes each claim's result per
 dataset (verdict, estimate, interval, seeds, sizes, note, qualifier,
-method) with this checkout's code, twice: the claims as the database stores
-them, and the claims as this checkout's studies declare them (where a
-claim's direction now defaults to its metric's). With `--against`, the
+method) and over its datasets (a row whose dataset is "(overall)") with this
+checkout's code, twice: the claims (and competence gates, where the code
+has them) as the database stores them, and as this checkout's studies
+declare them (where a claim's direction now defaults to its metric's). With `--against`, the
 same with the other checkout's code on the stored claims (in a subprocess
 started there), and prints every difference: verdicts, seeds, sizes, notes
 and qualifiers must be equal, estimates and intervals within the tolerance.
@@ -30,24 +31,37 @@ NUMBERS = ("estimate", "low", "high")
 
 def results(db: str, declared: bool) -> list[dict]:
     """One row per claim and dataset: the stored claims, or (`declared`) the registered studies' own."""
+    import inspect
+
+    from suite import claims as verdicts
     from suite.claims import Claim, evaluate_claim
+
+    try:  # where a claim's verdicts over its datasets are made (a checkout before competence gates: claims)
+        from suite import aggregation as verdicts
+    except ImportError:
+        pass
     from suite.report.frames import load_results, study_runs
     try:
         from suite.store.read import Reader as Store
     except ImportError:  # a checkout from before the store's split into schema, write and read
         from suite.store import Store
 
-    registered = {}
+    registered, registered_gates = {}, {}
     if declared:
         from suite.studies import REGISTRY, load_builtin_studies
 
         load_builtin_studies()
         registered = {(s.name, c.text): c for s in REGISTRY.studies() for c in s.claims}
+        registered_gates = {s.name: tuple(getattr(s, "gates", ())) for s in REGISTRY.studies()}
+    gated = "gates" in inspect.signature(evaluate_claim).parameters  # a checkout with competence gates
+    if gated:
+        from suite.report.html import stored_gates
     with Store(db) as store:
         data = load_results(store)
     rows = []
     for _, study in data["studies"].iterrows():
         tidy = study_runs(data, study)
+        gates = () if not gated else registered_gates.get(study["name"], ()) if declared else stored_gates(study)
         for stored in json.loads(study["claims_json"] or "[]"):
             claim = Claim.from_json(json.dumps(stored))
             if declared:
@@ -55,9 +69,15 @@ def results(db: str, declared: bool) -> list[dict]:
                 if claim is None:  # a study this checkout does not declare (a user's data)
                     continue
                 claim = Claim.from_json(claim.to_json())  # as a run stores it (conditions' keys sorted)
-            for r in evaluate_claim(claim, tidy) if len(tidy) else []:
+            found = (evaluate_claim(claim, tidy, gates) if gated else evaluate_claim(claim, tidy)) if len(tidy) else []
+            for r in found:
                 rows.append({"study": study["name"], "claim": claim.text, "dataset": r.dataset,
-                             **{f: list(getattr(r, f)) if f == "sizes" else getattr(r, f) for f in FIELDS}})
+                             **{f: list(getattr(r, f)) if f == "sizes" else getattr(r, f, None) for f in FIELDS}})
+            if found:  # over the datasets, by the checkout's own rule
+                overall = (verdicts.claim_verdict(found) if hasattr(verdicts, "claim_verdict")
+                           else verdicts.overall_verdict([r.verdict for r in found]))
+                rows.append({"study": study["name"], "claim": claim.text, "dataset": "(overall)",
+                             **dict.fromkeys(FIELDS), "verdict": overall})
     return rows
 
 

@@ -3,10 +3,10 @@
     python docs/findings.py reports/results.sqlite           # every claim
     python docs/findings.py reports/results.sqlite --counts  # per study (README's findings table)
 
-One row per claim, in the lesson's order: the study, the claim, its verdict
-and, per dataset, the mean difference a - b with its 95% interval (or the
-permutation test's p-value, or why it is undecidable) and the number of
-seeds. With --counts, one row per study: its verdicts counted, controls
+One row per claim, in the lesson's order: the study, the claim, its verdict,
+its Holm-adjusted verdict and, per dataset, the verdict, the mean difference
+a - b with its 95% interval (or the permutation test's p-value, or why it is
+undecidable) and the number of seeds. With --counts, one row per study: its verdicts counted, controls
 apart. It reads the database alone, as the report does, with the same claim
 evaluation.
 """
@@ -22,22 +22,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
 def verdicts(path: str):
-    """(study name, claim verdict dicts) in the lesson's order, as the report computes them."""
-    from suite.claims import Claim
-    from suite.report.frames import load_results, study_runs
-    from suite.report.html import claim_verdicts
+    """(study name, claim verdict dicts) in the lesson's order, as the report computes them (competence
+    gates applied, Holm-adjusted across the database's claims)."""
+    from suite.report.frames import load_results
+    from suite.report.html import run_verdicts
     from suite.store.read import Reader
 
     with Reader(path) as store:
         data = load_results(store)
-    studies = data["studies"]
-    if "position" in studies:
-        studies = studies.sort_values("position", na_position="last", kind="stable")
-    for _, study in studies.iterrows():
-        claims = [Claim.from_json(json.dumps(c)) for c in json.loads(study["claims_json"] or "[]")]
-        tidy = study_runs(data, study)
-        if not tidy.empty:
-            yield study["name"], claim_verdicts(claims, tidy)
+    return run_verdicts(data)
 
 
 def main(path: str, counts: bool = False) -> None:
@@ -52,15 +45,16 @@ def main(path: str, counts: bool = False) -> None:
             print(f"| `{name}` | {' / '.join(map(str, n))} ({sum(bool(v['qualifier']) for v in claims)}; "
                   f"{len(vs) - len(claims)}) |")
         return
-    print("| study | claim | verdict | per dataset: a - b [95% interval] (seeds) |")
-    print("| --- | --- | --- | --- |")
+    print("| study | claim | verdict | Holm-adjusted | per dataset: verdict, a - b [95% interval] (seeds) |")
+    print("| --- | --- | --- | --- | --- |")
     for name, vs in found:
         for v in vs:
-            rows = "; ".join(f"{r['dataset']}: {r['estimate']} {r['interval'] or ''} {r['note']} ({r['n_seeds']})"
-                             .replace("  ", " ") for r in v["rows"])
+            rows = "; ".join(f"{r['dataset']}: {r['verdict']}, {r['estimate']} {r['interval'] or ''} {r['note']} "
+                             f"({r['n_seeds']})".replace("  ", " ") for r in v["rows"])
             text = ("control: " if v["control"] else "") + v["text"].replace("|", "/")
             verdict = f"**{v['verdict']}**" + (f" ({v['qualifier']})" if v["qualifier"] else "")
-            print(f"| {name} | {text} | {verdict} | {rows} |")
+            holm = "" if v["control"] else v["holm"]
+            print(f"| {name} | {text} | {verdict} | {holm} | {rows} |")
 
 
 if __name__ == "__main__":

@@ -13,10 +13,20 @@ all excludes 0 a quarter of the time.)
 
 - "better":     supported if the interval lies above 0, contradicted if it
                 lies below 0, inconclusive otherwise.
-- "negligible": supported if the interval lies within [-margin, margin],
-                contradicted if it lies wholly outside it, else inconclusive.
+- "negligible": two one-sided t-tests (TOST) at the margin, each at one-sided
+                0.025 (the tails of the 95% interval): supported if both reject,
+                i.e. the interval lies within [-margin, margin]; contradicted if
+                the interval lies wholly outside it, else inconclusive.
 - "not_better": supported if the upper end is at most `margin`, contradicted
-                if the lower end exceeds `margin`, else inconclusive.
+                if the lower end exceeds `margin`, else inconclusive. The margin
+                is positive: at 0, a zero difference could never be supported
+                (registration refuses it, `suite.studies.check_study`).
+
+Each verdict is also a test with a p-value (`suite.statistics.decision_p_values`:
+the one-sided t-test that rejects, TOST for "negligible", the permutation
+test for a spread), which decides exactly as the interval does; across the
+run's evidential verdicts (controls aside) the report shows them again after
+Holm's adjustment (`suite.aggregation.holm_verdicts`), beside the unadjusted ones.
 
 Variations: an empty *b* compares *a* with the constant `reference` (e.g.
 "the RNN's skill over the trivial baseline is at most 0.1"); `each` repeats
@@ -42,6 +52,14 @@ pairing seed with seed and the k-th smallest size of one with the k-th of
 the other, e.g. "the code gains more over the pixels on digits than on
 noise".
 
+Verdicts are per dataset; a claim over several datasets is contradicted when
+it is contradicted on any dataset whose models pass their competence gates,
+and supported only where every such dataset supports it (`suite.aggregation`).
+A competence gate (`suite.adequacy.Gate`, declared by the study) is the level
+a compared model must reach on its matched task: a verdict comparing a model
+below its gate is *undecidable* ("MODEL not competent (value < gate)"),
+never supported or contradicted.
+
 Two more outcomes keep a verdict from claiming what the data cannot say.
 *Undecidable*: the data could not decide the claim at all, whatever the
 effect: a margin smaller than one example of the test set (accuracies move
@@ -51,7 +69,10 @@ conditions whose difference is the same for every seed (zero variance:
 fixed by construction or both saturated, not measured; one condition at the
 same value on every seed against a constant is a measurement). A *control* (`control=True`)
 checks that the machinery works (e.g. a fixed permutation cannot change an
-MLP's accuracy) and is shown as such, not as evidence for the lesson.
+MLP's accuracy) and is shown as such, not as evidence for the lesson. Its
+outcome is known, so it is decided or failed, never undecidable: it passes
+("supported") where its test supports it and is *control failed* otherwise
+(e.g. its interval leaves its band), which says the machinery is broken.
 
 Claims are plain data (JSON round-trip), so they are stored in the results
 database and the report can be rebuilt from the database alone.
@@ -66,15 +87,18 @@ from typing import Mapping
 import numpy as np
 import pandas as pd
 
-from suite.adequacy import qualifiers
-from suite.conditions import compared_pairs, selects
+from suite.adequacy import gate_checks, qualifiers
+from suite.aggregation import AGGREGATION, CONTROL_FAILED, decide_control
+from suite.conditions import compared_pairs, select_sizes, selects
 from suite.metrics import higher_is_better
-from suite.statistics import TESTS, decide, loglog_slope, mean_ci, spread_permutation_test
+from suite.statistics import (TESTS, decision_p_values, loglog_slope, mean_ci, spread_permutation_test,
+                              verdict_of)
 
 INTERVAL = "Student-t interval of the mean over seeds"
+TOST = "two one-sided t-tests (TOST) over seeds"
 SPREAD_TEST = "paired permutation test over seeds"
 STATISTICS = ("mean", "slope", "spread")
-VERDICTS = ("supported", "contradicted", "inconclusive", "undecidable")
+VERDICTS = ("supported", "contradicted", "inconclusive", "undecidable", CONTROL_FAILED)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -189,7 +213,8 @@ class Claim:
                 f"is at least -{m}; contradicted if its upper end is below -{m}",
             }.get(self.test)
         if self.test == "negligible":
-            rule = f"supported if the 95% interval of {d} lies within [-{m}, {m}]; contradicted if it lies wholly outside"
+            rule = (f"two one-sided t-tests (TOST) at +-{m}, one-sided p <= 0.025 each: supported if both reject "
+                    f"(the 95% interval of {d} within [-{m}, {m}]); contradicted if the interval lies wholly outside")
         if self.statistic == "slope":
             rule = "a and b are log-log slopes of the metric against sequence length; " + rule
         if self.statistic == "spread":
@@ -207,7 +232,13 @@ class Claim:
         if self.each:
             (column, values), = self.each.items()
             rule += f"; for each {column} in {', '.join(map(str, values))}, the weakest counts"
-        return rule
+        if self.control:
+            return (rule + "; a control: it passes where supported and is 'control failed' otherwise (its "
+                    "outcome is known in advance, so it is never undecidable)")
+        if not self.b:
+            return rule + "; per dataset, over several datasets: " + AGGREGATION
+        return rule + ("; undecidable where a compared model is below its competence gate; per dataset, over "
+                       "several datasets: " + AGGREGATION)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -221,19 +252,17 @@ class ClaimResult:
     n_seeds: int
     sizes: tuple
     note: str = ""
-    method: str = ""  # how the interval or test was computed (INTERVAL, SPREAD_TEST)
+    method: str = ""  # how the interval or test was computed (INTERVAL, TOST, SPREAD_TEST)
     qualifier: str = ""  # e.g. "under-trained: arch=lstm (3 of 3 runs still improving at the step budget)"
+    # the one-sided p-value of the verdict's test (`suite.statistics.decision_p_values`: the smaller of the
+    # two, for it or against it); None where no test was made
+    p_value: float | None = None
+    gates: tuple = ()  # the competence gates it rests on, measured (`suite.adequacy.GateCheck`)
 
-
-def _select_sizes(spec, available: list[int]) -> list[int]:
-    available = sorted(available)
-    if spec == "all":
-        return available
-    if isinstance(spec, str) and ":" in spec:
-        end, k = spec.split(":")
-        k = int(k)
-        return available[:k] if end == "smallest" else available[-k:]
-    return [s for s in available if s in set(spec)]
+    @property
+    def competent(self) -> bool:
+        """Whether every model the verdict compares passes its competence gate."""
+        return all(check.passed for check in self.gates)
 
 
 def _condition_values(frame, condition: Mapping, higher: bool, by=("seed", "n_train")):
@@ -300,7 +329,7 @@ def spread_difference(claim: Claim, frame):
     """sd over seeds of a minus sd over seeds of b (per-seed values averaged over the claim's sizes),
     with the one-sided p-values of `spread_permutation_test`. Returns (estimate, p_more, p_less,
     seeds, sizes); the p-values are None below 3 seeds."""
-    sizes = _select_sizes(claim.sizes, sorted(frame["n_train"].unique().tolist()))
+    sizes = select_sizes(claim.sizes, sorted(frame["n_train"].unique().tolist()))
     frame = frame[frame["n_train"].isin(sizes)]
     va = _condition_values(frame, claim.a, True).groupby("seed").mean()
     vb = _condition_values(frame, claim.b, True).groupby("seed").mean()
@@ -327,11 +356,14 @@ def _weakest_difference(claim: Claim, frame):
     return joined.apply(lambda row: row.iloc[int(np.argmax(np.abs(row.to_numpy())))], axis=1)
 
 
-def evaluate_claim(claim: Claim, runs) -> list[ClaimResult]:
+def evaluate_claim(claim: Claim, runs, gates=()) -> list[ClaimResult]:
     """Verdicts of one claim, one per dataset (one in all for slopes), from a tidy frame of ok runs.
 
     `runs` needs the columns dataset, seed, n_train, metric, value, the
-    columns the claim's conditions name, and `length` for slopes.
+    columns the claim's conditions name, and `length` for slopes (and
+    `matched` for the qualifiers and gates). `gates`: the study's
+    competence gates (`suite.adequacy.Gate`); a verdict comparing a model
+    below its gate is undecidable.
     """
     compared = {claim.metric}
     if claim.change and "metric" in claim.change:  # two measurements of the same runs
@@ -362,16 +394,16 @@ def evaluate_claim(claim: Claim, runs) -> list[ClaimResult]:
                 continue
             # "better" for a: more spread where higher is better, less where lower is
             p_for, p_against = (p_more, p_less) if claim.prefers_higher else (p_less, p_more)
-            verdict = "supported" if p_for <= 0.025 else "contradicted" if p_against <= 0.025 else "inconclusive"
-            results.append(ClaimResult(claim, dataset, verdict, estimate, None, None, n, sizes,
-                                       note=f"one-sided p = {min(p_for, p_against):.3f}", method=SPREAD_TEST))
+            results.append(ClaimResult(claim, dataset, verdict_of(p_for, p_against), estimate, None, None, n,
+                                       sizes, note=f"one-sided p = {min(p_for, p_against):.3f}",
+                                       method=SPREAD_TEST, p_value=min(p_for, p_against)))
             continue
         diff = _weakest_difference(claim, sub)
         if claim.statistic == "slope":
             per_seed, sizes = diff, ()
         else:
             diff = diff.reset_index(name="diff")
-            sizes = _select_sizes(claim.sizes, diff["n_train"].unique().tolist())
+            sizes = select_sizes(claim.sizes, diff["n_train"].unique().tolist())
             per_seed = diff[diff["n_train"].isin(sizes)].groupby("seed")["diff"].mean()
         sizes = tuple(int(s) for s in sizes)
         if len(per_seed) < 2:
@@ -383,17 +415,22 @@ def evaluate_claim(claim: Claim, runs) -> list[ClaimResult]:
             )
             continue
         estimate, low, high = mean_ci(per_seed.to_numpy())
-        verdict = decide(claim.test, low, high, claim.margin)
+        # the verdict's tests, which reject exactly where the interval rule (`suite.statistics.decide`) says
+        p_for, p_against = decision_p_values(claim.test, per_seed.to_numpy(), claim.margin)
+        verdict = verdict_of(p_for, p_against)
         reason = undecidable(claim, per_seed.to_numpy(), low, high, test_split_size(everything, dataset))
         if reason and (verdict != "contradicted" or reason.startswith("the same")):
             verdict, note = "undecidable", reason
         else:
             note = ""
+        if claim.test == "negligible":
+            note = "; ".join(filter(None, (f"TOST p = {p_for:.3g}", note)))
         # shown as plain a - b (the sign flip for lower-is-better metrics is internal)
         if not claim.prefers_higher:
             estimate, low, high = -estimate, -high, -low
         results.append(ClaimResult(claim, dataset, verdict, estimate, low, high, len(per_seed), sizes,
-                                   note=note, method=INTERVAL))
+                                   note=note, method=TOST if claim.test == "negligible" else INTERVAL,
+                                   p_value=min(p_for, p_against)))
     if claim.device and "device" in everything.columns:
         devices = sorted(everything["device"].dropna().unique())
         if not any(claim.device in d for d in devices):
@@ -405,9 +442,14 @@ def evaluate_claim(claim: Claim, runs) -> list[ClaimResult]:
             data = everything if claim.statistic == "slope" or across else everything[everything["dataset"] == r.dataset]
             if claim.datasets is not None:
                 data = data[data["dataset"].isin(claim.datasets)]
+            checks = tuple(gate_checks(claim, data, gates))
+            failed = [c.text() for c in checks if not c.passed]
+            # never supported or contradicted on a model below its gate
+            verdict, note = ("undecidable", "; ".join([*failed, r.note])) if failed else (r.verdict, r.note)
             # sizes across datasets are ranks, not sizes: every size counts
-            results[i] = dataclasses.replace(r, qualifier=qualifiers(claim, data, () if across else r.sizes))
-    return results
+            results[i] = dataclasses.replace(r, verdict=verdict, note=note.strip("; "), gates=checks,
+                                             qualifier=qualifiers(claim, data, () if across else r.sizes))
+    return [decide_control(r) for r in results] if claim.control else results
 
 
 def across_datasets(claim: Claim) -> tuple | None:
@@ -449,10 +491,3 @@ def undecidable(claim: Claim, per_seed, low: float, high: float, examples: int |
         return (f"the interval ({high - low:.3f} wide) is wider than the band [-{claim.margin:g}, "
                 f"{claim.margin:g}]: no outcome could be supported at these seeds")
     return ""
-
-
-def overall_verdict(verdicts: list[str]) -> str:
-    """All datasets agree -> that verdict; otherwise (or none) inconclusive."""
-    if verdicts and all(v == verdicts[0] for v in verdicts):
-        return verdicts[0]
-    return "inconclusive"

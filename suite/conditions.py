@@ -2,7 +2,7 @@
 
 A condition maps a run column (arch, variant, dataset, setting...) to a
 value, or to a tuple of values (the runs of any of them). Verdicts
-(`suite.claims`), their qualifiers (`suite.adequacy`), the checks on a study
+(`suite.claims`), their qualifiers and competence gates (`suite.adequacy`), the checks on a study
 (`suite.studies`) and the tests' detector of claims that measure nothing all
 select runs through `selects` and expand `each` through `compared_pairs`, so
 a claim means the same runs everywhere.
@@ -22,6 +22,20 @@ def selects(frame, condition: Mapping) -> np.ndarray:
     for column, value in condition.items():
         mask &= frame[column].isin(value if isinstance(value, tuple) else (value,)).to_numpy()
     return mask
+
+
+def select_sizes(spec, available) -> list:
+    """The training-set sizes a spec picks from those available, ascending: "all", "smallest:K",
+    "largest:K", or a tuple of sizes (those of them available). Claims and competence gates
+    (`suite.adequacy.Gate`) read their sizes through it."""
+    available = sorted(available)
+    if spec == "all":
+        return available
+    if isinstance(spec, str) and ":" in spec:
+        end, k = spec.split(":")
+        k = int(k)
+        return available[:k] if end == "smallest" else available[-k:]
+    return [s for s in available if s in set(spec)]
 
 
 def compared_pairs(a: Mapping, b: Mapping, each: Mapping | None) -> list[tuple[dict, dict]]:

@@ -7,9 +7,14 @@ module names them and says how they are read.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 TESTS = ("better", "negligible", "not_better")
+# the error level of one tail: each side of a 95% interval, each one-sided test of a verdict, the
+# permutation test of a spread and Holm's family-wise level across the run's decisions
+ONE_SIDED = 0.025
 
 
 def mean_ci(values, level: float = 0.95):
@@ -65,7 +70,74 @@ def loglog_slope(lengths, values) -> float:
     return float(np.polyfit(np.log(np.asarray(lengths, float)), np.log(np.asarray(values, float)), 1)[0])
 
 
+def one_sided_p(values, popmean: float, alternative: str) -> float:
+    """The p-value of a one-sample Student t-test over seeds (`scipy.stats.ttest_1samp`) that the mean of
+    `values` is greater (`alternative="greater"`) or less ("less") than `popmean`.
+
+    Values without spread (every seed the same) have no standard error: then p is 0 where they lie
+    strictly beyond `popmean` in that direction and 1 otherwise, the limit of the test as the spread
+    shrinks (scipy's own answer there is nan), as `mean_ci` gives a zero-width interval."""
+    from scipy import stats
+
+    values = np.asarray(values, dtype=float)
+    if np.ptp(values) == 0:
+        beyond = values[0] > popmean if alternative == "greater" else values[0] < popmean
+        return 0.0 if beyond else 1.0
+    with warnings.catch_warnings():  # nearly equal values: scipy warns of round-off, as `mean_ci` would not
+        warnings.filterwarnings("ignore", "Precision loss", RuntimeWarning)
+        return float(stats.ttest_1samp(values, popmean, alternative=alternative).pvalue)
+
+
+def tost(values, margin: float) -> float:
+    """Two one-sided t-tests (TOST, Schuirmann 1987) that the mean of `values` lies within [-margin,
+    margin]: the larger of the p-values of "mean > -margin" and "mean < margin". At p <= 0.025 both
+    reject, exactly where the 95% Student-t interval lies inside the band."""
+    return max(one_sided_p(values, -margin, "greater"), one_sided_p(values, margin, "less"))
+
+
+def decision_p_values(test: str, values, margin: float) -> tuple[float, float]:
+    """(p_for, p_against): the one-sided p-values of the two tests a verdict makes on per-seed values
+    (positive: a better), at one-sided `ONE_SIDED` each, the tails of the 95% interval:
+
+    - "better":     mean > 0 (supported), mean < 0 (contradicted);
+    - "not_better": mean < margin (supported), mean > margin (contradicted);
+    - "negligible": TOST within [-margin, margin] (supported), and the smaller of mean > margin and
+                    mean < -margin (contradicted: the interval wholly outside the band).
+
+    Each rejects exactly where `decide`'s interval rule says (tests/test_claims.py checks it on random
+    inputs)."""
+    if test == "better":
+        return one_sided_p(values, 0.0, "greater"), one_sided_p(values, 0.0, "less")
+    if test == "not_better":
+        return one_sided_p(values, margin, "less"), one_sided_p(values, margin, "greater")
+    if test == "negligible":
+        return tost(values, margin), min(one_sided_p(values, margin, "greater"),
+                                         one_sided_p(values, -margin, "less"))
+    raise ValueError(f"unknown claim test {test!r}; valid tests: {', '.join(TESTS)}")
+
+
+def verdict_of(p_for: float, p_against: float, level: float = ONE_SIDED) -> str:
+    """supported where the claim's test rejects at `level`, contradicted where the opposite one does."""
+    return "supported" if p_for <= level else "contradicted" if p_against <= level else "inconclusive"
+
+
+def holm(p_values) -> np.ndarray:
+    """Holm's step-down adjustment (Holm 1979) of m p-values, in their order: with the p-values sorted
+    ascending, p_(1) <= ... <= p_(m), the adjusted p_(i) is the largest over j <= i of
+    min(1, (m - j + 1) p_(j)). A hypothesis whose adjusted p is at most alpha is rejected with a
+    family-wise error rate of at most alpha, whatever the dependence between the tests. (scipy has no
+    Holm; `statsmodels.stats.multitest.multipletests(method="holm")` computes the same.)"""
+    p = np.asarray(p_values, dtype=float)
+    order = np.argsort(p, kind="stable")
+    steps = np.minimum(1.0, (len(p) - np.arange(len(p))) * p[order])
+    adjusted = np.empty_like(p)
+    adjusted[order] = np.maximum.accumulate(steps) if len(p) else steps
+    return adjusted
+
+
 def decide(test: str, low: float, high: float, margin: float) -> str:
+    """The verdict of a 95% interval [low, high] of the mean difference (the rules of `suite.claims`);
+    the same as `verdict_of(*decision_p_values(...))` on the values the interval came from."""
     if test == "better":
         return "supported" if low > 0 else "contradicted" if high < 0 else "inconclusive"
     if test == "negligible":

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Iterable, Mapping
 
 from suite import UsageError
+from suite.adequacy import Gate
 from suite.claims import Claim
 from suite.conditions import compared_pairs
 from suite.registry import Registry
@@ -148,6 +149,8 @@ class Study:
         study's text says so).
       borrows: `Borrow`s: another study's runs this study reads instead of
         training the same content again under its own keys.
+      gates: competence gates (`suite.adequacy.Gate`): per compared model, the level it must reach on
+        its matched task, with its source; a verdict comparing a model below its gate is undecidable.
     """
 
     name: str
@@ -167,6 +170,7 @@ class Study:
     tuning: str = "validation"
     data: Mapping = dataclasses.field(default_factory=dict)
     borrows: tuple[Borrow, ...] = ()
+    gates: tuple[Gate, ...] = ()
 
     def __post_init__(self):
         for field in ("sizes", "seeds", "datasets"):
@@ -238,6 +242,11 @@ def check_study(study: Study) -> None:
     if study.tuning not in TUNINGS:
         raise UsageError(f"study {study.name!r}: unknown tuning {study.tuning!r}; valid: {', '.join(TUNINGS)}")
     for claim in study.claims:
+        if claim.test == "not_better" and claim.margin <= 0:
+            raise UsageError(f"study {study.name!r}: the claim {claim.text!r} is not_better with margin "
+                             f"{claim.margin:g}, which a zero difference can never support; valid choices: "
+                             f"test='negligible' with a margin of at least one test example, or test='better' "
+                             f"with a and b swapped")
         metrics = set(claim.change["metric"]) if claim.change and "metric" in claim.change else {claim.metric}
         fixed = sorted(m for m in metrics if m.startswith(FIXED_BY_CONSTRUCTION))
         if fixed:

@@ -24,12 +24,26 @@ training.
 Run: python run_suite.py --studies generation
 """
 
+from suite.adequacy import Gate
 from suite.claims import Claim
 from suite.studies import Study, register_grid, register_study
 
 MIXTURES = ("ring8", "grid25")
 MODELS = ("gan", "gan_sn", "vae", "diffusion")
 LIKELIHOOD = ("vae", "diffusion")
+
+# Competence gates: the claims that the VAE and the diffusion model cover more than the GAN, collapse
+# less and train more stably say something only of likelihood models that learned the ring. A model
+# that covers the ring covers all 8 of its modes (VEEGAN, Srivastava et al. 2017, Table 1: 8 of 8;
+# as quoted in this project's issue, not checked offline), and the lesson says diffusion models "cover
+# the full data distribution": at least 7.5 modes on average (a missed mode on one seed in two). No
+# published VAE figure on this ring was found: the same level, since both objectives penalise a missed
+# mode. On the 25-mode grid (full profile) no source gives a level at our budget: no gate there. No
+# gate on the GANs: their failures are what the claims measure (the sensitivity table shows the rates).
+GATES = tuple(Gate(model={"arch": arch}, metric="trained/modes", level=7.5, datasets=("ring8",),
+                   source="a model that covers the 8-mode ring covers all 8 (VEEGAN, Srivastava et al. 2017, "
+                   "Table 1); the lesson: diffusion models cover the full distribution")
+              for arch in LIKELIHOOD)
 
 register_study(
     Study(
@@ -115,6 +129,7 @@ register_study(
                 "quick": {"max_steps": 4000, "eval_every": 200, "batch_size": 128, "steps_per_execution": 50},
                 "full": {"max_steps": 20000, "eval_every": 500, "batch_size": 128, "steps_per_execution": 100}},
         figures=("sample_scatter", "sample_grid", "generation_table", "loss_curves"),
+        gates=GATES,
         references=(
             "VEEGAN (Srivastava et al. 2017, Table 1), modes covered out of 8 on the 2-D ring: GAN 1, VEEGAN 8; "
             "out of 25 on the 2-D grid: GAN 3.3, VEEGAN 24.6 (as quoted in this project's issue; not checked "

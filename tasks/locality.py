@@ -13,11 +13,26 @@ images; on permuted pixels the CNN no better than the MLP; the MLP's two
 curves overlap; the ViT's curve the lowest on natural images.
 """
 
+from suite.adequacy import Gate
 from suite.claims import Claim
 from suite.studies import Study, register_grid, register_study
 
 DATASETS = ("digits", "mnist5k", "tfds_mnist", "tfds_fashion_mnist", "tfds_cifar10")
 NETWORKS = ("mlp", "cnn", "vit")
+
+# Competence gates: the verdicts comparing the CNN and the MLP rest on each being a competent image
+# classifier. On MNIST's 60,000 training digits every network LeCun et al. 1998 report beats a linear
+# classifier (test error 12.0% for the linear one, 4.5-4.7% for 2-layer MLPs, 0.95% for LeNet-5; as
+# recalled, not checked against the paper offline). No source gives a level at our training sets (a
+# few hundred to a few thousand images), so the gate is relative: at the largest training set, within
+# 3 accuracy points of logistic regression on the same images (the tabular study's gate on the trees).
+# No gate on the ViT: that it lags with little data is what the claims say.
+GATES = tuple(
+    Gate(model={"arch": arch}, metric="test/accuracy", level=-0.03, relative_to={"arch": "logreg"},
+         source="relative: LeCun et al. 1998 find every network above a linear classifier on MNIST; no "
+         "source gives a level at these training-set sizes, so within 3 points of logistic regression on the "
+         "same images")
+    for arch in ("cnn", "mlp"))
 
 register_study(
     Study(
@@ -39,11 +54,14 @@ register_study(
                 test="better", sizes="smallest:2",
                 cell=("locality", "images"),
             ),
+            # "no advantage" as a band, the control's 2 points (7 examples of digits' 359-example test
+            # set): "not better by more than 0" could never support a difference of exactly 0
             Claim(
-                text="Permuting the pixels removes the CNN's advantage over the MLP.",
+                text="Permuting the pixels removes the CNN's advantage over the MLP: on permuted pixels the "
+                "two are within 2 accuracy points of each other.",
                 a={"arch": "cnn", "variant": "permuted"},
                 b={"arch": "mlp", "variant": "permuted"},
-                test="not_better", sizes="all", margin=0.0,
+                test="negligible", sizes="all", margin=0.02,
                 cell=("locality", "images, pixels permuted"),
             ),
             Claim(
@@ -81,6 +99,7 @@ register_study(
         # Gradient-boosted trees take tens of seconds per fit on MNIST-5k's 3,500 x 784 on one core, and a run
         # fits each point of their grid (docs/architectures.md): full profile only.
         archs={"smoke": NETWORKS + ("logreg", "knn"), "quick": NETWORKS + ("logreg", "knn")},
+        gates=GATES,
     )
 )
 

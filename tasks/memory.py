@@ -22,6 +22,7 @@ here), never less.
 Run: python run_suite.py --studies memory
 """
 
+from suite.adequacy import FLOOR, Gate
 from suite.claims import Claim
 from suite.data import MEMORY_LENGTHS
 from suite.studies import Study, Task, register_study, register_task
@@ -29,6 +30,32 @@ from suite.studies import Study, Task, register_study, register_task
 SHORT = tuple(f"{task}_T{t}" for task in ("adding", "copy") for t in MEMORY_LENGTHS if t <= 20)
 LONG = tuple(f"{task}_T{t}" for task in ("adding", "copy") for t in MEMORY_LENGTHS if t > 20)
 SHORT_BUDGET, LONG_BUDGET = "budget x1", "budget x4"  # settings: the claims are judged at the larger
+
+# Competence gates of the gated cells, whose learning the claims beyond 20 steps compare with the RNN's.
+# Adding problem: Hochreiter and Schmidhuber 1997 (the adding problem) train an LSTM until every one of 2,000
+# test sequences is within 0.04 of its target, 0.5 + (X1 + X2) / 4 with X uniform on [-1, 1], at T = 100
+# and beyond: an error within 0.16 of a sum whose standard deviation is 0.82, so an MSE under 0.04 of
+# the variance the trivial baseline leaves, a skill (1 - MSE / baseline MSE, as here) above 0.96. The
+# gate asks 0.9, below what they reached. Le, Jaitly and Hinton 2015 report the LSTM
+# learning it at T = 150 to 400 and Arjovsky, Shah and Bengio 2016 at T = 100 to 750 (as recalled, not
+# checked offline), while Bai, Kolter and Koltun 2018 find it at the baseline at T = 600: the gate holds
+# at the lengths every source agrees on, up to 200 (T = 50 to 200). Copy memory: no source gives a level
+# for this variant (three symbols recalled at the last step) at T = 50, and the task's plateau is known
+# to stall LSTMs (one of the tasks Arjovsky et al. built unitary RNNs for): the suite's floor, skill 0.5.
+ADDING_GATED = tuple(f"adding_T{t}" for t in MEMORY_LENGTHS if 20 < t <= 200)
+COPY_GATED = tuple(f"copy_T{t}" for t in MEMORY_LENGTHS if t > 20)
+ADDING_SOURCE = ("Hochreiter and Schmidhuber 1997 (LSTM within 0.04 of the scaled target on all 2,000 test "
+                 "sequences at T = 100: skill above 0.96); Le et al. 2015 (LSTM learns it at T = 150-400)")
+COPY_SOURCE = ("no source gives a level for this copy variant at these lengths: test skill at least 0.5, "
+               "half-way from the memoryless baseline to perfect (a floor of this suite's)")
+
+
+def gated_cell_gates(models) -> tuple:
+    """The adding and copy gates for each gated-cell model (a condition) in `models`."""
+    return tuple(gate for model in models for gate in (
+        Gate(model=model, metric="test/skill", level=0.9, datasets=ADDING_GATED, source=ADDING_SOURCE),
+        Gate(model=model, metric="test/skill", level=FLOOR, datasets=COPY_GATED, source=COPY_SOURCE)))
+
 
 register_study(
     Study(
@@ -80,6 +107,7 @@ register_study(
         # patience of each budget are set per task below (BUDGETS).
         budget={"quick": {"batch_size": 32}},
         figures=("vs_length", "gradient_norms"),
+        gates=gated_cell_gates({"arch": arch, "setting": LONG_BUDGET} for arch in ("lstm", "gru")),
         references=(
             "Le, Jaitly and Hinton 2015 (IRNN paper), adding problem: LSTM and IRNN learn it at "
             "T = 150 to 400 while RNNs with tanh units stay at the baseline MSE of about 0.167.",

@@ -4,8 +4,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from suite.claims import Claim, evaluate_claim, overall_verdict
-from suite.statistics import decide, mean_ci, spread_permutation_test
+from suite.adequacy import Gate
+from suite.aggregation import CONTROL_FAILED, claim_verdict, holm_verdicts, overall_verdict
+from suite.claims import Claim, ClaimResult, evaluate_claim
+from suite.statistics import decide, holm, mean_ci, spread_permutation_test, decision_p_values, tost, verdict_of
 
 
 def frame(values_by_arch, sizes=(100, 400), seeds=(0, 1, 2), dataset="d"):
@@ -95,10 +97,19 @@ def test_the_spread_permutation_test_is_exact_and_holds_its_level():
     assert np.mean(rejections) <= 0.05
 
 
-def test_overall_verdict_needs_agreement():
+def test_overall_verdict_contradicted_on_any_competent_dataset_supported_only_on_all():
     assert overall_verdict(["supported", "supported"]) == "supported"
-    assert overall_verdict(["supported", "contradicted"]) == "inconclusive"
+    assert overall_verdict(["supported", "contradicted"]) == "contradicted"
+    assert overall_verdict(["supported", "inconclusive"]) == "inconclusive"
+    assert overall_verdict(["supported", "undecidable"]) == "inconclusive"  # a competent dataset did not support it
+    assert overall_verdict(["undecidable", "undecidable"]) == "undecidable"
     assert overall_verdict([]) == "inconclusive"
+    # a dataset below its competence gates counts for nothing, either way
+    assert overall_verdict(["supported", "undecidable"], competent=[True, False]) == "supported"
+    assert overall_verdict(["undecidable", "undecidable"], competent=[False, False]) == "undecidable"
+    # a control passes only where it passes everywhere
+    assert overall_verdict(["supported", "supported"], control=True) == "supported"
+    assert overall_verdict(["supported", CONTROL_FAILED], control=True) == CONTROL_FAILED
 
 
 def test_unknown_test_is_rejected():
@@ -257,7 +268,11 @@ def test_a_verdict_on_runs_still_improving_at_the_budget_or_at_the_baseline_is_q
     assert result.verdict == "supported"
     assert result.qualifier == "under-trained: arch=b (6 of 6 runs still improving at the step budget)"
     result = evaluate_claim(CLAIM, pd.concat([f, skill]))[0]
-    assert result.qualifier.startswith("untrained: arch=b at the trivial baseline")
+    assert result.qualifier.startswith("at the trivial baseline: arch=b (6 of 6 runs end with test skill <= 0.02")
+    # runs at the baseline are flagged on data their bias does not match too, wherever they stopped
+    stopped = pd.concat([f.assign(matched=0), skill.assign(matched=0),
+                         flags.assign(metric="train/stopped_early", value=1.0, matched=0)])
+    assert "at the trivial baseline: arch=b" in evaluate_claim(CLAIM, stopped)[0].qualifier
     trained = pd.concat([f, flags.assign(value=0.0), skill.assign(value=0.5)])
     assert evaluate_claim(CLAIM, trained)[0].qualifier == ""
     # a loss still falling at a perfect score is not a model short of training
@@ -274,7 +289,7 @@ def test_a_verdict_on_runs_still_improving_at_the_budget_or_at_the_baseline_is_q
     fitted = runs.assign(metric="train/final_accuracy", value=runs["arch"].map({"a": 0.98, "b": 0.35}))
     base = runs.assign(metric="test/baseline_accuracy", value=0.1)
     result = evaluate_claim(CLAIM, pd.concat([runs, fitted, base]))[0]
-    assert result.qualifier == "not competent: arch=b does not fit its own training data (training skill +0.28 < 0.5)"
+    assert result.qualifier == "underfit: arch=b does not fit its own training data (training skill +0.28 < 0.5)"
     fitted = fitted.assign(value=0.9)
     assert evaluate_claim(CLAIM, pd.concat([runs, fitted, base]))[0].qualifier == ""
 
@@ -357,3 +372,128 @@ def test_one_condition_at_the_same_value_on_every_seed_against_a_constant_is_a_m
     perfect = frame({"rnn": lambda n, s: 1.0}).assign(metric="test/skill")
     claim = Claim(text="t", a={"arch": "rnn"}, b={}, metric="test/skill")
     assert evaluate_claim(claim, perfect)[0].verdict == "supported"
+
+
+def _gated_frame(skill_on, datasets=("one", "two"), seeds=(0, 1, 2, 3)):
+    """On each dataset: a beats b by +0.1 (or loses by 0.1 on `skill_on`'s "lose" datasets), a's test skill
+    on matched data as `skill_on` gives it (the gate's metric), and a logistic regression at 0.8."""
+    rows = []
+    for dataset in datasets:
+        sign = -1 if skill_on.get(dataset, {}).get("lose") else 1
+        for s in seeds:
+            for arch, value in (("a", 0.7 + sign * (0.1 + 0.005 * s)), ("b", 0.7), ("logreg", 0.8)):
+                base = {"dataset": dataset, "arch": arch, "variant": "natural", "matched": 1, "n_train": 100,
+                        "seed": s, "run_key": f"{dataset}-{arch}-{s}"}
+                rows.append({**base, "metric": "test/accuracy", "value": value})
+                skill = skill_on.get(dataset, {}).get("skill", 0.9) if arch == "a" else 0.9
+                rows.append({**base, "metric": "test/skill", "value": skill})
+    return pd.DataFrame(rows)
+
+
+GATE = Gate(model={"arch": "a"}, metric="test/skill", level=0.5, source="a test's level")
+
+
+def test_a_contradiction_on_one_competent_dataset_contradicts_the_claim():
+    """Over several datasets: contradicted where contradicted on any dataset whose models pass their gates;
+    a contradiction on a dataset below its gate counts for nothing (undecidable there, with the value)."""
+    competent = _gated_frame({"two": {"lose": True}})
+    results = evaluate_claim(CLAIM, competent, (GATE,))
+    assert [r.verdict for r in results] == ["supported", "contradicted"]
+    assert claim_verdict(results) == "contradicted"
+    incompetent = _gated_frame({"two": {"lose": True, "skill": 0.2}})
+    results = evaluate_claim(CLAIM, incompetent, (GATE,))
+    assert [r.verdict for r in results] == ["supported", "undecidable"]
+    assert "a not competent (0.2 < 0.5)" in results[1].note and not results[1].competent
+    assert results[1].estimate == pytest.approx(-0.1075)  # the numbers are still shown
+    assert claim_verdict(results) == "supported"  # every competent dataset supports it
+    assert "contradicted if contradicted on any dataset whose models pass their gates" in CLAIM.rule()
+
+
+def test_a_model_below_its_gate_makes_the_verdict_undecidable_with_the_value_in_the_note():
+    frame = _gated_frame({"one": {"skill": 0.3}}, datasets=("one",))
+    (result,) = evaluate_claim(CLAIM, frame, (GATE,))
+    assert result.verdict == "undecidable" and result.note == "a not competent (0.3 < 0.5)"
+    (passed,) = evaluate_claim(CLAIM, _gated_frame({}, datasets=("one",)), (GATE,))
+    assert passed.verdict == "supported" and passed.gates[0].passed and passed.gates[0].value == pytest.approx(0.9)
+    # relative to a baseline model on the same data: a at 0.8 + 0.1 against logistic regression's 0.8 - 0.03
+    relative = Gate(model={"arch": "b"}, metric="test/accuracy", level=-0.03, relative_to={"arch": "logreg"},
+                    source="within 3 points of logistic regression")
+    (result,) = evaluate_claim(CLAIM, _gated_frame({}, datasets=("one",)), (relative,))
+    assert result.verdict == "undecidable" and "b not competent (0.7 < 0.77 = logreg 0.8 - 0.03)" in result.note
+    # a gate on other datasets, a claim on one model's level against a constant and a control: not gated
+    elsewhere = dataclasses.replace(GATE, datasets=("two",))
+    assert evaluate_claim(CLAIM, frame, (elsewhere,))[0].verdict == "supported"
+    level = Claim(text="a above 0.5", a={"arch": "a"}, b={}, reference=0.5)
+    assert evaluate_claim(level, frame, (GATE,))[0].verdict == "supported"
+    assert Gate.from_json(relative.to_json()) == relative
+
+
+def test_a_gate_concerns_the_model_on_every_variant_and_is_measured_on_its_matched_data():
+    """A CNN unable to learn natural images says nothing on permuted ones: the gate on "arch=a" concerns a
+    claim about a's permuted runs, and is measured on its natural (matched) runs."""
+    frame = _gated_frame({"one": {"skill": 0.3}}, datasets=("one",))
+    permuted = frame.assign(variant="permuted", matched=0, run_key=frame["run_key"] + "-p",
+                            value=np.where(frame["metric"] == "test/skill", 0.9, frame["value"]))
+    claim = Claim(text="t", a={"arch": "a", "variant": "permuted"}, b={"arch": "b", "variant": "permuted"})
+    (result,) = evaluate_claim(claim, pd.concat([frame, permuted]), (GATE,))
+    assert result.verdict == "undecidable" and "a not competent (0.3 < 0.5)" in result.note
+
+
+def test_a_control_is_decided_or_failed_never_undecidable():
+    control = Claim(text="c", a={"arch": "a"}, b={"arch": "b"}, test="negligible", margin=0.02, control=True)
+    inside = frame({"a": lambda n, s: 0.8 + 0.001 * s, "b": lambda n, s: 0.8})
+    assert evaluate_claim(control, inside)[0].verdict == "supported"
+    # an interval wider than the band would make a claim undecidable: a control fails
+    noisy = frame({"a": lambda n, s: 0.8 + 0.05 * (s - 1), "b": lambda n, s: 0.8})
+    failed = evaluate_claim(control, noisy)[0]
+    assert failed.verdict == CONTROL_FAILED and "leaves the band [-0.02, 0.02]" in failed.note
+    assert evaluate_claim(control, frame({"a": lambda n, s: 0.9, "b": lambda n, s: 0.8}, seeds=(0,)))[0].verdict \
+        == CONTROL_FAILED  # no interval: nothing shows the machinery works
+    # a control rests on no gate: its outcome is known whatever the models learned
+    assert evaluate_claim(control, inside.assign(matched=1), (GATE,))[0].verdict == "supported"
+
+
+def test_tost_and_the_one_sided_tests_decide_as_the_interval_does_on_random_inputs():
+    rng = np.random.default_rng(7)
+    for _ in range(600):
+        seeds = int(rng.integers(2, 12))
+        values = rng.normal(rng.normal(0, 0.03), rng.uniform(0.001, 0.05), seeds)
+        margin = float(rng.uniform(0.005, 0.05))
+        _, low, high = mean_ci(values)
+        for test in ("better", "not_better", "negligible"):
+            assert verdict_of(*decision_p_values(test, values, margin)) == decide(test, low, high, margin), \
+                (test, values, margin)
+        # TOST rejects at 0.025 exactly where the 95% interval lies within the band
+        assert (tost(values, margin) <= 0.025) == (-margin <= low and high <= margin)
+
+
+def test_negligible_claims_name_tost_and_show_its_p_value():
+    claim = Claim(text="t", a={"arch": "a"}, b={"arch": "b"}, test="negligible", margin=0.02)
+    (result,) = evaluate_claim(claim, frame({"a": lambda n, s: 0.8 + 0.001 * s, "b": lambda n, s: 0.8}))
+    assert result.verdict == "supported" and result.method == "two one-sided t-tests (TOST) over seeds"
+    assert result.note.startswith("TOST p = ") and result.p_value <= 0.025
+    assert "two one-sided t-tests (TOST)" in claim.rule()
+
+
+def test_holm_on_a_hand_worked_example():
+    # p sorted: 0.005 (x4), 0.01 (x3), 0.03 (x2), 0.04 (x1): 0.02, 0.03, 0.06, then max(0.06, 0.04) = 0.06
+    assert holm([0.01, 0.04, 0.03, 0.005]) == pytest.approx([0.03, 0.06, 0.06, 0.02])
+    assert holm([0.5]) == pytest.approx([0.5]) and len(holm([])) == 0
+    assert holm([0.3, 0.4, 0.5]) == pytest.approx([0.9, 0.9, 0.9])  # capped by the running maximum, at most 1
+    assert holm([0.6, 0.7]) == pytest.approx([1.0, 1.0])
+
+
+def test_holm_verdicts_adjust_the_evidential_decisions_alone():
+    """Three evidential tests at p = 0.01, 0.02 and 0.5 (worked by hand: adjusted 3 x 0.01 = 0.03, 2 x 0.02 =
+    0.04, 0.5; none at most 0.025, so both supported verdicts read inconclusive); a control and an undecidable
+    verdict keep theirs and do not count in the family."""
+    def result(verdict, p, control=False):
+        return ClaimResult(dataclasses.replace(CLAIM, control=control), "d", verdict, 0.1, 0.0, 0.2, 3, (100,),
+                           p_value=p)
+    results = [result("supported", 0.01), result("supported", 0.02), result("inconclusive", 0.5),
+               result("supported", 0.0001, control=True), result("undecidable", 0.0001)]
+    adjusted = holm_verdicts(results)
+    assert [v for v, _ in adjusted] == ["inconclusive", "inconclusive", "inconclusive", "supported", "undecidable"]
+    assert [p for _, p in adjusted][:3] == pytest.approx([0.03, 0.04, 0.5]) and adjusted[3][1] is None
+    # with the two supported ones alone, the first survives: 2 x 0.01 = 0.02
+    assert holm_verdicts(results[:2])[0] == ("supported", pytest.approx(0.02))

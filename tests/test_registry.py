@@ -131,3 +131,35 @@ def test_the_budget_line_names_where_a_study_s_tasks_train_on_another_budget():
     lent = {t.dataset for b in gating.borrows for t in REGISTRY.tasks(b.study)
             if b.lends(t) and t.dataset in gating.datasets["quick"]}
     assert [o["where"] for o in gated["by_task"]] == [f"dataset = {', '.join(sorted(lent))}"]
+
+
+def test_a_not_better_claim_with_margin_0_is_refused_at_registration():
+    """"Not better by more than 0" can never support a difference of exactly 0: one line naming the claim and
+    the valid choices."""
+    import dataclasses
+
+    reg = StudyRegistry()
+    claim = Claim(text="the CNN gains nothing", a={"arch": "cnn"}, b={"arch": "mlp"}, test="not_better")
+    with pytest.raises(UsageError, match="the claim 'the CNN gains nothing' is not_better with margin 0.*valid "
+                                         "choices: test='negligible' .* or test='better'") as err:
+        reg.add_study(dataclasses.replace(make_study(), claims=(claim,)))
+    assert "\n" not in str(err.value)
+    reg.add_study(dataclasses.replace(make_study(), claims=(dataclasses.replace(claim, margin=0.01),)))
+
+
+def test_every_gate_of_a_registered_study_names_models_it_runs_and_its_source():
+    """A gate on a model the study does not train (or a baseline it does not run) would never apply: every
+    built-in gate's model and baseline select tasks of its study (or runs it borrows), and it states a source."""
+    from suite.adequacy import Gate
+
+    load_builtin_studies()
+    for study in REGISTRY.studies():
+        tasks = [{"arch": t.arch, "setting": t.setting, "variant": t.variant, "dataset": t.dataset}
+                 for t in REGISTRY.tasks(study.name)]
+        tasks += [{"arch": a, "setting": b.as_setting, "variant": "natural", "dataset": d}
+                  for b in study.borrows for a in b.archs for d in b.datasets]
+        for gate in study.gates:
+            assert Gate.from_json(gate.to_json()) == gate and gate.source
+            for condition in filter(None, (gate.model, gate.relative_to)):
+                assert any(all(task.get(k) in (v if isinstance(v, tuple) else (v,)) for k, v in condition.items())
+                           for task in tasks), (study.name, condition)

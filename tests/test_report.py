@@ -217,3 +217,64 @@ def test_the_crossover_names_every_sign_change_and_calls_a_zero_gap_a_tie():
     assert crossover_size([100, 400], [-0.1, -0.2]) == "none from 100 to 400: behind"
     assert crossover_size([100, 400], [0.0, 0.0]) == "none: tied at every size from 100 to 400"
     assert crossover_size([100, 1600], [-0.1, 0.1]) == "400 (gains the lead)"  # on log size
+
+
+def _verdict_row(html, text):
+    """The index's row of the claim `text`: (verdict, Holm-adjusted verdict, per-dataset cell text)."""
+    row = re.search(r'<tr data-verdict="([\w ]+)"[^>]*>(?:(?!</tr>).)*?' + re.escape(text) + r'.*?</tr>', html, re.S)
+    cells = re.findall(r"<td[^>]*>(.*?)</td>", row.group(0), re.S)
+    verdicts = re.findall(r'<span class="verdict [\w-]+">([\w ]+)</span>', cells[4])
+    return row.group(1), verdicts[0] if verdicts else "", re.sub(r"<[^>]+>", " ", cells[5])
+
+
+def test_gates_are_stored_with_the_study_and_decide_which_datasets_count(tmp_path):
+    """A contradiction on a dataset whose model is below its competence gate counts for nothing (the verdict
+    there is undecidable, the value on the page); on a dataset that passes, it contradicts the claim. The
+    gates are in the database's studies table, so the report is rebuilt from the database alone."""
+    from suite.adequacy import Gate
+
+    claim = Claim(text="cnn beats mlp", a={"arch": "cnn"}, b={"arch": "mlp"})
+    tasks = [Task(name=f"g/{ds}/{arch}", study="g", dataset=ds, arch=arch) for ds in ("one", "two")
+             for arch in ("cnn", "mlp")]
+    scores = {("one", "cnn"): 0.9, ("one", "mlp"): 0.7, ("two", "cnn"): 0.3, ("two", "mlp"): 0.5}
+    for level, overall, two in ((0.6, "supported", "undecidable"), (0.2, "contradicted", "contradicted")):
+        gate = Gate(model={"arch": "cnn"}, metric="test/accuracy", level=level, source="a test's level")
+        s = dataclasses.replace(study("g", (claim,)), gates=(gate,))
+        path = tmp_path / f"{level}.sqlite"
+        with Writer(path) as store:
+            fill(store, tasks, s, score=lambda t, n, seed: scores[t.dataset, t.arch] + 0.01 * seed * (t.arch == "cnn"))
+            html = read_report(write_report(store, tmp_path / f"{level}" / "index.html"))
+        with Reader(path) as store:
+            assert [Gate.from_json(json.dumps(g)) for g in json.loads(store.studies()["gates_json"][0])] == [gate]
+        verdict, _, per_dataset = _verdict_row(html, "cnn beats mlp")
+        assert verdict == overall and re.search(rf"one:\s+supported.*two:\s+{two}", per_dataset, re.S), per_dataset
+        assert "Competence gates" in html and "a test&#39;s level" in html
+        assert ("cnn not competent (0.31 &lt; 0.6)" in html) == (level == 0.6)
+
+
+def test_a_failed_control_is_shown_at_the_top_of_the_index_and_holm_beside_every_verdict(tmp_path):
+    control = Claim(text="Control: the MLP ignores the permutation", a={"arch": "mlp", "variant": "natural"},
+                    b={"arch": "mlp", "variant": "permuted"}, test="negligible", margin=0.01, control=True)
+    evidence = Claim(text="cnn beats mlp", a={"arch": "cnn"}, b={"arch": "mlp", "variant": "natural"})
+    tasks = [Task(name="c/cnn", study="c", dataset="digits", arch="cnn"),
+             Task(name="c/mlp", study="c", dataset="digits", arch="mlp"),
+             Task(name="c/mlp-p", study="c", dataset="digits", arch="mlp", variant="permuted", matched=False)]
+    scores = {("cnn", "natural"): 0.9, ("mlp", "natural"): 0.8, ("mlp", "permuted"): 0.6}  # the machinery is broken
+    with Writer(tmp_path / "r.sqlite") as store:
+        fill(store, tasks, study("c", (control, evidence)),
+             score=lambda t, n, seed: scores[t.arch, t.variant] + 0.01 * seed * (t.arch == "cnn"))
+        index = (tmp_path / "out").joinpath("index.html")
+        write_report(store, index)
+    html = index.read_text()
+    banner = html.index('id="failed-controls"')
+    assert banner < html.index('id="bias-map"') and banner < html.index('id="claims"')
+    assert "Control: the MLP ignores the permutation" in html[banner:html.index('id="bias-map"')]
+    assert _verdict_row(html, "Control: the MLP ignores")[0] == "control failed"
+    assert "the interval [+0.200, +0.200] leaves the band [-0.01, 0.01]" in read_report(index)
+    verdict, holm, _ = _verdict_row(html, "cnn beats mlp")
+    assert verdict == "supported" and holm == "supported"  # the one evidential test: nothing to adjust
+    # a passing control: no banner
+    scores[("mlp", "permuted")] = 0.8
+    with Writer(tmp_path / "r2.sqlite") as store:
+        fill(store, tasks, study("c", (control, evidence)), score=lambda t, n, seed: scores[t.arch, t.variant])
+        assert 'id="failed-controls"' not in write_report(store, tmp_path / "out2" / "index.html").read_text()

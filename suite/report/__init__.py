@@ -3,13 +3,14 @@
 An index (the bias map, the data-size crossover, every claim) and one page
 per study, each self-contained: figures are inline SVG (matplotlib/seaborn),
 text goes through Jinja2 with autoescape; `single_page` puts it all in one file. The report reads only the database
-(`suite.store`), judges claims with `suite.claims`, and draws the figures
+(`suite.store`), judges claims with `suite.claims` (their competence gates:
+`suite.adequacy`; over datasets and across the run: `suite.aggregation`), and draws the figures
 registered in `suite.report.figures.FIGURES`:
 
   frames   database -> tidy pandas frames
   tables   summary and parameter tables
   figures  one registered function per figure, by family
-  index    the index's bias map, crossover and claims table
+  index    the index's failed controls, bias map, crossover and claims table
   html     the pages, rendered through templates/ (index, study, shared macros)
 """
 

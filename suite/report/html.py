@@ -14,7 +14,9 @@ from pathlib import Path
 import pandas as pd
 
 from suite import UsageError
-from suite.claims import Claim, evaluate_claim, overall_verdict
+from suite.adequacy import AT_BASELINE, Gate, at_baseline, measure
+from suite.aggregation import claim_verdict, holm_verdicts
+from suite.claims import Claim, evaluate_claim
 from suite.report.figures import FIGURES
 from suite.report.frames import kind, study_runs
 from suite.report.rates import rate_section
@@ -26,6 +28,7 @@ TEMPLATE_DIR = Path(__file__).parent / "templates"
 def study_section(data: dict, study: pd.Series) -> dict:
     tidy = study_runs(data, study)
     claims = [Claim.from_json(json.dumps(c)) for c in json.loads(study["claims_json"] or "[]")]
+    gates = stored_gates(study)
     budget = json.loads(study["budget_json"] or "{}")  # the study's, and where its tasks' differ ("by_task")
     section = {
         "name": study["name"], "question": study["question"], "claim": study["claim"],
@@ -33,6 +36,7 @@ def study_section(data: dict, study: pd.Series) -> dict:
         "budget": budget, "budget_by_task": budget.pop("by_task", []), "n_runs": int(tidy["run_key"].nunique()),
         "references": _json_field(study, "references_json", []),
         "figures": [], "tables": [], "verdicts": [], "params": None, "param_warnings": [], "rates": None,
+        "gates": [], "at_baseline": None,
     }
     if tidy.empty:
         return section
@@ -49,36 +53,118 @@ def study_section(data: dict, study: pd.Series) -> dict:
     per_run = tidy.drop_duplicates("run_key")
     params, section["param_warnings"] = params_table(per_run)
     section["params"] = params.to_html(index=False, border=0, na_rep="", float_format=lambda v: f"{v:,.0f}")
-    section["verdicts"] = claim_verdicts(claims, tidy)
+    section["verdicts"] = claim_verdicts(claims, tidy, gates)
     section["rates"] = rate_section(data, study)
+    section["gates"] = gate_table(gates, tidy)
+    section["at_baseline"] = baseline_table(tidy)
     return section
 
 
-def claim_verdicts(claims: list, tidy: pd.DataFrame) -> list[dict]:
-    """Each claim's verdict over its datasets and the rows behind it (one per dataset), for the page."""
+def stored_gates(study: pd.Series) -> tuple:
+    """A study's competence gates as its row stores them (none in a database made before gates)."""
+    return tuple(Gate.from_json(json.dumps(g)) for g in _json_field(study, "gates_json", []))
+
+
+def claim_verdicts(claims: list, tidy: pd.DataFrame, gates=()) -> list[dict]:
+    """Each claim's verdict over its datasets and the rows behind it (one per dataset), for the page. Each
+    also holds its `results` (`suite.claims.ClaimResult`), which `add_holm` adjusts across the run."""
     verdicts = []
     for claim in claims:
-        results = evaluate_claim(claim, tidy)
+        results = evaluate_claim(claim, tidy, gates)
         verdicts.append({
             "text": claim.text, "rule": claim.rule(), "metric": claim.metric, "control": claim.control,
             "cell": claim.cell,
             "a": _describe(claim.a, each=claim.each),
             "b": _describe(claim.b, claim.reference, claim.each), "sizes": claim.sizes,
             # no run the claim can use (e.g. its datasets were not run in this profile)
-            "verdict": overall_verdict([r.verdict for r in results]) if results else "no data",
+            "verdict": claim_verdict(results) if results else "no data",
+            "holm": claim_verdict(results) if results else "no data",  # until add_holm adjusts it
             "seeds": "/".join(dict.fromkeys(str(r.n_seeds) for r in results)),  # per dataset, where they differ
             # what may make the verdict measure training rather than the bias (suite.claims.qualifiers)
             "qualifier": "; ".join(dict.fromkeys(f"{r.dataset}: {r.qualifier}" for r in results if r.qualifier)),
+            "results": results,
             "rows": [{
-                "dataset": r.dataset, "verdict": r.verdict, "n_seeds": r.n_seeds,
+                "dataset": r.dataset, "verdict": r.verdict, "holm": r.verdict, "p": _p(r.p_value), "p_holm": "",
+                "n_seeds": r.n_seeds,
                 "sizes": ", ".join(map(str, r.sizes)),
                 "estimate": "" if r.estimate is None else _signed(r.estimate),
                 "interval": "" if r.low is None else f"[{_signed(r.low)}, {_signed(r.high)}]",
                 "method": r.method,
-                "note": "; ".join(n for n in (r.note, r.qualifier) if n),
+                "gates": "; ".join(check.text() for check in r.gates),
+                # a failed gate is in the note too (for the command line); here its own column shows it
+                "note": "; ".join(n for n in (*r.note.split("; "), r.qualifier)
+                                  if n and n not in {c.text() for c in r.gates}),
             } for r in results],
         })
     return verdicts
+
+
+def run_verdicts(data: dict) -> list[tuple[str, list[dict]]]:
+    """(study name, its claims' verdicts: `claim_verdicts`, Holm-adjusted across the run) for every study
+    with runs, in the lesson's order: what the report shows, without its figures."""
+    studies = data["studies"]
+    if "position" in studies and studies["position"].notna().any():
+        studies = studies.sort_values("position", na_position="last", kind="stable")
+    found = []
+    for _, study in studies.iterrows():
+        tidy = study_runs(data, study)
+        if not tidy.empty:
+            claims = [Claim.from_json(json.dumps(c)) for c in json.loads(study["claims_json"] or "[]")]
+            found.append((study["name"], claim_verdicts(claims, tidy, stored_gates(study))))
+    add_holm([verdicts for _, verdicts in found])
+    return found
+
+
+def add_holm(verdict_lists: list[list[dict]]) -> None:
+    """Fills in every claim's Holm-adjusted verdicts (`suite.claims.holm_verdicts`), adjusted across all
+    the claims of all the lists (the run's: every study's), per dataset and over its datasets."""
+    results = [r for verdicts in verdict_lists for v in verdicts for r in v["results"]]
+    adjusted = iter(holm_verdicts(results))
+    for verdicts in verdict_lists:
+        for v in verdicts:
+            holm = [next(adjusted) for _ in v["results"]]
+            for row, (verdict, p) in zip(v["rows"], holm):
+                row["holm"], row["p_holm"] = verdict, _p(p)
+            if v["results"]:
+                v["holm"] = claim_verdict(v["results"], [verdict for verdict, _ in holm])
+
+
+def gate_table(gates, tidy: pd.DataFrame) -> list[dict]:
+    """Each competence gate measured on each dataset of the study's runs, for the page."""
+    rows = []
+    for gate in gates:
+        for dataset in sorted(tidy["dataset"].unique()):
+            check = measure(gate, tidy, dataset)
+            if check is not None:
+                rows.append({"model": gate.label, "dataset": dataset, "level": gate.rule(),
+                             "value": f"{check.value:.3f}", "threshold": f"{check.threshold:.3f}",
+                             "passed": check.passed, "runs": check.n_runs, "source": gate.source})
+    return rows
+
+
+def baseline_table(tidy: pd.DataFrame) -> dict:
+    """The runs that ended at their trivial baseline (`suite.adequacy.at_baseline`), however they
+    stopped, as an HTML table with their count."""
+    stuck = at_baseline(tidy)
+    if stuck.empty:
+        return {"count": 0, "html": "", "limit": AT_BASELINE}
+    ending = tidy[tidy["run_key"].isin(stuck["run_key"]) & tidy["metric"].isin(
+        ("train/stopped_early", "train/still_improving"))].pivot_table(index="run_key", columns="metric",
+                                                                          values="value")
+    table = stuck.set_index("run_key")[["dataset", "variant", "model", "n_train", "seed", "value", "steps"]]
+    table = table.join(ending).rename(columns={"value": "test skill", "n_train": "n",
+                                               "train/stopped_early": "stopped early",
+                                               "train/still_improving": "still improving"})
+    for column in ("stopped early", "still improving"):
+        if column in table:
+            table[column] = table[column].map({1.0: "yes", 0.0: "no"}).fillna("")
+    table = table.sort_values(["dataset", "variant", "model", "n", "seed"])
+    return {"count": len(table), "limit": AT_BASELINE,
+            "html": table.to_html(index=False, classes="num", border=0, na_rep="", float_format=lambda v: f"{v:+.3f}")}
+
+
+def _p(p: float | None) -> str:
+    return "" if p is None else f"{p:.2g}" if p >= 0.001 else "< 0.001"
 
 
 def _signed(value: float) -> str:
@@ -131,7 +217,7 @@ def render(data: dict, single_page: bool = False) -> dict[str, str]:
     import jinja2
 
     from suite.claims import VERDICTS
-    from suite.report.index import bias_map, claim_rows, crossover
+    from suite.report.index import bias_map, claim_rows, crossover, failed_controls
 
     jenv = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATE_DIR), autoescape=True, undefined=jinja2.StrictUndefined
@@ -141,6 +227,7 @@ def render(data: dict, single_page: bool = False) -> dict[str, str]:
         studies = studies.sort_values("position", na_position="last", kind="stable")
     ordered = [s for _, s in studies.iterrows()]
     sections = [study_section(data, s) for s in ordered]
+    add_holm([s["verdicts"] for s in sections])  # across the run's claims
     runs = data["runs"]
     failed = runs[runs["status"] == "failed"][["study", "task", "n_train", "seed", "error"]]
     links = {s["name"]: f"#study-{s['name']}" if single_page else page_name(s["name"]) for s in sections}
@@ -155,7 +242,7 @@ def render(data: dict, single_page: bool = False) -> dict[str, str]:
               "n_tuning": int((ok & (kind(runs) != "eval")).sum())}
     pages = {"index.html": jenv.get_template("index.html.j2").render(
         sections=sections, claims=claims, links=links, single_page=single_page,
-        verdict_names=[*VERDICTS, "no data"],
+        verdict_names=[*VERDICTS, "no data"], failed_controls=failed_controls(claims),
         bias_map={"svg": map_svg, "table": map_table.to_html(index=False, border=0) if len(map_table) else ""},
         crossover={"svg": cross_svg,
                    "table": cross_table.to_html(index=False, classes="num", border=0) if len(cross_table) else ""},

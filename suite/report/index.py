@@ -1,8 +1,11 @@
-"""The index page: the bias map, the data-size crossover, every claim in one table.
+"""The index page: failed controls, the bias map, the data-size crossover, every claim in one table.
 
-The bias map places each claim where it says it belongs (`Claim.cell`: a
-bias of the lesson, a kind of data), so a reader sees at a glance where a
-bias helped, where it did not and where the data could not say. The
+A failed control comes first: it says the machinery is broken, which matters
+more than any verdict. The bias map places each claim where it says it
+belongs (`Claim.cell`: a bias of the lesson, a kind of data), so a reader sees
+at a glance where a bias helped, where it did not and where the data could
+not say; it shows the Holm-adjusted verdicts (`suite.claims.holm_verdicts`),
+those that hold across the run's many tests. The
 crossover shows, per study that names a reference model (`Study.crossover`),
 each architecture's metric minus the reference's against training-set size:
 where a curve crosses zero is where a bias starts or stops paying.
@@ -21,6 +24,7 @@ from suite.statistics import mean_ci
 # colours of the verdicts on the map (the page's verdict badges use the same hues)
 VERDICT_COLOURS = {"supported": "#7bc47f", "contradicted": "#e57373", "inconclusive": "#ffd966",
                    "undecidable": "#c8c8c8", "mixed": "#b39ddb", "no data": "#ffffff"}
+MAP_VERDICTS = "Holm-adjusted"  # which verdicts the map colours (the table beside it has both)
 
 
 def claim_rows(sections: list[dict]) -> list[dict]:
@@ -30,7 +34,10 @@ def claim_rows(sections: list[dict]) -> list[dict]:
         for v in section["verdicts"]:
             first = v["rows"][0] if v["rows"] else {}
             rows.append({
-                "study": section["name"], "text": v["text"], "verdict": v["verdict"], "qualifier": v["qualifier"],
+                "study": section["name"], "text": v["text"], "verdict": v["verdict"], "holm": v["holm"],
+                "qualifier": v["qualifier"],
+                "per_dataset": [{"dataset": r["dataset"], "verdict": r["verdict"], "holm": r["holm"]}
+                                for r in v["rows"]],
                 "control": v["control"], "cell": v["cell"], "seeds": v["seeds"], "smoke": section["profile"] == "smoke",
                 "effect": "; ".join(f"{r['dataset']}: {r['estimate']} {r['interval']}".strip()
                                     for r in v["rows"] if r["estimate"]),
@@ -38,6 +45,13 @@ def claim_rows(sections: list[dict]) -> list[dict]:
                 "datasets": len(v["rows"]),
             })
     return rows
+
+
+def failed_controls(rows: list[dict]) -> list[dict]:
+    """The claim rows of controls that failed: where the machinery is broken (`suite.claims.CONTROL_FAILED`)."""
+    from suite.aggregation import CONTROL_FAILED
+
+    return [r for r in rows if r["control"] and r["verdict"] == CONTROL_FAILED]
 
 
 def bias_map(rows: list[dict]) -> tuple[str, pd.DataFrame]:
@@ -60,7 +74,7 @@ def bias_map(rows: list[dict]) -> tuple[str, pd.DataFrame]:
     for i, bias in enumerate(biases):
         for j, kind in enumerate(kinds):
             claims = cells.get((bias, kind), [])
-            verdicts = {c["verdict"] for c in claims}
+            verdicts = {c["holm"] for c in claims}
             verdict = ("no data" if not claims else verdicts.pop() if len(verdicts) == 1 else "mixed")
             ax.add_patch(plt.Rectangle((j, i), 1, 1, facecolor=VERDICT_COLOURS.get(verdict, "#ffffff"),
                                        edgecolor="white", linewidth=2))
@@ -83,9 +97,11 @@ def bias_map(rows: list[dict]) -> tuple[str, pd.DataFrame]:
     shown = [v for v in VERDICT_COLOURS if v != "no data"]
     ax.legend(handles=[Patch(facecolor=VERDICT_COLOURS[v], label=v) for v in shown], loc="upper left",
               bbox_to_anchor=(1.01, 1), fontsize=8, frameon=False)
-    ax.set_title("Where each bias helps (supported), fails (contradicted), or the data cannot say", fontsize=10)
+    ax.set_title(f"Where each bias helps (supported), fails (contradicted), or the data cannot say\n"
+                 f"({MAP_VERDICTS} verdicts, across the run's claims)", fontsize=10)
     table = pd.DataFrame([{"bias": r["cell"][0], "data": r["cell"][1], "study": r["study"], "claim": r["text"],
-                           "verdict": r["verdict"], "effect: a - b [95% interval]": r["effect"],
+                           f"verdict ({MAP_VERDICTS})": r["holm"], "verdict (unadjusted)": r["verdict"],
+                           "effect: a - b [95% interval]": r["effect"],
                            "qualifier": r["qualifier"]} for r in placed])
     return to_svg(fig), table
 

@@ -126,7 +126,8 @@ CREATE TABLE IF NOT EXISTS studies (
     claims_json TEXT, profile TEXT, budget_json TEXT, updated_at REAL,
     figures_json TEXT, references_json TEXT, position INTEGER, crossover_json TEXT, tuning TEXT,
     data_json TEXT,  -- a user's data: file name, hash, shape, column names (never its contents)
-    borrows_json TEXT  -- another study's runs read as this study's (suite.studies.Borrow)
+    borrows_json TEXT,  -- another study's runs read as this study's (suite.studies.Borrow)
+    gates_json TEXT  -- competence gates: each compared model's level and its source (suite.adequacy.Gate)
 );
 {runs}
 CREATE TABLE IF NOT EXISTS metrics (

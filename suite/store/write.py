@@ -44,14 +44,15 @@ class Writer(Reader):
             self.con.execute(
                 "INSERT OR REPLACE INTO studies (name, question, claim, expected, claims_json, profile, "
                 "budget_json, updated_at, figures_json, references_json, position, crossover_json, tuning, "
-                "data_json, borrows_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "data_json, borrows_json, gates_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (study.name, study.question, study.claim, study.expected,
                  json.dumps([json.loads(c.to_json()) for c in study.claims]),
                  profile, json.dumps(budget), time.time(),
                  json.dumps(list(study.figures)), json.dumps(list(study.references)), position,
                  json.dumps(study.crossover and [study.crossover[0], list(study.crossover[1])]),
                  getattr(study, "tuning", None), json.dumps(dict(study.data)) if study.data else None,
-                 _borrows_json(study, profile)),
+                 _borrows_json(study, profile),
+                 json.dumps([json.loads(g.to_json()) for g in getattr(study, "gates", ())])),
             )
 
     def record_skip(self, task, reason: str) -> None:

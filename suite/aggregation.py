@@ -1,0 +1,82 @@
+"""A claim's verdict over its datasets, and the run's verdicts after Holm's adjustment.
+
+`suite.claims` gives one verdict per dataset; here they become the claim's:
+contradicted where contradicted on any dataset whose models pass their
+competence gates (`suite.adequacy.Gate`), supported only where every such
+dataset supports it (a dataset below its gates counts for nothing either
+way). A control passes only where it passes on every dataset. Across the
+run, every evidential verdict's p-value (controls aside) is adjusted by
+Holm's method, and the adjusted verdicts are shown beside the unadjusted.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from suite.statistics import ONE_SIDED, holm
+
+CONTROL_FAILED = "control failed"
+AGGREGATION = ("contradicted if contradicted on any dataset whose models pass their gates, supported only if "
+               "every such dataset supports it")
+
+
+def decide_control(result):
+    """A control's result (`suite.claims.ClaimResult`) decided or failed, never undecidable (its outcome is
+    known): it stands where supported and is `CONTROL_FAILED` otherwise, the note saying where its
+    interval lies against its band."""
+    if result.verdict == "supported":
+        return result
+    claim = result.claim
+    if result.low is None:
+        why = "no interval to check the machinery with"
+    else:
+        interval = f"the interval [{result.low:+.3f}, {result.high:+.3f}]"
+        why = (f"{interval} leaves the band [-{claim.margin:g}, {claim.margin:g}]" if claim.test == "negligible"
+               else f"{interval} does not support what the control expects")
+    return dataclasses.replace(result, verdict=CONTROL_FAILED, note="; ".join(filter(None, (why, result.note))))
+
+
+def overall_verdict(verdicts: list[str], competent: list[bool] | None = None, control: bool = False) -> str:
+    """A claim's verdict over its datasets' verdicts (`competent`: per dataset, whether its models pass
+    their competence gates; all by default): contradicted where contradicted on any competent dataset;
+    supported where every competent dataset supports it; undecidable where no competent dataset could
+    decide it (all undecidable, or no competent dataset); else inconclusive. A dataset below its gates
+    counts for nothing either way. A control fails where it fails on any dataset. None: inconclusive."""
+    if not verdicts:
+        return "inconclusive"
+    if control:
+        return "supported" if all(v == "supported" for v in verdicts) else CONTROL_FAILED
+    competent = [True] * len(verdicts) if competent is None else competent
+    decided = [v for v, ok in zip(verdicts, competent) if ok]
+    if "contradicted" in decided:
+        return "contradicted"
+    if not decided or all(v == "undecidable" for v in decided):
+        return "undecidable"
+    return "supported" if all(v == "supported" for v in decided) else "inconclusive"
+
+
+def claim_verdict(results: list, verdicts: list[str] | None = None) -> str:
+    """`overall_verdict` of one claim's per-dataset results (`suite.claims.ClaimResult`; `verdicts`: others
+    of theirs in their place, e.g. the Holm-adjusted ones)."""
+    verdicts = [r.verdict for r in results] if verdicts is None else verdicts
+    return overall_verdict(verdicts, [r.competent for r in results],
+                           control=bool(results) and results[0].claim.control)
+
+
+def holm_verdicts(results: list, level: float = ONE_SIDED) -> list[tuple[str, float | None]]:
+    """(verdict, Holm-adjusted p) of each result, adjusted across all of them: every evidential decision
+    with a p-value (supported, contradicted or inconclusive; controls and undecidable verdicts are
+    not in the family) has its p-value adjusted by Holm's method (`suite.statistics.holm`) and keeps a
+    supported or contradicted verdict only where the adjusted p is at most `level` (the one-sided level
+    of every test), inconclusive otherwise. The others keep their verdict, with no adjusted p."""
+    family = [i for i, r in enumerate(results) if not r.claim.control and r.p_value is not None
+              and r.verdict in ("supported", "contradicted", "inconclusive")]
+    adjusted = dict(zip(family, holm([results[i].p_value for i in family])))
+    out = []
+    for i, r in enumerate(results):
+        if i not in adjusted:
+            out.append((r.verdict, None))
+        else:
+            p = float(adjusted[i])
+            out.append((r.verdict if p <= level else "inconclusive", p))
+    return out
