@@ -66,8 +66,8 @@ from typing import Mapping
 import numpy as np
 import pandas as pd
 
-from suite.adequacy import qualifiers
-from suite.conditions import compared_pairs, selects
+from suite.adequacy import condition_name, qualifiers, undertrained_conditions
+from suite.conditions import compared_pairs, select_sizes, selects
 from suite.metrics import higher_is_better
 from suite.statistics import TESTS, decide, loglog_slope, mean_ci, spread_permutation_test
 
@@ -225,17 +225,6 @@ class ClaimResult:
     qualifier: str = ""  # e.g. "under-trained: arch=lstm (3 of 3 runs still improving at the step budget)"
 
 
-def _select_sizes(spec, available: list[int]) -> list[int]:
-    available = sorted(available)
-    if spec == "all":
-        return available
-    if isinstance(spec, str) and ":" in spec:
-        end, k = spec.split(":")
-        k = int(k)
-        return available[:k] if end == "smallest" else available[-k:]
-    return [s for s in available if s in set(spec)]
-
-
 def _condition_values(frame, condition: Mapping, higher: bool, by=("seed", "n_train")):
     """Per `by` value of a condition; the weakest where it lists a tuple."""
     sub = frame[selects(frame, condition)]
@@ -300,7 +289,7 @@ def spread_difference(claim: Claim, frame):
     """sd over seeds of a minus sd over seeds of b (per-seed values averaged over the claim's sizes),
     with the one-sided p-values of `spread_permutation_test`. Returns (estimate, p_more, p_less,
     seeds, sizes); the p-values are None below 3 seeds."""
-    sizes = _select_sizes(claim.sizes, sorted(frame["n_train"].unique().tolist()))
+    sizes = select_sizes(claim.sizes, sorted(frame["n_train"].unique().tolist()))
     frame = frame[frame["n_train"].isin(sizes)]
     va = _condition_values(frame, claim.a, True).groupby("seed").mean()
     vb = _condition_values(frame, claim.b, True).groupby("seed").mean()
@@ -327,7 +316,7 @@ def _weakest_difference(claim: Claim, frame):
     return joined.apply(lambda row: row.iloc[int(np.argmax(np.abs(row.to_numpy())))], axis=1)
 
 
-def evaluate_claim(claim: Claim, runs) -> list[ClaimResult]:
+def evaluate_claim(claim: Claim, runs, checks=None) -> list[ClaimResult]:
     """Verdicts of one claim, one per dataset (one in all for slopes), from a tidy frame of ok runs.
 
     `runs` needs the columns dataset, seed, n_train, metric, value, the
@@ -371,7 +360,7 @@ def evaluate_claim(claim: Claim, runs) -> list[ClaimResult]:
             per_seed, sizes = diff, ()
         else:
             diff = diff.reset_index(name="diff")
-            sizes = _select_sizes(claim.sizes, diff["n_train"].unique().tolist())
+            sizes = select_sizes(claim.sizes, diff["n_train"].unique().tolist())
             per_seed = diff[diff["n_train"].isin(sizes)].groupby("seed")["diff"].mean()
         sizes = tuple(int(s) for s in sizes)
         if len(per_seed) < 2:
@@ -406,8 +395,56 @@ def evaluate_claim(claim: Claim, runs) -> list[ClaimResult]:
             if claim.datasets is not None:
                 data = data[data["dataset"].isin(claim.datasets)]
             # sizes across datasets are ranks, not sizes: every size counts
-            results[i] = dataclasses.replace(r, qualifier=qualifiers(claim, data, () if across else r.sizes))
+            sizes = () if across else r.sizes
+            moved = {} if checks is None or across else longer_training(claim, data, checks, r)
+            results[i] = dataclasses.replace(r, qualifier=qualifiers(claim, data, sizes, moved),
+                                             note="; ".join(filter(None, (r.note, checked_note(moved)))))
     return results
+
+
+def _per_seed(claim: Claim, frame, sizes) -> pd.Series:
+    """The claim's difference per seed (a - b, sign-flipped where lower is better), averaged over `sizes`."""
+    diff = _weakest_difference(claim, frame).reset_index(name="diff")
+    return diff[diff["n_train"].isin(sizes)].groupby("seed")["diff"].mean()
+
+
+def longer_training(claim: Claim, runs, checks, result: ClaimResult) -> dict:
+    """What training at a longer budget does to a claim's difference: for each condition whose runs were
+    still improving (`suite.adequacy.undertrained_conditions`) and have check runs (the same runs at a
+    longer budget, `suite.training.checks`): condition name -> (how much the difference moves, on the
+    checked seeds, with the check runs in place of the condition's; half the width of the claim's
+    interval; the seeds checked). Empty where nothing was flagged or checked, or the claim has no interval."""
+    if result.low is None or result.high is None or claim.statistic != "mean" or not len(checks):
+        return {}
+    compared = set(claim.change["metric"]) if claim.change and "metric" in claim.change else {claim.metric}
+    frame = runs[runs["metric"].isin(compared)]
+    later = checks[checks["metric"].isin(compared) & (checks["dataset"] == result.dataset)]
+    sizes = list(result.sizes)
+    moved = {}
+    for condition, _, _ in undertrained_conditions(claim, runs, sizes):
+        longer = later[selects(later, condition) & later["n_train"].isin(sizes).to_numpy()]
+        seeds = sorted(set(longer["seed"]))
+        if not seeds:
+            continue
+        slot = ["task", "n_train", "seed"]  # the check of a run has its task, size and seed
+        replaced = frame.merge(longer[slot].drop_duplicates(), on=slot, how="left", indicator=True)["_merge"]
+        substituted = pd.concat([frame[(replaced == "left_only").to_numpy()], longer[frame.columns]])
+        before = _per_seed(claim, frame[frame["seed"].isin(seeds)], sizes)
+        after = _per_seed(claim, substituted[substituted["seed"].isin(seeds)], sizes)
+        both = before.index.intersection(after.index)
+        if len(both):
+            sign = 1.0 if claim.prefers_higher else -1.0  # shown as plain a - b, as the estimate is
+            moved[condition_name(condition)] = (sign * float((after[both] - before[both]).mean()),
+                                                (result.high - result.low) / 2, len(both))
+    return moved
+
+
+def checked_note(moved: dict) -> str:
+    """The longer-training checks that leave a verdict standing, in words (those that do not are
+    qualifiers: `suite.adequacy.qualifiers`)."""
+    return "; ".join(f"{name} checked at a longer budget: the difference moves by {delta:+.3f} on {n} seeds, within "
+                     f"the interval's half-width {half:.3f}" for name, (delta, half, n) in moved.items()
+                     if abs(delta) <= half)
 
 
 def across_datasets(claim: Claim) -> tuple | None:

@@ -442,7 +442,17 @@ def _main(args, argv) -> int:
         if tuned:
             ran += tuned[0]
             counts = {**counts, **{k: counts[k] + tuned[1][k] for k in ("ok", "failed")}}
-        runs = runs + tune
+        # then the conditions still improving when their budget ended, again at twice the budget
+        from suite.training.checks import CHECK_FACTOR, check_runs
+
+        checks = check_runs(runs, plan.studies, store, args.profile)
+        if checks:
+            supersede(store, runs + tune + checks)  # a check shares its slot (task, size, seed) with its run
+            done |= set() if args.fresh else store.finished_keys()
+            checked = run(checks, f"checks at {CHECK_FACTOR}x the step budget (conditions still improving)")
+            ran += checked[0]
+            counts = {**counts, **{k: counts[k] + checked[1][k] for k in ("ok", "failed")}}
+        runs = runs + tune + checks
         store.finish_session(session, counts["ok"] + counts["failed"])
         path = _write_report(store, output / "index.html", args.export, args.single_page)
     failed = f", {counts['failed']} failed" if counts["failed"] else ""

@@ -22,7 +22,8 @@ import numpy as np
 
 from suite.metrics import higher_is_better
 from suite.store.schema import RunRecord, RunResult
-from suite.training.objectives import OBJECTIVES, baseline_metrics, convergence_metrics, loss_oscillation
+from suite.training.objectives import (OBJECTIVES, baseline_metrics, convergence_metrics, loss_oscillation,
+                                      metric_convergence)
 from suite.training.plan import RunSpec
 
 
@@ -96,6 +97,8 @@ def finish_run(result: RunResult, spec: RunSpec, data, measured: Measured) -> Ru
     if objective.oscillation:
         metrics.update(loss_oscillation(history))
     metrics.update(convergence_metrics(history, objective.monitor, stopped_early=measured.stopped_early))
+    metrics.update(metric_convergence(history, spec.task.metric, objective.monitor, len(data.y_val),
+                                      stopped_early=measured.stopped_early))
     if diverged:  # a tuning run: kept, and its rate never chosen
         metrics.update({"train/diverged": 1.0, "val/best_loss": float("inf")})
     result.metrics = {**result.metrics, **metrics}  # the probes' init/ metrics first, as they were measured
