@@ -296,6 +296,11 @@ def _print_plan(args, studies, backend, archs, datasets, sizes, seeds, grid, db_
             lines = describe_plan(runs, store, device, workers)
     else:
         lines = describe_plan(runs, None, device, workers)
+    from suite.training.checks import CHECK_FACTOR, CHECK_SEEDS
+
+    lines.append(f"then: the models still improving on a claim's metric when their budget ends train again at "
+                 f"{CHECK_FACTOR}x the budget on {CHECK_SEEDS[args.profile]} seed(s) (decided from the results; not "
+                 f"counted above)")
     print("\n".join(lines))
     return 0
 
