@@ -49,7 +49,9 @@ def test_sequence_studies_write_their_sections_figures_and_verdicts(smoke_run):
                         "WHERE r.study = 'memory'")[0][0]
     assert with_series == memory_runs
     # the memory study's budget axis: its runs at budget x4 may take more steps than those at x1
-    budgets = dict(query("SELECT setting, MAX(steps) FROM runs WHERE study = 'memory' GROUP BY setting"))
+    load_builtin_studies()
+    budgets = dict(query("SELECT setting, MAX(steps) FROM runs WHERE study = 'memory' AND kind = 'eval' "
+                         "GROUP BY setting"))
     assert set(budgets) == {t.setting for t in REGISTRY.tasks("memory")}
     assert budgets["budget x4"] > budgets["budget x1"]
     # on the memory task, at equal parameters, gating reads memory's runs instead of training its own
