@@ -25,7 +25,8 @@ import numpy as np
 from suite.conditions import compared_pairs, select_sizes, selects
 from suite.metrics import higher_is_better
 
-STILL_IMPROVING, SKILL = "train/still_improving", "test/skill"
+SKILL = "test/skill"
+IMPROVING = "train/improving_on_metric"  # suite.training.objectives.metric_convergence
 TRAIN_ACCURACY, BASELINE = "train/final_accuracy", "test/baseline_accuracy"
 SATURATED = 0.99  # a mean test skill this close to 1: nothing left to learn, whatever the loss still does
 FITS = 0.5  # a classifier fits its own training data to at least this skill over the majority class
@@ -216,6 +217,11 @@ def _training_skill(runs) -> float | None:
     return float(((pivot[TRAIN_ACCURACY] - pivot[BASELINE]) / (1 - pivot[BASELINE]).clip(lower=1e-12)).mean())
 
 
+def condition_name(condition: Mapping) -> str:
+    """A condition in words: "arch=lstm, variant=natural" (a tuple's values joined by "/")."""
+    return ", ".join(f"{k}={'/'.join(map(str, v)) if isinstance(v, tuple) else v}" for k, v in condition.items())
+
+
 def at_baseline(runs):
     """The rows of `runs` (a tidy frame) whose run ended at its trivial baseline: test skill at most
     `AT_BASELINE`, whether it stopped early or used its whole budget (one row per run, its skill)."""
@@ -223,29 +229,57 @@ def at_baseline(runs):
     return rows.drop_duplicates("run_key") if "run_key" in rows.columns else rows
 
 
-def qualifiers(claim, runs, sizes) -> str:
+def _condition_runs(runs, condition, sizes):
+    mask = selects(runs, condition)
+    if len(sizes):
+        mask &= runs["n_train"].isin(sizes).to_numpy()
+    return runs[mask]
+
+
+def undertrained_conditions(claim, runs, sizes) -> list[tuple[Mapping, int, int]]:
+    """The conditions of `claim` whose runs (`runs`: one dataset's tidy rows; at the claim's `sizes`) were
+    mostly still improving on the claim's metric when their step budget ended (`IMPROVING`: the
+    validation metric rose in the last two checks by more than noise): (condition, runs improving, runs).
+    Not where the runs' test skill is at the ceiling (a loss can keep falling at a perfect score).
+    These are the conditions a longer budget is tried on (`suite.training.checks`)."""
+    out = []
+    for condition in claim_conditions(claim):
+        sub = _condition_runs(runs, condition, sizes)
+        improving = sub.loc[sub["metric"] == IMPROVING, "value"]
+        perfect = sub.loc[sub["metric"] == SKILL, "value"]
+        if len(improving) and improving.mean() >= 0.5 and not (len(perfect) and perfect.mean() >= SATURATED):
+            out.append((condition, int(improving.sum()), len(improving)))
+    return out
+
+
+def qualifiers(claim, runs, sizes, moved: dict | None = None) -> str:
     """Why a verdict may measure training rather than the bias, from how its runs ended: a condition
-    whose runs mostly used their whole step budget while still improving ("under-trained", unless their
-    test skill is at the ceiling), half or more of whose runs ended at their trivial baseline, on any
-    data and wherever they stopped ("at the trivial baseline": `at_baseline`), or whose classifiers do
-    not fit their own matched training data ("underfit": training skill below FITS). The last two only
-    where the claim compares two conditions (a claim on one model's level against a constant, such
-    as "the RNN fails beyond 20 steps", is about that level itself). "" when none applies."""
+    whose runs were mostly still improving on the claim's metric when their budget ended
+    (`undertrained_conditions`), unless the same runs at a longer budget (`moved`: condition name ->
+    (how much the claim's difference moves, half the interval's width, seeds), from
+    `suite.claims.longer_training`) leave the difference within half the interval's width
+    ("under-trained", with both numbers, or "not checked at a longer budget"); half or more of whose
+    runs ended at their trivial baseline, on any data and wherever they stopped ("at the trivial
+    baseline": `at_baseline`); or whose classifiers do not fit their own matched training data
+    ("underfit": training skill below FITS). The last two only where the claim compares two
+    conditions (a claim on one model's level against a constant, such as "the RNN fails beyond 20
+    steps", is about that level itself). "" when none applies."""
     notes = []
     if "matched" not in runs.columns:
         return ""
+    moved = moved or {}
+    for condition, improving, n in undertrained_conditions(claim, runs, sizes):
+        name = condition_name(condition)
+        what = f"{improving} of {n} runs still improving on the metric when their step budget ended"
+        if name not in moved:
+            notes.append(f"under-trained: {name} ({what}; not checked at a longer budget)")
+        elif abs(moved[name][0]) > moved[name][1]:
+            delta, half, seeds = moved[name]
+            notes.append(f"under-trained: {name} ({what}; at a longer budget the difference moves by {delta:+.3f} "
+                         f"on {seeds} seeds, more than the interval's half-width {half:.3f})")
     for condition in claim_conditions(claim):
-        mask = selects(runs, condition)
-        if len(sizes):
-            mask &= runs["n_train"].isin(sizes).to_numpy()
-        sub = runs[mask]
-        name = ", ".join(f"{k}={'/'.join(map(str, v)) if isinstance(v, tuple) else v}" for k, v in condition.items())
-        improving = sub.loc[sub["metric"] == STILL_IMPROVING, "value"]
-        # a loss can keep falling at a perfect score: runs at the ceiling cannot be short of training
-        perfect = sub.loc[sub["metric"] == SKILL, "value"]
-        if len(improving) and improving.mean() >= 0.5 and not (len(perfect) and perfect.mean() >= SATURATED):
-            notes.append(f"under-trained: {name} ({int(improving.sum())} of {len(improving)} runs still "
-                         f"improving at the step budget)")
+        sub = _condition_runs(runs, condition, sizes)
+        name = condition_name(condition)
         skill = sub.loc[sub["metric"] == SKILL, "value"]
         stuck = int((skill <= AT_BASELINE).sum())
         if claim.b and len(skill) and stuck >= len(skill) / 2:

@@ -87,7 +87,7 @@ from typing import Mapping
 import numpy as np
 import pandas as pd
 
-from suite.adequacy import gate_checks, qualifiers
+from suite.adequacy import condition_name, gate_checks, qualifiers, undertrained_conditions
 from suite.aggregation import AGGREGATION, CONTROL_FAILED, decide_control
 from suite.conditions import compared_pairs, select_sizes, selects
 from suite.metrics import higher_is_better
@@ -356,14 +356,16 @@ def _weakest_difference(claim: Claim, frame):
     return joined.apply(lambda row: row.iloc[int(np.argmax(np.abs(row.to_numpy())))], axis=1)
 
 
-def evaluate_claim(claim: Claim, runs, gates=()) -> list[ClaimResult]:
+def evaluate_claim(claim: Claim, runs, gates=(), checks=None) -> list[ClaimResult]:
     """Verdicts of one claim, one per dataset (one in all for slopes), from a tidy frame of ok runs.
 
     `runs` needs the columns dataset, seed, n_train, metric, value, the
     columns the claim's conditions name, and `length` for slopes (and
     `matched` for the qualifiers and gates). `gates`: the study's
     competence gates (`suite.adequacy.Gate`); a verdict comparing a model
-    below its gate is undecidable.
+    below its gate is undecidable. `checks`: the tidy rows of the runs
+    trained again at a longer budget (`suite.training.checks`), which decide
+    whether an "under-trained" qualifier stays (`longer_training`).
     """
     compared = {claim.metric}
     if claim.change and "metric" in claim.change:  # two measurements of the same runs
@@ -442,14 +444,62 @@ def evaluate_claim(claim: Claim, runs, gates=()) -> list[ClaimResult]:
             data = everything if claim.statistic == "slope" or across else everything[everything["dataset"] == r.dataset]
             if claim.datasets is not None:
                 data = data[data["dataset"].isin(claim.datasets)]
-            checks = tuple(gate_checks(claim, data, gates))
-            failed = [c.text() for c in checks if not c.passed]
+            gated = tuple(gate_checks(claim, data, gates))
+            failed = [c.text() for c in gated if not c.passed]
             # never supported or contradicted on a model below its gate
             verdict, note = ("undecidable", "; ".join([*failed, r.note])) if failed else (r.verdict, r.note)
             # sizes across datasets are ranks, not sizes: every size counts
-            results[i] = dataclasses.replace(r, verdict=verdict, note=note.strip("; "), gates=checks,
-                                             qualifier=qualifiers(claim, data, () if across else r.sizes))
+            sizes = () if across else r.sizes
+            moved = {} if checks is None or across else longer_training(claim, data, checks, r)
+            note = "; ".join(filter(None, (note.strip("; "), checked_note(moved))))
+            results[i] = dataclasses.replace(r, verdict=verdict, note=note, gates=gated,
+                                             qualifier=qualifiers(claim, data, sizes, moved))
     return [decide_control(r) for r in results] if claim.control else results
+
+
+def _per_seed(claim: Claim, frame, sizes) -> pd.Series:
+    """The claim's difference per seed (a - b, sign-flipped where lower is better), averaged over `sizes`."""
+    diff = _weakest_difference(claim, frame).reset_index(name="diff")
+    return diff[diff["n_train"].isin(sizes)].groupby("seed")["diff"].mean()
+
+
+def longer_training(claim: Claim, runs, checks, result: ClaimResult) -> dict:
+    """What training at a longer budget does to a claim's difference: for each condition whose runs were
+    still improving (`suite.adequacy.undertrained_conditions`) and have check runs (the same runs at a
+    longer budget, `suite.training.checks`): condition name -> (how much the difference moves, on the
+    checked seeds, with the check runs in place of the condition's; half the width of the claim's
+    interval; the seeds checked). Empty where nothing was flagged or checked, or the claim has no interval."""
+    if result.low is None or result.high is None or claim.statistic != "mean" or not len(checks):
+        return {}
+    compared = set(claim.change["metric"]) if claim.change and "metric" in claim.change else {claim.metric}
+    frame = runs[runs["metric"].isin(compared)]
+    later = checks[checks["metric"].isin(compared) & (checks["dataset"] == result.dataset)]
+    sizes = list(result.sizes)
+    moved = {}
+    for condition, _, _ in undertrained_conditions(claim, runs, sizes):
+        longer = later[selects(later, condition) & later["n_train"].isin(sizes).to_numpy()]
+        seeds = sorted(set(longer["seed"]))
+        if not seeds:
+            continue
+        slot = ["task", "n_train", "seed"]  # the check of a run has its task, size and seed
+        replaced = frame.merge(longer[slot].drop_duplicates(), on=slot, how="left", indicator=True)["_merge"]
+        substituted = pd.concat([frame[(replaced == "left_only").to_numpy()], longer[frame.columns]])
+        before = _per_seed(claim, frame[frame["seed"].isin(seeds)], sizes)
+        after = _per_seed(claim, substituted[substituted["seed"].isin(seeds)], sizes)
+        both = before.index.intersection(after.index)
+        if len(both):
+            sign = 1.0 if claim.prefers_higher else -1.0  # shown as plain a - b, as the estimate is
+            moved[condition_name(condition)] = (sign * float((after[both] - before[both]).mean()),
+                                                (result.high - result.low) / 2, len(both))
+    return moved
+
+
+def checked_note(moved: dict) -> str:
+    """The longer-training checks that leave a verdict standing, in words (those that do not are
+    qualifiers: `suite.adequacy.qualifiers`)."""
+    return "; ".join(f"{name} checked at a longer budget: the difference moves by {delta:+.3f} on {n} seeds, within "
+                     f"the interval's half-width {half:.3f}" for name, (delta, half, n) in moved.items()
+                     if abs(delta) <= half)
 
 
 def across_datasets(claim: Claim) -> tuple | None:

@@ -298,6 +298,11 @@ def _print_plan(args, studies, backend, archs, datasets, sizes, seeds, grid, db_
             lines = describe_plan(runs, store, device, workers)
     else:
         lines = describe_plan(runs, None, device, workers)
+    from suite.training.checks import CHECK_FACTOR, CHECK_SEEDS
+
+    lines.append(f"then: the models still improving on a claim's metric when their budget ends train again at "
+                 f"{CHECK_FACTOR}x the budget on {CHECK_SEEDS[args.profile]} seed(s) (decided from the results; not "
+                 f"counted above)")
     print("\n".join(lines))
     if tune:
         tasks = {s.task.name for s in plan.runs if tunable(s) and tuning_of(s.task, plan.studies) == "validation"}
@@ -465,7 +470,17 @@ def _main(args, argv) -> int:
         ran, counts = run(runs, "runs")
         ran += tuned[0]
         counts = {**counts, **{k: counts[k] + tuned[1][k] for k in ("ok", "failed")}}
-        runs = runs + tune
+        # then the conditions still improving when their budget ended, again at twice the budget
+        from suite.training.checks import CHECK_FACTOR, check_runs
+
+        checks = check_runs(runs, plan.studies, store, args.profile)
+        if checks:
+            supersede(store, runs + tune + checks)  # a check shares its slot (task, size, seed) with its run
+            done |= set() if args.fresh else store.finished_keys()
+            checked = run(checks, f"checks at {CHECK_FACTOR}x the step budget (conditions still improving)")
+            ran += checked[0]
+            counts = {**counts, **{k: counts[k] + checked[1][k] for k in ("ok", "failed")}}
+        runs = runs + tune + checks
         store.finish_session(session, counts["ok"] + counts["failed"])
         path = _write_report(store, output / "index.html", args.export, args.single_page)
     failed = f", {counts['failed']} failed" if counts["failed"] else ""

@@ -262,11 +262,12 @@ def test_spread_claims_compare_seed_to_seed_variation():
 def test_a_verdict_on_runs_still_improving_at_the_budget_or_at_the_baseline_is_qualified():
     f = frame({"a": lambda n, s: 0.9 + 0.01 * s, "b": lambda n, s: 0.8})
     f["matched"] = 1
-    flags = f.assign(metric="train/still_improving", value=f["arch"].map({"a": 0.0, "b": 1.0}))
+    flags = f.assign(metric="train/improving_on_metric", value=f["arch"].map({"a": 0.0, "b": 1.0}))
     skill = f.assign(metric="test/skill", value=f["arch"].map({"a": 0.7, "b": 0.0}))
     result = evaluate_claim(CLAIM, pd.concat([f, flags]))[0]
     assert result.verdict == "supported"
-    assert result.qualifier == "under-trained: arch=b (6 of 6 runs still improving at the step budget)"
+    assert result.qualifier == ("under-trained: arch=b (6 of 6 runs still improving on the metric when their step "
+                                "budget ended; not checked at a longer budget)")
     result = evaluate_claim(CLAIM, pd.concat([f, skill]))[0]
     assert result.qualifier.startswith("at the trivial baseline: arch=b (6 of 6 runs end with test skill <= 0.02")
     # runs at the baseline are flagged on data their bias does not match too, wherever they stopped
@@ -281,7 +282,7 @@ def test_a_verdict_on_runs_still_improving_at_the_budget_or_at_the_baseline_is_q
     # with `each` and an empty a ("each of a, c beats b"), every model a stands for is checked
     g = frame({"a": lambda n, s: 0.9 + 0.01 * s, "c": lambda n, s: 0.95 + 0.01 * s, "b": lambda n, s: 0.8})
     g["matched"] = 1
-    flags = g.assign(metric="train/still_improving", value=g["arch"].map({"a": 0.0, "b": 0.0, "c": 1.0}))
+    flags = g.assign(metric="train/improving_on_metric", value=g["arch"].map({"a": 0.0, "b": 0.0, "c": 1.0}))
     each = Claim(text="", a={}, b={"arch": "b"}, each={"arch": ("a", "c")})
     assert evaluate_claim(each, pd.concat([g, flags]))[0].qualifier.startswith("under-trained: arch=c (6 of 6")
     # a classifier that does not fit its own training data is not a competent representative of its family
@@ -292,6 +293,51 @@ def test_a_verdict_on_runs_still_improving_at_the_budget_or_at_the_baseline_is_q
     assert result.qualifier == "underfit: arch=b does not fit its own training data (training skill +0.28 < 0.5)"
     fitted = fitted.assign(value=0.9)
     assert evaluate_claim(CLAIM, pd.concat([runs, fitted, base]))[0].qualifier == ""
+
+
+def test_longer_training_keeps_the_qualifier_only_where_it_moves_the_difference():
+    """A condition still improving when its budget ended is trained again at a longer budget on a few
+    seeds (kind "check"); the qualifier stays only where, with those runs in its place, the claim's
+    difference moves by more than half the interval's width; otherwise the note gives both numbers."""
+    f = frame({"a": lambda n, s: 0.9 + 0.01 * s, "b": lambda n, s: 0.8}, seeds=(0, 1, 2, 3))
+    f["matched"] = 1
+    f["task"] = "t/" + f["arch"]
+    flags = f.assign(metric="train/improving_on_metric", value=f["arch"].map({"a": 0.0, "b": 1.0}))
+    runs = pd.concat([f, flags])
+    half = (lambda r: (r.high - r.low) / 2)(evaluate_claim(CLAIM, runs)[0])
+
+    def checked(gain):  # b's runs on seeds 0-2 at a longer budget, `gain` more accurate
+        later = f[(f["arch"] == "b") & (f["seed"] < 3)].assign(value=lambda x: x["value"] + gain)
+        return evaluate_claim(CLAIM, runs, checks=later)[0]
+
+    little = checked(0.2 * half)  # b gains a fifth of the half-width: a verdict the budget did not decide
+    assert little.qualifier == "" and little.verdict == "supported"
+    assert f"arch=b checked at a longer budget: the difference moves by {-0.2 * half:+.3f} on 3 seeds" in little.note
+    much = checked(2 * half)
+    assert much.qualifier.startswith("under-trained: arch=b (6 of 8 runs") or much.qualifier.startswith(
+        "under-trained: arch=b (8 of 8 runs")
+    assert f"the difference moves by {-2 * half:+.3f} on 3 seeds, more than the interval's half-width" in much.qualifier
+    # the verdict itself is the evaluation runs': checks only qualify it
+    assert (much.verdict, much.estimate) == (little.verdict, little.estimate)
+
+
+def test_improving_on_the_metric_is_judged_on_the_metric_beyond_noise():
+    from suite.training.objectives import IMPROVING, LATE_GAIN, metric_convergence
+
+    # the validation accuracy flat at 1.0 while the loss still creeps down: not improving on the metric
+    flat = {"val_accuracy": [0.9, 1.0, 1.0, 1.0], "val_loss": [0.3, 0.0125, 0.008, 0.0061]}
+    assert metric_convergence(flat, "test/accuracy", "val_loss", 100, stopped_early=False)[IMPROVING] == 0.0
+    rising = {"val_accuracy": [0.5, 0.6, 0.7, 0.8], "val_loss": [1.0, 0.9, 0.8, 0.7]}
+    out = metric_convergence(rising, "test/accuracy", "val_loss", 100, stopped_early=False)
+    assert out[IMPROVING] == 1.0 and out[LATE_GAIN] == pytest.approx(0.2)
+    # one validation example is noise: 0.01 on 100 examples does not count, on 1,000 it does
+    tiny = {"val_accuracy": [0.5, 0.8, 0.8, 0.81], "val_loss": [1.0, 0.5, 0.5, 0.5]}
+    assert metric_convergence(tiny, "test/accuracy", "val_loss", 100, False)[IMPROVING] == 0.0
+    assert metric_convergence(tiny, "test/accuracy", "val_loss", 1000, False)[IMPROVING] == 1.0
+    # stopped early: a plateau, whatever came before; a loss metric reads the validation loss (lower is better)
+    assert metric_convergence(rising, "test/accuracy", "val_loss", 100, stopped_early=True)[IMPROVING] == 0.0
+    assert metric_convergence(rising, "test/skill", "val_loss", 100, stopped_early=False)[IMPROVING] == 1.0
+    assert metric_convergence({"val_loss": [1.0, 0.5]}, "test/loss", "val_loss", 100, False) == {}
 
 
 def test_convergence_labels_on_constructed_histories():

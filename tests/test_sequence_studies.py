@@ -49,7 +49,9 @@ def test_sequence_studies_write_their_sections_figures_and_verdicts(smoke_run):
                         "WHERE r.study = 'memory'")[0][0]
     assert with_series == memory_runs
     # the memory study's budget axis: its runs at budget x4 may take more steps than those at x1
-    budgets = dict(query("SELECT setting, MAX(steps) FROM runs WHERE study = 'memory' GROUP BY setting"))
+    load_builtin_studies()
+    budgets = dict(query("SELECT setting, MAX(steps) FROM runs WHERE study = 'memory' AND kind = 'eval' "
+                         "GROUP BY setting"))
     assert set(budgets) == {t.setting for t in REGISTRY.tasks("memory")}
     assert budgets["budget x4"] > budgets["budget x1"]
     # on the memory task, at equal parameters, gating reads memory's runs instead of training its own
@@ -73,3 +75,22 @@ def test_sequence_studies_write_their_sections_figures_and_verdicts(smoke_run):
         assert f"{borrow.archs[0]}@{borrow.as_setting}" in html  # its claim and figure show them
     claims = json.loads(query("SELECT claims_json FROM studies WHERE name = 'bottleneck'")[0][0])
     assert any(c["statistic"] == "slope" for c in claims)
+
+
+def test_conditions_still_improving_are_checked_at_a_longer_budget(smoke_run):
+    """Every check run is an evaluation run of the smoke run again at a longer budget, on the first
+    seed (smoke), and the report reads it: a verdict of a checked condition says what it moved."""
+    from suite.training.checks import CHECK_FACTOR, CHECK_SEEDS
+
+    query = smoke_run.query
+    checks = query("SELECT c.task, c.n_train, c.seed, c.steps, c.config_json, e.config_json, e.steps FROM runs c "
+                   "JOIN runs e ON e.task = c.task AND e.n_train = c.n_train AND e.seed = c.seed "
+                   "AND e.kind = 'eval' WHERE c.kind = 'check' AND c.status = 'ok'")
+    assert checks  # smoke-sized runs are still improving when their 24 steps end
+    first = {s for (s,) in query("SELECT DISTINCT seed FROM runs WHERE kind = 'eval' ORDER BY seed "
+                                 f"LIMIT {CHECK_SEEDS['smoke']}")}
+    for task, n, seed, steps, config, eval_config, eval_steps in checks:
+        check, run = json.loads(config)["budget"], json.loads(eval_config)["budget"]
+        assert check == {**run, "max_steps": CHECK_FACTOR * run["max_steps"]}, task
+        assert seed in first
+    assert "checked at a longer budget" in smoke_run.html or "at a longer budget the difference moves" in smoke_run.html

@@ -26,8 +26,9 @@ def load_results(store) -> dict:
             "history": store.history()}
 
 
-def study_runs(data: dict, study: pd.Series) -> pd.DataFrame:
-    """Tidy frame (one row per ok run and metric) of a study's latest profile.
+def study_runs(data: dict, study: pd.Series, of_kind: str = "eval") -> pd.DataFrame:
+    """Tidy frame (one row per ok run and metric) of a study's latest profile: its evaluation runs, or
+    its runs of another kind (`of_kind`: "check", the longer-budget checks the verdicts' qualifiers read).
 
     Adds `model` (the architecture, with its setting when there is one, e.g.
     "gru@equal params"), `length` (the input's first dimension: time steps
@@ -36,7 +37,7 @@ def study_runs(data: dict, study: pd.Series) -> pd.DataFrame:
     """
     runs = data["runs"]
     runs = study_rows(runs, study)
-    runs = runs[(runs["status"] == "ok") & (kind(runs) == "eval")].copy()
+    runs = runs[(runs["status"] == "ok") & (kind(runs) == of_kind)].copy()
     for column in RUN_COLUMNS:
         if column not in runs:
             runs[column] = None

@@ -27,6 +27,7 @@ TEMPLATE_DIR = Path(__file__).parent / "templates"
 
 def study_section(data: dict, study: pd.Series) -> dict:
     tidy = study_runs(data, study)
+    checks = study_runs(data, study, "check")  # longer-budget runs of conditions still improving
     claims = [Claim.from_json(json.dumps(c)) for c in json.loads(study["claims_json"] or "[]")]
     gates = stored_gates(study)
     budget = json.loads(study["budget_json"] or "{}")  # the study's, and where its tasks' differ ("by_task")
@@ -53,7 +54,7 @@ def study_section(data: dict, study: pd.Series) -> dict:
     per_run = tidy.drop_duplicates("run_key")
     params, section["param_warnings"] = params_table(per_run)
     section["params"] = params.to_html(index=False, border=0, na_rep="", float_format=lambda v: f"{v:,.0f}")
-    section["verdicts"] = claim_verdicts(claims, tidy, gates)
+    section["verdicts"] = claim_verdicts(claims, tidy, gates, checks)
     section["rates"] = rate_section(data, study)
     section["gates"] = gate_table(gates, tidy)
     section["at_baseline"] = baseline_table(tidy)
@@ -65,12 +66,12 @@ def stored_gates(study: pd.Series) -> tuple:
     return tuple(Gate.from_json(json.dumps(g)) for g in _json_field(study, "gates_json", []))
 
 
-def claim_verdicts(claims: list, tidy: pd.DataFrame, gates=()) -> list[dict]:
+def claim_verdicts(claims: list, tidy: pd.DataFrame, gates=(), checks: pd.DataFrame | None = None) -> list[dict]:
     """Each claim's verdict over its datasets and the rows behind it (one per dataset), for the page. Each
-    also holds its `results` (`suite.claims.ClaimResult`), which `add_holm` adjusts across the run."""
+    also holds its `results` (`suite.claims.ClaimResult`), which `add_holm` adjusts across the run. `checks`: the runs trained again at a longer budget."""
     verdicts = []
     for claim in claims:
-        results = evaluate_claim(claim, tidy, gates)
+        results = evaluate_claim(claim, tidy, gates, checks)
         verdicts.append({
             "text": claim.text, "rule": claim.rule(), "metric": claim.metric, "control": claim.control,
             "cell": claim.cell,
@@ -239,7 +240,8 @@ def render(data: dict, single_page: bool = False) -> dict[str, str]:
     common = {"generated": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "n_runs": len(runs), "n_ok": int(ok.sum()),
               "n_failed": int((runs["status"] == "failed").sum()),
               "n_superseded": int((runs["status"] == "superseded").sum()),
-              "n_tuning": int((ok & (kind(runs) != "eval")).sum())}
+              "n_tuning": int((ok & kind(runs).isin(["tune", "sensitivity"])).sum()),
+              "n_checks": int((ok & (kind(runs) == "check")).sum())}
     pages = {"index.html": jenv.get_template("index.html.j2").render(
         sections=sections, claims=claims, links=links, single_page=single_page,
         verdict_names=[*VERDICTS, "no data"], failed_controls=failed_controls(claims),

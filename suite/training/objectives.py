@@ -278,3 +278,33 @@ def validation_score(history: dict, objective: Objective) -> dict:
         return {SCORE: float("-inf")}
     sign = 1.0 if higher_is_better(objective.selection.replace("val_", "val/", 1)) else -1.0
     return {SCORE: sign * float(value)}
+
+
+IMPROVING = "train/improving_on_metric"  # 1: the task's metric still rose on validation when the budget ended
+LATE_GAIN = "train/late_gain"  # how much it rose in the last two checks (in the metric's units, better > 0)
+
+
+def metric_convergence(history: dict, metric: str, monitor: str, examples: int, stopped_early: bool) -> dict:
+    """Whether a run was still improving on the metric its claims read when its step budget ended.
+
+    The validation series of the task's metric (`val_accuracy` for an
+    accuracy, else the monitored validation loss, from which a skill or an
+    error is computed): `train/late_gain` is how much the best of its last
+    two checks beats the best before them (oriented: better is positive);
+    `train/improving_on_metric` is 1 where the run used its whole budget and
+    that gain exceeds what noise alone moves: one validation example for an
+    accuracy (1 / `examples`), 1% of the earlier best for a loss. A loss that
+    still creeps down while the accuracy is flat is not an under-trained
+    model of an accuracy claim. Objectives without validation use their
+    training loss. Left out with fewer than 3 checks or non-finite values.
+    """
+    accuracy = metric.rsplit("/", 1)[-1] == "accuracy"
+    key = "val_accuracy" if accuracy and "val_accuracy" in history else monitor
+    values = np.asarray(history.get(key) or history.get("loss") or [], dtype=float)
+    if len(values) < 3 or not np.all(np.isfinite(values)):
+        return {}
+    oriented = values if key == "val_accuracy" else -values  # higher is better from here on
+    before, late = oriented[:-2].max(), oriented[-2:].max()
+    gain = float(late - before)
+    tolerance = 1.0 / max(1, examples) if key == "val_accuracy" else 0.01 * abs(before)
+    return {LATE_GAIN: gain, IMPROVING: float(not stopped_early and gain > tolerance + 1e-12)}  # float round-off

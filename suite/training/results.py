@@ -24,7 +24,7 @@ from suite.metrics import higher_is_better
 from suite.selection import EXTENSION, SCORE
 from suite.store.schema import RunRecord, RunResult
 from suite.training.objectives import (OBJECTIVES, baseline_metrics, convergence_metrics, loss_oscillation,
-                                       validation_score)
+                                       metric_convergence, validation_score)
 from suite.training.plan import RunSpec
 
 
@@ -107,6 +107,8 @@ def finish_run(result: RunResult, spec: RunSpec, data, measured: Measured) -> Ru
     metrics.update(validation_score(history, objective))
     if spec.kind == "tune":
         metrics[EXTENSION] = float(spec.extension)
+    metrics.update(metric_convergence(history, spec.task.metric, objective.monitor, len(data.y_val),
+                                      stopped_early=measured.stopped_early))
     if diverged:  # a tuning run: kept, and its rate never chosen
         metrics.update({"train/diverged": 1.0, "val/best_loss": float("inf"), SCORE: float("-inf")})
     result.metrics = {**result.metrics, **metrics}  # the probes' init/ metrics first, as they were measured
