@@ -33,6 +33,7 @@ from verdicts import results  # noqa: E402  (bench/verdicts.py: every claim's re
 
 BACKENDS = ("tensorflow", "jax")
 KEY = ("study", "claim", "dataset")
+OVERALL = "(overall)"  # bench/verdicts.py's row of a claim's verdict over its datasets
 
 
 def side_by_side(databases: dict) -> list[dict]:
@@ -77,9 +78,15 @@ def markdown(table: list[dict], labels) -> str:
 
 
 def summary(table: list[dict]) -> str:
-    same = sum(row["same verdict"] for row in table)
+    """How many per-dataset results and how many claims' overall verdicts agree on every backend."""
+    per_dataset = [row for row in table if row["dataset"] != OVERALL]
+    overall = [row for row in table if row["dataset"] == OVERALL]
     claims = len({(row["study"], row["claim"]) for row in table})
-    return f"{same} of {len(table)} results (claim x dataset, {claims} claims) have the same verdict on every backend"
+    text = (f"{sum(row['same verdict'] for row in per_dataset)} of {len(per_dataset)} results (claim x dataset, "
+            f"{claims} claims) have the same verdict on every backend")
+    if overall:
+        text += f"; {sum(row['same verdict'] for row in overall)} of {len(overall)} claims' overall verdicts"
+    return text
 
 
 def train(backend: str, args, out: Path) -> float:

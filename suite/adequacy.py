@@ -11,7 +11,11 @@ of check, both read from the stored runs alone:
   A verdict comparing a model below its gate is *undecidable*, never
   supported or contradicted (`gate_checks`, applied by `suite.claims`).
 - *Qualifiers* (`qualifiers`): shown beside the verdict (the report shows
-  them in red); they never change the verdict itself.
+  them in red); they never change the verdict itself. "Under-trained" is
+  decided from evidence: runs still improving on the claim's metric when
+  their budget ended are trained again at a longer budget
+  (`suite.training.checks`), and the qualifier stays only where that moves
+  the claim's difference by more than half its interval (`longer_training`).
 """
 
 from __future__ import annotations
@@ -21,8 +25,10 @@ import json
 from typing import Mapping
 
 import numpy as np
+import pandas as pd
 
 from suite.conditions import compared_pairs, select_sizes, selects
+from suite.differences import per_seed
 from suite.metrics import higher_is_better
 
 SKILL = "test/skill"
@@ -257,7 +263,7 @@ def qualifiers(claim, runs, sizes, moved: dict | None = None) -> str:
     whose runs were mostly still improving on the claim's metric when their budget ended
     (`undertrained_conditions`), unless the same runs at a longer budget (`moved`: condition name ->
     (how much the claim's difference moves, half the interval's width, seeds), from
-    `suite.claims.longer_training`) leave the difference within half the interval's width
+    `longer_training`) leave the difference within half the interval's width
     ("under-trained", with both numbers, or "not checked at a longer budget"); half or more of whose
     runs ended at their trivial baseline, on any data and wherever they stopped ("at the trivial
     baseline": `at_baseline`); or whose classifiers do not fit their own matched training data
@@ -290,3 +296,42 @@ def qualifiers(claim, runs, sizes, moved: dict | None = None) -> str:
             notes.append(f"underfit: {name} does not fit its own training data (training skill "
                          f"{fit:+.2f} < {FITS:g})")
     return "; ".join(dict.fromkeys(notes))
+
+
+def longer_training(claim, runs, checks, result) -> dict:
+    """What training at a longer budget does to a claim's difference: for each condition whose runs were
+    still improving (`suite.adequacy.undertrained_conditions`) and have check runs (the same runs at a
+    longer budget, `suite.training.checks`): condition name -> (how much the difference moves, on the
+    checked seeds, with the check runs in place of the condition's; half the width of the claim's
+    interval; the seeds checked). Empty where nothing was flagged or checked, or the claim has no interval."""
+    if result.low is None or result.high is None or claim.statistic != "mean" or not len(checks):
+        return {}
+    compared = set(claim.change["metric"]) if claim.change and "metric" in claim.change else {claim.metric}
+    frame = runs[runs["metric"].isin(compared)]
+    later = checks[checks["metric"].isin(compared) & (checks["dataset"] == result.dataset)]
+    sizes = list(result.sizes)
+    moved = {}
+    for condition, _, _ in undertrained_conditions(claim, runs, sizes):
+        longer = later[selects(later, condition) & later["n_train"].isin(sizes).to_numpy()]
+        seeds = sorted(set(longer["seed"]))
+        if not seeds:
+            continue
+        slot = ["task", "n_train", "seed"]  # the check of a run has its task, size and seed
+        replaced = frame.merge(longer[slot].drop_duplicates(), on=slot, how="left", indicator=True)["_merge"]
+        substituted = pd.concat([frame[(replaced == "left_only").to_numpy()], longer[frame.columns]])
+        before = per_seed(claim, frame[frame["seed"].isin(seeds)], sizes)
+        after = per_seed(claim, substituted[substituted["seed"].isin(seeds)], sizes)
+        both = before.index.intersection(after.index)
+        if len(both):
+            sign = 1.0 if claim.prefers_higher else -1.0  # shown as plain a - b, as the estimate is
+            moved[condition_name(condition)] = (sign * float((after[both] - before[both]).mean()),
+                                                (result.high - result.low) / 2, len(both))
+    return moved
+
+
+def checked_note(moved: dict) -> str:
+    """The longer-training checks that leave a verdict standing, in words (those that do not are
+    qualifiers: `suite.adequacy.qualifiers`)."""
+    return "; ".join(f"{name} checked at a longer budget: the difference moves by {delta:+.3f} on {n} seeds, within "
+                     f"the interval's half-width {half:.3f}" for name, (delta, half, n) in moved.items()
+                     if abs(delta) <= half)

@@ -85,14 +85,13 @@ import json
 from typing import Mapping
 
 import numpy as np
-import pandas as pd
 
-from suite.adequacy import condition_name, gate_checks, qualifiers, undertrained_conditions
+from suite.adequacy import checked_note, gate_checks, longer_training, qualifiers
 from suite.aggregation import AGGREGATION, CONTROL_FAILED, decide_control
-from suite.conditions import compared_pairs, select_sizes, selects
+from suite.conditions import select_sizes
+from suite.differences import spread_difference, weakest_difference
 from suite.metrics import higher_is_better
-from suite.statistics import (TESTS, decision_p_values, loglog_slope, mean_ci, spread_permutation_test,
-                              verdict_of)
+from suite.statistics import TESTS, decision_p_values, mean_ci, verdict_of
 
 INTERVAL = "Student-t interval of the mean over seeds"
 TOST = "two one-sided t-tests (TOST) over seeds"
@@ -265,97 +264,6 @@ class ClaimResult:
         return all(check.passed for check in self.gates)
 
 
-def _condition_values(frame, condition: Mapping, higher: bool, by=("seed", "n_train")):
-    """Per `by` value of a condition; the weakest where it lists a tuple."""
-    sub = frame[selects(frame, condition)]
-    # Every listed value must be present, else that (seed, size) is dropped.
-    need = 1
-    for value in condition.values():
-        if isinstance(value, tuple):
-            need *= len(value)
-    grouped = sub.groupby(list(by))["value"]
-    weakest = grouped.min() if higher else grouped.max()
-    return weakest[grouped.count() == need]
-
-
-def loglog_slopes(frame, by) -> pd.DataFrame:
-    """One log-log slope of `value` against `length` per group of `by` (mean over other rows per length)."""
-    rows = []
-    for key, g in frame.groupby(list(by)):
-        per_length = g.groupby("length")["value"].mean()
-        if len(per_length) >= 2 and (per_length > 0).all():
-            rows.append({**dict(zip(by, key if isinstance(key, tuple) else (key,))),
-                         "value": loglog_slope(per_length.index, per_length.to_numpy())})
-    return pd.DataFrame(rows, columns=[*by, "value"])
-
-
-PAIR_KEYS = ("study", "dataset", "arch", "setting", "model", "n_train", "seed", "metric")
-
-
-def paired_change(frame, column: str, base, other, absolute: bool = False) -> pd.DataFrame:
-    """value(column = other) - value(column = base), paired on everything else that identifies a run.
-
-    Pairs share dataset, architecture, setting, training-set size, seed
-    (hence the training subset) and metric; rows without a partner drop out.
-    """
-    keys = [k for k in PAIR_KEYS if k in frame.columns and k != column]
-    first = frame[frame[column] == base].groupby(keys)["value"].mean()
-    second = frame[frame[column] == other].groupby(keys)["value"].mean()
-    both = first.index.intersection(second.index)
-    change = second[both] - first[both]
-    return (change.abs() if absolute else change).reset_index()
-
-
-def _differences(claim: Claim, frame, a: Mapping, b: Mapping):
-    """Signed differences a - b (positive: a better), per seed (and size)."""
-    sign = 1.0 if claim.prefers_higher else -1.0
-    if claim.change:
-        (column, (base, other)), = claim.change.items()
-        frame = paired_change(frame, column, base, other, claim.absolute)
-    if claim.statistic == "slope":
-        frame = loglog_slopes(frame, sorted({"seed", *a, *b}))
-        by = ("seed",)
-    else:
-        by = ("seed", "n_train")
-    va = _condition_values(frame, a, claim.prefers_higher, by)
-    if not b:
-        return sign * (va - claim.reference)
-    vb = _condition_values(frame, b, claim.prefers_higher, by)
-    both = va.index.intersection(vb.index)
-    return sign * (va[both] - vb[both])
-
-
-def spread_difference(claim: Claim, frame):
-    """sd over seeds of a minus sd over seeds of b (per-seed values averaged over the claim's sizes),
-    with the one-sided p-values of `spread_permutation_test`. Returns (estimate, p_more, p_less,
-    seeds, sizes); the p-values are None below 3 seeds."""
-    sizes = select_sizes(claim.sizes, sorted(frame["n_train"].unique().tolist()))
-    frame = frame[frame["n_train"].isin(sizes)]
-    va = _condition_values(frame, claim.a, True).groupby("seed").mean()
-    vb = _condition_values(frame, claim.b, True).groupby("seed").mean()
-    seeds = va.index.intersection(vb.index)
-    a, b = va[seeds].to_numpy(), vb[seeds].to_numpy()
-    if len(seeds) < 3:
-        return (float(a.std(ddof=1) - b.std(ddof=1)) if len(seeds) == 2 else None), None, None, len(seeds), sizes
-    estimate, p_more, p_less = spread_permutation_test(a, b)
-    return estimate, p_more, p_less, len(seeds), sizes
-
-
-def _weakest_difference(claim: Claim, frame):
-    """The differences, or with `each`, per seed (and size) the one least favourable to the claim
-    (the pairs of conditions: `suite.conditions.compared_pairs`)."""
-    if not claim.each:
-        return _differences(claim, frame, claim.a, claim.b)
-    parts = [_differences(claim, frame, a, b) for a, b in compared_pairs(claim.a, claim.b, claim.each)]
-    joined = pd.concat(parts, axis=1, join="inner")
-    if claim.test == "better" or joined.empty:
-        return joined.min(axis=1)
-    if claim.test == "not_better":
-        return joined.max(axis=1)
-    # negligible: the difference farthest from 0, with its sign
-    return joined.apply(lambda row: row.iloc[int(np.argmax(np.abs(row.to_numpy())))], axis=1)
-
-
 def evaluate_claim(claim: Claim, runs, gates=(), checks=None) -> list[ClaimResult]:
     """Verdicts of one claim, one per dataset (one in all for slopes), from a tidy frame of ok runs.
 
@@ -400,7 +308,7 @@ def evaluate_claim(claim: Claim, runs, gates=(), checks=None) -> list[ClaimResul
                                        sizes, note=f"one-sided p = {min(p_for, p_against):.3f}",
                                        method=SPREAD_TEST, p_value=min(p_for, p_against)))
             continue
-        diff = _weakest_difference(claim, sub)
+        diff = weakest_difference(claim, sub)
         if claim.statistic == "slope":
             per_seed, sizes = diff, ()
         else:
@@ -455,51 +363,6 @@ def evaluate_claim(claim: Claim, runs, gates=(), checks=None) -> list[ClaimResul
             results[i] = dataclasses.replace(r, verdict=verdict, note=note, gates=gated,
                                              qualifier=qualifiers(claim, data, sizes, moved))
     return [decide_control(r) for r in results] if claim.control else results
-
-
-def _per_seed(claim: Claim, frame, sizes) -> pd.Series:
-    """The claim's difference per seed (a - b, sign-flipped where lower is better), averaged over `sizes`."""
-    diff = _weakest_difference(claim, frame).reset_index(name="diff")
-    return diff[diff["n_train"].isin(sizes)].groupby("seed")["diff"].mean()
-
-
-def longer_training(claim: Claim, runs, checks, result: ClaimResult) -> dict:
-    """What training at a longer budget does to a claim's difference: for each condition whose runs were
-    still improving (`suite.adequacy.undertrained_conditions`) and have check runs (the same runs at a
-    longer budget, `suite.training.checks`): condition name -> (how much the difference moves, on the
-    checked seeds, with the check runs in place of the condition's; half the width of the claim's
-    interval; the seeds checked). Empty where nothing was flagged or checked, or the claim has no interval."""
-    if result.low is None or result.high is None or claim.statistic != "mean" or not len(checks):
-        return {}
-    compared = set(claim.change["metric"]) if claim.change and "metric" in claim.change else {claim.metric}
-    frame = runs[runs["metric"].isin(compared)]
-    later = checks[checks["metric"].isin(compared) & (checks["dataset"] == result.dataset)]
-    sizes = list(result.sizes)
-    moved = {}
-    for condition, _, _ in undertrained_conditions(claim, runs, sizes):
-        longer = later[selects(later, condition) & later["n_train"].isin(sizes).to_numpy()]
-        seeds = sorted(set(longer["seed"]))
-        if not seeds:
-            continue
-        slot = ["task", "n_train", "seed"]  # the check of a run has its task, size and seed
-        replaced = frame.merge(longer[slot].drop_duplicates(), on=slot, how="left", indicator=True)["_merge"]
-        substituted = pd.concat([frame[(replaced == "left_only").to_numpy()], longer[frame.columns]])
-        before = _per_seed(claim, frame[frame["seed"].isin(seeds)], sizes)
-        after = _per_seed(claim, substituted[substituted["seed"].isin(seeds)], sizes)
-        both = before.index.intersection(after.index)
-        if len(both):
-            sign = 1.0 if claim.prefers_higher else -1.0  # shown as plain a - b, as the estimate is
-            moved[condition_name(condition)] = (sign * float((after[both] - before[both]).mean()),
-                                                (result.high - result.low) / 2, len(both))
-    return moved
-
-
-def checked_note(moved: dict) -> str:
-    """The longer-training checks that leave a verdict standing, in words (those that do not are
-    qualifiers: `suite.adequacy.qualifiers`)."""
-    return "; ".join(f"{name} checked at a longer budget: the difference moves by {delta:+.3f} on {n} seeds, within "
-                     f"the interval's half-width {half:.3f}" for name, (delta, half, n) in moved.items()
-                     if abs(delta) <= half)
 
 
 def across_datasets(claim: Claim) -> tuple | None:

@@ -95,7 +95,7 @@ def test_the_report_reads_the_database_alone():
     """The report imports the store, the claims, their statistics, competence gates and aggregation, the metrics'
     directions, the registry, the learning-rate choice and its own modules: nothing that trains or loads data."""
     allowed = ("suite.report", "suite.store", "suite.claims", "suite.statistics", "suite.adequacy", "suite.aggregation",
-               "suite.metrics", "suite.registry", "suite.selection")
+               "suite.metrics", "suite.registry", "suite.selection", "suite.differences")
     for name, path in modules().items():
         if name.startswith("suite.report"):
             bad = {m for m in imports(path, top_level_only=False)

@@ -68,7 +68,8 @@ def stored_gates(study: pd.Series) -> tuple:
 
 def claim_verdicts(claims: list, tidy: pd.DataFrame, gates=(), checks: pd.DataFrame | None = None) -> list[dict]:
     """Each claim's verdict over its datasets and the rows behind it (one per dataset), for the page. Each
-    also holds its `results` (`suite.claims.ClaimResult`), which `add_holm` adjusts across the run. `checks`: the runs trained again at a longer budget."""
+    also holds its `results` (`suite.claims.ClaimResult`), which `add_holm` adjusts across the run.
+    `checks`: the tidy rows of the runs trained again at a longer budget (`suite.training.checks`)."""
     verdicts = []
     for claim in claims:
         results = evaluate_claim(claim, tidy, gates, checks)

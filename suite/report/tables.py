@@ -49,7 +49,7 @@ def params_table(study_frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
 
 def slopes_table(points: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
     """Per model: log-log slope of step time against length, mean [95% CI] over seeds."""
-    from suite.claims import loglog_slopes
+    from suite.differences import loglog_slopes
 
     def seed_slopes(frame):
         return loglog_slopes(frame, ["seed"])["value"].tolist()

@@ -17,7 +17,7 @@ def sensitivity(tidy: pd.DataFrame) -> pd.DataFrame:
     Tidy: dataset, model, perturbation, n_train, seed, value (perturbed -
     natural, paired on the same training subset).
     """
-    from suite.claims import paired_change
+    from suite.differences import paired_change
 
     frame = tidy[tidy["metric"] == tidy["primary_metric"]]
     matched = sorted(frame.loc[frame["matched"] == 1, "variant"].unique())

@@ -1,0 +1,117 @@
+"""How a claim's two conditions are compared: their runs paired by seed and size, and differenced.
+
+A claim (`suite.claims.Claim`) compares condition a with condition b (or
+with a constant): for every seed and training-set size where both have runs,
+the difference a - b, signed so that positive favours a (by the metric's
+direction), optionally after a paired change between variants, as log-log
+slopes over lengths, or as the spread over seeds. `suite.claims` turns these
+differences into verdicts; `suite.adequacy` recomputes them with runs trained
+longer.
+"""
+
+from __future__ import annotations
+
+from typing import Mapping
+
+import numpy as np
+import pandas as pd
+
+from suite.conditions import compared_pairs, select_sizes, selects
+from suite.statistics import loglog_slope, spread_permutation_test
+
+
+def condition_values(frame, condition: Mapping, higher: bool, by=("seed", "n_train")):
+    """Per `by` value of a condition; the weakest where it lists a tuple."""
+    sub = frame[selects(frame, condition)]
+    # Every listed value must be present, else that (seed, size) is dropped.
+    need = 1
+    for value in condition.values():
+        if isinstance(value, tuple):
+            need *= len(value)
+    grouped = sub.groupby(list(by))["value"]
+    weakest = grouped.min() if higher else grouped.max()
+    return weakest[grouped.count() == need]
+
+
+def loglog_slopes(frame, by) -> pd.DataFrame:
+    """One log-log slope of `value` against `length` per group of `by` (mean over other rows per length)."""
+    rows = []
+    for key, g in frame.groupby(list(by)):
+        per_length = g.groupby("length")["value"].mean()
+        if len(per_length) >= 2 and (per_length > 0).all():
+            rows.append({**dict(zip(by, key if isinstance(key, tuple) else (key,))),
+                         "value": loglog_slope(per_length.index, per_length.to_numpy())})
+    return pd.DataFrame(rows, columns=[*by, "value"])
+
+
+PAIR_KEYS = ("study", "dataset", "arch", "setting", "model", "n_train", "seed", "metric")
+
+
+def paired_change(frame, column: str, base, other, absolute: bool = False) -> pd.DataFrame:
+    """value(column = other) - value(column = base), paired on everything else that identifies a run.
+
+    Pairs share dataset, architecture, setting, training-set size, seed
+    (hence the training subset) and metric; rows without a partner drop out.
+    """
+    keys = [k for k in PAIR_KEYS if k in frame.columns and k != column]
+    first = frame[frame[column] == base].groupby(keys)["value"].mean()
+    second = frame[frame[column] == other].groupby(keys)["value"].mean()
+    both = first.index.intersection(second.index)
+    change = second[both] - first[both]
+    return (change.abs() if absolute else change).reset_index()
+
+
+def differences(claim, frame, a: Mapping, b: Mapping):
+    """Signed differences a - b (positive: a better), per seed (and size)."""
+    sign = 1.0 if claim.prefers_higher else -1.0
+    if claim.change:
+        (column, (base, other)), = claim.change.items()
+        frame = paired_change(frame, column, base, other, claim.absolute)
+    if claim.statistic == "slope":
+        frame = loglog_slopes(frame, sorted({"seed", *a, *b}))
+        by = ("seed",)
+    else:
+        by = ("seed", "n_train")
+    va = condition_values(frame, a, claim.prefers_higher, by)
+    if not b:
+        return sign * (va - claim.reference)
+    vb = condition_values(frame, b, claim.prefers_higher, by)
+    both = va.index.intersection(vb.index)
+    return sign * (va[both] - vb[both])
+
+
+def spread_difference(claim, frame):
+    """sd over seeds of a minus sd over seeds of b (per-seed values averaged over the claim's sizes),
+    with the one-sided p-values of `spread_permutation_test`. Returns (estimate, p_more, p_less,
+    seeds, sizes); the p-values are None below 3 seeds."""
+    sizes = select_sizes(claim.sizes, sorted(frame["n_train"].unique().tolist()))
+    frame = frame[frame["n_train"].isin(sizes)]
+    va = condition_values(frame, claim.a, True).groupby("seed").mean()
+    vb = condition_values(frame, claim.b, True).groupby("seed").mean()
+    seeds = va.index.intersection(vb.index)
+    a, b = va[seeds].to_numpy(), vb[seeds].to_numpy()
+    if len(seeds) < 3:
+        return (float(a.std(ddof=1) - b.std(ddof=1)) if len(seeds) == 2 else None), None, None, len(seeds), sizes
+    estimate, p_more, p_less = spread_permutation_test(a, b)
+    return estimate, p_more, p_less, len(seeds), sizes
+
+
+def weakest_difference(claim, frame):
+    """The differences, or with `each`, per seed (and size) the one least favourable to the claim
+    (the pairs of conditions: `suite.conditions.compared_pairs`)."""
+    if not claim.each:
+        return differences(claim, frame, claim.a, claim.b)
+    parts = [differences(claim, frame, a, b) for a, b in compared_pairs(claim.a, claim.b, claim.each)]
+    joined = pd.concat(parts, axis=1, join="inner")
+    if claim.test == "better" or joined.empty:
+        return joined.min(axis=1)
+    if claim.test == "not_better":
+        return joined.max(axis=1)
+    # negligible: the difference farthest from 0, with its sign
+    return joined.apply(lambda row: row.iloc[int(np.argmax(np.abs(row.to_numpy())))], axis=1)
+
+
+def per_seed(claim, frame, sizes) -> pd.Series:
+    """The claim's difference per seed (a - b, sign-flipped where lower is better), averaged over `sizes`."""
+    diff = weakest_difference(claim, frame).reset_index(name="diff")
+    return diff[diff["n_train"].isin(sizes)].groupby("seed")["diff"].mean()
