@@ -112,7 +112,7 @@ def test_task_module_outside_the_repo_runs_end_to_end(cli, tmp_path):
     module.write_text(USER_MODULE)
     out = tmp_path / "out"
     result = cli("--tasks-module", module, "--studies", "mine", "--profile", "smoke",
-                 "--output", out, "--no-progress", cwd=tmp_path)
+                 "--output", out, "--no-progress", "--no-checks", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "report:" in result.stdout
     with Reader(out / "results.sqlite") as db:
@@ -147,7 +147,7 @@ def test_missing_tfds_data_is_one_line_and_the_rest_runs(cli, tmp_path):
     out = tmp_path / "out"
     result = cli("--studies", "locality", "--datasets", "digits,tfds_mnist", "--archs", "mlp",
                  "--sizes", "40", "--seeds", "1", "--profile", "smoke", "--data-dir", tmp_path / "empty",
-                 "--output", out, "--no-progress", "--workers", "1")
+                 "--output", out, "--no-progress", "--workers", "1", "--no-checks")
     assert result.returncode == 0, result.stderr
     notes = [l for l in result.stderr.splitlines() if "tfds_mnist" in l]
     assert len(notes) == 1 and "--data-dir" in notes[0] and "Traceback" not in result.stderr
@@ -243,7 +243,7 @@ def test_resume_after_sigkill_loses_nothing_and_duplicates_nothing(cli, tmp_path
     # one run at a time (tensorflow), so a kill lands between runs; a kill in the middle of a
     # population on jax: tests/test_population.py
     args = ["--studies", "locality", "--archs", "mlp", "--profile", "smoke", "--seeds", "3",
-            "--backend", "tensorflow", "--output", str(out), "--no-progress"]
+            "--backend", "tensorflow", "--output", str(out), "--no-progress", "--no-checks"]
     db = out / "results.sqlite"
     before = _kill_once_runs_are_in(args, db, 3)
 
@@ -276,7 +276,7 @@ def test_a_worker_that_dies_fails_its_run_and_the_rest_goes_on(cli, tmp_path):
     module.write_text(CRASHING_MODULE)
     out = tmp_path / "out"
     result = cli("--tasks-module", module, "--studies", "mine", "--profile", "smoke",
-                 "--workers", "2", "--output", out, "--no-progress", cwd=tmp_path)
+                 "--workers", "2", "--output", out, "--no-progress", "--no-checks", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     with Reader(out / "results.sqlite") as db:
         rows = list(db.runs(columns=("task", "status", "error")).itertuples(index=False, name=None))

@@ -281,7 +281,7 @@ def test_a_kill_in_the_middle_of_a_population_loses_no_finished_run(tmp_path):
     # one worker; every unit is a population of 6 (2 sizes x 3 seeds; the CNN's members step in turn
     # on a CPU): the kill lands inside one
     args = ["--backend", "jax", "--studies", "locality", "--archs", "cnn,mlp", "--profile", "smoke", "--seeds", "3",
-            "--workers", "1", "--output", str(out), "--no-progress"]
+            "--workers", "1", "--output", str(out), "--no-progress", "--no-checks"]
     db = out / "results.sqlite"
     before = _kill_once_runs_are_in(args, db, 12)
     result = run_cli(*args)
