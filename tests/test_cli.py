@@ -137,7 +137,7 @@ def test_task_module_outside_the_repo_runs_end_to_end(cli, tmp_path):
     assert "The wide MLP beats the narrow one." in read_report(out / "index.html")
 
     fresh = cli("--tasks-module", module, "--studies", "mine", "--profile", "smoke", "--fresh",
-                "--output", out, "--no-progress", "--workers", "1", cwd=tmp_path)
+                "--output", out, "--no-progress", "--workers", "1", "--no-checks", cwd=tmp_path)
     assert fresh.returncode == 0 and "0 already done, 4 to run" in fresh.stderr, fresh.stderr
     with Reader(out / "results.sqlite") as db:
         assert len(db.runs()) == 4  # replaced, not added

@@ -23,6 +23,9 @@ from suite.training.plan import RunSpec
 
 CHECK_FACTOR = 2  # the step budget of a check, in multiples of the evaluation runs'
 CHECK_SEEDS = {"smoke": 1, "quick": 3, "full": 3}  # the first seeds of a study, checked (smoke: the plumbing)
+# the flagged conditions checked per study: every one, except in the smoke profile, whose short runs flag
+# nearly every condition and whose verdicts are no evidence: one per study shows the path works
+CHECK_CONDITIONS = {"smoke": 1}
 
 
 def check_runs(specs: list[RunSpec], studies, store, profile: str) -> list[RunSpec]:
@@ -44,13 +47,18 @@ def check_runs(specs: list[RunSpec], studies, store, profile: str) -> list[RunSp
         tidy = study_runs(data, rows.iloc[0])
         tidy = tidy[tidy["run_key"].isin(planned)]
         seeds = sorted(tidy["seed"].unique())[:CHECK_SEEDS[profile]]
+        flagged: list = []  # (dataset, condition) checked in this study so far
         for claim in study.claims:
             if claim.control:  # a check of the machinery, not evidence: its outcome is known
                 continue
             frame = tidy if claim.datasets is None else tidy[tidy["dataset"].isin(claim.datasets)]
-            for _, sub in frame.groupby("dataset"):
+            for dataset, sub in frame.groupby("dataset"):
                 sizes = select_sizes(claim.sizes, sub["n_train"].unique().tolist())
                 for condition, _, _ in undertrained_conditions(claim, sub, sizes):
+                    if (dataset, condition) not in flagged:
+                        if len(flagged) >= CHECK_CONDITIONS.get(profile, float("inf")):
+                            continue
+                        flagged.append((dataset, condition))
                     chosen = sub[selects(sub, condition) & sub["n_train"].isin(sizes).to_numpy()
                                  & sub["seed"].isin(seeds).to_numpy()]
                     for key in chosen["run_key"].unique():
