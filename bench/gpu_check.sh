@@ -7,7 +7,8 @@
 #    machine may carry JAX with CUDA and no TensorFlow, and the suite runs there on the jax backend
 #    (from wheels in .whl/ when the machine has no network: bench/README.md, "A GPU machine without network");
 # 2. runs the smoke profile, then the quick `locality` and `bottleneck` studies, on the GPU;
-# 3. prints runs per second, the GPU's utilisation while they ran (nvidia-smi, sampled each second),
+# 3. records the step times measured for `run_suite.py --plan` (bench/step_times.py), and prints runs per
+#    second, the GPU's utilisation while they ran (nvidia-smi, sampled each second),
 #    and the bottleneck study's step-time slopes (the lesson's claim that a Transformer parallelises
 #    over positions is about a GPU: on a CPU those claims are undecidable).
 # It trains for about 10-20 minutes on one GPU. Figures go to OUTPUT_DIR/gpu_check.txt too.
@@ -74,4 +75,7 @@ if util:
           f"busy (>10%) {sum(u > 10 for u in util) / len(util):.0%} of the time; memory used up to {max(memory):.0f} MiB")
 EOF
 python3 docs/findings.py "$OUT/bottleneck/results.sqlite" | grep -i "step time" | tee -a "$LOG" || true
+# the GPU's step times, for --plan's estimate on a GPU (commit suite/training/step_times.json)
+python3 bench/step_times.py "$OUT/locality/results.sqlite" "$OUT/bottleneck/results.sqlite" \
+    --source "bench/gpu_check.sh on $(hostname), $(date +%F)" | tee -a "$LOG"
 say "figures: $LOG"

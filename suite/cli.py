@@ -281,7 +281,7 @@ def _print_plan(args, studies, backend, archs, datasets, sizes, seeds, grid, db_
     from suite.store.read import Reader
     from suite.training import plan_runs
     from suite.training.devices import configure_device, default_workers
-    from suite.training.estimate import describe_plan
+    from suite.training.estimate import describe_plan, recorded_rates
     from suite.training.population import trainer_policy
     from suite.training.tuning import TUNE_SEEDS, sensitivity_runs, tunable, tuned_groups, tuning_of, tuning_runs
 
@@ -299,9 +299,9 @@ def _print_plan(args, studies, backend, archs, datasets, sizes, seeds, grid, db_
           f"{device})")
     if db_path.exists():
         with Reader(db_path) as store:
-            lines = describe_plan(runs, store, device, workers)
+            lines = describe_plan(runs, store, device, workers, recorded_rates())
     else:
-        lines = describe_plan(runs, None, device, workers)
+        lines = describe_plan(runs, None, device, workers, recorded_rates())
     from suite.training.checks import CHECK_FACTOR, CHECK_SEEDS
 
     if not args.no_checks:

@@ -15,13 +15,20 @@ the rate the database holds for it on this device, else the run's average);
 runs trained on, and prices groups never measured on a device at that
 device's average rate (said in the output), so its figure is only as good as
 the runs behind it: a quick run on this machine first makes the full
-profile's estimate honest for its models.
+profile's estimate honest for its models. Devices the database has never
+trained on are priced from `STEP_TIMES`, rates measured on other machines
+and recorded with their source (`record_rates`: `bench/step_times.py`, which
+`bench/gpu_check.sh` runs on a GPU machine), so `--plan` can say what a
+profile costs on a GPU before this machine has one, or that none was
+measured.
 """
 
 from __future__ import annotations
 
+import json
 import time
 from collections import defaultdict
+from pathlib import Path
 
 from suite.text import format_duration
 from suite.training.units import group_key, model_group, units_of
@@ -63,6 +70,38 @@ def measured_rates(store) -> dict:
     return dict(rates)
 
 
+# step times measured on other machines: {"devices": {device: {"source": how, "groups": {json of a model
+# group: seconds per member-step, or ["run", seconds per run]}, "average": seconds per member-step}}}
+STEP_TIMES = Path(__file__).with_name("step_times.json")
+
+
+def recorded_rates(path: Path = STEP_TIMES) -> dict:
+    """device -> (source, rates as `measured_rates` gives them), from a step-times file; {} without one."""
+    if not Path(path).exists():
+        return {}
+    devices = json.loads(Path(path).read_text()).get("devices", {})
+    out = {}
+    for device, entry in devices.items():
+        rates = {tuple(json.loads(group)): tuple(rate) if isinstance(rate, list) else rate
+                 for group, rate in entry["groups"].items()}
+        rates[None] = entry["average"]
+        out[device] = (entry["source"], rates)
+    return out
+
+
+def record_rates(store, source: str, path: Path = STEP_TIMES) -> list[str]:
+    """Adds the rates of every device `store`'s runs trained on to the step-times file at `path` (a
+    device already there is replaced: one measurement per device, the latest); returns the devices."""
+    data = json.loads(Path(path).read_text()) if Path(path).exists() else {"devices": {}}
+    for device, rates in measured_rates(store).items():
+        data["devices"][device] = {
+            "source": source, "average": rates.get(None, 0.0),
+            "groups": {json.dumps(list(group)): list(rate) if isinstance(rate, tuple) else rate
+                       for group, rate in sorted(rates.items(), key=lambda kv: str(kv[0])) if group is not None}}
+    Path(path).write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
+    return sorted(measured_rates(store))
+
+
 def unit_seconds(unit, rates: dict) -> tuple[float, bool]:
     """A unit's estimated training seconds on a device with `rates`, and whether its model was measured."""
     rate = rates.get(model_group(unit[0]))
@@ -77,8 +116,10 @@ def unit_seconds(unit, rates: dict) -> tuple[float, bool]:
     return rate * member_steps(unit), True
 
 
-def describe_plan(specs, store, device: str, workers: int) -> list[str]:
-    """Lines for the user: the runs by study and kind, and the estimated time on each measured device."""
+def describe_plan(specs, store, device: str, workers: int, elsewhere: dict | None = None) -> list[str]:
+    """Lines for the user: the runs by study and kind, and the estimated time on each measured device:
+    those `store`'s runs trained on, then those of `elsewhere` (`recorded_rates`: measured on other
+    machines) it has not, and whether any of them is a GPU."""
     units = units_of(specs)
     by_study: dict = defaultdict(lambda: [0, 0])
     for spec in specs:
@@ -87,8 +128,12 @@ def describe_plan(specs, store, device: str, workers: int) -> list[str]:
     lines = [f"{len(specs):,} runs ({tuning:,} of them tuning learning rates or their sensitivity) in "
              f"{len(units):,} units of work (populations and single runs)"]
     rates = measured_rates(store) if store is not None else {}
+    sources = {where: "this database" for where in rates}
+    for where, (source, groups) in (elsewhere or {}).items():
+        if where not in rates:
+            rates[where], sources[where] = groups, source
     estimates = {}
-    for where, groups in sorted(rates.items(), key=lambda kv: kv[0] != device):
+    for where, groups in sorted(rates.items(), key=lambda kv: (kv[0] != device, kv[0])):
         seconds = defaultdict(float)
         known = 0
         for unit in units:
@@ -100,10 +145,15 @@ def describe_plan(specs, store, device: str, workers: int) -> list[str]:
         lines.append(f"estimated on {where} with {parallel} worker{'s' if parallel > 1 else ''}: "
                      f"{format_duration(sum(seconds.values()) / parallel)} of training, more in all (loading, "
                      f"evaluation, probes) ({known} of {len(units)} units from step times measured for their "
-                     f"models there, the rest at that device's average)")
+                     f"models there, the rest at that device's average)"
+                     + (f"; step times measured elsewhere: {sources[where]}" if sources[where] != "this database"
+                        else ""))
     if not rates:
         lines.append("no estimate: the database holds no runs to measure step times from (run the quick "
                      "profile first, or pass --output where earlier results are)")
+    if not any(where.startswith("GPU") for where in rates):
+        lines.append("on a GPU: no estimate, no GPU has been measured (bench/gpu_check.sh on a machine with an "
+                     "NVIDIA GPU measures one and records its step times for --plan)")
     for study, (evaluation, tune) in by_study.items():
         times = ", ".join(f"{format_duration(s[study])} on {w.split(' (')[0]}" for w, s in estimates.items())
         lines.append(f"  {study}: {evaluation:,} runs + {tune:,} tuning" + (f" ({times}, one worker)" if times else ""))
