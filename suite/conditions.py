@@ -50,16 +50,3 @@ def compared_pairs(a: Mapping, b: Mapping, each: Mapping | None) -> list[tuple[d
         return dict(condition) if column in condition else {column: value, **condition}
 
     return [(fill(a, v), fill(b, v) if b else {}) for v in values]
-
-
-def select_sizes(spec, available) -> list[int]:
-    """The training-set sizes a claim reads of those `available`: "all", "smallest:K", "largest:K", or a
-    tuple of sizes."""
-    available = sorted(available)
-    if spec == "all":
-        return available
-    if isinstance(spec, str) and ":" in spec:
-        end, k = spec.split(":")
-        k = int(k)
-        return available[:k] if end == "smallest" else available[-k:]
-    return [s for s in available if s in set(spec)]
