@@ -34,8 +34,9 @@ def summary(path: str, study: str | None = None) -> list[str]:
     lines = [f"{path}: {len(tune)} tuning runs, {sum(r[7] or 0 for r in tune):.0f} training seconds summed "
              f"over workers; {len([r for r in runs if r[0] == 'eval'])} evaluation runs"]
     if tune and started[0]:
+        whole = f"{started[1] - started[0]:.0f} s" if started[1] else "still running"
         lines.append(f"tuning phase: {max(r[8] for r in tune) - started[0]:.0f} s of wall time from the session's "
-                     f"start; the whole session {started[1] - started[0]:.0f} s")
+                     f"start; the whole session {whole}")
     tried: dict = defaultdict(set)  # (arch, dataset, setting) -> variant tuned -> rates
     for _, task, arch, dataset, setting, variant, lr, *_ in tune:
         tried[(arch, dataset, setting or "", variant)].add(lr)

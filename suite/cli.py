@@ -97,7 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--learning-rates", metavar="A,B|none",
                    help="the grid every architecture's learning rate is chosen from, on the validation split "
                         "and on seeds of its own (e.g. 1e-3,3e-3; a choice at its edge extends it by half-decade "
-                        "steps, within 1e-5 to 1e-1); 'none': no tuning, each model's default rate, and no sweep "
+                        "steps, within 1e-5 to 1); 'none': no tuning, each model's default rate, and no sweep "
                         "of the GAN recipes' rates (default: the profile's grid: quick 3e-4,1e-3,3e-3,1e-2; full "
                         "adds 1e-4; smoke none)")
     p.add_argument("--no-checks", action="store_true",

@@ -169,7 +169,7 @@ def test_ties_failures_and_single_seeds():
 # --- the grid that extends itself --------------------------------------------------------------------------
 
 def test_a_half_decade_step_beyond_an_edge_stays_on_the_ladder_and_within_the_bounds():
-    for rate in (1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1):
+    for rate in (1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1, 3e-1, 1.0):
         up, down = next_rate(rate, 1), next_rate(rate, -1)
         assert up > rate > down
         assert math.log10(up / rate) == pytest.approx(0.5, abs=0.03)  # 3x or 3.33x
@@ -179,7 +179,7 @@ def test_a_half_decade_step_beyond_an_edge_stays_on_the_ladder_and_within_the_bo
     grid = [3e-4, 1e-3, 3e-3, 1e-2]
     assert extension(grid, 1e-3) == ([], False)  # interior
     assert extension(grid, 1e-2) == ([3e-2], False) and extension(grid, 3e-4) == ([1e-4], False)
-    assert extension([3e-2, 1e-1], BOUNDS[1]) == ([], True)  # the largest rate is the bound
+    assert extension([next_rate(BOUNDS[1], -1), BOUNDS[1]], BOUNDS[1]) == ([], True)  # the largest is the bound
     assert extension([BOUNDS[0], 3e-5], BOUNDS[0]) == ([], True)
     assert extension([1e-3], 1e-3) == ([3e-4, 3e-3], False)  # one rate: both sides
     assert extension(grid, None) == ([], False)  # nothing chosen (every rate failed)
@@ -350,11 +350,12 @@ def test_the_report_shows_the_grid_s_scores_the_choice_and_the_variants_that_sha
     assert "extended (3e-4)" in row["grid"] and row["variants at the chosen rate"] == "natural, permuted"
     assert "evaluated apart" not in section["frame"]
     # a choice at the bound is said; a variant evaluated at another rate (an earlier tuning) too
-    data = _tuned_study({3e-2: [0.5, 0.5, 0.5], 1e-1: [0.9, 0.9, 0.9]}, extended=(1e-1,),
-                        evaluated={"natural": 1e-1, "permuted": 3e-2})
+    below = next_rate(BOUNDS[1], -1)
+    data = _tuned_study({below: [0.5, 0.5, 0.5], BOUNDS[1]: [0.9, 0.9, 0.9]}, extended=(BOUNDS[1],),
+                        evaluated={"natural": BOUNDS[1], "permuted": below})
     row = rate_section(data, study)["frame"].iloc[0]
     assert "at the bound" in row["grid"] and row["variants at the chosen rate"] == "natural"
-    assert row["evaluated apart"] == "permuted at 3e-2"
+    assert row["evaluated apart"] == f"permuted at {below:.0e}".replace("e-0", "e-")
     # a choice at an edge that was not extended (runs of an interrupted tuning) is said
     data = _tuned_study({1e-3: [0.5, 0.5, 0.5], 3e-3: [0.9, 0.9, 0.9]})
     assert "edge of the rates tried" in rate_section(data, study)["caption"]
