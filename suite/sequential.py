@@ -44,7 +44,8 @@ LOOKS = (3, 5, 10, 20, 40)
 # O'Brien and Fleming's (Jennison and Turnbull 2000, section 7.2.1)
 RHO = 3.0
 # a verdict's `method` (`suite.claims.ClaimResult`): the procedure, its looks recorded beside it
-PROCEDURE = f"group-sequential t-tests over seeds (level spent as 0.025 t^{RHO:g}, Kim and DeMets 1987)"
+SPENDING = f"level spent as 0.025 t^{RHO:g}, Kim and DeMets 1987"
+PROCEDURE = f"group-sequential t-tests over seeds ({SPENDING})"
 
 
 def looks_for(planned: int) -> tuple[int, ...]:
@@ -82,7 +83,7 @@ class Decision:
     verdict: supported, contradicted or inconclusive; n_seeds: the seeds of the look it rests on (the
     deciding look, else the last look reached; all the values where no look is reached); look: that
     look's index in `looks` (None: none reached); level: that look's nominal level; p_for, p_against:
-    its two one-sided p-values (`suite.statistics.decision_p_values`); open: no look decided and the last
+    its two one-sided p-values (`suite.statistics.decision_p_values`); pending: no look decided and the last
     is not reached, so more seeds may decide it."""
 
     verdict: str
@@ -92,7 +93,7 @@ class Decision:
     level: float | None
     p_for: float | None
     p_against: float | None
-    open: bool
+    pending: bool
 
     @property
     def p_value(self) -> float | None:
@@ -140,7 +141,7 @@ def sequential_test(test: str, values, margin: float, planned: int | None = None
     looks = looks_for(planned or max(len(values), 1))
     reached = tuple(n for n in reached_looks(looks, len(values)) if n >= 2)  # a t-test needs 2 seeds
     if not reached:
-        return Decision("inconclusive", len(values), looks, None, None, None, None, open=len(values) < looks[-1])
+        return Decision("inconclusive", len(values), looks, None, None, None, None, pending=len(values) < looks[-1])
     # the last look reached spends the rest of the level where it is the last (planned, or short of it in
     # a failed or interrupted run); looks before the last keep the levels of the planned schedule
     final = reached[-1] == looks[-1] or reached[-1] not in looks
@@ -149,7 +150,7 @@ def sequential_test(test: str, values, margin: float, planned: int | None = None
     verdict, look = first_rejection([q[0] for q in p], [q[1] for q in p], levels)
     verdict, look = int(verdict), int(look)
     return Decision({1: "supported", -1: "contradicted", 0: "inconclusive"}[verdict], reached[look], looks,
-                    look, levels[look], p[look][0], p[look][1], open=verdict == 0 and not final)
+                    look, levels[look], p[look][0], p[look][1], pending=verdict == 0 and not final)
 
 
 def repeated_interval(values, decision: Decision) -> tuple[float, float, float]:

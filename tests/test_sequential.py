@@ -109,7 +109,7 @@ def test_sequential_test_decides_as_the_rule_and_ignores_seeds_beyond_its_look(t
         p = [decision_p_values(test, values[:n], margin) for n in looks]
         verdict, look = first_rejection([q[0] for q in p], [q[1] for q in p], nominal_levels(looks))
         assert decision.verdict == {1: "supported", -1: "contradicted", 0: "inconclusive"}[int(verdict)]
-        assert decision.n_seeds == looks[int(look)] and not decision.open
+        assert decision.n_seeds == looks[int(look)] and not decision.pending
         # the repeated interval decides as the look's tests do
         _, low, high = repeated_interval(values, decision)
         assert decide(test, low, high, margin) == decision.verdict
@@ -123,10 +123,10 @@ def test_sequential_test_decides_as_the_rule_and_ignores_seeds_beyond_its_look(t
 
 def test_an_undecided_verdict_stays_open_until_the_last_look():
     values = np.random.default_rng(6).normal(0.0, 1.0, PLANNED)
-    assert sequential_test("better", values[:2], 0.0, PLANNED).open  # no look reached
-    assert sequential_test("better", values[:5], 0.0, PLANNED).open
+    assert sequential_test("better", values[:2], 0.0, PLANNED).pending  # no look reached
+    assert sequential_test("better", values[:5], 0.0, PLANNED).pending
     final = sequential_test("better", values, 0.0, PLANNED)
-    assert final.verdict == "inconclusive" and not final.open and final.n_seeds == PLANNED
+    assert final.verdict == "inconclusive" and not final.pending and final.n_seeds == PLANNED
     # no planned count: every seed there is the last look
     assert sequential_test("better", values[:7], 0.0).looks == (3, 5, 7)
 
@@ -136,3 +136,55 @@ def test_the_p_value_is_at_most_the_level_exactly_where_a_look_rejects():
     for effect in np.linspace(0, 3, 25):
         decision = sequential_test("better", rng.normal(effect, 1.0, PLANNED), 0.0, PLANNED)
         assert (decision.p_value <= ONE_SIDED) == (decision.verdict != "inconclusive")
+
+
+def _runs(gain_by_seed, seeds, dataset="d"):
+    """Tidy rows: arch a at 0.5 + gain(seed), b at 0.5, at two sizes, with a's skill for a gate."""
+    import pandas as pd
+
+    rows = []
+    for seed in seeds:
+        for n in (100, 400):
+            for arch, value in (("a", 0.5 + gain_by_seed(seed)), ("b", 0.5)):
+                base = {"dataset": dataset, "arch": arch, "variant": "natural", "matched": 1, "n_train": n,
+                        "seed": seed, "run_key": f"{arch}-{n}-{seed}"}
+                rows += [{**base, "metric": "test/accuracy", "value": value},
+                         {**base, "metric": "test/skill", "value": 0.9 if seed < 5 else 0.1}]
+    return pd.DataFrame(rows)
+
+
+def test_a_verdict_is_the_same_whatever_seeds_beyond_its_deciding_look_the_database_holds():
+    from suite.adequacy import Gate
+    from suite.claims import Claim, evaluate_claim
+
+    claim = Claim(text="a beats b", a={"arch": "a"}, b={"arch": "b"})
+    gate = Gate(model={"arch": "a"}, metric="test/skill", level=0.5, source="a test's level")
+    decisive = lambda seed: 0.2 + 0.001 * (seed % 3) if seed < 5 else -0.3  # noqa: E731: later seeds lose
+    fields = ("verdict", "estimate", "low", "high", "n_seeds", "p_value", "level", "gates", "note", "looks")
+    first = evaluate_claim(claim, _runs(decisive, range(3)), (gate,), planned=PLANNED)[0]
+    assert first.verdict == "supported" and first.n_seeds == 3 and first.looks == (3, 5, 10)
+    assert first.method.startswith("group-sequential") and not first.pending
+    for held in (range(5), range(10), range(20)):  # the later seeds' runs also fail the gate
+        again = evaluate_claim(claim, _runs(decisive, held), (gate,), planned=PLANNED)[0]
+        assert [getattr(again, f) for f in fields] == [getattr(first, f) for f in fields]
+    # the interval is the first look's repeated one: wider than the plain 95% interval of the same seeds
+    from suite.statistics import mean_ci
+
+    plain = mean_ci([0.2, 0.201, 0.202])
+    assert first.low < plain[1] and first.high > plain[2]
+
+
+def test_an_undecided_verdict_is_pending_until_its_last_look_and_a_spread_waits_for_every_seed():
+    from suite.claims import Claim, evaluate_claim
+
+    noisy = lambda seed: (-1) ** seed * 0.05 + 0.001 * seed  # noqa: E731
+    claim = Claim(text="a beats b", a={"arch": "a"}, b={"arch": "b"})
+    early = evaluate_claim(claim, _runs(noisy, range(5)), planned=PLANNED)[0]
+    assert early.pending and early.n_seeds == 5 and "no decision yet at 5 of 10" in early.note
+    last = evaluate_claim(claim, _runs(noisy, range(10)), planned=PLANNED)[0]
+    assert last.verdict == "inconclusive" and not last.pending and last.n_seeds == 10
+    assert last.p_value > ONE_SIDED and last.level == pytest.approx(nominal_levels((3, 5, 10))[-1])
+    spread = Claim(text="a varies more", a={"arch": "a"}, b={"arch": "b"}, statistic="spread")
+    for held, pending in ((range(5), True), (range(10), False), (range(12), False)):
+        result = evaluate_claim(spread, _runs(noisy, held), planned=PLANNED)[0]
+        assert result.pending == pending and result.looks == (PLANNED,) and result.n_seeds == min(len(held), PLANNED)
