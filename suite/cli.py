@@ -474,7 +474,7 @@ def _main(args, argv) -> int:
         if superseded:
             print(f"note: {superseded} stored runs came from another version of the code, other settings or tasks "
                   "the code no longer has: kept in the database, left out of the report", file=sys.stderr)
-        runs, ran, counts = train_in_rounds(runs, studies, args.profile, seeds, run, store, done)  # seeds in rounds
+        runs, ran, counts = train_in_rounds(runs, studies, args.profile, seeds, run, store)  # seeds in rounds
         ran += tuned[0]
         counts = {**counts, **{k: counts[k] + tuned[1][k] for k in ("ok", "failed")}}
         # then the conditions still improving when their budget ended, again at twice the budget

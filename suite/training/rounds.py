@@ -74,7 +74,7 @@ def round_runs(specs: list[RunSpec], studies, profile: str, seeds, round_: int,
 def undecided_reads(specs: list[RunSpec], studies, store, profile: str, seeds, keys=None) -> dict:
     """study name -> the names of the tasks whose runs its undecided claims read: every claim of each
     study in `studies` evaluated on the stored evaluation runs among `specs` (only those whose key is in
-    `keys`, where given: the runs trained in this session, with `--fresh`), with its study's planned
+    `keys`, where given: the runs of the rounds so far), with its study's planned
     seeds as the last look; a result still `pending` (`suite.claims.ClaimResult`) reads the runs its
     conditions select on its dataset, and those of the competence gates it rests on."""
     from suite.claims import evaluate_claim
@@ -117,13 +117,14 @@ def read_keys(claim, result, tidy) -> set:
     return set(frame.loc[mask, "run_key"])
 
 
-def train_in_rounds(specs: list[RunSpec], studies, profile: str, seeds, train, store,
-                    done: set) -> tuple[list[RunSpec], int, dict]:
+def train_in_rounds(specs: list[RunSpec], studies, profile: str, seeds, train,
+                    store) -> tuple[list[RunSpec], int, dict]:
     """Trains the evaluation runs among `specs` of `studies` round by round (`round_runs`), evaluating the
     claims from `store` (a `suite.store.write.Writer`) after each round but the last (`undecided_reads`),
     until none is undecided; the other runs of `specs` (the recipes' sweep, kind "sensitivity") train with
-    the first round. `train(specs, what) -> (runs trained, counts)` trains what `done` (the keys stored
-    before this session) lacks. Returns (the runs of the rounds and the others, how many trained, their
+    the first round. `train(specs, what) -> (runs trained, counts)` trains those not stored yet. Each
+    round's claims read the runs of the rounds so far only (stored before or trained now), so a rerun
+    takes the same rounds. Returns (the runs of the rounds and the others, how many trained, their
     counts)."""
     evaluation = [s for s in specs if s.kind == "eval"]
     others = [s for s in specs if s.kind != "eval"]
@@ -137,8 +138,8 @@ def train_in_rounds(specs: list[RunSpec], studies, profile: str, seeds, train, s
         ran += now
         counts = {**counted, **{k: counts[k] + counted[k] for k in ("ok", "failed")}}
         if round_ + 1 < rounds:
-            seen = set(trained) | (done & {r.key for r in evaluation})  # with --fresh (done empty): this session's
-            reads = undecided_reads(evaluation, studies, store, profile, seeds, seen)
+            # the rounds' runs so far, stored before or trained now: a rerun takes the same rounds
+            reads = undecided_reads(evaluation, studies, store, profile, seeds, set(trained))
             if not any(reads.values()):
                 break
     if rounds > 1:
