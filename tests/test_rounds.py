@@ -9,6 +9,7 @@ import json
 import numpy as np
 
 from suite.claims import Claim, evaluate_claim
+from suite.report import write_report
 from suite.report.frames import load_results, study_runs
 from suite.report.html import planned_seeds
 from suite.store.read import Reader
@@ -17,6 +18,7 @@ from suite.store.write import Writer
 from suite.studies import PROFILES, Study, Task
 from suite.training.plan import BUDGETS, RunSpec
 from suite.training.rounds import first_round, round_runs, train_in_rounds
+from conftest import read_report
 
 SEEDS = 10
 TASKS = {name: Task(name=f"r/{name}", study="r", dataset="digits", arch="mlp", setting=name)
@@ -72,6 +74,11 @@ def test_a_decided_claim_stops_drawing_seeds_and_a_rerun_takes_the_same_rounds(t
     assert planned_seeds(row) == SEEDS
     clear, noisy = (evaluate_claim(c, study_runs(data, row), planned=planned_seeds(row))[0] for c in CLAIMS)
     assert (clear.verdict, clear.n_seeds, noisy.n_seeds, noisy.pending) == ("supported", 3, SEEDS, False)
+    # the page shows each verdict's seeds, its looks and its procedure
+    with Reader(db) as store:
+        index = write_report(store, tmp_path / "index.html")
+    page = read_report(index)
+    assert "3 (looks 3/5/10)" in page and "10 (looks 3/5/10)" in page and "group-sequential t-tests" in page
     # a rerun trains nothing and takes the same rounds
     again = []
     with Writer(db) as store:
