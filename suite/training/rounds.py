@@ -157,5 +157,5 @@ def first_round(specs: list[RunSpec], studies, profile: str, seeds) -> tuple[lis
     looks = sorted({study_looks(s, profile, seeds) for s in studies})
     return first, [f"then: evaluation seeds in rounds, at {' | '.join('/'.join(map(str, x)) for x in looks)} seeds "
                    f"(the verdicts are looked at after each round): a later round trains only the tasks that claims "
-                   f"still undecided read, which depends on the results; at most {len(specs) - len(first)} runs "
+                   f"still undecided read, which depends on the results; at most {len(specs) - len(first):,} runs "
                    f"more (not counted above)"]
