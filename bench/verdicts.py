@@ -56,6 +56,10 @@ def results(db: str, declared: bool) -> list[dict]:
     gated = "gates" in inspect.signature(evaluate_claim).parameters  # a checkout with competence gates
     if gated:
         from suite.report.html import stored_gates
+    # a checkout with sequential verdicts: the seeds planned, as the study's row stores them, are the last look
+    sequential = "planned" in inspect.signature(evaluate_claim).parameters
+    if sequential:
+        from suite.report.html import planned_seeds
     with Store(db) as store:
         data = load_results(store)
     rows = []
@@ -69,7 +73,8 @@ def results(db: str, declared: bool) -> list[dict]:
                 if claim is None:  # a study this checkout does not declare (a user's data)
                     continue
                 claim = Claim.from_json(claim.to_json())  # as a run stores it (conditions' keys sorted)
-            found = (evaluate_claim(claim, tidy, gates) if gated else evaluate_claim(claim, tidy)) if len(tidy) else []
+            extra = {"planned": planned_seeds(study)} if sequential else {}
+            found = (evaluate_claim(claim, tidy, gates, **extra) if gated else evaluate_claim(claim, tidy)) if len(tidy) else []
             for r in found:
                 rows.append({"study": study["name"], "claim": claim.text, "dataset": r.dataset,
                              **{f: list(getattr(r, f)) if f == "sizes" else getattr(r, f, None) for f in FIELDS}})

@@ -68,7 +68,13 @@ def holm_verdicts(results: list, level: float = ONE_SIDED) -> list[tuple[str, fl
     with a p-value (supported, contradicted or inconclusive; controls and undecidable verdicts are
     not in the family) has its p-value adjusted by Holm's method (`suite.statistics.holm`) and keeps a
     supported or contradicted verdict only where the adjusted p is at most `level` (the one-sided level
-    of every test), inconclusive otherwise. The others keep their verdict, with no adjusted p."""
+    of every test), inconclusive otherwise. The others keep their verdict, with no adjusted p.
+
+    A sequential verdict (`suite.sequential`) tests at its look's nominal level, below `level`; its
+    p-value is the look's, scaled by `level` / that nominal level (`suite.sequential.Decision.p_value`),
+    so that every p-value here is read against the same `level`: an approximation (the scaled p is not
+    the chance of the whole procedure rejecting), exact in that it is at most `level` exactly where the
+    verdict's own look rejects."""
     family = [i for i, r in enumerate(results) if not r.claim.control and r.p_value is not None
               and r.verdict in ("supported", "contradicted", "inconclusive")]
     adjusted = dict(zip(family, holm([results[i].p_value for i in family])))

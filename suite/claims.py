@@ -5,11 +5,18 @@ MLP on natural images), on one metric. For every seed the runner's pairing
 gives both conditions the same training subset, so the paired difference
 a - b (sign-flipped for lower-is-better metrics, so positive always means "a
 is better"; a metric's direction is declared once, in `suite.metrics`) is
-averaged over the selected training-set sizes into one value per seed. A Student-t interval over seeds (n - 1 degrees of freedom) gives a
-95% interval of its mean, and the claim's test turns the interval into a
-verdict. (A percentile bootstrap would not do at the seeds used: with 3 seeds
-its "95%" interval is the range of the three values, which under no effect at
-all excludes 0 a quarter of the time.)
+averaged over the selected training-set sizes into one value per seed. A
+Student-t interval over seeds (n - 1 degrees of freedom) gives an interval
+of its mean, and the claim's test turns the interval into a verdict. (A
+percentile bootstrap would not do at the seeds used: with 3 seeds its "95%"
+interval is the range of the three values, which under no effect at all
+excludes 0 a quarter of the time.) The seeds are read in rounds
+(`suite.sequential`): at 3, 5, 10 ... seeds, up to those planned, each look
+testing at a level smaller than 0.025 per side, so that all the looks
+together hold 0.025; the first look that decides gives the verdict, its
+seeds and its interval (a repeated confidence interval: the Student-t
+interval at that look's level, 95% where there is one look). Below, "the
+interval" is that one.
 
 - "better":     supported if the interval lies above 0, contradicted if it
                 lies below 0, inconclusive otherwise.
@@ -27,6 +34,9 @@ the one-sided t-test that rejects, TOST for "negligible", the permutation
 test for a spread), which decides exactly as the interval does; across the
 run's evidential verdicts (controls aside) the report shows them again after
 Holm's adjustment (`suite.aggregation.holm_verdicts`), beside the unadjusted ones.
+A sequential verdict's p-value is its look's, scaled to the 0.025 of a single
+test (`suite.sequential.Decision.p_value`). A spread stays a fixed design on
+every planned seed (`evaluate_claim` says why).
 
 Variations: an empty *b* compares *a* with the constant `reference` (e.g.
 "the RNN's skill over the trivial baseline is at most 0.1"); `each` repeats
@@ -91,10 +101,11 @@ from suite.aggregation import AGGREGATION, CONTROL_FAILED, decide_control
 from suite.conditions import select_sizes
 from suite.differences import spread_difference, weakest_difference
 from suite.metrics import higher_is_better
-from suite.statistics import TESTS, decision_p_values, mean_ci, verdict_of
+from suite.sequential import PROCEDURE, SPENDING, repeated_interval, sequential_test
+from suite.statistics import ONE_SIDED, TESTS, verdict_of
 
-INTERVAL = "Student-t interval of the mean over seeds"
-TOST = "two one-sided t-tests (TOST) over seeds"
+INTERVAL = PROCEDURE
+TOST = f"group-sequential two one-sided t-tests (TOST) over seeds ({SPENDING})"
 SPREAD_TEST = "paired permutation test over seeds"
 STATISTICS = ("mean", "slope", "spread")
 VERDICTS = ("supported", "contradicted", "inconclusive", "undecidable", CONTROL_FAILED)
@@ -248,7 +259,7 @@ class ClaimResult:
     estimate: float | None
     low: float | None
     high: float | None
-    n_seeds: int
+    n_seeds: int  # the seeds the verdict rests on: those of its deciding look, else of its last look
     sizes: tuple
     note: str = ""
     method: str = ""  # how the interval or test was computed (INTERVAL, TOST, SPREAD_TEST)
@@ -257,6 +268,10 @@ class ClaimResult:
     # two, for it or against it); None where no test was made
     p_value: float | None = None
     gates: tuple = ()  # the competence gates it rests on, measured (`suite.adequacy.GateCheck`)
+    looks: tuple = ()  # the seed counts the procedure looks at (`suite.sequential.looks_for`); one: fixed
+    level: float | None = None  # the one-sided nominal level of the look the verdict rests on
+    # no look decided and the last is not reached yet: more seeds may decide it (the rounds draw them)
+    pending: bool = False
 
     @property
     def competent(self) -> bool:
@@ -264,7 +279,7 @@ class ClaimResult:
         return all(check.passed for check in self.gates)
 
 
-def evaluate_claim(claim: Claim, runs, gates=(), checks=None) -> list[ClaimResult]:
+def evaluate_claim(claim: Claim, runs, gates=(), checks=None, planned: int | None = None) -> list[ClaimResult]:
     """Verdicts of one claim, one per dataset (one in all for slopes), from a tidy frame of ok runs.
 
     `runs` needs the columns dataset, seed, n_train, metric, value, the
@@ -274,6 +289,10 @@ def evaluate_claim(claim: Claim, runs, gates=(), checks=None) -> list[ClaimResul
     below its gate is undecidable. `checks`: the tidy rows of the runs
     trained again at a longer budget (`suite.training.checks`), which decide
     whether an "under-trained" qualifier stays (`longer_training`).
+    `planned`: the seeds planned for the study, the sequential procedure's
+    last look (`suite.sequential`); None: every seed the runs hold. A verdict
+    reads the seeds in order, and only those up to the look it rests on
+    (its gates and qualifiers too): seeds beyond it never change it.
     """
     compared = {claim.metric}
     if claim.change and "metric" in claim.change:  # two measurements of the same runs
@@ -292,21 +311,27 @@ def evaluate_claim(claim: Claim, runs, gates=(), checks=None) -> list[ClaimResul
         groups = [(" vs ".join(across), frame)] if frame["dataset"].isin(across).any() else []
     else:
         groups = sorted(frame.groupby("dataset"), key=lambda kv: kv[0])
-    results = []
+    results, used = [], []  # used: per result, the seeds it read
     for dataset, sub in groups:
         if claim.statistic == "spread":
-            estimate, p_more, p_less, n, sizes = spread_difference(claim, sub)
+            # a fixed design, on the first `planned` seeds: a spread over seeds is no mean whose t statistics
+            # grow with the seeds, and its permutation test cannot reach an early look's level at 3 seeds
+            # (its smallest p-value is 1/8)
+            seeds = sorted(sub["seed"].unique())[:planned]
+            estimate, p_more, p_less, n, sizes = spread_difference(claim, sub[sub["seed"].isin(seeds)])
             sizes = tuple(int(x) for x in sizes)
+            used.append(seeds)
+            fixed = dict(method=SPREAD_TEST, looks=(planned or n,), pending=n < (planned or n))
             if p_more is None:
                 results.append(ClaimResult(claim, dataset, "inconclusive", estimate, None, None, n, sizes,
                                            note="fewer than 3 seeds with both conditions: no test of a spread",
-                                           method=SPREAD_TEST))
+                                           **fixed))
                 continue
             # "better" for a: more spread where higher is better, less where lower is
             p_for, p_against = (p_more, p_less) if claim.prefers_higher else (p_less, p_more)
             results.append(ClaimResult(claim, dataset, verdict_of(p_for, p_against), estimate, None, None, n,
                                        sizes, note=f"one-sided p = {min(p_for, p_against):.3f}",
-                                       method=SPREAD_TEST, p_value=min(p_for, p_against)))
+                                       p_value=min(p_for, p_against), level=ONE_SIDED, **fixed))
             continue
         diff = weakest_difference(claim, sub)
         if claim.statistic == "slope":
@@ -316,31 +341,39 @@ def evaluate_claim(claim: Claim, runs, gates=(), checks=None) -> list[ClaimResul
             sizes = select_sizes(claim.sizes, diff["n_train"].unique().tolist())
             per_seed = diff[diff["n_train"].isin(sizes)].groupby("seed")["diff"].mean()
         sizes = tuple(int(s) for s in sizes)
-        if len(per_seed) < 2:
+        per_seed = per_seed.sort_index()  # the seeds in order: look k reads the first n_k
+        # the verdict's tests at the looks of the sequential procedure; at the look it rests on, they reject
+        # exactly where its repeated interval's rule (`suite.statistics.decide`) says
+        decision = sequential_test(claim.test, per_seed.to_numpy(), claim.margin, planned)
+        values = per_seed.to_numpy()[: decision.n_seeds]
+        used.append(list(per_seed.index[: decision.n_seeds]))
+        sequential = dict(looks=decision.looks, level=decision.level, pending=decision.pending,
+                          method=TOST if claim.test == "negligible" else INTERVAL)
+        if len(values) < 2:
             sign = 1.0 if claim.prefers_higher else -1.0
             results.append(
-                ClaimResult(claim, dataset, "inconclusive", None if per_seed.empty else sign * float(per_seed.mean()),
-                            None, None, len(per_seed), sizes,
-                            note="fewer than 2 seeds with both conditions: no interval")
+                ClaimResult(claim, dataset, "inconclusive", None if per_seed.empty else sign * float(values.mean()),
+                            None, None, len(values), sizes,
+                            note="fewer than 2 seeds with both conditions: no interval", **sequential)
             )
             continue
-        estimate, low, high = mean_ci(per_seed.to_numpy())
-        # the verdict's tests, which reject exactly where the interval rule (`suite.statistics.decide`) says
-        p_for, p_against = decision_p_values(claim.test, per_seed.to_numpy(), claim.margin)
-        verdict = verdict_of(p_for, p_against)
-        reason = undecidable(claim, per_seed.to_numpy(), low, high, test_split_size(everything, dataset))
+        estimate, low, high = repeated_interval(values, decision)
+        verdict = decision.verdict
+        reason = undecidable(claim, values, low, high, test_split_size(everything, dataset), decision.pending)
         if reason and (verdict != "contradicted" or reason.startswith("the same")):
             verdict, note = "undecidable", reason
         else:
             note = ""
-        if claim.test == "negligible":
-            note = "; ".join(filter(None, (f"TOST p = {p_for:.3g}", note)))
+        if decision.pending:
+            note = "; ".join(filter(None, (f"no decision yet at {decision.n_seeds} of {decision.looks[-1]} "
+                                           f"planned seeds", note)))
+        if claim.test == "negligible" and decision.p_for is not None:
+            note = "; ".join(filter(None, (f"TOST p = {decision.p_for:.3g}", note)))
         # shown as plain a - b (the sign flip for lower-is-better metrics is internal)
         if not claim.prefers_higher:
             estimate, low, high = -estimate, -high, -low
-        results.append(ClaimResult(claim, dataset, verdict, estimate, low, high, len(per_seed), sizes,
-                                   note=note, method=TOST if claim.test == "negligible" else INTERVAL,
-                                   p_value=min(p_for, p_against)))
+        results.append(ClaimResult(claim, dataset, verdict, estimate, low, high, len(values), sizes,
+                                   note=note, p_value=decision.p_value, **sequential))
     if claim.device and "device" in everything.columns:
         devices = sorted(everything["device"].dropna().unique())
         if not any(claim.device in d for d in devices):
@@ -350,6 +383,7 @@ def evaluate_claim(claim: Claim, runs, gates=(), checks=None) -> list[ClaimResul
     if "dataset" in everything.columns:
         for i, r in enumerate(results):
             data = everything if claim.statistic == "slope" or across else everything[everything["dataset"] == r.dataset]
+            data = data[data["seed"].isin(used[i])] if "seed" in data.columns else data
             if claim.datasets is not None:
                 data = data[data["dataset"].isin(claim.datasets)]
             gated = tuple(gate_checks(claim, data, gates))
@@ -384,12 +418,14 @@ def test_split_size(runs, dataset) -> int | None:
     return int(values.min()) if len(values) else None
 
 
-def undecidable(claim: Claim, per_seed, low: float, high: float, examples: int | None) -> str:
+def undecidable(claim: Claim, per_seed, low: float, high: float, examples: int | None,
+                pending: bool = False) -> str:
     """Why the data cannot decide a claim whatever the effect ("" when they can); see the module docstring.
 
     A contradicted verdict stands against the two interval rules (the data
     did decide it), not against a constant difference (then nothing was
-    measured)."""
+    measured). An interval wider than a band counts only at the last look
+    (not while `pending`): more seeds may narrow it."""
     # two conditions that differ by the same amount on every seed were not both measured (one is fixed by
     # construction, or both saturate); one condition at the same value on every seed against a constant
     # (an RNN at skill 1.0 on every seed) is a measurement
@@ -400,7 +436,7 @@ def undecidable(claim: Claim, per_seed, low: float, high: float, examples: int |
     if examples and proportion and 0 < claim.margin < 1 / examples:
         return (f"margin {claim.margin:g} is below one example of the {examples}-example test set "
                 f"({1 / examples:.3f})")
-    if claim.test == "negligible" and claim.margin > 0 and high - low > 2 * claim.margin:
+    if claim.test == "negligible" and claim.margin > 0 and high - low > 2 * claim.margin and not pending:
         return (f"the interval ({high - low:.3f} wide) is wider than the band [-{claim.margin:g}, "
                 f"{claim.margin:g}]: no outcome could be supported at these seeds")
     return ""

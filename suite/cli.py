@@ -279,7 +279,7 @@ def _write_report(store, path: Path, export: str | None = None, single_page: boo
 def _print_plan(args, studies, backend, archs, datasets, sizes, seeds, grid, db_path) -> int:
     """`--plan`: the runs and their estimated time, nothing trained or written."""
     from suite.store.read import Reader
-    from suite.training import plan_runs
+    from suite.training import first_round, plan_runs
     from suite.training.devices import configure_device, default_workers
     from suite.training.estimate import describe_plan, recorded_rates
     from suite.training.population import trainer_policy
@@ -290,7 +290,8 @@ def _print_plan(args, studies, backend, archs, datasets, sizes, seeds, grid, db_
     for note in plan.notes:
         print(f"note: {note}", file=sys.stderr)
     tune = tuning_runs(plan.runs, plan.studies, grid, args.profile)
-    runs = plan.runs + tune
+    first, rounds = first_round(plan.runs, studies, args.profile, seeds)  # the later rounds depend on the results
+    runs = first + tune
     if grid:
         runs += sensitivity_runs(plan.runs, plan.studies)
     device = configure_device()
@@ -304,6 +305,7 @@ def _print_plan(args, studies, backend, archs, datasets, sizes, seeds, grid, db_
         lines = describe_plan(runs, None, device, workers, recorded_rates())
     from suite.training.checks import CHECK_FACTOR, CHECK_SEEDS
 
+    lines += rounds
     if not args.no_checks:
         lines.append(f"then: the models still improving on a claim's metric when their budget ends train again at "
                      f"{CHECK_FACTOR}x the budget on {CHECK_SEEDS[args.profile]} seed(s) (decided from the results; "
@@ -415,8 +417,8 @@ def _main(args, argv) -> int:
     started = time.time()
     with hold_output(output, ["run_suite.py", *argv]), Writer(db_path) as store:  # one trainer per folder
         session = store.start_session(["run_suite.py", *argv])
-        from suite.training import plan_runs, run_plan, study_budget
-        from suite.training.plan import supersede
+        from suite.training import plan_runs, run_plan, study_budget, train_in_rounds
+        from suite.training.plan import seeds_for, supersede
         from suite.training.population import trainer_policy
         from suite.training.tuning import apply_rates, read_tuning, sensitivity_runs, tune_rates, unscored
 
@@ -428,7 +430,7 @@ def _main(args, argv) -> int:
             print(f"note: {note}", file=sys.stderr)
         for study in studies:  # with its place in the lesson's order (tasks.STUDY_MODULES), for the report
             store.record_study(study, args.profile, study_budget(study, args.profile, plan.runs),
-                               REGISTRY.position(study.name))
+                               REGISTRY.position(study.name), len(seeds_for(study, args.profile, seeds)))
         for task, reason in plan.skipped:
             store.record_skip(task, reason)
         for task in {r.task.name: r.task for r in plan.runs}.values():
@@ -472,7 +474,7 @@ def _main(args, argv) -> int:
         if superseded:
             print(f"note: {superseded} stored runs came from another version of the code, other settings or tasks "
                   "the code no longer has: kept in the database, left out of the report", file=sys.stderr)
-        ran, counts = run(runs, "runs")
+        runs, ran, counts = train_in_rounds(runs, studies, args.profile, seeds, run, store)  # seeds in rounds
         ran += tuned[0]
         counts = {**counts, **{k: counts[k] + tuned[1][k] for k in ("ok", "failed")}}
         # then the conditions still improving when their budget ended, again at twice the budget

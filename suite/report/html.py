@@ -54,7 +54,7 @@ def study_section(data: dict, study: pd.Series) -> dict:
     per_run = tidy.drop_duplicates("run_key")
     params, section["param_warnings"] = params_table(per_run)
     section["params"] = params.to_html(index=False, border=0, na_rep="", float_format=lambda v: f"{v:,.0f}")
-    section["verdicts"] = claim_verdicts(claims, tidy, gates, checks)
+    section["verdicts"] = claim_verdicts(claims, tidy, gates, checks, planned_seeds(study))
     section["rates"] = rate_section(data, study)
     section["gates"] = gate_table(gates, tidy)
     section["at_baseline"] = baseline_table(tidy)
@@ -66,13 +66,22 @@ def stored_gates(study: pd.Series) -> tuple:
     return tuple(Gate.from_json(json.dumps(g)) for g in _json_field(study, "gates_json", []))
 
 
-def claim_verdicts(claims: list, tidy: pd.DataFrame, gates=(), checks: pd.DataFrame | None = None) -> list[dict]:
+def planned_seeds(study: pd.Series) -> int | None:
+    """The seeds a study's row says were planned (its verdicts' last look, `suite.sequential`); None in a
+    database made before it was stored: then every seed there is the last look."""
+    seeds = study.get("seeds")
+    return None if seeds is None or pd.isna(seeds) else int(seeds)
+
+
+def claim_verdicts(claims: list, tidy: pd.DataFrame, gates=(), checks: pd.DataFrame | None = None,
+                   planned: int | None = None) -> list[dict]:
     """Each claim's verdict over its datasets and the rows behind it (one per dataset), for the page. Each
     also holds its `results` (`suite.claims.ClaimResult`), which `add_holm` adjusts across the run.
-    `checks`: the tidy rows of the runs trained again at a longer budget (`suite.training.checks`)."""
+    `checks`: the tidy rows of the runs trained again at a longer budget (`suite.training.checks`);
+    `planned`: the seeds planned, the sequential verdicts' last look (`suite.claims.evaluate_claim`)."""
     verdicts = []
     for claim in claims:
-        results = evaluate_claim(claim, tidy, gates, checks)
+        results = evaluate_claim(claim, tidy, gates, checks, planned)
         verdicts.append({
             "text": claim.text, "rule": claim.rule(), "metric": claim.metric, "control": claim.control,
             "cell": claim.cell,
@@ -87,7 +96,7 @@ def claim_verdicts(claims: list, tidy: pd.DataFrame, gates=(), checks: pd.DataFr
             "results": results,
             "rows": [{
                 "dataset": r.dataset, "verdict": r.verdict, "holm": r.verdict, "p": _p(r.p_value), "p_holm": "",
-                "n_seeds": r.n_seeds,
+                "n_seeds": seeds_used(r),
                 "sizes": ", ".join(map(str, r.sizes)),
                 "estimate": "" if r.estimate is None else _signed(r.estimate),
                 "interval": "" if r.low is None else f"[{_signed(r.low)}, {_signed(r.high)}]",
@@ -101,6 +110,15 @@ def claim_verdicts(claims: list, tidy: pd.DataFrame, gates=(), checks: pd.DataFr
     return verdicts
 
 
+def seeds_used(result) -> str:
+    """The seeds a verdict rests on, with the looks of its procedure where it has several (`suite.sequential`):
+    "5 (looks 3/5/10)"; "3 of 10 planned: no decision yet" while more seeds may decide it."""
+    looks = tuple(result.looks)
+    if result.pending:
+        return f"{result.n_seeds} of {looks[-1]} planned: no decision yet"
+    return f"{result.n_seeds} (looks {'/'.join(map(str, looks))})" if len(looks) > 1 else str(result.n_seeds)
+
+
 def run_verdicts(data: dict) -> list[tuple[str, list[dict]]]:
     """(study name, its claims' verdicts: `claim_verdicts`, Holm-adjusted across the run) for every study
     with runs, in the lesson's order: what the report shows, without its figures."""
@@ -112,7 +130,7 @@ def run_verdicts(data: dict) -> list[tuple[str, list[dict]]]:
         tidy = study_runs(data, study)
         if not tidy.empty:
             claims = [Claim.from_json(json.dumps(c)) for c in json.loads(study["claims_json"] or "[]")]
-            found.append((study["name"], claim_verdicts(claims, tidy, stored_gates(study))))
+            found.append((study["name"], claim_verdicts(claims, tidy, stored_gates(study), planned=planned_seeds(study))))
     add_holm([verdicts for _, verdicts in found])
     return found
 

@@ -127,7 +127,8 @@ CREATE TABLE IF NOT EXISTS studies (
     figures_json TEXT, references_json TEXT, position INTEGER, crossover_json TEXT, tuning TEXT,
     data_json TEXT,  -- a user's data: file name, hash, shape, column names (never its contents)
     borrows_json TEXT,  -- another study's runs read as this study's (suite.studies.Borrow)
-    gates_json TEXT  -- competence gates: each compared model's level and its source (suite.adequacy.Gate)
+    gates_json TEXT,  -- competence gates: each compared model's level and its source (suite.adequacy.Gate)
+    seeds INTEGER  -- the seeds planned for its evaluation runs: the sequential verdicts' last look (suite.sequential)
 );
 {runs}
 CREATE TABLE IF NOT EXISTS metrics (

@@ -38,13 +38,15 @@ class Writer(Reader):
     def connect(self) -> sqlite3.Connection:
         return connect_for_writing(self.path)
 
-    def record_study(self, study, profile: str, budget: dict, position: int | None = None) -> None:
-        """`position`: the study's place in the lesson's order (the report lists studies by it)."""
+    def record_study(self, study, profile: str, budget: dict, position: int | None = None,
+                     seeds: int | None = None) -> None:
+        """`position`: the study's place in the lesson's order (the report lists studies by it); `seeds`:
+        the seeds planned for its evaluation runs (its verdicts' last look, `suite.sequential`)."""
         with self.con:
             self.con.execute(
                 "INSERT OR REPLACE INTO studies (name, question, claim, expected, claims_json, profile, "
                 "budget_json, updated_at, figures_json, references_json, position, crossover_json, tuning, "
-                "data_json, borrows_json, gates_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "data_json, borrows_json, gates_json, seeds) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (study.name, study.question, study.claim, study.expected,
                  json.dumps([json.loads(c.to_json()) for c in study.claims]),
                  profile, json.dumps(budget), time.time(),
@@ -52,7 +54,7 @@ class Writer(Reader):
                  json.dumps(study.crossover and [study.crossover[0], list(study.crossover[1])]),
                  getattr(study, "tuning", None), json.dumps(dict(study.data)) if study.data else None,
                  _borrows_json(study, profile),
-                 json.dumps([json.loads(g.to_json()) for g in getattr(study, "gates", ())])),
+                 json.dumps([json.loads(g.to_json()) for g in getattr(study, "gates", ())]), seeds),
             )
 
     def record_skip(self, task, reason: str) -> None:
