@@ -21,6 +21,10 @@ What each member keeps of its own, so that it is an ordinary run:
   stops: a mask freezes its variables and optimizer state from then on. At
   the end every member gets its best weights back (as Keras's EarlyStopping
   with `restore_best_weights=True` does);
+- in a tuning population (the rates of a learning-rate grid x its tuning
+  seeds), successive halving: at a few rungs the rates clearly behind stop,
+  through the same mask (`suite.training.halving`); the rates kept train
+  exactly as they would have in the full grid;
 - its test scores, baseline and skill, extra test sets, probes and history.
 
 Self-supervised and generative models (objective `generate`) train the
@@ -54,6 +58,7 @@ from suite.architectures import build_model, count_flops, get_architecture
 from suite.data import load_variant, subsample_indices
 from suite.store.schema import RunResult
 from suite.training.devices import library_versions
+from suite.training.halving import population_rule, rung_stops
 from suite.training.models import evaluation_batch_size, initial_model, learning_rate_slot, make_optimizer, program_key
 from suite.training.objectives import OBJECTIVES
 from suite.training.plan import RunSpec
@@ -217,6 +222,10 @@ class PopulationTrainer:
 
         active = np.ones(k, dtype=bool)
         stopped_early = np.zeros(k, dtype=bool)
+        # a tuning population's successive halving: rates clearly behind at a rung stop (suite.training.halving)
+        halving = population_rule(specs)
+        rungs = set(halving.rungs(checks)) if halving is not None else set()
+        halted_at = np.zeros(k, dtype=int)  # 0: not halted
         best = np.full(k, np.inf)
         wait = np.zeros(k, dtype=int)
         checks_done = np.zeros(k, dtype=int)
@@ -245,16 +254,18 @@ class PopulationTrainer:
             # a member whose loss left the finite numbers stops there, as a run does on TerminateOnNaN;
             # `finish_run` applies the divergence rule to it
             active &= np.isfinite(losses).all(axis=0)
-            if objective.train_only:  # no early stopping: the budget is the run
-                if not active.any():
-                    break
-                continue
-            improved = active & (val["loss"] < best)
-            best = np.where(improved, val["loss"], best)
-            wait = np.where(improved, 0, wait + active)
-            best_state = _keep_where(improved, (trainable, non_trainable), best_state)
-            stopped_early |= active & (wait >= budget.patience) & (check > 0)
-            active &= ~stopped_early
+            if not objective.train_only:  # early stopping (none where the budget is the run)
+                improved = active & (val["loss"] < best)
+                best = np.where(improved, val["loss"], best)
+                wait = np.where(improved, 0, wait + active)
+                best_state = _keep_where(improved, (trainable, non_trainable), best_state)
+                stopped_early |= active & (wait >= budget.patience) & (check > 0)
+                active &= ~stopped_early
+            if check + 1 in rungs:
+                stop = rung_stops(specs, [{name: values[i] for name, values in history.items()} for i in range(k)],
+                                  objective, active, halted_at > 0)
+                halted_at[stop] = check + 1
+                active &= ~stop
             if not active.any():
                 break
         train_seconds = time.perf_counter() - start
@@ -280,7 +291,7 @@ class PopulationTrainer:
                 extra={name: {m: v[i] for m, v in scores.items()} for name, scores in extra.items()},
                 stopped_early=bool(stopped_early[i]), params=params, flops=flops, step_ms=step_ms,
                 train_seconds=train_seconds / k, epochs=int(checks_done[i]),
-                steps=int(checks_done[i]) * budget.eval_every)
+                steps=int(checks_done[i]) * budget.eval_every, halted_at=int(halted_at[i]) or None)
             results[i] = finish_run(results[i], spec, data, measured)
         probe("trained", trainable, non_trainable)
         for result in results:
