@@ -48,7 +48,9 @@ Only tuning populations halve (evaluation runs never do), and only on the
 population trainer: the per-run trainer (TensorFlow, `--trainer fit`) trains
 each tuning run alone, in whichever worker is free, and keeps the full grid.
 A halved tuning run's key says so (`Halving.config` in `RunSpec.config`): its
-result depends on the rule and on the rates it competed with.
+result depends on the rule and on the rates it competed with. A round too
+large for one population (`suite.training.units.MAX_MEMBERS`) halves each
+part among the members it holds.
 """
 
 from __future__ import annotations
@@ -64,8 +66,8 @@ VERSION = 1  # bump when the rule changes what a halved run is (its key changes 
 # first: the first rung, in validation checks; alpha: the level of the test that a rate is clearly behind.
 # bench/README.md ("Successive halving in tuning") has the cost and the agreement with the full grid of each.
 ETA = 2
-FIRST = 1
-ALPHA = 0.05
+FIRST = 2
+ALPHA = 0.01
 
 
 @dataclasses.dataclass(frozen=True)

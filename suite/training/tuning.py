@@ -34,7 +34,7 @@ happens to suit. So each study says how its learning rates are set
   measurement does not depend on it (the bottleneck study times steps).
 
 On the population trainer the grid is halved as it trains
-(`suite.training.halving`): at a few rungs (after 1, 2, 4, ... checks) the
+(`suite.training.halving`): at a few rungs (after 2, 4, 8, ... checks) the
 rates clearly behind the best stop, and only the rates still in at the end
 can be chosen. The per-run trainer keeps the full grid (its runs train
 apart, in whichever worker is free).
