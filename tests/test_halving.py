@@ -197,8 +197,9 @@ def test_an_extension_round_of_one_rate_trains_whole_and_a_rerun_plans_the_same_
 @pytest.mark.slow
 def test_a_population_stops_the_rates_behind_at_a_rung_and_the_others_train_as_in_the_full_grid():
     """Rates clearly apart (1e-6 barely moves): the worse rate stops at a rung, the best never; the rates
-    kept end with the weights the full grid gives them; a stopped member's weights are those of the same
-    run trained only up to its rung (they did not move after it), on both ways of stepping members."""
+    kept end with the weights the full grid gives them (vectorised, the stopped members leave the stack,
+    `_drop`); a stopped member's weights are those of the same run trained only up to its rung (they did
+    not move after it), on both ways of stepping members."""
     from test_backends import run_python_ok
     from conftest import ROOT
 
@@ -230,10 +231,11 @@ def test_a_population_stops_the_rates_behind_at_a_rung_and_the_others_train_as_i
         "    assert rung in Halving(rates).rungs(8)\n"
         "    for r in halved[:3]:\n"
         "        assert r.ok and len(r.history['val_loss']) == rung and r.record.steps == rung * 10\n"
-        "    for i in range(3, 6):  # the rate kept: as in the full grid\n"
-        "        assert halved[i].history['val_loss'] == full[i].history['val_loss']\n"
+        "    for i in range(3, 6):  # the rate kept: as in the full grid (its validation sums: to round-off)\n"
+        "        np.testing.assert_allclose(halved[i].history['val_loss'], full[i].history['val_loss'], rtol=1e-5)\n"
         "        for a, b in zip(halved_weights[i], full_weights[i]):\n"
         "            np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)\n"
+        "    assert halved[3].record.vectorize == path\n"
         "    short = dataclasses.replace(budget, max_steps=rung * 10)\n"
         "    trainer.run([dataclasses.replace(s, budget=short) for s in members(None)[:3]])\n"
         "    for i in range(3):  # frozen at its rung: the weights of the same run trained only that far\n"

@@ -226,6 +226,12 @@ class PopulationTrainer:
         halving = population_rule(specs)
         rungs = set(halving.rungs(checks)) if halving is not None else set()
         halted_at = np.zeros(k, dtype=int)  # 0: not halted
+        # the members in the stacked state: a halved population that steps its members vectorised on a CPU,
+        # where a step costs in proportion to the members (bench/README.md), drops those that no longer train
+        # once at most half of the stack still does (`_drop`); their final values wait in `parked`
+        live = np.arange(k)
+        parked: dict = {}
+        compact = halving is not None and vectorize == "vmap" and self.device.startswith("CPU")
         best = np.full(k, np.inf)
         wait = np.zeros(k, dtype=int)
         checks_done = np.zeros(k, dtype=int)
@@ -234,16 +240,17 @@ class PopulationTrainer:
         step_seconds = []
         start = time.perf_counter()
         for check in range(checks):
-            idx = np.stack([np.stack([next(s) for s in streams]) for _ in range(budget.eval_every)])
+            idx = np.stack([np.stack([next(s) for s in streams]) for _ in range(budget.eval_every)])[:, live]
             t0 = time.perf_counter()
             trainable, non_trainable, opt_vars, losses, parts = train_chunk(
-                trainable, non_trainable, opt_vars, jnp.asarray(active), x_pool, y_pool, jnp.asarray(idx))
-            losses = np.asarray(losses)  # (steps, members): waiting for it ends the chunk
-            stepped = k if vectorize == "vmap" else int(active.sum())  # a loop steps only the active ones
+                trainable, non_trainable, opt_vars, jnp.asarray(active[live]), x_pool, y_pool, jnp.asarray(idx))
+            losses = _spread(np.asarray(losses), live, k)  # (steps, members): waiting for it ends the chunk
+            stepped = len(live) if vectorize == "vmap" else int(active.sum())  # a loop steps only the active ones
             step_seconds.append((time.perf_counter() - t0) / budget.eval_every / stepped)
-            parts = {name: np.asarray(v) for name, v in parts.items()}
-            val = None if not objective.validates else _evaluate_all(
-                evaluate, trainable, non_trainable, data.x_val, data.y_val, eval_batch, pad=objective.loss is not None)
+            parts = {name: _spread(np.asarray(v), live, k) for name, v in parts.items()}
+            val = None if not objective.validates else {name: _spread(v, live, k) for name, v in _evaluate_all(
+                evaluate, trainable, non_trainable, data.x_val, data.y_val, eval_batch,
+                pad=objective.loss is not None).items()}
             for i in np.flatnonzero(active):
                 log("loss", i, losses[:, i].mean())  # the mean over the stretch, as Keras's epoch mean
                 for name, values in parts.items():
@@ -258,7 +265,7 @@ class PopulationTrainer:
                 improved = active & (val["loss"] < best)
                 best = np.where(improved, val["loss"], best)
                 wait = np.where(improved, 0, wait + active)
-                best_state = _keep_where(improved, (trainable, non_trainable), best_state)
+                best_state = _keep_where(improved[live], (trainable, non_trainable), best_state)
                 stopped_early |= active & (wait >= budget.patience) & (check > 0)
                 active &= ~stopped_early
             if check + 1 in rungs:
@@ -266,11 +273,17 @@ class PopulationTrainer:
                                   objective, active, halted_at > 0)
                 halted_at[stop] = check + 1
                 active &= ~stop
+                if compact and 0 < 2 * active.sum() <= len(live):
+                    final = (trainable, non_trainable) if objective.train_only else best_state
+                    (trainable, non_trainable, opt_vars, best_state), live = _drop(
+                        (trainable, non_trainable, opt_vars, best_state), final, live, active, parked)
             if not active.any():
                 break
         train_seconds = time.perf_counter() - start
         if not objective.train_only:
             trainable, non_trainable = best_state  # every member's best weights, as Keras restores them
+        if len(live) < k:  # the members dropped from the stack back in their places
+            trainable, non_trainable = _restack((trainable, non_trainable), live, parked, k)
         self.final_weights = [[np.asarray(v[i]) for v in trainable] for i in range(k)]
 
         params = int(model.count_params())
@@ -436,6 +449,41 @@ def _evaluate_all(evaluate, tv, ntv, x, y, batch: int, pad: bool = True) -> dict
         scores = {name: np.asarray(v, dtype=np.float64) for name, v in evaluate(tv, ntv, xb, yb, weight).items()}
         totals = scores if totals is None else {name: totals[name] + v for name, v in scores.items()}
     return {name: v / len(x) for name, v in totals.items()}
+
+
+def _spread(values, live, k: int) -> np.ndarray:
+    """Per-member values of the stacked members `live` (last axis) in their places among all `k` (0 for
+    the members dropped from the stack, which no longer train)."""
+    values = np.asarray(values)
+    if len(live) == k:
+        return values
+    out = np.zeros(values.shape[:-1] + (k,), dtype=values.dtype)
+    out[..., live] = values
+    return out
+
+
+def _drop(state, final, live, active, parked):
+    """The stacked `state` (trees of arrays, members on the first axis) and `live` (the member of each
+    stack position) without the members that no longer train (`active`, over all members), whose `final`
+    values (a (trainable, non-trainable) pair of stacked lists) are kept in `parked` (member -> values)."""
+    import jax
+
+    keep = np.flatnonzero(active[live])
+    for j in np.flatnonzero(~active[live]):
+        parked[int(live[j])] = tuple([np.asarray(v[j]) for v in part] for part in final)
+    return jax.tree_util.tree_map(lambda v: v[keep], state), live[keep]
+
+
+def _restack(pair, live, parked, k: int):
+    """The stacked (trainable, non-trainable) values of all `k` members, in order: those of `pair` (one per
+    stack position of `live`) and the `parked` ones (`_drop`)."""
+    import jax.numpy as jnp
+
+    position = {int(member): j for j, member in enumerate(live)}
+    rows = [parked[i] if i not in position else tuple([np.asarray(v[position[i]]) for v in part] for part in pair)
+            for i in range(k)]
+    return tuple([jnp.asarray(np.stack([row[p][leaf] for row in rows])) for leaf in range(len(pair[p]))]
+                 for p in range(2))
 
 
 def _keep_where(mask, new, old):
