@@ -15,7 +15,10 @@ or failed has none.
 
 The one-standard-error rule (`choose_rates`), per task:
 
-1. a rate that diverged or failed on any of its tuning seeds is out;
+1. a rate that diverged or failed on any of its tuning seeds is out, and so
+   is a rate that successive halving stopped (`HALTED`,
+   `suite.training.halving`: its score comes from fewer steps than the
+   others');
 2. the best rate is the one with the highest mean score over its seeds (of
    two with the same mean, the smaller);
 3. every rate whose mean is at least the best rate's mean minus one
@@ -32,7 +35,9 @@ runs keep the architecture's default rate).
 The grid extends past an edge (`extension`): where the choice is the
 smallest or the largest rate tried, the next half-decade step beyond it
 (`next_rate`: 1 and 3 times a power of ten) is tried too, until the choice
-is interior or the next step would leave `BOUNDS` ("at the bound").
+is interior or the next step would leave `BOUNDS` ("at the bound"). A rate
+that halving stopped counts as tried: it was clearly behind when it
+stopped, so the grid does not grow past it.
 """
 
 from __future__ import annotations
@@ -49,6 +54,7 @@ SCORE = "val/score"  # the validation value of the claims' metric, at the weight
 BOUNDS = (1e-5, 1.0)
 LADDER = (1.0, 3.0)  # half-decade steps: the rates 1 and 3 times a power of ten
 EXTENSION = "tune/extension"  # a tuning run's metric: the extension round that added its rate (0: the grid given)
+HALTED = "tune/halted_at"  # a tuning run's metric: the check after which successive halving stopped its rate
 
 
 def next_rate(rate: float, direction: int) -> float:
@@ -66,24 +72,28 @@ def next_rate(rate: float, direction: int) -> float:
 
 def score_table(frame: pd.DataFrame) -> pd.DataFrame:
     """A row per (task, learning_rate) of the tuning runs in `frame` (a row per run: task,
-    learning_rate, status and `SCORE`, NaN where the run failed or has none): `mean` and `se` (the
-    standard error of the mean; 0 with one seed) over the seeds whose score is finite, `seeds` (runs),
-    and `failed` (whether the rate failed or diverged on any seed: it is never chosen)."""
-    columns = ["task", "learning_rate", "mean", "se", "seeds", "failed"]
+    learning_rate, status and `SCORE`, NaN where the run failed or has none; `halted_at`, if there, NaN
+    where successive halving did not stop it): `mean` and `se` (the standard error of the mean; 0 with
+    one seed) over the seeds whose score is finite, `seeds` (runs), `failed` (whether the rate failed or
+    diverged on any seed) and `halted` (whether halving stopped it): neither is ever chosen."""
+    columns = ["task", "learning_rate", "mean", "se", "seeds", "failed", "halted"]
     if not len(frame):
         return pd.DataFrame(columns=columns)
     scores = pd.to_numeric(frame[SCORE], errors="coerce").astype(float)
     ok = (frame["status"] == "ok") & np.isfinite(scores)
-    rows = frame.assign(score=scores.where(ok), bad=~ok)
+    halted = pd.to_numeric(frame["halted_at"], errors="coerce").notna() if "halted_at" in frame else False
+    rows = frame.assign(score=scores.where(ok), bad=~ok, stopped=halted)
     table = rows.groupby(["task", "learning_rate"]).agg(mean=("score", "mean"), se=("score", "sem"),
-                                                         seeds=("score", "size"), failed=("bad", "any"))
+                                                         seeds=("score", "size"), failed=("bad", "any"),
+                                                         halted=("stopped", "any"))
     table["se"] = table["se"].fillna(0.0)  # one seed: no spread to measure
     return table.reset_index()[columns]
 
 
 def choose(table: pd.DataFrame) -> float | None:
     """The one-standard-error rule (module docstring) on one task's rows of `score_table`."""
-    valid = table[~table["failed"].astype(bool)]
+    out = table["failed"].astype(bool) | (table["halted"].astype(bool) if "halted" in table else False)
+    valid = table[~out]
     if valid.empty:
         return None
     best = valid.sort_values(["mean", "learning_rate"], ascending=[False, True]).iloc[0]
@@ -118,18 +128,20 @@ def extension(tried, chosen: float | None) -> tuple[list, bool]:
 
 def tuning_frame(runs, metrics):
     """The tuning runs of `runs` (the `runs` table as a frame, any subset) with their score: a row per
-    run (task, learning_rate, seed, status, `SCORE`, and `extension`: the round of the grid's
-    extension that added its rate, 0 for the grid it started from)."""
+    run (task, learning_rate, seed, status, `SCORE`, `extension`: the round of the grid's extension
+    that added its rate, 0 for the grid it started from, and `halted_at`: the check after which
+    successive halving stopped its rate, NaN where it did not)."""
     kind = runs["kind"] if "kind" in runs else None
     if kind is None:
-        return runs.iloc[0:0].assign(**{SCORE: [], "extension": []})
+        return runs.iloc[0:0].assign(**{SCORE: [], "extension": [], "halted_at": []})
     tune = runs[(kind == "tune") & runs["status"].isin(["ok", "failed"])]
-    wanted = metrics[metrics["metric"].isin([SCORE, EXTENSION])]
+    wanted = metrics[metrics["metric"].isin([SCORE, EXTENSION, HALTED])]
     values = wanted.pivot_table(index="run_key", columns="metric", values="value", aggfunc="first")
-    for name in (SCORE, EXTENSION):
+    for name in (SCORE, EXTENSION, HALTED):
         if name not in values:
             values[name] = np.nan
-    values = values[[SCORE, EXTENSION]].rename(columns={EXTENSION: "extension"}).reset_index()
+    values = values[[SCORE, EXTENSION, HALTED]].rename(columns={EXTENSION: "extension", HALTED: "halted_at"})
+    values = values.reset_index()
     out = tune.merge(values, on="run_key", how="left")
     out["extension"] = out["extension"].fillna(0).astype(int)
     return out

@@ -50,3 +50,28 @@ def test_backends_tabulates_each_claim_side_by_side_and_flags_a_different_verdic
     assert {row["claim"] for row in missing} == {"cnn beats logreg"} and not any(r["same verdict"] for r in missing)
     assert {row["dataset"] for row in missing} == {"digits", "(overall)"}
     assert "(no result)" in backends.markdown(table, ["a", "c"])
+
+
+def test_halving_replays_a_full_grid_s_histories_exactly():
+    """bench/halving.py --replay: a rate clearly behind from the first check stops there (its checks after
+    it are not counted) and the choice stays; a small rate that catches up late is stopped too, and the
+    replay says the choice moved."""
+    from suite.training import OBJECTIVES
+    from suite.training.halving import Halving
+
+    halving = load_script("halving")
+
+    def history(curve):
+        return {"loss": [1.0] * len(curve), "val_loss": [1 - a for a in curve], "val_accuracy": list(curve)}
+
+    def grid(slow):
+        return ("t", OBJECTIVES["classification"], 8,
+                [(1e-2, history([0.80 + 0.01 * i + 0.001 * s for i in range(8)])) for s in range(3)]
+                + [(1e-3, history(slow(s))) for s in range(3)])
+
+    behind = grid(lambda s: [0.30 + 0.001 * s] * 8)
+    full, halved, chosen_full, chosen_halved, near = halving.replay(behind, Halving((), eta=2, first=1))
+    assert (full, halved) == (48, 24 + 3) and chosen_full == chosen_halved == 1e-2 and near
+    catching_up = grid(lambda s: [0.30 + 0.1 * i + 0.001 * s for i in range(8)])  # 1.0 at the last check
+    full, halved, chosen_full, chosen_halved, near = halving.replay(catching_up, Halving((), eta=2, first=1))
+    assert chosen_full == 1e-3 and chosen_halved == 1e-2 and not near and halved < full

@@ -53,6 +53,8 @@ def rate_section(data: dict, study: pd.Series) -> dict | None:
 def _cell(row) -> str:
     if row["failed"]:
         return "diverged"
+    if row.get("halted", False):
+        return "stopped early by halving"
     return f"{row['mean']:.4g} ± {row['se']:.2g}"
 
 
@@ -109,6 +111,11 @@ def _grid(tune: pd.DataFrame, evaluated: pd.DataFrame) -> dict:
                f"until it was interior or the next step would leave [{_rate(BOUNDS[0])}, {_rate(BOUNDS[1])}] "
                f"('at the bound'). Every variant of the model on that dataset trains at the rate chosen on its "
                f"natural variant, so a control compares the same recipe.")
+    halted = int(table["halted"].astype(bool).sum())
+    if halted:
+        caption += (f" Successive halving stopped {halted} of the {len(table)} rates tried early ('stopped early by "
+                    f"halving'): after a few checks they were clearly behind the best rate of their grid, and a rate "
+                    f"stopped early is never chosen.")
     grown = sum(frame["grid"].str.contains("extended"))
     bounded = sum(frame["grid"].str.contains("at the bound"))
     edges = sum(frame["grid"].str.contains("grid's edge"))

@@ -74,6 +74,10 @@ class RunSpec:
     # recorded with its result for the report, not part of its key (the same run serves any grid that reaches
     # its rate)
     extension: int = 0
+    # a tuning run's successive halving (`suite.training.halving.Halving`: the rule and the rates it competes
+    # with in its population); None: it trains for its whole budget. Part of its key: a halved run's result
+    # depends on both
+    halving: object = None
 
     @property
     def probes(self) -> tuple:
@@ -101,6 +105,7 @@ class RunSpec:
             **({"arch_version": version} if (version := get_architecture(t.arch).version) != 1 else {}),
             **({"trainer": self.trainer} if self.trainer != "fit" else {}),
             **({"kind": self.kind} if self.kind != "eval" else {}),
+            **({"halving": self.halving.config} if self.halving is not None else {}),
             **({"data": data} if (data := DATASETS[t.dataset].fingerprint) else {}),
         }
 

@@ -21,6 +21,10 @@ What each member keeps of its own, so that it is an ordinary run:
   stops: a mask freezes its variables and optimizer state from then on. At
   the end every member gets its best weights back (as Keras's EarlyStopping
   with `restore_best_weights=True` does);
+- in a tuning population (the rates of a learning-rate grid x its tuning
+  seeds), successive halving: at a few rungs the rates clearly behind stop,
+  through the same mask (`suite.training.halving`); the rates kept train
+  exactly as they would have in the full grid;
 - its test scores, baseline and skill, extra test sets, probes and history.
 
 Self-supervised and generative models (objective `generate`) train the
@@ -54,6 +58,7 @@ from suite.architectures import build_model, count_flops, get_architecture
 from suite.data import load_variant, subsample_indices
 from suite.store.schema import RunResult
 from suite.training.devices import library_versions
+from suite.training.halving import population_rule, rung_stops
 from suite.training.models import evaluation_batch_size, initial_model, learning_rate_slot, make_optimizer, program_key
 from suite.training.objectives import OBJECTIVES
 from suite.training.plan import RunSpec
@@ -217,6 +222,16 @@ class PopulationTrainer:
 
         active = np.ones(k, dtype=bool)
         stopped_early = np.zeros(k, dtype=bool)
+        # a tuning population's successive halving: rates clearly behind at a rung stop (suite.training.halving)
+        halving = population_rule(specs)
+        rungs = set(halving.rungs(checks)) if halving is not None else set()
+        halted_at = np.zeros(k, dtype=int)  # 0: not halted
+        # the members in the stacked state: a halved population that steps its members vectorised on a CPU,
+        # where a step costs in proportion to the members (bench/README.md), drops those that no longer train
+        # once at most half of the stack still does (`_drop`); their final values wait in `parked`
+        live = np.arange(k)
+        parked: dict = {}
+        compact = halving is not None and vectorize == "vmap" and self.device.startswith("CPU")
         best = np.full(k, np.inf)
         wait = np.zeros(k, dtype=int)
         checks_done = np.zeros(k, dtype=int)
@@ -225,16 +240,17 @@ class PopulationTrainer:
         step_seconds = []
         start = time.perf_counter()
         for check in range(checks):
-            idx = np.stack([np.stack([next(s) for s in streams]) for _ in range(budget.eval_every)])
+            idx = np.stack([np.stack([next(s) for s in streams]) for _ in range(budget.eval_every)])[:, live]
             t0 = time.perf_counter()
             trainable, non_trainable, opt_vars, losses, parts = train_chunk(
-                trainable, non_trainable, opt_vars, jnp.asarray(active), x_pool, y_pool, jnp.asarray(idx))
-            losses = np.asarray(losses)  # (steps, members): waiting for it ends the chunk
-            stepped = k if vectorize == "vmap" else int(active.sum())  # a loop steps only the active ones
+                trainable, non_trainable, opt_vars, jnp.asarray(active[live]), x_pool, y_pool, jnp.asarray(idx))
+            losses = _spread(np.asarray(losses), live, k)  # (steps, members): waiting for it ends the chunk
+            stepped = len(live) if vectorize == "vmap" else int(active.sum())  # a loop steps only the active ones
             step_seconds.append((time.perf_counter() - t0) / budget.eval_every / stepped)
-            parts = {name: np.asarray(v) for name, v in parts.items()}
-            val = None if not objective.validates else _evaluate_all(
-                evaluate, trainable, non_trainable, data.x_val, data.y_val, eval_batch, pad=objective.loss is not None)
+            parts = {name: _spread(np.asarray(v), live, k) for name, v in parts.items()}
+            val = None if not objective.validates else {name: _spread(v, live, k) for name, v in _evaluate_all(
+                evaluate, trainable, non_trainable, data.x_val, data.y_val, eval_batch,
+                pad=objective.loss is not None).items()}
             for i in np.flatnonzero(active):
                 log("loss", i, losses[:, i].mean())  # the mean over the stretch, as Keras's epoch mean
                 for name, values in parts.items():
@@ -245,21 +261,29 @@ class PopulationTrainer:
             # a member whose loss left the finite numbers stops there, as a run does on TerminateOnNaN;
             # `finish_run` applies the divergence rule to it
             active &= np.isfinite(losses).all(axis=0)
-            if objective.train_only:  # no early stopping: the budget is the run
-                if not active.any():
-                    break
-                continue
-            improved = active & (val["loss"] < best)
-            best = np.where(improved, val["loss"], best)
-            wait = np.where(improved, 0, wait + active)
-            best_state = _keep_where(improved, (trainable, non_trainable), best_state)
-            stopped_early |= active & (wait >= budget.patience) & (check > 0)
-            active &= ~stopped_early
+            if not objective.train_only:  # early stopping (none where the budget is the run)
+                improved = active & (val["loss"] < best)
+                best = np.where(improved, val["loss"], best)
+                wait = np.where(improved, 0, wait + active)
+                best_state = _keep_where(improved[live], (trainable, non_trainable), best_state)
+                stopped_early |= active & (wait >= budget.patience) & (check > 0)
+                active &= ~stopped_early
+            if check + 1 in rungs:
+                stop = rung_stops(specs, [{name: values[i] for name, values in history.items()} for i in range(k)],
+                                  objective, active, halted_at > 0)
+                halted_at[stop] = check + 1
+                active &= ~stop
+                if compact and 0 < 2 * active.sum() <= len(live):
+                    final = (trainable, non_trainable) if objective.train_only else best_state
+                    (trainable, non_trainable, opt_vars, best_state), live = _drop(
+                        (trainable, non_trainable, opt_vars, best_state), final, live, active, parked)
             if not active.any():
                 break
         train_seconds = time.perf_counter() - start
         if not objective.train_only:
             trainable, non_trainable = best_state  # every member's best weights, as Keras restores them
+        if len(live) < k:  # the members dropped from the stack back in their places
+            trainable, non_trainable = _restack((trainable, non_trainable), live, parked, k)
         self.final_weights = [[np.asarray(v[i]) for v in trainable] for i in range(k)]
 
         params = int(model.count_params())
@@ -280,7 +304,7 @@ class PopulationTrainer:
                 extra={name: {m: v[i] for m, v in scores.items()} for name, scores in extra.items()},
                 stopped_early=bool(stopped_early[i]), params=params, flops=flops, step_ms=step_ms,
                 train_seconds=train_seconds / k, epochs=int(checks_done[i]),
-                steps=int(checks_done[i]) * budget.eval_every)
+                steps=int(checks_done[i]) * budget.eval_every, halted_at=int(halted_at[i]) or None)
             results[i] = finish_run(results[i], spec, data, measured)
         probe("trained", trainable, non_trainable)
         for result in results:
@@ -425,6 +449,41 @@ def _evaluate_all(evaluate, tv, ntv, x, y, batch: int, pad: bool = True) -> dict
         scores = {name: np.asarray(v, dtype=np.float64) for name, v in evaluate(tv, ntv, xb, yb, weight).items()}
         totals = scores if totals is None else {name: totals[name] + v for name, v in scores.items()}
     return {name: v / len(x) for name, v in totals.items()}
+
+
+def _spread(values, live, k: int) -> np.ndarray:
+    """Per-member values of the stacked members `live` (last axis) in their places among all `k` (0 for
+    the members dropped from the stack, which no longer train)."""
+    values = np.asarray(values)
+    if len(live) == k:
+        return values
+    out = np.zeros(values.shape[:-1] + (k,), dtype=values.dtype)
+    out[..., live] = values
+    return out
+
+
+def _drop(state, final, live, active, parked):
+    """The stacked `state` (trees of arrays, members on the first axis) and `live` (the member of each
+    stack position) without the members that no longer train (`active`, over all members), whose `final`
+    values (a (trainable, non-trainable) pair of stacked lists) are kept in `parked` (member -> values)."""
+    import jax
+
+    keep = np.flatnonzero(active[live])
+    for j in np.flatnonzero(~active[live]):
+        parked[int(live[j])] = tuple([np.asarray(v[j]) for v in part] for part in final)
+    return jax.tree_util.tree_map(lambda v: v[keep], state), live[keep]
+
+
+def _restack(pair, live, parked, k: int):
+    """The stacked (trainable, non-trainable) values of all `k` members, in order: those of `pair` (one per
+    stack position of `live`) and the `parked` ones (`_drop`)."""
+    import jax.numpy as jnp
+
+    position = {int(member): j for j, member in enumerate(live)}
+    rows = [parked[i] if i not in position else tuple([np.asarray(v[position[i]]) for v in part] for part in pair)
+            for i in range(k)]
+    return tuple([jnp.asarray(np.stack([row[p][leaf] for row in rows])) for leaf in range(len(pair[p]))]
+                 for p in range(2))
 
 
 def _keep_where(mask, new, old):

@@ -21,7 +21,7 @@ import traceback
 import numpy as np
 
 from suite.metrics import higher_is_better
-from suite.selection import EXTENSION, SCORE
+from suite.selection import EXTENSION, HALTED, SCORE
 from suite.store.schema import RunRecord, RunResult
 from suite.training.objectives import (OBJECTIVES, baseline_metrics, convergence_metrics, loss_oscillation,
                                        metric_convergence, validation_score)
@@ -42,6 +42,8 @@ class Measured:
         (None where not measured: scikit-learn estimators).
       train_seconds, epochs, steps: the training time, the validation checks done and the optimizer
         steps they span.
+      halted_at: the check after which successive halving stopped the run's learning rate (a tuning
+        run, `suite.training.halving`); None where it did not.
     """
 
     history: dict
@@ -55,6 +57,7 @@ class Measured:
     train_seconds: float | None = None
     epochs: int | None = None
     steps: int | None = None
+    halted_at: int | None = None
 
 
 def divergence(history: dict) -> str | None:
@@ -80,7 +83,9 @@ def finish_run(result: RunResult, spec: RunSpec, data, measured: Measured) -> Ru
     value of the metric its claims read at the weights it ends with
     (`validation_score`: what learning rates are chosen on); a tuning run
     also records `tune/extension`, the round of the grid's extension that
-    added its rate (`suite.selection`).
+    added its rate (`suite.selection`), and `tune/halted_at`, the check after
+    which successive halving stopped its rate, where it did
+    (`suite.training.halving`).
     """
     objective = OBJECTIVES[spec.task.objective]
     diverged = divergence(measured.history)
@@ -107,6 +112,8 @@ def finish_run(result: RunResult, spec: RunSpec, data, measured: Measured) -> Ru
     metrics.update(validation_score(history, objective))
     if spec.kind == "tune":
         metrics[EXTENSION] = float(spec.extension)
+        if measured.halted_at is not None:
+            metrics[HALTED] = float(measured.halted_at)
     metrics.update(metric_convergence(history, spec.task.metric, objective.monitor, len(data.y_val),
                                       stopped_early=measured.stopped_early))
     if diverged:  # a tuning run: kept, and its rate never chosen

@@ -33,6 +33,12 @@ happens to suit. So each study says how its learning rates are set
 - "fixed": the task's (else the architecture's) rate, for studies whose
   measurement does not depend on it (the bottleneck study times steps).
 
+On the population trainer the grid is halved as it trains
+(`suite.training.halving`): at a few rungs (after 2, 4, 8, ... checks) the
+rates clearly behind the best stop, and only the rates still in at the end
+can be chosen. The per-run trainer keeps the full grid (its runs train
+apart, in whichever worker is free).
+
 Tuning runs are ordinary stored runs (kind "tune", their rate in their key),
 so a rerun reuses them, extensions included, and chooses the same rates; the
 report reads them back and draws the grid's scores per study.
@@ -49,6 +55,7 @@ import dataclasses
 
 from suite.architectures import get_architecture
 from suite.selection import SCORE, choose_rates, extension, tuning_frame
+from suite.training.halving import Halving
 from suite.training.objectives import OBJECTIVES
 from suite.training.plan import RunSpec
 
@@ -110,21 +117,25 @@ def tuned_groups(specs: list[RunSpec], studies) -> dict:
     return groups
 
 
-def _grid_runs(runs: list[RunSpec], rates, profile: str, round_: int = 0) -> list[RunSpec]:
-    """The tuning runs of one group at `rates`: every rate x `TUNE_SEEDS[profile]` seeds at the reference size."""
+def _grid_runs(runs: list[RunSpec], rates, profile: str, round_: int = 0, halving: bool = True) -> list[RunSpec]:
+    """The tuning runs of one group at `rates`: every rate x `TUNE_SEEDS[profile]` seeds at the reference size,
+    halved as they train (`suite.training.halving`) where they train as one population and `halving` is on."""
     size = reference_size(s.n_train for s in runs)
-    return [dataclasses.replace(runs[0], n_train=size, seed=SEED_BASE + i, learning_rate=float(lr), kind="tune",
-                                extension=round_)
+    rates = [float(lr) for lr in rates]
+    rule = Halving(tuple(sorted(rates))) if halving and runs[0].trainer == "population" and len(rates) > 1 else None
+    return [dataclasses.replace(runs[0], n_train=size, seed=SEED_BASE + i, learning_rate=lr, kind="tune",
+                                extension=round_, halving=rule)
             for lr in rates for i in range(TUNE_SEEDS[profile])]
 
 
-def tuning_runs(specs: list[RunSpec], studies, grid, profile: str) -> list[RunSpec]:
+def tuning_runs(specs: list[RunSpec], studies, grid, profile: str, halving: bool = True) -> list[RunSpec]:
     """The first round of the learning-rate grid for the evaluation runs `specs`: per rate group, its
     natural variant at every rate of `grid` x `TUNE_SEEDS[profile]` seeds at its reference size (the
-    extensions `tune_rates` adds past an edge come on top)."""
+    extensions `tune_rates` adds past an edge come on top); `halving`: halved as they train (`_grid_runs`)."""
     if not grid:
         return []
-    return [run for runs in tuned_groups(specs, studies).values() for run in _grid_runs(runs, grid, profile)]
+    return [run for runs in tuned_groups(specs, studies).values()
+            for run in _grid_runs(runs, grid, profile, halving=halving)]
 
 
 @dataclasses.dataclass
@@ -139,17 +150,19 @@ class Tuning:
     rounds: int = 0
 
 
-def tune_rates(specs: list[RunSpec], studies, grid, profile: str, train, read) -> Tuning:
+def tune_rates(specs: list[RunSpec], studies, grid, profile: str, train, read, halving: bool = True) -> Tuning:
     """Chooses a learning rate per rate group of the evaluation runs `specs`, extending the grid past an
     edge choice (module docstring).
 
     Args:
       train: `train(runs)`: trains (or finds stored) the tuning runs `runs` of one round.
       read: `read(runs) -> frame`: those runs' stored results as `suite.selection.tuning_frame` gives them.
+      halving: halve each round's rates as they train (`suite.training.halving`; on the population
+        trainer only); False: every rate for its whole budget.
     """
     groups = tuned_groups(specs, studies) if grid else {}
     tuning = Tuning()
-    pending = [run for runs in groups.values() for run in _grid_runs(runs, grid, profile)]
+    pending = [run for runs in groups.values() for run in _grid_runs(runs, grid, profile, halving=halving)]
     chosen: dict = {}
     while pending:
         train(pending)
@@ -162,7 +175,7 @@ def tune_rates(specs: list[RunSpec], studies, grid, profile: str, train, read) -
             beyond, _ = extension(tried, chosen.get(runs[0].task.name))
             if beyond:
                 tuning.extended.setdefault(group, []).extend(beyond)
-                pending += _grid_runs(runs, beyond, profile, tuning.rounds)
+                pending += _grid_runs(runs, beyond, profile, tuning.rounds, halving)
     for group, runs in groups.items():
         rate = chosen.get(runs[0].task.name)
         if rate is not None:
