@@ -26,6 +26,17 @@ def load_results(store) -> dict:
             "history": store.history()}
 
 
+def planned_study_runs(data: dict, name: str, keys):
+    """Study `name`'s tidy runs as the report reads them (`study_runs`: borrowed runs under their
+    borrower's labels), only those whose run key is in `keys`; None where the database holds no such
+    study. Planning reads the stored runs through it between phases (rounds of seeds, checks)."""
+    rows = data["studies"][data["studies"]["name"] == name]
+    if rows.empty:
+        return None
+    tidy = study_runs(data, rows.iloc[0])
+    return tidy[tidy["run_key"].isin(keys)]
+
+
 def study_runs(data: dict, study: pd.Series, of_kind: str = "eval") -> pd.DataFrame:
     """Tidy frame (one row per ok run and metric) of a study's latest profile: its evaluation runs, or
     its runs of another kind (`of_kind`: "check", the longer-budget checks the verdicts' qualifiers read).

@@ -33,7 +33,7 @@ def check_runs(specs: list[RunSpec], studies, store, profile: str) -> list[RunSp
     `suite.store.read.Reader`) of `studies`: for each flagged condition of each evidential claim, its
     runs at the claim's sizes on the first seeds, at `CHECK_FACTOR` times their step budget."""
     # the database read as the report reads it, borrowed runs under their borrower's labels
-    from suite.report.frames import load_results, study_runs
+    from suite.report.frames import load_results, planned_study_runs
 
     planned = {s.key: s for s in specs if s.kind == "eval"}
     if not planned:
@@ -41,11 +41,9 @@ def check_runs(specs: list[RunSpec], studies, store, profile: str) -> list[RunSp
     data = load_results(store)
     checks: dict = {}
     for study in studies:
-        rows = data["studies"][data["studies"]["name"] == study.name]
-        if rows.empty:
+        tidy = planned_study_runs(data, study.name, planned)
+        if tidy is None:
             continue
-        tidy = study_runs(data, rows.iloc[0])
-        tidy = tidy[tidy["run_key"].isin(planned)]
         seeds = sorted(tidy["seed"].unique())[:CHECK_SEEDS[profile]]
         flagged: list = []  # (dataset, condition) checked in this study so far
         for claim in study.claims:

@@ -78,18 +78,14 @@ def undecided_reads(specs: list[RunSpec], studies, store, profile: str, seeds, k
     seeds as the last look; a result still `pending` (`suite.claims.ClaimResult`) reads the runs its
     conditions select on its dataset, and those of the competence gates it rests on."""
     from suite.claims import evaluate_claim
-    from suite.report.frames import study_runs
+    from suite.report.frames import planned_study_runs
 
     planned = {s.key: s for s in specs if keys is None or s.key in keys}
     data = {"studies": store.studies(), "runs": store.runs(), "metrics": store.metrics()}
     reads: dict = {}
     for study in studies:
-        rows = data["studies"][data["studies"]["name"] == study.name]
-        if rows.empty:
-            continue
-        tidy = study_runs(data, rows.iloc[0])
-        tidy = tidy[tidy["run_key"].isin(planned)]
-        if tidy.empty:
+        tidy = planned_study_runs(data, study.name, planned)
+        if tidy is None or tidy.empty:
             continue
         tasks = reads.setdefault(study.name, set())
         for claim in study.claims:
