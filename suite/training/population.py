@@ -23,8 +23,12 @@ What each member keeps of its own, so that it is an ordinary run:
   with `restore_best_weights=True` does);
 - in a tuning population (the rates of a learning-rate grid x its tuning
   seeds), successive halving: at a few rungs the rates clearly behind stop,
-  through the same mask (`suite.training.halving`); the rates kept train
-  exactly as they would have in the full grid;
+  through the same mask (`suite.training.halving`); vectorised on a CPU,
+  where a step costs in proportion to its members, the members that no
+  longer train leave the stacked state once at most half of it still
+  trains (a smaller program is compiled), and come back for the final
+  evaluation. Only tuning populations do so: an evaluation population keeps
+  its shape, and with it its results to the last bit;
 - its test scores, baseline and skill, extra test sets, probes and history.
 
 Self-supervised and generative models (objective `generate`) train the
