@@ -127,7 +127,8 @@ def side_by_side(args) -> None:
         summaries[mode].update(costs(folder / "results.sqlite"))
     full, halved = summaries["full"], summaries["halved"]
     print(f"tuning of {args.studies} ({args.profile} profile; datasets {args.datasets or 'all'}, sizes "
-          f"{args.sizes or 'of the profile'}, seeds {args.seeds or 'of the profile'}), {len(full['rates'])} rate groups:")
+          f"{args.sizes or 'of the profile'}, seeds {args.seeds or 'of the profile'}), "
+          f"{len(full['rates'])} rate groups:")
     print(f"{'':8} {'runs':>6} {'halted':>7} {'rounds':>7} {'member-steps':>13} {'train s':>9} {'wall s':>8}")
     for name, s in (("full", full), ("halved", halved)):
         print(f"{name:8} {s['runs']:>6} {s['halted']:>7} {s['rounds']:>7} {s['member_steps']:>13} "
