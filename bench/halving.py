@@ -1,7 +1,7 @@
 """Benchmark: learning-rate tuning with and without successive halving, side by side.
 
     python bench/halving.py --studies locality,memory --datasets digits,mnist5k,adding_T10,copy_T10 \\
-        --sizes 100,200 --seeds 1 [--workers 1] [--output /tmp/halving]
+        --sizes 100,200 --seeds 1 [--workers 1] [--output DIR]     (--sizes= : the profile's sizes)
     python bench/halving.py --replay RESULTS.sqlite [--eta 2 --first 1 --alpha 0.05] [--sweep]
 
 Side by side (the default): plans the studies' evaluation runs as
@@ -117,8 +117,8 @@ def side_by_side(args) -> None:
         argv = [sys.executable, __file__, "--child", mode, "--output", str(folder), "--studies", args.studies,
                 "--profile", args.profile, "--workers", str(args.workers)]
         for name in ("archs", "datasets", "sizes", "seeds"):
-            if getattr(args, name):
-                argv += [f"--{name}", getattr(args, name)]
+            if getattr(args, name) is not None:  # "" too: the profile's
+                argv.append(f"--{name}={getattr(args, name)}")
         print(f"{mode}: {' '.join(argv[1:])}", file=sys.stderr, flush=True)
         done = subprocess.run(argv, env=env, capture_output=True, text=True)
         if done.returncode:
@@ -127,7 +127,8 @@ def side_by_side(args) -> None:
         summaries[mode].update(costs(folder / "results.sqlite"))
     full, halved = summaries["full"], summaries["halved"]
     print(f"tuning of {args.studies} ({args.profile} profile; datasets {args.datasets or 'all'}, sizes "
-          f"{args.sizes or 'the profile'}'s, seeds {args.seeds or 'the profile'}'s), {len(full['rates'])} rate groups:")
+          f"{args.sizes or 'of the profile'}, seeds {args.seeds or 'of the profile'}), "
+          f"{len(full['rates'])} rate groups:")
     print(f"{'':8} {'runs':>6} {'halted':>7} {'rounds':>7} {'member-steps':>13} {'train s':>9} {'wall s':>8}")
     for name, s in (("full", full), ("halved", halved)):
         print(f"{name:8} {s['runs']:>6} {s['halted']:>7} {s['rounds']:>7} {s['member_steps']:>13} "

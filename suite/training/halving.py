@@ -39,10 +39,14 @@ The rule (`Halving`, `survivors`):
 A halted rate's runs are ordinary tuning runs whose score comes from fewer
 steps than the others': `suite.selection.choose` leaves them out of the
 choice (as a rate that diverged), and the report's rate table shows them as
-"stopped early by halving". The rates kept train exactly as they would in
-the full grid (a member's steps never depend on the others'), so a halved
-grid chooses what the full grid chooses unless a rate behind by more than
-its seeds' noise at a rung would have caught up by the end.
+"stopped early by halving". The rates kept train as they would in the full
+grid (a member's steps never depend on the others'; a population that
+leaves its stopped members out of its vectorised step on a CPU evaluates
+the rest to float round-off of the full grid's validation values), so a
+halved grid chooses what the full grid chooses unless a rate behind at a
+rung would have caught up by the end: a small rate that learns slowly and
+reaches the same plateau late, or a large one with an unsteady start. The
+defaults below are the conservative end of that trade (bench/README.md).
 
 Only tuning populations halve (evaluation runs never do), and only on the
 population trainer: the per-run trainer (TensorFlow, `--trainer fit`) trains

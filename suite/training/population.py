@@ -21,10 +21,11 @@ What each member keeps of its own, so that it is an ordinary run:
   stops: a mask freezes its variables and optimizer state from then on. At
   the end every member gets its best weights back (as Keras's EarlyStopping
   with `restore_best_weights=True` does);
-- in a tuning population (the rates of a learning-rate grid x its tuning
-  seeds), successive halving: at a few rungs the rates clearly behind stop,
-  through the same mask (`suite.training.halving`); the rates kept train
-  exactly as they would have in the full grid;
+- in a tuning population (a learning-rate grid x its tuning seeds), the
+  rates clearly behind at a rung stop through the same mask
+  (`suite.training.halving`); vectorised on a CPU, once at most half of them
+  still train, the others leave the stacked state (an evaluation population
+  keeps its shape, and its results to the last bit);
 - its test scores, baseline and skill, extra test sets, probes and history.
 
 Self-supervised and generative models (objective `generate`) train the
@@ -226,9 +227,8 @@ class PopulationTrainer:
         halving = population_rule(specs)
         rungs = set(halving.rungs(checks)) if halving is not None else set()
         halted_at = np.zeros(k, dtype=int)  # 0: not halted
-        # the members in the stacked state: a halved population that steps its members vectorised on a CPU,
-        # where a step costs in proportion to the members (bench/README.md), drops those that no longer train
-        # once at most half of the stack still does (`_drop`); their final values wait in `parked`
+        # the members in the stacked state: vectorised on a CPU a step costs in proportion to them (bench/README.md),
+        # so a halved population drops those that no longer train (`_drop`); their final values wait in `parked`
         live = np.arange(k)
         parked: dict = {}
         compact = halving is not None and vectorize == "vmap" and self.device.startswith("CPU")
