@@ -129,6 +129,9 @@ class Plan:
     notes: list  # one-line messages for the user (e.g. unavailable data)
     # the studies whose tasks the runs are: the selected ones and those they borrow from (`Study.borrows`)
     studies: list = dataclasses.field(default_factory=list)
+    # the runs of the tasks no claim, gate or figure of the selected studies reads (`suite.reads`): not in
+    # `runs`, not trained (unless planned with every task)
+    unread: list = dataclasses.field(default_factory=list)
 
 
 def budget_for(study, profile: str, task=None) -> Budget:
@@ -174,18 +177,24 @@ def seeds_for(study, profile: str, seeds) -> list[int]:
 
 
 def plan_runs(registry, studies, profile, backend, archs=None, datasets=None,
-              sizes=None, seeds=None, data_dir=None, trainer_for=None) -> Plan:
+              sizes=None, seeds=None, data_dir=None, trainer_for=None, every_task=False) -> Plan:
     """Expands the selected studies (of `registry`, a `suite.studies.StudyRegistry`) into runs over sizes x seeds.
 
     A study's borrowed runs (`Study.borrows`) are the lender's tasks, planned
     as the lender plans them (the same keys: planned twice, they run once).
     `trainer_for(spec) -> "fit" | "population"` picks how each run trains
-    (it goes into the run key); None: one run at a time.
+    (it goes into the run key); None: one run at a time. Only the tasks that
+    a selected study's claims, gates or figures read are planned
+    (`suite.reads.study_reads`; the others go to `Plan.unread`), or every
+    task with `every_task`.
     """
+    from suite.reads import study_reads
+
     plan = Plan([], [], [])
     unavailable: dict[str, str] = {}
+    planned: dict[str, list] = {}  # selected study -> the tasks it plans, lent ones under its setting
 
-    def expand(study, tasks, wanted, wanted_archs):
+    def expand(study, tasks, wanted, wanted_archs, reader=None, as_setting=None):
         for task in tasks:
             if wanted_archs and task.arch not in wanted_archs:
                 continue
@@ -202,6 +211,8 @@ def plan_runs(registry, studies, profile, backend, archs=None, datasets=None,
                     plan.notes.append(str(e))
                 plan.skipped.append((task, unavailable[task.dataset]))
                 continue
+            planned.setdefault(reader or study.name, []).append(
+                dataclasses.replace(task, setting=as_setting) if as_setting is not None else task)
             hparams = resolve_hparams(task.arch, data.input_shape, data.num_outputs,
                                       study.param_target, task.hparams)
             n_values = sorted({resolve_size(s, data) for s in (sizes or study.sizes[profile])})
@@ -219,10 +230,15 @@ def plan_runs(registry, studies, profile, backend, archs=None, datasets=None,
         plan.studies.append(study)
         for borrow in study.borrows:
             lender = registry.study(borrow.study)
-            expand(lender, [t for t in registry.tasks(lender.name) if borrow.lends(t)], wanted, wanted_archs)
+            expand(lender, [t for t in registry.tasks(lender.name) if borrow.lends(t)], wanted, wanted_archs,
+                   reader=study.name, as_setting=borrow.as_setting)
             plan.studies.append(lender)
     # a run borrowed by one selected study and planned by another is one run
     plan.runs = list({spec.key: spec for spec in plan.runs}.values())
+    if not every_task:
+        read = set().union(*(study_reads(s, planned.get(s.name, [])) for s in studies))
+        plan.unread = [spec for spec in plan.runs if spec.task.name not in read]
+        plan.runs = [spec for spec in plan.runs if spec.task.name in read]
     plan.studies = list({s.name: s for s in plan.studies}.values())
     # width fitting built models whose variables were never initialised (build_uninitialised):
     # drop them, before anything initialises every pending variable at once

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 
 from suite.report.figures.common import log_axis, setup_matplotlib, to_svg, model_styles, t_interval
-from suite.report.figures.registry import FIGURES
+from suite.report.figures.registry import FIGURES, draws_every_task
 from suite.report.frames import at_largest_size, dataset_order, dataset_family
 from suite.report.tables import slopes_table
 
@@ -130,7 +130,7 @@ def _figure_learning_curves(tidy, data, study) -> list[dict]:
     } for metric in sorted(tidy["primary_metric"].unique())]
 
 
-@FIGURES.decorator("vs_length")
+@FIGURES.decorator("vs_length", wrap=draws_every_task)
 def _figure_vs_length(tidy, data, study) -> list[dict]:
     return [{
         "title": "Error against dependency length",
@@ -142,7 +142,7 @@ def _figure_vs_length(tidy, data, study) -> list[dict]:
     }]
 
 
-@FIGURES.decorator("gradient_norms")
+@FIGURES.decorator("gradient_norms", wrap=draws_every_task)
 def _figure_gradient_norms(tidy, data, study) -> list[dict]:
     runs = tidy.drop_duplicates("run_key")[["run_key", "model", "dataset", "n_train", "seed"]]
     series = data["series"].merge(runs, on="run_key")
@@ -163,7 +163,7 @@ def _figure_gradient_norms(tidy, data, study) -> list[dict]:
     }]
 
 
-@FIGURES.decorator("step_time")
+@FIGURES.decorator("step_time", wrap=draws_every_task)
 def _figure_step_time(tidy, data, study) -> list[dict]:
     points = tidy[tidy["metric"] == "train/step_ms"]
     if points.empty:

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from suite.report.figures.common import log_axis, setup_matplotlib, to_svg, image_grid_figure, t_interval
-from suite.report.figures.registry import FIGURES
+from suite.report.figures.registry import FIGURES, draws_every_task
 from suite.report.frames import at_largest_size, final_runs, code_width, run_arrays
 from suite.report.tables import format_interval
 from suite.statistics import mean_ci
@@ -33,7 +33,7 @@ def code_probe_figure(points: pd.DataFrame, title: str) -> str:
     return to_svg(grid.figure)
 
 
-@FIGURES.decorator("code_probes")
+@FIGURES.decorator("code_probes", wrap=draws_every_task)
 def _figure_code_probes(tidy, data, study) -> list[dict]:
     frame = at_largest_size(tidy).copy()
     frame["width"] = code_width(frame)
@@ -69,7 +69,7 @@ def _figure_code_probes(tidy, data, study) -> list[dict]:
     }]
 
 
-@FIGURES.decorator("reconstructions")
+@FIGURES.decorator("reconstructions", wrap=draws_every_task)
 def _figure_reconstructions(tidy, data, study) -> list[dict]:
     figures = []
     runs = final_runs(tidy).copy()
@@ -107,7 +107,7 @@ def code_map_figure(codes: np.ndarray, labels: np.ndarray, title: str, axis: str
     return to_svg(fig)
 
 
-@FIGURES.decorator("code_map")
+@FIGURES.decorator("code_map", wrap=draws_every_task)
 def _figure_code_map(tidy, data, study) -> list[dict]:
     figures = []
     runs = final_runs(tidy).copy()
