@@ -65,6 +65,29 @@ def parse_seeds(text: str) -> list[int]:
     return sorted(seeds)
 
 
+def parse_duration(text: str) -> float:
+    """A wall-clock duration in seconds from "15m", "90s", "1h30m" or "2h" (a bare number: minutes)."""
+    import re
+
+    match = re.fullmatch(r"\s*(?:(\d+(?:\.\d+)?)h)?\s*(?:(\d+(?:\.\d+)?)m)?\s*(?:(\d+(?:\.\d+)?)s)?\s*", text)
+    if text.strip().replace(".", "", 1).isdigit():
+        seconds = float(text) * 60
+    elif match and any(match.groups()):
+        h, m, s = (float(g) if g else 0.0 for g in match.groups())
+        seconds = 3600 * h + 60 * m + s
+    else:
+        seconds = 0.0
+    if seconds < 60:
+        raise UsageError(f"bad --time-budget {text!r}; valid: a duration of at least a minute, e.g. 15m, 90s, "
+                         f"1h30m")
+    return seconds
+
+
+def report_reserve(budget: float) -> float:
+    """The seconds of a time budget kept for writing the report: 5% of it, between 20 s and 2 minutes."""
+    return min(120.0, max(20.0, 0.05 * budget))
+
+
 def parse_rates(text: str) -> tuple[float, ...]:
     """A learning-rate grid: positive numbers, comma-separated, or 'none' (no tuning)."""
     if text.strip().lower() == "none":
@@ -263,6 +286,9 @@ def _main(args, argv) -> int:
     from suite.training.tuning import GRIDS
 
     grid = parse_rates(args.learning_rates) if args.learning_rates is not None else GRIDS[args.profile]
+    budget = parse_duration(args.time_budget) if args.time_budget else None
+    if budget and args.learning_rates is None:
+        grid = ()  # a first look: tuning the grid alone takes longer than most budgets (docs/training.md)
     from suite.training.population import TRAINERS
 
     if args.trainer not in TRAINERS:
@@ -329,13 +355,23 @@ def _main(args, argv) -> int:
         done = set() if args.fresh else store.finished_keys() - unscored(store)
         worker_setup = functools.partial(setup_worker, tuple(str(p) for p in args.tasks_module), user)
 
-        def run(specs, what):
+        deadline = None if budget is None else started + budget - report_reserve(budget)
+        unfinished, seen = [], {"device": "no device (nothing trained)", "workers": 0}
+
+        def run(specs, what, rank=None):
             pending = [r for r in specs if r.key not in done]
+            if deadline is not None and time.time() >= deadline:
+                unfinished.extend(pending)
+                return 0, {"ok": 0, "failed": 0, **seen}
             print(f"{len(specs)} {what} planned: {len(specs) - len(pending)} already done, "
                   f"{len(pending)} to run", file=sys.stderr)
-            return len(pending), run_plan(pending, store, data_dir=args.data_dir, progress=not args.no_progress,
-                                          workers=args.workers, worker_setup=worker_setup, executor=args.executor,
-                                          address=args.address, gpus_per_task=args.gpus_per_task)
+            counts = run_plan(pending, store, data_dir=args.data_dir, progress=not args.no_progress,
+                              workers=args.workers, worker_setup=worker_setup, executor=args.executor,
+                              address=args.address, gpus_per_task=args.gpus_per_task, deadline=deadline, rank=rank)
+            seen.update(device=counts["device"], workers=counts["workers"])
+            if counts["unfinished"]:
+                unfinished.extend(r for r in pending if r.key not in store.finished_keys())
+            return counts["ok"] + counts["failed"], counts
 
         # first the learning-rate grid (on seeds of its own, extended past an edge choice round by round),
         # then the evaluation runs at the chosen rates
@@ -371,7 +407,8 @@ def _main(args, argv) -> int:
         # then the conditions still improving when their budget ended, again at twice the budget
         from suite.training.checks import CHECK_FACTOR, check_runs
 
-        checks = [] if args.no_checks else check_runs(runs, plan.studies, store, args.profile)
+        checks = [] if args.no_checks or (deadline and time.time() >= deadline) else \
+            check_runs(runs, plan.studies, store, args.profile)
         if checks:
             supersede(store, runs + tune + checks)  # a check shares its slot (task, size, seed) with its run
             done |= set() if args.fresh else store.finished_keys()
@@ -379,11 +416,16 @@ def _main(args, argv) -> int:
             ran += checked[0]
             counts = {**counts, **{k: counts[k] + checked[1][k] for k in ("ok", "failed")}}
         runs = runs + tune + checks
+        if budget is not None:
+            print(f"time budget {format_duration(budget)}: "
+                  + (f"{len(unfinished)} planned runs not trained (the report marks the verdicts they would "
+                     f"complete; the same command without --time-budget goes on)" if unfinished else
+                     "everything planned was trained"), file=sys.stderr)
         store.finish_session(session, counts["ok"] + counts["failed"])
         path = _write_report(store, output / "index.html", args.export, args.single_page)
     failed = f", {counts['failed']} failed" if counts["failed"] else ""
     print(f"{ran} runs in {format_duration(time.time() - started)} on {counts['device']} "
           f"with {counts['workers']} worker{'s' if counts['workers'] > 1 else ''} "
-          f"({counts['ok']} ok{failed}, {len(runs) - ran} reused, "
+          f"({counts['ok']} ok{failed}, {len(runs) - ran - len(unfinished)} reused, "
           f"{len(plan.skipped)} task{'' if len(plan.skipped) == 1 else 's'} skipped); report: {path}")
     return 0

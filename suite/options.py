@@ -91,6 +91,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="after the evaluation runs, do not train the models still improving on a claim's metric "
                         "again at twice the budget (their verdicts then say 'under-trained: ... not checked at a "
                         "longer budget')")
+    p.add_argument("--time-budget", metavar="DURATION",
+                   help="a first look within a wall-clock budget, e.g. 15m, 90s or 1h30m: no learning-rate tuning "
+                        "(each model's default rate, unless --learning-rates is given), the first round of seeds "
+                        "of every claim, then more seeds for the claims still undecided, the closest to a decision "
+                        "first, until the budget ends; then the report, which marks the verdicts a longer run "
+                        "would complete")
     p.add_argument("--all-tasks", action="store_true",
                    help="train every task of the selected studies, also those no claim or figure reads (by default "
                         "a task nothing reads is not trained: in the tabular study, the variants of the models "

@@ -33,6 +33,8 @@ load_builtin_studies()  # the valid names the errors must list, from the registr
     (["--tasks-module", "/no/such/file.py"], "--tasks-module '/no/such/file.py' is not a file"),
     (["--learning-rates", "1e-3,fast"], "bad learning rate 'fast' in --learning-rates; valid: numbers between 0 and 1"),
     (["--learning-rates", "2"], "bad learning rate '2' in --learning-rates"),
+    (["--time-budget", "5s"], "bad --time-budget '5s'; valid: a duration of at least a minute, e.g. 15m"),
+    (["--time-budget", "soon"], "bad --time-budget 'soon'"),
     (["--executor", "spark"], "unknown executor 'spark'; valid executors: local, ray"),
     (["--address", "auto"], "--address needs --executor ray (the executor is 'local')"),
     *([(["--executor", "ray", "--address", "127.0.0.1:9"], "cannot reach the Ray cluster at '127.0.0.1:9'"),
@@ -287,3 +289,28 @@ def test_a_worker_that_dies_fails_its_run_and_the_rest_goes_on(cli, tmp_path):
     assert all("worker process died" in e for _, e in by_task["mine/crash"])
     assert by_task["mine/wide"] == {("ok", None)} and by_task["mine/narrow"] == {("ok", None)}
     assert len(rows) == 6
+
+
+@pytest.mark.slow
+def test_a_time_budget_ends_on_time_with_a_report_that_says_what_is_missing(run_main, tmp_path, monkeypatch):
+    """A budget too short for the plan: training stops at the deadline, the report is written and marks the
+    verdicts a longer run completes; the same command without the budget goes on from the stored runs."""
+    import suite.cli
+
+    monkeypatch.setattr(suite.cli, "report_reserve", lambda budget: budget - 8)  # train for 8 s of the minute
+    args = ["--studies", "locality,tabular", "--profile", "smoke", "--output", tmp_path, "--no-progress",
+            "--workers", "1"]
+    started = time.time()
+    code, _, err = run_main(*args, "--time-budget", "1m")
+    assert code == 0, err
+    assert time.time() - started < 60, "the budget was a minute"
+    assert "planned runs not trained" in err
+    with Reader(tmp_path / "results.sqlite") as reader:
+        stored = len(reader.runs())
+    assert stored > 0
+    html = read_report(tmp_path / "index.html")
+    assert "A first look within a time budget" in html and "--time-budget 1m" in html
+    code, _, err = run_main(*args)
+    assert code == 0, err
+    assert f"{stored} already done" in err or "already done" in err
+    assert "A first look within a time budget" not in read_report(tmp_path / "index.html")

@@ -2,6 +2,8 @@
 
 import dataclasses
 import json
+
+import pandas as pd
 import re
 import subprocess
 import sys
@@ -278,3 +280,16 @@ def test_a_failed_control_is_shown_at_the_top_of_the_index_and_holm_beside_every
     with Writer(tmp_path / "r2.sqlite") as store:
         fill(store, tasks, study("c", (control, evidence)), score=lambda t, n, seed: scores[t.arch, t.variant])
         assert 'id="failed-controls"' not in write_report(store, tmp_path / "out2" / "index.html").read_text()
+
+
+def test_the_time_budget_of_the_latest_session_is_read_from_its_command():
+    from suite.report.html import time_budget
+
+    def sessions(*argvs):
+        return pd.DataFrame({"argv": [json.dumps(a) for a in argvs]})
+
+    assert time_budget(sessions(["run_suite.py", "--time-budget", "15m"])) == "15m"
+    assert time_budget(sessions(["run_suite.py", "--time-budget=1h"])) == "1h"
+    # the latest session decides: a run without the budget completes the first look
+    assert time_budget(sessions(["run_suite.py", "--time-budget", "15m"], ["run_suite.py"])) is None
+    assert time_budget(pd.DataFrame({"argv": []})) is None

@@ -171,3 +171,21 @@ def test_runs_of_another_version_are_superseded_by_the_plan_and_revived_when_pla
         assert statuses(store) == {old: "ok", "s/a-50-1": "ok", "s/b-50-0": "superseded"}
     with Reader(tmp_path / "r.sqlite") as store:  # committed: another connection reads the same
         assert statuses(store) == {old: "ok", "s/a-50-1": "ok", "s/b-50-0": "superseded"}
+
+
+def test_a_deadline_stops_the_units_and_an_order_hands_them_out_in_turn():
+    """`Execution.deadline`: past it, no unit starts; `ordered`: the first group in the units' order goes
+    first, not the largest."""
+    from suite.training.local import GroupQueue, results_in_process
+    from suite.training.units import Execution
+
+    assert list(results_in_process([("never",)], Execution("jax", "CPU", deadline=0.0))) == []
+    assert not Execution("jax", "CPU").past_deadline()
+
+    class Spec:
+        def __init__(self, arch):
+            self.task, self.hparams = type("T", (), {"dataset": "digits", "arch": arch})(), {}
+
+    small, large = (Spec("mlp"),), [(Spec("cnn"),), (Spec("cnn"),)]
+    assert GroupQueue([small, *large], ordered=True).take(None, set())[1] is small
+    assert GroupQueue([small, *large]).take(None, set())[1] is large[0]

@@ -222,7 +222,22 @@ def environment(data: dict) -> dict:
     sessions = data["sessions"]
     env["wall_seconds"] = float(sessions["wall_seconds"].fillna(0).sum())
     env["sessions"] = len(sessions)
+    env["time_budget"] = time_budget(sessions)
     return env
+
+
+def time_budget(sessions) -> str | None:
+    """The `--time-budget` of the database's latest session (e.g. "15m"), None where it had none: its verdicts
+    are then a first look, and the index says what a longer run adds."""
+    if sessions.empty or "argv" not in sessions:
+        return None
+    argv = json.loads(sessions["argv"].iloc[-1] or "[]")
+    for i, arg in enumerate(argv):
+        if arg.startswith("--time-budget="):
+            return arg.split("=", 1)[1]
+        if arg == "--time-budget" and i + 1 < len(argv):
+            return argv[i + 1]
+    return None
 
 
 def page_name(study: str) -> str:
@@ -268,7 +283,9 @@ def render(data: dict, single_page: bool = False) -> dict[str, str]:
         crossover={"svg": cross_svg,
                    "table": cross_table.to_html(index=False, classes="num", border=0) if len(cross_table) else ""},
         facts={"profiles": ", ".join(sorted({s["profile"] for s in sections})) or "none",
-               "smoke": any(s["profile"] == "smoke" for s in sections)},
+               "smoke": any(s["profile"] == "smoke" for s in sections),
+               "pending": sum(not v["results"] or any(r.pending for r in v["results"])
+                          for s in sections for v in s["verdicts"])},
         failed=failed.to_dict("records"), skipped=data["skipped"].to_dict("records"), env=env, **common)}
     if not single_page:
         template = jenv.get_template("study.html.j2")

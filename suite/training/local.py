@@ -26,6 +26,8 @@ def results_in_process(units, execution: Execution):
     """Yields (unit, results), trained one after another in this process."""
     runner = UnitRunner(execution.device)
     for unit in units:
+        if execution.past_deadline():  # one process: a unit started before the deadline ends
+            return
         yield unit, runner.run_unit(unit, execution.data_dir)
 
 
@@ -60,12 +62,14 @@ class GroupQueue:
     """Pending units (populations or single runs) by model group, handed out so each worker stays on one group.
 
     A worker keeps the group it has (its compiled model is cached); when that
-    is empty it takes the largest group no other worker is on, and only then
-    shares (from the far end of) a group another worker is on.
+    is empty it takes the largest group no other worker is on (`ordered`: the
+    first, in the units' order), and only then shares (from the far end of) a
+    group another worker is on.
     """
 
-    def __init__(self, units):
+    def __init__(self, units, ordered: bool = False):
         self.groups: dict = {}
+        self.ordered = ordered
         for unit in units:
             self.groups.setdefault(model_group(unit[0]), []).append(unit)
 
@@ -76,7 +80,8 @@ class GroupQueue:
         shared = [g for g, v in self.groups.items() if v]
         if not (free or shared):
             return current, None
-        group = max(free or shared, key=lambda g: len(self.groups[g]))
+        rank = list(self.groups).index if self.ordered else (lambda g: -len(self.groups[g]))
+        group = min(free or shared, key=rank)
         return group, (self.groups[group].pop(0) if free else self.groups[group].pop())
 
 
@@ -99,12 +104,14 @@ def results_from_workers(units, execution: Execution):
         return cf.ProcessPoolExecutor(1, mp_context=context, initializer=start_worker, initargs=initargs)
 
     ours_before = set(multiprocessing.active_children())
-    queue = GroupQueue(units)
+    queue = GroupQueue(units, execution.ordered)
     pool = [new_worker() for _ in range(min(execution.workers, len(units)))]
     groups = [None] * len(pool)
     in_flight = {}  # future -> (worker index, unit)
 
     def submit(i):
+        if execution.past_deadline():
+            return
         busy = {g for j, g in enumerate(groups) if j != i}
         groups[i], unit = queue.take(groups[i], busy)
         if unit is not None:
@@ -114,7 +121,10 @@ def results_from_workers(units, execution: Execution):
         for i in range(len(pool)):
             submit(i)
         while in_flight:
-            done, _ = cf.wait(in_flight, return_when=cf.FIRST_COMPLETED)
+            left = None if execution.deadline is None else max(0.0, execution.deadline - time.time())
+            done, _ = cf.wait(in_flight, timeout=left, return_when=cf.FIRST_COMPLETED)
+            if not done:  # the deadline passed: the units in flight are given up (their workers stopped below)
+                return
             for future in done:
                 i, unit = in_flight.pop(future)
                 try:

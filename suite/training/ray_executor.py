@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import functools
 import socket
+import time
 
 from suite import UsageError
 from suite.data import load_dataset
@@ -94,7 +95,11 @@ def results(units, execution: Execution):
                for unit in units}
     try:
         while pending:
-            (ref,), _ = ray.wait(list(pending), num_returns=1)
+            left = None if execution.deadline is None else max(0.0, execution.deadline - time.time())
+            ready, _ = ray.wait(list(pending), num_returns=1, timeout=left)
+            if not ready:  # the deadline passed: what is still pending is cancelled below
+                return
+            (ref,) = ready
             unit = pending.pop(ref)
             try:
                 finished = ray.get(ref)

@@ -71,12 +71,21 @@ def round_runs(specs: list[RunSpec], studies, profile: str, seeds, round_: int,
     return list(chosen.values())
 
 
+def closeness(result) -> float:
+    """How far a pending verdict is from a decision: its p-value over the level of its look (1 or less:
+    decided; the smallest first). No test made: infinitely far."""
+    if result.p_value is None or not result.level:
+        return float("inf")
+    return result.p_value / result.level
+
+
 def undecided_reads(specs: list[RunSpec], studies, store, profile: str, seeds, keys=None) -> dict:
-    """study name -> the names of the tasks whose runs its undecided claims read: every claim of each
-    study in `studies` evaluated on the stored evaluation runs among `specs` (only those whose key is in
-    `keys`, where given: the runs of the rounds so far), with its study's planned
-    seeds as the last look; a result still `pending` (`suite.claims.ClaimResult`) reads the runs its
-    conditions select on its dataset, and those of the competence gates it rests on."""
+    """study name -> {name of a task whose runs its undecided claims read: how close the closest of them
+    is to a decision (`closeness`)}: every claim of each study in `studies` evaluated on the stored
+    evaluation runs among `specs` (only those whose key is in `keys`, where given: the runs of the rounds
+    so far), with its study's planned seeds as the last look; a result still `pending`
+    (`suite.claims.ClaimResult`) reads the runs its conditions select on its dataset, and those of the
+    competence gates it rests on."""
     from suite.claims import evaluate_claim
     from suite.report.frames import planned_study_runs
 
@@ -87,11 +96,12 @@ def undecided_reads(specs: list[RunSpec], studies, store, profile: str, seeds, k
         tidy = planned_study_runs(data, study.name, planned)
         if tidy is None or tidy.empty:
             continue
-        tasks = reads.setdefault(study.name, set())
+        tasks = reads.setdefault(study.name, {})
         for claim in study.claims:
             for result in evaluate_claim(claim, tidy, tuple(study.gates), planned=planned_seeds(study, profile, seeds)):
                 if result.pending:
-                    tasks |= {planned[k].task.name for k in read_keys(claim, result, tidy)}
+                    for task in {planned[k].task.name for k in read_keys(claim, result, tidy)}:
+                        tasks[task] = min(tasks.get(task, float("inf")), closeness(result))
     return reads
 
 
@@ -121,7 +131,8 @@ def train_in_rounds(specs: list[RunSpec], studies, profile: str, seeds, train,
     the first round. `train(specs, what) -> (runs trained, counts)` trains those not stored yet. Each
     round's claims read the runs of the rounds so far only (stored before or trained now), so a rerun
     takes the same rounds. Returns (the runs of the rounds and the others, how many trained, their
-    counts)."""
+    counts). After the first round, `train` is also given a rank (spec -> priority): the tasks of the
+    claims closest to a decision first (`closeness`), for a run that may end at a deadline."""
     evaluation = [s for s in specs if s.kind == "eval"]
     others = [s for s in specs if s.kind != "eval"]
     rounds = round_count(studies, profile, seeds)
@@ -129,7 +140,11 @@ def train_in_rounds(specs: list[RunSpec], studies, profile: str, seeds, train,
     for round_ in range(rounds):
         chosen = [r for r in round_runs(evaluation, studies, profile, seeds, round_, reads) if r.key not in trained]
         what = "runs" if rounds == 1 else f"runs, round {round_ + 1} of at most {rounds} (seeds in rounds)"
-        now, counted = train(chosen + (others if round_ == 0 else []), what)
+        if round_ == 0:
+            now, counted = train(chosen + others, what)
+        else:
+            near = {task: c for tasks in reads.values() for task, c in tasks.items()}
+            now, counted = train(chosen, what, lambda spec: near.get(spec.task.name, float("inf")))
         trained.update({r.key: r for r in chosen})
         ran += now
         counts = {**counted, **{k: counts[k] + counted[k] for k in ("ok", "failed")}}

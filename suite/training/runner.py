@@ -21,8 +21,10 @@ EXECUTORS = {"local": local.results, "ray": ray_executor.results}
 
 
 def run_plan(runs: list[RunSpec], store, data_dir=None, progress=True, workers=None,
-             worker_setup=None, executor: str = "local", address=None, gpus_per_task: float = 0.0) -> dict:
-    """Runs every pending run, committing each as it finishes. Returns counts.
+             worker_setup=None, executor: str = "local", address=None, gpus_per_task: float = 0.0,
+             deadline: float | None = None, rank=None) -> dict:
+    """Runs every pending run, committing each as it finishes. Returns counts ("ok", "failed", and
+    "unfinished": the runs the deadline left untrained).
 
     Args:
       workers: processes that train in parallel; None picks `default_workers`.
@@ -34,6 +36,9 @@ def run_plan(runs: list[RunSpec], store, data_dir=None, progress=True, workers=N
         machine) or "ray" (Ray tasks; on the cluster at `address`, else a Ray
         instance of `workers` CPUs started here), each task asking for
         `gpus_per_task` GPUs.
+      deadline: a `time.time()` after which nothing more trains (`Execution.deadline`).
+      rank: spec -> a sortable priority: units train in its order (a unit by its members' smallest),
+        else as `suite.training.units.units_of` orders them.
     """
     from tqdm.auto import tqdm
 
@@ -44,14 +49,17 @@ def run_plan(runs: list[RunSpec], store, data_dir=None, progress=True, workers=N
     device = configure_device()
     workers = default_workers(device) if workers is None else workers
     units = units_of(runs)
-    counts = {"ok": 0, "failed": 0, "device": device, "workers": workers}
+    if rank is not None:
+        units = sorted(units, key=lambda unit: min(rank(s) for s in unit))  # stable: ties keep their order
+    counts = {"ok": 0, "failed": 0, "unfinished": 0, "device": device, "workers": workers}
     eta = Eta(units, prior=measured_rates(store).get(device))
     # tqdm's own rate would divide the runs left by a runs-per-second rate that swings with the
     # groups; the ETA shown is the cost-weighted one (Eta)
     bar = tqdm(total=len(runs), unit="run", disable=not progress, dynamic_ncols=True, file=sys.stderr,
                mininterval=0.5, bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} runs [{elapsed}, {postfix}]")
     bar.set_postfix_str(format_eta(None), refresh=False)
-    execution = Execution(keras.backend.backend(), device, workers, worker_setup, data_dir, address, gpus_per_task)
+    execution = Execution(keras.backend.backend(), device, workers, worker_setup, data_dir, address, gpus_per_task,
+                          deadline, rank is not None)
     results = EXECUTORS[executor](units, execution) if units else iter(())
     try:
         for unit, unit_results in results:
@@ -68,4 +76,5 @@ def run_plan(runs: list[RunSpec], store, data_dir=None, progress=True, workers=N
         if hasattr(results, "close"):
             results.close()
         bar.close()
+    counts["unfinished"] = len(runs) - counts["ok"] - counts["failed"]
     return counts

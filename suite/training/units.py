@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import time
 from typing import Iterable
 
 from suite.data import TRANSFORMS
@@ -77,6 +78,9 @@ class Execution:
         there what the suite's process registered (`suite.training.worker.prepare_process`).
       data_dir: the tensorflow-datasets data directory.
       address, gpus_per_task: Ray's cluster address and the GPUs each unit asks for.
+      deadline: a `time.time()` after which no unit starts and those in flight are given up (their runs
+        are not stored: a rerun trains them); None: none (`--time-budget`).
+      ordered: hand the units out in the order given (a priority), not the largest model group first.
     """
 
     backend: str
@@ -86,3 +90,8 @@ class Execution:
     data_dir: str | None = None
     address: str | None = None
     gpus_per_task: float = 0.0
+    deadline: float | None = None
+    ordered: bool = False
+
+    def past_deadline(self) -> bool:
+        return self.deadline is not None and time.time() >= self.deadline
