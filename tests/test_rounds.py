@@ -41,8 +41,10 @@ def specs():
 
 
 def trainer(store, log):
-    """`train(specs, what)` as the command line's: stores what is not stored yet, returns (count, counts)."""
-    def train(chosen, what):
+    """`train(specs, what[, rank])` as the command line's: stores what is not stored yet, returns (count,
+    counts). A later round's rank must put every run it is given at a finite closeness to a decision."""
+    def train(chosen, what, rank=None):
+        assert rank is None or all(np.isfinite(rank(s)) for s in chosen)
         stored = set(store.runs(columns=("run_key",))["run_key"])
         new = [s for s in chosen if s.key not in stored]
         for spec in new:
