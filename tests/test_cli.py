@@ -277,7 +277,8 @@ def test_a_worker_that_dies_fails_its_run_and_the_rest_goes_on(cli, tmp_path):
     module = tmp_path / "crashing_study.py"
     module.write_text(CRASHING_MODULE)
     out = tmp_path / "out"
-    result = cli("--tasks-module", module, "--studies", "mine", "--profile", "smoke",
+    # --all-tasks: no claim reads the crashing task, which would otherwise not be planned (suite.reads)
+    result = cli("--tasks-module", module, "--studies", "mine", "--profile", "smoke", "--all-tasks",
                  "--workers", "2", "--output", out, "--no-progress", "--no-checks", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     with Reader(out / "results.sqlite") as db:
