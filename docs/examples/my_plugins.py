@@ -16,7 +16,7 @@ from suite.architectures import register_architecture
 from suite.claims import Claim
 from suite.data import DatasetSpec, apply_to_splits, fixed_rng, register_dataset, register_transform
 from suite.probes import Measured, register_probe
-from suite.report.figures import register_figure, setup_matplotlib, to_svg
+from suite.report.figures import draws_every_task, register_figure, setup_matplotlib, to_svg
 from suite.studies import Study, register_grid, register_study
 from suite.training import Objective, register_objective
 
@@ -66,8 +66,9 @@ def weight_norm(model, objective, data, x_train, y_train):
     return Measured(metrics={"weight_norm": norm})  # stored as init/weight_norm and trained/weight_norm
 
 
-# --- a figure: fn(tidy, data, study_row) -> [{title, svg, caption}], from the database alone ---
-@register_figure("weight_norms")
+# --- a figure: fn(tidy, data, study_row) -> [{title, svg, caption}], from the database alone; it draws
+# every variant, read by a claim or not, so every task of its study trains (draws_every_task) ---
+@register_figure("weight_norms", wrap=draws_every_task)
 def weight_norm_figure(tidy, data, study):
     points = tidy[tidy["metric"].isin(["init/weight_norm", "trained/weight_norm"])]
     if points.empty:

@@ -10,9 +10,9 @@ it defines; matplotlib and seaborn are imported only when a figure is drawn.
 from __future__ import annotations
 
 from suite.report.figures.common import setup_matplotlib, to_svg
-from suite.report.figures.registry import FIGURES
+from suite.report.figures.registry import FIGURES, draws_every_task
 
-register_figure = FIGURES.decorator  # @register_figure("name") on fn(tidy, data, study_row) -> [figure dicts]
+register_figure = FIGURES.decorator  # @register_figure("name"[, wrap=draws_every_task]) on fn(tidy, data, study_row)
 
 # the families, in the order their figures were first written; each registers its own
 from suite.report.figures import curves  # noqa: E402,F401  learning_curves, vs_length, gradient_norms, step_time, comparison
@@ -24,4 +24,4 @@ from suite.report.figures import representation  # noqa: E402,F401  code_probes,
 from suite.report.figures import answer  # noqa: E402,F401  answer (a study of a user's own data)
 from suite.report.figures import baselines  # noqa: E402,F401  tuned_baselines
 
-__all__ = ["FIGURES", "register_figure", "setup_matplotlib", "to_svg"]
+__all__ = ["FIGURES", "draws_every_task", "register_figure", "setup_matplotlib", "to_svg"]

@@ -10,7 +10,7 @@ import json
 import numpy as np
 import pandas as pd
 
-from suite.report.figures.registry import FIGURES
+from suite.report.figures.registry import FIGURES, draws_every_task
 from suite.report.figures.tabular import sensitivity
 from suite.report.index import crossover
 from suite.report.tables import format_interval
@@ -88,7 +88,7 @@ def variant_readings(tidy: pd.DataFrame, kind: str, lower: bool) -> pd.DataFrame
     return pd.DataFrame(rows)
 
 
-@FIGURES.decorator("answer")
+@FIGURES.decorator("answer", wrap=draws_every_task)  # every variant of the user's data
 def _figure_answer(tidy, data, study) -> list[dict]:
     info = json.loads(study.get("data_json") or "null") or {}
     frame = tidy[tidy["metric"] == tidy["primary_metric"]]
