@@ -23,8 +23,10 @@ AGGREGATION = ("contradicted if contradicted on any dataset whose models pass th
 def decide_control(result):
     """A control's result (`suite.claims.ClaimResult`) decided or failed, never undecidable (its outcome is
     known): it stands where supported and is `CONTROL_FAILED` otherwise, the note saying where its
-    interval lies against its band."""
-    if result.verdict == "supported":
+    interval lies against its band. A control that the seeds so far leave undecided while more seeds
+    may decide it (`pending`: a time budget's first look) is not failed yet: it stays inconclusive, its
+    note saying no decision yet."""
+    if result.verdict == "supported" or (result.pending and result.verdict == "inconclusive"):
         return result
     claim = result.claim
     if result.low is None:
@@ -41,11 +43,14 @@ def overall_verdict(verdicts: list[str], competent: list[bool] | None = None, co
     their competence gates; all by default): contradicted where contradicted on any competent dataset;
     supported where every competent dataset supports it; undecidable where no competent dataset could
     decide it (all undecidable, or no competent dataset); else inconclusive. A dataset below its gates
-    counts for nothing either way. A control fails where it fails on any dataset. None: inconclusive."""
+    counts for nothing either way. A control fails where it fails on any dataset, and is inconclusive
+    where a dataset has no decision yet (`decide_control`). None: inconclusive."""
     if not verdicts:
         return "inconclusive"
     if control:
-        return "supported" if all(v == "supported" for v in verdicts) else CONTROL_FAILED
+        if all(v == "supported" for v in verdicts):
+            return "supported"
+        return "inconclusive" if all(v in ("supported", "inconclusive") for v in verdicts) else CONTROL_FAILED
     competent = [True] * len(verdicts) if competent is None else competent
     decided = [v for v, ok in zip(verdicts, competent) if ok]
     if "contradicted" in decided:

@@ -362,7 +362,7 @@ def _main(args, argv) -> int:
             pending = [r for r in specs if r.key not in done]
             if deadline is not None and time.time() >= deadline:
                 unfinished.extend(pending)
-                return 0, {"ok": 0, "failed": 0, **seen}
+                return 0, {"ok": 0, "failed": 0, "unfinished": len(pending), **seen}
             print(f"{len(specs)} {what} planned: {len(specs) - len(pending)} already done, "
                   f"{len(pending)} to run", file=sys.stderr)
             counts = run_plan(pending, store, data_dir=args.data_dir, progress=not args.no_progress,

@@ -497,6 +497,13 @@ def test_a_control_is_decided_or_failed_never_undecidable():
         == CONTROL_FAILED  # no interval: nothing shows the machinery works
     # a control rests on no gate: its outcome is known whatever the models learned
     assert evaluate_claim(control, inside.assign(matched=1), (GATE,))[0].verdict == "supported"
+    # a first look (10 seeds planned, the noisy 3 stored): no decision yet, not a failed control; at its last
+    # look the same seeds fail it
+    early = evaluate_claim(control, noisy, planned=10)[0]
+    assert early.pending and early.verdict == "inconclusive" and "no decision yet" in early.note
+    assert claim_verdict([early]) == "inconclusive"
+    assert overall_verdict(["supported", "inconclusive"], control=True) == "inconclusive"
+    assert overall_verdict(["inconclusive", CONTROL_FAILED], control=True) == CONTROL_FAILED
 
 
 def test_tost_and_the_one_sided_tests_decide_as_the_interval_does_on_random_inputs():

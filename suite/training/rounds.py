@@ -136,7 +136,7 @@ def train_in_rounds(specs: list[RunSpec], studies, profile: str, seeds, train,
     evaluation = [s for s in specs if s.kind == "eval"]
     others = [s for s in specs if s.kind != "eval"]
     rounds = round_count(studies, profile, seeds)
-    reads, trained, ran, counts = None, {}, 0, {"ok": 0, "failed": 0}
+    reads, trained, ran, counts, unfinished = None, {}, 0, {"ok": 0, "failed": 0}, 0
     for round_ in range(rounds):
         chosen = [r for r in round_runs(evaluation, studies, profile, seeds, round_, reads) if r.key not in trained]
         what = "runs" if rounds == 1 else f"runs, round {round_ + 1} of at most {rounds} (seeds in rounds)"
@@ -146,6 +146,7 @@ def train_in_rounds(specs: list[RunSpec], studies, profile: str, seeds, train,
             near = {task: c for tasks in reads.values() for task, c in tasks.items()}
             now, counted = train(chosen, what, lambda spec: near.get(spec.task.name, float("inf")))
         trained.update({r.key: r for r in chosen})
+        unfinished += counted.get("unfinished", 0)
         ran += now
         counts = {**counted, **{k: counts[k] + counted[k] for k in ("ok", "failed")}}
         if round_ + 1 < rounds:
@@ -154,8 +155,9 @@ def train_in_rounds(specs: list[RunSpec], studies, profile: str, seeds, train,
             if not any(reads.values()):
                 break
     if rounds > 1:
-        print(f"seeds in rounds: {len(trained)} of the {len(evaluation)} evaluation runs planned were needed (a "
-              f"verdict decided at an earlier look draws no more seeds)", file=sys.stderr)
+        untrained = f", {unfinished} of them left untrained at the deadline" if unfinished else ""
+        print(f"seeds in rounds: {len(trained)} of the {len(evaluation)} evaluation runs planned were needed{untrained} "
+              f"(a verdict decided at an earlier look draws no more seeds)", file=sys.stderr)
     return list(trained.values()) + others, ran, counts
 
 
