@@ -293,3 +293,29 @@ def test_the_time_budget_of_the_latest_session_is_read_from_its_command():
     # the latest session decides: a run without the budget completes the first look
     assert time_budget(sessions(["run_suite.py", "--time-budget", "15m"], ["run_suite.py"])) is None
     assert time_budget(pd.DataFrame({"argv": []})) is None
+
+
+def test_the_decision_table_states_resolution_and_ceiling():
+    """One test example of 40 is 0.025 of accuracy: a margin of 0.01 cannot be resolved; a best model at
+    0.995 leaves less than a margin of 0.01 to perfect."""
+    from suite.claims import Claim
+    from suite.report.tables import decision_table
+
+    rows = []
+    for dataset, examples, best in (("small", 40, 0.995), ("large", 1000, 0.80)):
+        for model, value in (("a", best), ("b", best - 0.1)):
+            for seed in range(3):
+                key = f"{dataset}/{model}/{seed}"
+                base = {"dataset": dataset, "variant": "natural", "model": model, "n_train": 100, "seed": seed,
+                        "run_key": key, "primary_metric": "test/accuracy", "higher_is_better": True}
+                rows += [{**base, "metric": "test/accuracy", "value": value},
+                         {**base, "metric": "test/examples", "value": examples}]
+    tidy = pd.DataFrame(rows)
+    claims = [Claim(text="no gain", a={"model": "b"}, b={"model": "a"}, test="not_better", margin=0.03),
+              Claim(text="tiny", a={"model": "b"}, b={"model": "a"}, test="not_better", margin=0.01,
+                    datasets=("small",))]
+    table = decision_table(tidy, claims).set_index("dataset")
+    assert table.loc["small", "one example"] == "0.0250" and table.loc["large", "test examples"] == "1,000"
+    assert "margin 0.01 below one test example" in table.loc["small", "can it decide?"]
+    assert "at the ceiling" in table.loc["small", "can it decide?"]
+    assert table.loc["large", "can it decide?"] == "yes" and table.loc["large", "smallest claim margin"] == "0.03"

@@ -20,7 +20,7 @@ from suite.claims import Claim, evaluate_claim
 from suite.report.figures import FIGURES
 from suite.report.frames import kind, study_runs
 from suite.report.rates import rate_section
-from suite.report.tables import params_table, summary_table
+from suite.report.tables import decision_table, params_table, summary_table
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 
@@ -37,7 +37,7 @@ def study_section(data: dict, study: pd.Series) -> dict:
         "budget": budget, "budget_by_task": budget.pop("by_task", []), "n_runs": int(tidy["run_key"].nunique()),
         "references": _json_field(study, "references_json", []),
         "figures": [], "tables": [], "verdicts": [], "params": None, "param_warnings": [], "rates": None,
-        "gates": [], "at_baseline": None,
+        "gates": [], "at_baseline": None, "decision": "",
     }
     if tidy.empty:
         return section
@@ -58,6 +58,8 @@ def study_section(data: dict, study: pd.Series) -> dict:
     section["rates"] = rate_section(data, study)
     section["gates"] = gate_table(gates, tidy)
     section["at_baseline"] = baseline_table(tidy)
+    decision = decision_table(tidy, claims)
+    section["decision"] = decision.to_html(index=False, classes="num", border=0) if len(decision) else ""
     return section
 
 

@@ -71,3 +71,45 @@ def slopes_table(points: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
                      f"ms at {int(by_length.index[0])}": f"{by_length.iloc[0]:.1f}",
                      f"ms at {int(by_length.index[-1])}": f"{by_length.iloc[-1]:.1f}"})
     return pd.DataFrame(rows), means
+
+
+# a metric bounded by 1 (perfect) whose test value moves by one test example's share: accuracy, skill
+PROPORTIONS = ("accuracy",)
+
+
+def decision_table(tidy: pd.DataFrame, claims) -> pd.DataFrame:
+    """Whether each dataset can decide its claims: its test set's size and what one test example is worth
+    on an accuracy (its resolution), the best model's mean on its natural variant at the largest size (the
+    ceiling, and the room left to perfect), and the smallest margin a claim on it tests. A margin below
+    one example cannot be resolved (such a verdict is undecidable, `suite.claims.undecidable`); a ceiling
+    with less room than that margin leaves "no model beats another by more" true whatever the models."""
+    rows = []
+    natural = tidy[tidy["variant"] == "natural"] if "natural" in set(tidy["variant"]) else tidy
+    for dataset in sorted(tidy["dataset"].unique(), key=dataset_order):
+        here = natural[natural["dataset"] == dataset]
+        metric = here["primary_metric"].iloc[0] if len(here) else None
+        values = here[(here["metric"] == metric) & (here["n_train"] == here["n_train"].max())]
+        if values.empty:
+            continue
+        higher = bool(values["higher_is_better"].iloc[0])
+        means = values.groupby("model")["value"].mean()
+        best = means.idxmax() if higher else means.idxmin()
+        examples = tidy.loc[(tidy["dataset"] == dataset) & (tidy["metric"] == "test/examples"), "value"]
+        n = int(examples.min()) if len(examples) else None
+        proportion = metric.split("/")[-1] in PROPORTIONS
+        margins = [c.margin for c in claims if c.margin > 0 and c.metric == metric
+                   and (c.datasets is None or dataset in c.datasets)]
+        one = 1 / n if n and proportion else None
+        notes = []
+        if one and margins and min(margins) < one:
+            notes.append(f"margin {min(margins):g} below one test example")
+        room = 1 - means[best] if proportion and higher else None
+        if room is not None and margins and room < min(margins):
+            notes.append(f"at the ceiling: {room:.3f} left to perfect, below the margin {min(margins):g}")
+        rows.append({"dataset": dataset, "metric": metric, "test examples": "" if n is None else f"{n:,}",
+                     "one example": "" if one is None else f"{one:.4f}",
+                     "best model (natural, largest size)": best, "its mean": f"{means[best]:.3f}",
+                     "left to perfect": "" if room is None else f"{room:.3f}",
+                     "smallest claim margin": f"{min(margins):g}" if margins else "",
+                     "can it decide?": "; ".join(notes) or ("yes" if proportion else "not checked: not an accuracy")})
+    return pd.DataFrame(rows)
