@@ -70,3 +70,27 @@ def test_vit_uses_16_tokens():
     assert [default_patch_size(h) for h in (8, 28, 32)] == [2, 7, 8]
     model = build_model("vit", (28, 28, 1), 10, width=8)
     assert model.get_layer("position_embedding").embedding.shape == (1, 16, 8)
+
+
+@pytest.mark.parametrize("arch", ["lstm", "gru"])
+def test_chrono_initialisation_sets_the_keeping_gate_to_the_input_length(arch):
+    """Tallec and Ollivier 2018: the gate that keeps the state starts at log(u), u uniform on [1, T - 1]
+    (LSTM: input gate -log(u), other biases 0; GRU: the update gate's input bias, other biases 0); the
+    model trains; the default initialisation is Keras's."""
+    keras = pytest.importorskip("keras")
+    steps, width = 50, 6
+    model = build_model(arch, (steps, 3), 4, width=width, init="chrono")
+    bias = keras.ops.convert_to_numpy([w for w in model.weights if w.path.endswith("bias") and arch in w.path][0])
+    keep = bias[width:2 * width] if arch == "lstm" else bias[0, :width]
+    assert np.all(keep >= 0) and np.all(keep <= np.log(steps - 1) + 1e-6) and keep.std() > 0
+    if arch == "lstm":
+        assert np.allclose(bias[:width], -keep) and np.all(bias[2 * width:] == 0)
+    else:
+        assert np.all(bias[0, width:] == 0) and np.all(bias[1] == 0)
+    model.compile(optimizer="adam", loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    x, y = np.random.rand(8, steps, 3).astype("float32"), np.arange(8) % 4
+    assert np.isfinite(model.train_on_batch(x, y))
+    default = build_model(arch, (steps, 3), 4, width=width)
+    assert default.count_params() == model.count_params()
+    with pytest.raises(ValueError, match="init must be default for rnn"):
+        build_model("rnn", (steps, 3), 4, width=width, init="chrono")
