@@ -141,17 +141,20 @@ def test_arrays_round_trip_through_the_store(tmp_path):
 def test_hierarchy_study_writes_filters_patches_probes_and_verdicts(smoke_run):
     html, query = smoke_run.html, smoke_run.query
     assert 'id="study-hierarchy"' in html
-    for title in ("First-layer filters: digits", "What each layer responds to: digits", "Linear probes by layer"):
+    for title in ("First-layer filters: digits", "What each layer responds to: digits", "Linear probes by layer",
+                  "Linear probes by layer, on a labelling the network never saw"):
         assert title in html
     metrics = {m for (m,) in query("SELECT DISTINCT metric FROM results WHERE study = 'hierarchy'")}
     for when in ("init", "trained"):
-        assert {f"{when}/edge_likeness", f"{when}/depth_gain",
-                *(f"{when}/probe_accuracy_layer{i}" for i in (1, 2, 3))} <= metrics
+        assert {f"{when}/edge_likeness", f"{when}/depth_gain", f"{when}/held_out_gain",
+                *(f"{when}/{probe}{i}" for probe in ("probe_accuracy_layer", "held_out_layer")
+                  for i in (1, 2, 3))} <= metrics
     # every hierarchy run probes each of its three layers, at initialisation and trained
     runs = query("SELECT COUNT(*) FROM runs WHERE study = 'hierarchy' AND status = 'ok'")[0][0]
-    values = [v for (v,) in query("SELECT value FROM results WHERE study = 'hierarchy' "
-                                  "AND metric LIKE '%/probe_accuracy_layer%'")]
-    assert runs and len(values) == runs * 2 * 3 and all(0 <= v <= 1 for v in values)
+    for probe in ("probe_accuracy_layer", "held_out_layer"):
+        values = [v for (v,) in query("SELECT value FROM results WHERE study = 'hierarchy' "
+                                      f"AND metric LIKE '%/{probe}%'")]
+        assert runs and len(values) == runs * 2 * 3 and all(0 <= v <= 1 for v in values)
     names = {n for (n,) in query("SELECT DISTINCT name FROM arrays")}
     assert {"filters/init", "filters/trained", "top_patches_layer3/trained"} <= names
     # every claim judged from the seeds' paired changes
@@ -165,3 +168,16 @@ def test_hierarchy_study_writes_filters_patches_probes_and_verdicts(smoke_run):
     claims = len(REGISTRY.study("hierarchy").claims)
     assert len(verdicts) >= claims and set(verdicts) <= {"supported", "contradicted", "inconclusive", "undecidable"}
     assert "init/edge_likeness to trained/edge_likeness" in html
+
+
+def test_the_held_out_probe_reads_equal_widths_and_a_labelling_the_network_never_saw():
+    from suite.probes.hierarchy import equal_width, held_out_labels
+
+    y = np.arange(100) % 10
+    labels = held_out_labels(y, 10)
+    assert set(labels) == {0, 1} and labels.mean() == 0.5  # two halves of the classes
+    assert np.array_equal(labels, held_out_labels(y, 10))  # the same split every time
+    assert all(len(set(labels[y == c])) == 1 for c in range(10))  # a function of the class
+    features = np.random.default_rng(0).standard_normal((20, 64))
+    projected = equal_width(features, 16, 3)
+    assert projected.shape == (20, 16) and np.array_equal(projected, equal_width(features, 16, 3))

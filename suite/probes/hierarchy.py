@@ -134,7 +134,27 @@ def top_patches(model, layer, summary: dict, x, channels: int = 4, top: int = 6)
     return patches, chosen, (size, margin)
 
 
-@register_probe("hierarchy", version=2)  # 2: depth_gain
+def equal_width(features: np.ndarray, width: int, layer: int) -> np.ndarray:
+    """A layer's pooled features through a fixed random projection to `width` dimensions (Gaussian, the
+    same for every run: seeded by the layer's position and width), so that a probe on a deep layer's 64
+    channels and one on the first layer's 16 read the same number of features."""
+    from suite.data import fixed_rng
+
+    projection = fixed_rng("hierarchy-projection", layer, features.shape[1], width).standard_normal(
+        (features.shape[1], width)) / np.sqrt(features.shape[1])
+    return features @ projection
+
+
+def held_out_labels(y: np.ndarray, classes: int) -> np.ndarray:
+    """A labelling the network was not trained on: the classes split into two fixed halves (the same split
+    for every run of a dataset with this many classes), each example labelled by its class's half."""
+    from suite.data import fixed_rng
+
+    half = fixed_rng("hierarchy-halves", classes).permutation(classes)[: classes // 2]
+    return np.isin(y, half).astype(int)
+
+
+@register_probe("hierarchy", version=3)  # 2: depth_gain; 3: held-out labels on equal widths
 def _hierarchy(model, objective, data, x_train, y_train, n_probe: int = 2000, n_patches: int = 1000) -> Measured:
     """What the convolution layers of an image model detect.
 
@@ -144,7 +164,12 @@ def _hierarchy(model, objective, data, x_train, y_train, n_probe: int = 2000, n_
     `n_probe` examples of the run's training set and scored on up to
     `n_probe` test examples, and `depth_gain`, the last layer's probe minus the
     first's (how much depth adds; at initialisation too, so that a claim can
-    compare the trained rise with the rise a random network already has). Arrays: the first layer's `filters`, and per
+    compare the trained rise with the rise a random network already has). Those probes read the labels
+    the head was trained on, and a deep layer's pooled features are what the head reads, on more
+    channels: a claim on them can hardly fail. So the claims read `held_out_layer<i>` and
+    `held_out_gain`: the same probe on a labelling the network was not trained on (`held_out_labels`:
+    the classes in two fixed halves), on every layer's features projected to the first layer's width
+    (`equal_width`). Arrays: the first layer's `filters`, and per
     layer `top_patches_layer<i>` (`top_patches` over `n_patches` test images)
     with `top_channels_layer<i>` and `receptive_field_layer<i>` (size, margin).
     """
@@ -171,5 +196,14 @@ def _hierarchy(model, objective, data, x_train, y_train, n_probe: int = 2000, n_
         measured.arrays[f"receptive_field_layer{i}"] = np.asarray(field)
     measured.metrics["depth_gain"] = (measured.metrics[f"probe_accuracy_layer{len(convs)}"]
                                       - measured.metrics["probe_accuracy_layer1"])
+    classes = int(max(y_train.max(), y_test.max())) + 1
+    width = summaries[0]["mean"].shape[1]
+    for i, summary in enumerate(summaries, start=1):
+        features = equal_width(summary["mean"], width, i)
+        measured.metrics[f"held_out_layer{i}"] = probe_accuracy(
+            features[:n], held_out_labels(y_train, classes), features[n:n + n_probe],
+            held_out_labels(y_test[:n_probe], classes))
+    measured.metrics["held_out_gain"] = (measured.metrics[f"held_out_layer{len(convs)}"]
+                                         - measured.metrics["held_out_layer1"])
     return measured
 

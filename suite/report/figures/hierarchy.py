@@ -151,27 +151,41 @@ def layer_probe_figure(points: pd.DataFrame, title: str) -> str:
     return to_svg(grid.figure)
 
 
+PROBES = (  # (metric name before the layer number, title, what the figure's caption says it measures)
+    ("probe_accuracy_layer", "Linear probes by layer",
+     "how well each layer's features separate the classes",
+     "Test accuracy of a logistic regression trained on each convolution layer's globally average-pooled "
+     "activations (what the layer detects, not where), on the labels the network was trained on"),
+    ("held_out_layer", "Linear probes by layer, on a labelling the network never saw",
+     "what each layer's features give a new task",
+     "Test accuracy of the same probe on a labelling the network was not trained on (its classes split into "
+     "two fixed halves), each layer's pooled activations projected to the first layer's width by a fixed "
+     "random projection (the same number of features at every depth); what the claims read"),
+)
+
+
 @FIGURES.decorator("layer_probes")
 def _figure_layer_probes(tidy, data, study) -> list[dict]:
     frame = at_largest_size(tidy)
-    parsed = frame["metric"].str.extract(r"^(init|trained)/probe_accuracy_layer(\d+)$").dropna()
-    if parsed.empty:
-        return []
-    points = frame.loc[parsed.index].assign(
-        network=parsed[0].map({"trained": "trained", "init": "untrained (init)"}), layer=parsed[1].astype(int))
-    rows = []
-    for (dataset, layer), g in points.groupby(["dataset", "layer"]):
-        row = {"dataset": dataset, "layer": layer}
-        for network in ("untrained (init)", "trained"):
-            row[network] = format_interval(*mean_ci(g.loc[g["network"] == network, "value"].to_numpy()))
-        rows.append(row)
-    return [{
-        "title": "Linear probes by layer",
-        "svg": layer_probe_figure(points, f"{study['name']}: how well each layer's features separate the classes"),
-        "caption": "Test accuracy of a logistic regression trained on each convolution layer's globally "
-                   "average-pooled activations (what the layer detects, not where), for the trained "
-                   "network and for the same network at initialisation (mean and 95% interval over seeds, "
-                   "at the largest training set). The untrained curve is what the architecture gives "
-                   "without learning.",
-        "table": pd.DataFrame(rows).to_html(index=False, classes="num", border=0),
-    }]
+    figures = []
+    for name, title, subtitle, what in PROBES:
+        parsed = frame["metric"].str.extract(rf"^(init|trained)/{name}(\d+)$").dropna()
+        if parsed.empty:
+            continue
+        points = frame.loc[parsed.index].assign(
+            network=parsed[0].map({"trained": "trained", "init": "untrained (init)"}), layer=parsed[1].astype(int))
+        rows = []
+        for (dataset, layer), g in points.groupby(["dataset", "layer"]):
+            row = {"dataset": dataset, "layer": layer}
+            for network in ("untrained (init)", "trained"):
+                row[network] = format_interval(*mean_ci(g.loc[g["network"] == network, "value"].to_numpy()))
+            rows.append(row)
+        figures.append({
+            "title": title,
+            "svg": layer_probe_figure(points, f"{study['name']}: {subtitle}"),
+            "caption": f"{what}, for the trained network and for the same network at initialisation (mean and "
+                       "95% interval over seeds, at the largest training set). The untrained curve is what the "
+                       "architecture gives without learning.",
+            "table": pd.DataFrame(rows).to_html(index=False, classes="num", border=0),
+        })
+    return figures
