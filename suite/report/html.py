@@ -27,8 +27,7 @@ TEMPLATE_DIR = Path(__file__).parent / "templates"
 
 def study_section(data: dict, study: pd.Series) -> dict:
     tidy = study_runs(data, study)
-    checks = study_runs(data, study, "check")  # longer-budget runs of conditions still improving
-    claims = [Claim.from_json(json.dumps(c)) for c in json.loads(study["claims_json"] or "[]")]
+    claims = study_claims(study)
     gates = stored_gates(study)
     budget = json.loads(study["budget_json"] or "{}")  # the study's, and where its tasks' differ ("by_task")
     section = {
@@ -54,13 +53,27 @@ def study_section(data: dict, study: pd.Series) -> dict:
     per_run = tidy.drop_duplicates("run_key")
     params, section["param_warnings"] = params_table(per_run)
     section["params"] = params.to_html(index=False, border=0, na_rep="", float_format=lambda v: f"{v:,.0f}")
-    section["verdicts"] = claim_verdicts(claims, tidy, gates, checks, planned_seeds(study))
+    section["verdicts"] = study_verdicts(data, study, tidy)
     section["rates"] = rate_section(data, study)
     section["gates"] = gate_table(gates, tidy)
     section["at_baseline"] = baseline_table(tidy)
     decision = decision_table(tidy, claims)
     section["decision"] = decision.to_html(index=False, classes="num", border=0) if len(decision) else ""
     return section
+
+
+def study_claims(study: pd.Series) -> list:
+    """A study's claims as its row stores them."""
+    return [Claim.from_json(json.dumps(c)) for c in json.loads(study["claims_json"] or "[]")]
+
+
+def study_verdicts(data: dict, study: pd.Series, tidy: pd.DataFrame | None = None) -> list[dict]:
+    """A study's claims' verdicts (`claim_verdicts`) as the report gives them: on its evaluation runs (`tidy`,
+    else read), its stored gates, its longer-budget checks and its planned seeds. The study page, the
+    index and docs/findings.py all read verdicts through it, so they cannot differ."""
+    tidy = study_runs(data, study) if tidy is None else tidy
+    return claim_verdicts(study_claims(study), tidy, stored_gates(study), study_runs(data, study, "check"),
+                          planned_seeds(study))
 
 
 def stored_gates(study: pd.Series) -> tuple:
@@ -131,8 +144,7 @@ def run_verdicts(data: dict) -> list[tuple[str, list[dict]]]:
     for _, study in studies.iterrows():
         tidy = study_runs(data, study)
         if not tidy.empty:
-            claims = [Claim.from_json(json.dumps(c)) for c in json.loads(study["claims_json"] or "[]")]
-            found.append((study["name"], claim_verdicts(claims, tidy, stored_gates(study), planned=planned_seeds(study))))
+            found.append((study["name"], study_verdicts(data, study, tidy)))
     add_holm([verdicts for _, verdicts in found])
     return found
 
