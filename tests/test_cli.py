@@ -298,20 +298,20 @@ def test_a_time_budget_ends_on_time_with_a_report_that_says_what_is_missing(run_
     verdicts a longer run completes; the same command without the budget goes on from the stored runs."""
     import suite.cli
 
-    monkeypatch.setattr(suite.cli, "report_reserve", lambda budget: budget - 8)  # train for 8 s of the minute
-    args = ["--studies", "locality,tabular", "--profile", "smoke", "--output", tmp_path, "--no-progress",
-            "--workers", "1"]
+    monkeypatch.setattr(suite.cli, "report_reserve", lambda budget: budget - 6)  # train for 6 s of the minute
+    # two small models of one study: the rerun that completes the plan stays short
+    args = ["--studies", "locality", "--archs", "mlp,logreg", "--profile", "smoke", "--output", tmp_path,
+            "--no-progress", "--workers", "1", "--no-checks"]
     started = time.time()
     code, _, err = run_main(*args, "--time-budget", "1m")
     assert code == 0, err
     assert time.time() - started < 60, "the budget was a minute"
     assert "planned runs not trained" in err
     with Reader(tmp_path / "results.sqlite") as reader:
-        stored = len(reader.runs())
-    assert stored > 0
+        stored = len(reader.runs())  # what the deadline let finish (none, on a slow machine's planning)
     html = read_report(tmp_path / "index.html")
     assert "A first look within a time budget" in html and "--time-budget 1m" in html
     code, _, err = run_main(*args)
     assert code == 0, err
-    assert f"{stored} already done" in err or "already done" in err
+    assert f": {stored} already done" in err  # the runs the first look stored are kept, the rest train now
     assert "A first look within a time budget" not in read_report(tmp_path / "index.html")
