@@ -23,6 +23,7 @@ from suite.options import BACKENDS, EXIT_USAGE, build_parser
 
 EXIT_INTERRUPTED = 130
 
+
 def _split(text: str) -> list[str]:
     return [t.strip() for t in text.split(",") if t.strip()]
 
@@ -370,7 +371,8 @@ def _main(args, argv) -> int:
                               address=args.address, gpus_per_task=args.gpus_per_task, deadline=deadline, rank=rank)
             seen.update(device=counts["device"], workers=counts["workers"])
             if counts["unfinished"]:
-                unfinished.extend(r for r in pending if r.key not in store.finished_keys())
+                stored = store.finished_keys()
+                unfinished.extend(r for r in pending if r.key not in stored)
             return counts["ok"] + counts["failed"], counts
 
         # first the learning-rate grid (on seeds of its own, extended past an edge choice round by round),

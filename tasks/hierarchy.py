@@ -47,8 +47,8 @@ register_study(
             ),
             Claim(
                 text="Later layers combine them into features that serve more than the labels they were "
-                "trained on: a linear probe for a labelling the network never saw (its classes in two fixed "
-                "halves) is more accurate on the last convolution layer's pooled features than on the "
+                "trained on: a linear probe for a coarser labelling the network was never trained on (its classes "
+                "in two fixed halves) is more accurate on the last convolution layer's pooled features than on the "
                 "first's, at the same number of features (a fixed random projection to the first layer's "
                 "width).",
                 a=CNN, b={}, metric=f"trained/{LAST}",
