@@ -2,13 +2,15 @@
 
     python docs/findings.py reports/results.sqlite           # every claim
     python docs/findings.py reports/results.sqlite --counts  # per study (README's findings table)
+    python docs/findings.py reports/results.sqlite --lesson  # the lesson's statements (docs/lesson.md)
 
 One row per claim, in the lesson's order: the study, the claim, its verdict,
 its Holm-adjusted verdict and, per dataset, the verdict, the mean difference
 a - b with its 95% interval (or the permutation test's p-value, or why it is
 undecidable) and the number of seeds. With --counts, one row per study: its verdicts counted, controls
 apart. It reads the database alone, as the report does, with the same claim
-evaluation.
+evaluation. With --lesson, the lesson-coverage tables (`suite.lesson`): each statement of the lesson
+beside the verdicts of the claims that measure it.
 """
 
 from __future__ import annotations
@@ -33,8 +35,33 @@ def verdicts(path: str):
     return run_verdicts(data)
 
 
-def main(path: str, counts: bool = False) -> None:
+def short(quote: str, words: int = 5) -> str:
+    """The first words of a claim's quote: enough to tell the claims of one statement apart."""
+    parts = quote.split()
+    return " ".join(parts[:words]) + (" ..." if len(parts) > words else "")
+
+
+def lesson_tables(found) -> None:
+    """The lesson-coverage tables in Markdown, one per section of the lesson, then the suite's own claims."""
+    from suite.lesson import ADDED, STATEMENTS, coverage
+
+    section = None
+    for r in coverage(found, STATEMENTS + ADDED):
+        if r["section"] != section:
+            section = r["section"]
+            print(f"\n## {section}\n\n| the lesson says | verdict (default run) | how the suite measures it |")
+            print("| --- | --- | --- |")
+        said = "<br>".join(f"`{c['study']}` \"{short(c['quote'])}\": {c['verdict']}"
+                           + (" (control)" if c["control"] else "")
+                           + (f" (Holm: {c['holm']})" if c["holm"] and c["holm"] != c["verdict"]
+                              and not c["control"] else "") for c in r["claims"]) or f"*{r['status']}*"
+        print(f"| {r['says']} | {said} | {r['how']} |")
+
+
+def main(path: str, counts: bool = False, lesson: bool = False) -> None:
     found = list(verdicts(path))  # the database is read (or refused) before any line is printed
+    if lesson:
+        return lesson_tables(found)
     if counts:
         print("| study | supported / contradicted / inconclusive / undecidable (qualified; controls) |")
         print("| --- | --- |")
@@ -61,10 +88,11 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(prog="python docs/findings.py", description=__doc__.splitlines()[0])
     parser.add_argument("results", metavar="RESULTS.sqlite", help="a results database (run_suite.py's output)")
     parser.add_argument("--counts", action="store_true", help="one row per study: its verdicts counted")
+    parser.add_argument("--lesson", action="store_true", help="the lesson's statements beside their verdicts")
     args = parser.parse_args()
     from suite import UsageError
 
     try:
-        main(args.results, counts=args.counts)
+        main(args.results, counts=args.counts, lesson=args.lesson)
     except UsageError as e:
         parser.exit(2, f"{parser.prog}: error: {e}\n")

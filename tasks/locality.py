@@ -68,8 +68,8 @@ register_study(
                 text="Control: the MLP is unaffected by the permutation (within 2 accuracy points). A fixed "
                 "permutation of an MLP's inputs is a relabelling of its first layer's i.i.d. weights, so this "
                 "holds by construction at the same recipe: it checks the machinery (same subsets, same "
-                "permutation for every split), it is no evidence for the lesson. Each variant's learning rate "
-                "is tuned on its own, so the check also takes in the tuning's noise.",
+                "permutation for every split), it is no evidence for the lesson. Both variants train at the "
+                "natural variant's tuned learning rate (one recipe).",
                 a={"arch": "mlp", "variant": "natural"},
                 b={"arch": "mlp", "variant": "permuted"},
                 test="negligible", sizes="all", margin=0.02, control=True,

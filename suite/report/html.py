@@ -254,6 +254,16 @@ def time_budget(sessions) -> str | None:
     return None
 
 
+def prose(text: str):
+    """The Markdown of the lesson's table (`code`, *emphasis*) as HTML, everything else escaped."""
+    import re
+
+    from markupsafe import Markup, escape
+
+    html = re.sub(r"`([^`]+)`", r"<code>\1</code>", str(escape(text)))
+    return Markup(re.sub(r"\*([^*]+)\*", r"<em>\1</em>", html))
+
+
 def page_name(study: str) -> str:
     """A study's page file: its name with anything but letters, digits, '.', '-' and '_' replaced."""
     name = re.sub(r"[^\w.-]", "_", study)
@@ -266,11 +276,13 @@ def render(data: dict, single_page: bool = False) -> dict[str, str]:
     import jinja2
 
     from suite.claims import VERDICTS
+    from suite.lesson import coverage
     from suite.report.index import bias_map, claim_rows, crossover, failed_controls
 
     jenv = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATE_DIR), autoescape=True, undefined=jinja2.StrictUndefined
     )
+    jenv.filters["prose"] = prose
     studies = data["studies"]
     if "position" in studies and studies["position"].notna().any():  # the lesson's order
         studies = studies.sort_values("position", na_position="last", kind="stable")
@@ -281,6 +293,7 @@ def render(data: dict, single_page: bool = False) -> dict[str, str]:
     failed = runs[runs["status"] == "failed"][["study", "task", "n_train", "seed", "error"]]
     links = {s["name"]: f"#study-{s['name']}" if single_page else page_name(s["name"]) for s in sections}
     claims = claim_rows(sections)
+    lesson = coverage([(s["name"], s["verdicts"]) for s in sections])
     map_svg, map_table = bias_map(claims)
     cross_svg, cross_table = crossover([(s, study_runs(data, s)) for s in ordered])
     env = environment(data)
@@ -291,7 +304,7 @@ def render(data: dict, single_page: bool = False) -> dict[str, str]:
               "n_tuning": int((ok & kind(runs).isin(["tune", "sensitivity"])).sum()),
               "n_checks": int((ok & (kind(runs) == "check")).sum())}
     pages = {"index.html": jenv.get_template("index.html.j2").render(
-        sections=sections, claims=claims, links=links, single_page=single_page,
+        sections=sections, claims=claims, links=links, single_page=single_page, lesson=lesson,
         verdict_names=[*VERDICTS, "no data"], failed_controls=failed_controls(claims),
         bias_map={"svg": map_svg, "table": map_table.to_html(index=False, border=0) if len(map_table) else ""},
         crossover={"svg": cross_svg,

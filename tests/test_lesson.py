@@ -1,0 +1,61 @@
+"""The lesson-coverage table: every statement of the lesson beside the claims that measure it."""
+
+import re
+
+from conftest import ROOT
+from suite.claims import Claim
+from suite.lesson import ADDED, STATEMENTS, coverage, unresolved
+from suite.report import write_report
+from suite.store.write import Writer
+from suite.studies import REGISTRY, Task, load_builtin_studies
+from test_report import _verdict_row, fill, study
+
+
+def builtin_claims() -> list[str]:
+    load_builtin_studies()
+    return [c.text for s in REGISTRY.studies() for c in s.claims]
+
+
+def test_every_built_in_claim_is_quoted_by_a_statement_and_every_quote_names_one():
+    texts = builtin_claims()
+    assert unresolved(texts) == []
+    # and the check can fail: a claim nobody quotes, a quote whose claim is gone
+    assert unresolved(texts + ["Zebras assume stripes."]) == ["no statement quotes 'Zebras assume stripes.'"]
+    quoted = STATEMENTS[0].quotes[0]
+    assert any(quoted in problem for problem in unresolved([t for t in texts if not t.startswith(quoted)]))
+
+
+def test_each_statement_has_a_status_and_the_unmeasured_say_why():
+    for s in STATEMENTS + ADDED:
+        assert s.status in ("measured", "shown", "not measured")
+        if s.status == "not measured":
+            assert len(s.how) > len("Not measured: ") + 20, s.says  # a reason, not a bare label
+    assert sum(s.status == "measured" for s in STATEMENTS) > len(STATEMENTS) / 2
+
+
+def test_the_index_puts_each_statement_beside_the_verdicts_of_its_claims(tmp_path):
+    quote = STATEMENTS[0].quotes[0]  # a claim of this run that the first statement quotes
+    claim = Claim(text=quote + " (as tested here)", a={"arch": "cnn"}, b={"arch": "mlp"})
+    tasks = [Task(name="c/cnn", study="c", dataset="digits", arch="cnn"),
+             Task(name="c/mlp", study="c", dataset="digits", arch="mlp")]
+    with Writer(tmp_path / "r.sqlite") as store:
+        fill(store, tasks, study("c", (claim,)), score=lambda t, n, seed: (0.9 if t.arch == "cnn" else 0.6)
+             + 0.01 * seed)
+        html = write_report(store, tmp_path / "out" / "index.html").read_text()
+    table = html[html.index('id="lesson-table"'):]
+    table = table[:table.index("</table>")]
+    rows = re.findall(r"<tr data-status=\"([a-z ]+)\">(.*?)</tr>", table, re.S)
+    assert [status for status, _ in rows] == [s.status for s in STATEMENTS]
+    first = rows[0][1]
+    verdict = _verdict_row(html, quote + " (as tested here)")[0]  # as the claims table says
+    assert f'<a href="c.html">c</a>: &ldquo;' in first
+    assert re.findall(r'class="verdict [\w-]+">([\w ]+)<', first)[0] == verdict
+    # a quoted claim this run does not hold says so rather than vanishing
+    assert "not in this run" in "".join(row for _, row in rows[1:] if "&ldquo;" in row)
+    assert len(coverage([("c", [])])) == len(STATEMENTS)
+
+
+def test_the_lesson_page_lists_every_statement():
+    page = " ".join((ROOT / "docs" / "lesson.md").read_text().split())
+    for s in STATEMENTS + ADDED:
+        assert " ".join(s.says.split()) in page, s.says
