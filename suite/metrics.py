@@ -19,6 +19,7 @@ from __future__ import annotations
 # first word of a name -> higher is better
 FIRST_WORD = {
     "probe": True,  # a linear probe's accuracy on a representation (suite.probes)
+    "trust": True,  # trustworthiness: how well a code keeps its inputs' nearest neighbours (suite.probes.codes)
     "oscillation": False,  # how much a loss still swings late in training: a settled loss swings less
 }
 

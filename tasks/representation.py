@@ -38,7 +38,8 @@ register_study(
         claim="Autoencoders assume the data lies on a lower-dimensional manifold: forced through a bottleneck, "
         "the code must capture the essential information.",
         expected="On digits, a linear probe on an 8-wide code with 10 labels per class beats the same probe on "
-        "raw pixels; without the bottleneck the advantage shrinks; on structureless noise the code gains "
+        "raw pixels; without the bottleneck the advantage shrinks; the code keeps the images' nearest "
+        "neighbours, learned in training, as well as PCA does; on structureless noise the code gains "
         "less over the raw features than on digits.",
         claims=(
             Claim(
@@ -59,6 +60,24 @@ register_study(
                 "probe with 10 labels per class.",
                 a=BOTTLENECK, b={}, metric=f"trained/probe_code_{FEW}", test="not_better", margin=0.02,
                 reference=0.0, change={"metric": (f"trained/probe_code_{FEW}", f"trained/probe_pca_{FEW}")},
+                datasets=IMAGES,
+                cell=("autoencoder bottleneck", "images"),
+            ),
+            # "similar inputs map to nearby points": trustworthiness (Venna and Kaski 2001), how many of each
+            # test image's 5 nearest neighbours among the codes are strangers among the pixels
+            Claim(
+                text="Similar inputs map to nearby points, and training puts them there: the 8-wide code keeps "
+                "the test images' nearest neighbours (trustworthiness, 5 neighbours) better after training than "
+                "at initialisation.",
+                a=BOTTLENECK, b={}, metric="trained/trust_code",
+                change={"metric": ("init/trust_code", "trained/trust_code")}, datasets=IMAGES,
+                cell=("autoencoder bottleneck", "images"),
+            ),
+            Claim(
+                text="The learned code keeps the images' neighbourhoods at least as well as PCA of the same "
+                "width (trustworthiness within 0.01).",
+                a=BOTTLENECK, b={}, metric="trained/trust_code", test="not_better", margin=0.01,
+                reference=0.0, change={"metric": ("trained/trust_code", "trained/trust_pca")},
                 datasets=IMAGES,
                 cell=("autoencoder bottleneck", "images"),
             ),

@@ -231,7 +231,8 @@ def test_codes_probe_compares_the_code_with_pixels_and_pca():
     model = build_model("dense_ae", data.input_shape, 10, width=16, latent=4)
     measured = PROBES["codes"](model, None, data, data.x_pool, data.y_pool)
     assert set(measured.metrics) == {f"probe_{s}_{k}" for s in ("code", "pixels", "pca") for k in (10, 100)} | {
-        "reconstruction_mse"}
+        "reconstruction_mse", "trust_code", "trust_pca"}
+    assert 0.5 < measured.metrics["trust_code"] <= 1 and 0.5 < measured.metrics["trust_pca"] <= 1
     assert all(0 <= v <= 1 for k, v in measured.metrics.items() if k.startswith("probe"))
     assert measured.metrics["probe_pixels_100"] > 0.9  # digits are easy for a linear model on pixels
     assert measured.arrays["code_map"].shape == (len(data.y_test), 3)
@@ -322,3 +323,40 @@ def test_the_same_seed_gives_the_same_gan_twice():
     assert set(again) >= set(compared)
     for name, value in compared.items():  # shares of 2,500 samples: a sample is 4e-4
         assert again[name] == (value if name.endswith("/modes") else pytest.approx(value, rel=1e-3, abs=2e-3)), name
+
+
+def test_trustworthiness_is_one_for_the_inputs_themselves_and_lower_for_a_scramble():
+    from suite.probes.codes import neighbourhoods_kept
+
+    x = np.random.default_rng(0).normal(size=(300, 10))
+    assert neighbourhoods_kept(x, x) == pytest.approx(1.0)
+    assert neighbourhoods_kept(x, 3 * x[:, :10] + 1) == pytest.approx(1.0)  # distances scaled: same neighbours
+    scrambled = np.random.default_rng(1).permutation(x)  # codes that belong to other inputs
+    assert neighbourhoods_kept(x, scrambled) < 0.6
+
+
+def test_a_respaced_diffusion_schedule_keeps_the_trained_noise_levels_and_samples_with_fewer_steps():
+    import keras
+
+    from suite.architectures import build_model
+    from suite.probes import PROBES
+
+    keras.utils.set_random_seed(0)
+    model = build_model("diffusion", (2,), 1, width=8, steps=20)
+    levels, betas, alpha_bars = model.schedule()
+    assert np.array_equal(betas, model.betas) and len(levels) == 20  # the trained schedule, untouched
+    for k in (2, 5, 10):
+        levels, betas, alpha_bars = model.schedule(k)
+        assert len(levels) == k and levels[0] == 0 and levels[-1] == 19
+        assert np.allclose(np.cumprod(1 - betas), model.alpha_bars[levels])  # same noise at each kept level
+        assert np.all((betas > 0) & (betas < 1))
+        assert model.sample(7, seed=0, steps=k).shape == (7, 2)
+    assert not np.array_equal(model.sample(50, seed=0, steps=5), model.sample(50, seed=0))
+    # the probe: on a mixture, coverage at each smaller number of steps; nothing for other data or models
+    from suite.data import load_variant
+    from suite.probes.samples import DENOISING_STEPS
+
+    ring = load_variant("ring8", "natural")
+    measured = PROBES["denoising_steps"](model, None, ring, None, None, n_points=200).metrics
+    assert set(measured) == {f"steps{k}_{m}" for k in DENOISING_STEPS for m in ("modes", "high_quality")}
+    assert PROBES["denoising_steps"](build_model("vae", (2,), 1, width=8), None, ring, None, None).metrics == {}

@@ -346,17 +346,32 @@ class Diffusion(SelfSupervised):
         predicted = self.denoiser(noisy, time_features(t, self.steps), training=training)
         return {"loss": ops.mean((predicted - noise) ** 2)}
 
-    def sample(self, n: int, seed: int, batch: int = 500) -> np.ndarray:
+    def schedule(self, steps: int | None = None):
+        """(noise levels, betas, cumulative alphas) of the reverse process: the trained schedule, or
+        `steps` evenly spaced levels of it with each beta recomputed so that the cumulative alphas at the
+        kept levels are the trained ones (what a respaced sampler must keep)."""
+        if steps is None or steps >= self.steps:
+            return np.arange(self.steps), self.betas, self.alpha_bars
+        levels = np.unique(np.round(np.linspace(0, self.steps - 1, steps)).astype(int))
+        alpha_bars = self.alpha_bars[levels]
+        return levels, 1 - alpha_bars / np.concatenate([[1.0], alpha_bars[:-1]]), alpha_bars
+
+    def sample(self, n: int, seed: int, batch: int = 500, steps: int | None = None) -> np.ndarray:
+        """`n` samples of the learned reverse process from pure noise, with all `self.steps` denoising
+        steps or, with `steps`, fewer: a respaced schedule (Nichol and Dhariwal 2021, section 4) that
+        keeps `steps` evenly spaced noise levels and recomputes each kept step's beta from their
+        cumulative alphas, so the same trained model samples with less compute."""
         rng = np.random.default_rng(seed)
         x = rng.normal(size=(n, *self.data_shape)).astype("float32")
-        for t in range(self.steps - 1, -1, -1):
-            features = time_features(np.full((n,), t), self.steps)
-            eps = np.concatenate([ops.convert_to_numpy(self.denoiser(x[i:i + batch], features[i:i + batch],
+        levels, betas, alpha_bars = self.schedule(steps)
+        for i in range(len(levels) - 1, -1, -1):
+            features = time_features(np.full((n,), levels[i]), self.steps)
+            eps = np.concatenate([ops.convert_to_numpy(self.denoiser(x[j:j + batch], features[j:j + batch],
                                                                      training=False))
-                                  for i in range(0, n, batch)])
-            beta, alpha_bar = self.betas[t], self.alpha_bars[t]
+                                  for j in range(0, n, batch)])
+            beta, alpha_bar = betas[i], alpha_bars[i]
             x = (x - beta / np.sqrt(1 - alpha_bar) * eps) / np.sqrt(1 - beta)
-            if t > 0:
+            if i > 0:
                 x = x + np.sqrt(beta) * rng.normal(size=x.shape)
             x = x.astype("float32")
         return np.clip((x + 1) / 2, 0, 1) if self.image else x

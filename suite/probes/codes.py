@@ -31,7 +31,7 @@ def _reference_probes(data, width: int, label_counts: tuple, seed: int) -> dict:
         pool, test, val = flat(data.x_pool), flat(data.x_test), flat(data.x_val)
         pca = PCA(n_components=min(width, pool.shape[1]), random_state=0).fit(pool)
         spaces = {"pixels": (pool, test, val), "pca": (pca.transform(pool), pca.transform(test), pca.transform(val))}
-        values = {}
+        values = {"trust_pca": neighbourhoods_kept(test, spaces["pca"][1])}
         for k in label_counts:
             chosen = labelled_subset(data.y_pool, k, seed)
             for space, (x_pool, x_test, x_val) in spaces.items():
@@ -42,7 +42,23 @@ def _reference_probes(data, width: int, label_counts: tuple, seed: int) -> dict:
     return _REFERENCES[key]
 
 
-@register_probe("codes", version=3)  # 2: the labelled examples drawn per seed; 3: C chosen on validation
+TRUST_NEIGHBOURS = 5  # neighbours whose keeping trustworthiness scores (scikit-learn's default)
+TRUST_POINTS = 1000  # test examples it is computed on (pairwise distances: quadratic in their number)
+
+
+def neighbourhoods_kept(inputs, codes) -> float:
+    """Trustworthiness (Venna and Kaski 2001; `sklearn.manifold.trustworthiness`) of `codes` as a map of
+    `inputs`, on the first TRUST_POINTS test examples: 1 where each point's nearest neighbours among the
+    codes are its nearest neighbours among the inputs, lower the more strangers the codes bring close.
+    "Similar inputs map to nearby points", as a number."""
+    from sklearn.manifold import trustworthiness
+
+    inputs = np.asarray(inputs).reshape(len(inputs), -1)[:TRUST_POINTS]
+    return float(trustworthiness(inputs, np.asarray(codes)[:TRUST_POINTS], n_neighbors=TRUST_NEIGHBOURS))
+
+
+# 2: the labelled examples drawn per seed; 3: C chosen on validation; 4: trustworthiness of code and PCA
+@register_probe("codes", version=4)
 def _codes(model, objective, data, x_train, y_train, label_counts=(10, 100), seed: int = 0) -> Measured:
     """What an autoencoder's code keeps (models with `encode(x)`).
 
@@ -54,7 +70,9 @@ def _codes(model, objective, data, x_train, y_train, label_counts=(10, 100), see
     same draw), its regularisation chosen on the validation split, and scored on the test split
     (features centred and scaled by one number, `probe_accuracy(scale="global")`), on the model's codes (`probe_code_<k>`),
     on the raw pixels (`probe_pixels_<k>`) and on PCA codes of the same width
-    fitted to the whole pool without labels (`probe_pca_<k>`). The pixel and
+    fitted to the whole pool without labels (`probe_pca_<k>`); and how well
+    the code keeps the test inputs' neighbourhoods, `trust_code`, beside
+    PCA's of the same width, `trust_pca` (`neighbourhoods_kept`). The pixel and
     PCA probes do not depend on the model: they are the references the code
     is compared with, run by run. Arrays: 2-D maps of the test codes (their
     first two principal components when wider) with their labels, and a few
@@ -67,6 +85,7 @@ def _codes(model, objective, data, x_train, y_train, label_counts=(10, 100), see
     codes_pool, codes_test, codes_val = model.encode(data.x_pool), model.encode(data.x_test), model.encode(data.x_val)
     width = codes_pool.shape[1]
     measured = Measured(metrics=dict(_reference_probes(data, width, tuple(label_counts), seed)))
+    measured.metrics["trust_code"] = neighbourhoods_kept(data.x_test, codes_test)
     for k in label_counts:
         chosen = labelled_subset(data.y_pool, k, seed)
         measured.metrics[f"probe_code_{k}"] = probe_accuracy(codes_pool[chosen], data.y_pool[chosen], codes_test,
