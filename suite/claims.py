@@ -73,7 +73,10 @@ never supported or contradicted.
 Two more outcomes keep a verdict from claiming what the data cannot say.
 *Undecidable*: the data could not decide the claim at all, whatever the
 effect: a margin smaller than one example of the test set (accuracies move
-in steps of 1 / test examples), an interval wider than a "negligible"
+in steps of 1 / test examples), a "not_better" claim on an accuracy whose b
+leaves less than the margin to a perfect score over the claim's sizes and
+seeds (at the ceiling: a cannot beat b by the margin whatever a does, so the
+claim cannot fail), an interval wider than a "negligible"
 claim's whole band (no outcome could be supported at these seeds), or two
 conditions whose difference is the same for every seed (zero variance:
 fixed by construction or both saturated, not measured; one condition at the
@@ -99,7 +102,7 @@ import numpy as np
 from suite.adequacy import checked_note, gate_checks, longer_training, qualifiers
 from suite.aggregation import AGGREGATION, CONTROL_FAILED, decide_control
 from suite.conditions import select_sizes
-from suite.differences import spread_difference, weakest_difference
+from suite.differences import room_to_perfect, spread_difference, weakest_difference
 from suite.metrics import higher_is_better
 from suite.sequential import PROCEDURE, SPENDING, repeated_interval, sequential_test
 from suite.statistics import ONE_SIDED, TESTS, verdict_of
@@ -359,7 +362,9 @@ def evaluate_claim(claim: Claim, runs, gates=(), checks=None, planned: int | Non
             continue
         estimate, low, high = repeated_interval(values, decision)
         verdict = decision.verdict
-        reason = undecidable(claim, values, low, high, test_split_size(everything, dataset), decision.pending)
+        room = room_to_perfect(claim, sub, sizes, per_seed.index[: decision.n_seeds])
+        reason = undecidable(claim, values, low, high, test_split_size(everything, dataset), decision.pending,
+                             room)
         if reason and (verdict != "contradicted" or reason.startswith("the same")):
             verdict, note = "undecidable", reason
         else:
@@ -419,7 +424,7 @@ def test_split_size(runs, dataset) -> int | None:
 
 
 def undecidable(claim: Claim, per_seed, low: float, high: float, examples: int | None,
-                pending: bool = False) -> str:
+                pending: bool = False, room: float | None = None) -> str:
     """Why the data cannot decide a claim whatever the effect ("" when they can); see the module docstring.
 
     A contradicted verdict stands against the two interval rules (the data
@@ -436,6 +441,9 @@ def undecidable(claim: Claim, per_seed, low: float, high: float, examples: int |
     if examples and proportion and 0 < claim.margin < 1 / examples:
         return (f"margin {claim.margin:g} is below one example of the {examples}-example test set "
                 f"({1 / examples:.3f})")
+    if room is not None and room < claim.margin:
+        return (f"at the ceiling: b leaves {room:.3f} to a perfect score, less than the margin {claim.margin:g}, "
+                "so a cannot beat it by the margin whatever a does")
     if claim.test == "negligible" and claim.margin > 0 and high - low > 2 * claim.margin and not pending:
         return (f"the interval ({high - low:.3f} wide) is wider than the band [-{claim.margin:g}, "
                 f"{claim.margin:g}]: no outcome could be supported at these seeds")

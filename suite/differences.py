@@ -80,6 +80,19 @@ def differences(claim, frame, a: Mapping, b: Mapping):
     return sign * (va[both] - vb[both])
 
 
+def room_to_perfect(claim, frame, sizes, seeds) -> float | None:
+    """What condition b leaves to a perfect score, as a mean over the claim's sizes and `seeds`: where a
+    "not better by more than the margin" claim's b leaves less than its margin, a cannot beat b by the
+    margin whatever a does, and the claim cannot fail (`suite.claims.undecidable`). None where that does
+    not apply: another test, no margin or no b, a paired change, or a metric that is not an accuracy."""
+    if (claim.test != "not_better" or claim.margin <= 0 or not claim.b or claim.change or claim.statistic != "mean"
+            or claim.metric.split("/")[-1] != "accuracy" or not claim.prefers_higher):
+        return None
+    vb = condition_values(frame, claim.b, True).reset_index()
+    vb = vb[vb["n_train"].isin(sizes) & vb["seed"].isin(seeds)]
+    return None if vb.empty else float(1.0 - vb.groupby("seed")["value"].mean().mean())
+
+
 def spread_difference(claim, frame):
     """sd over seeds of a minus sd over seeds of b (per-seed values averaged over the claim's sizes),
     with the one-sided p-values of `spread_permutation_test`. Returns (estimate, p_more, p_less,

@@ -127,8 +127,10 @@ STATEMENTS = (
         'about 10 to 20 steps.',
         '`memory`: "Beyond 20 steps the vanilla RNN fails", run at two training budgets and judged'
         ' at the larger, since failing to learn and not yet having learned look alike. The cause '
-        'is shown: the gradient of the loss with respect to each input step, at initialisation and'
-        ' after training (probe `input_gradients`).',
+        'is drawn (the gradient of the loss with respect to each input step, at initialisation and'
+        ' after training, probe `input_gradients`) and measured as how much of it reaches the first '
+        'step: "The mechanism, after training" and "The mechanism is the gates\' design, not their '
+        'training" (below).',
     ),
     Statement(
         'RNNs: sequential structure',
@@ -137,9 +139,10 @@ STATEMENTS = (
         '`memory`: "Beyond 20 steps the LSTM and the GRU both learn more than the vanilla RNN." '
         'and "Beyond 20 steps chrono initialisation (the forget gate\'s bias set to the task\'s time'
         ' scale) lets the LSTM learn more than Keras\'s default initialisation does." (how the '
-        'forget gate starts decides whether the LSTM carries the state at all). The mechanism (a '
-        'gradient that survives through the cell state) is shown by the same gradient figure, not '
-        'judged.',
+        'forget gate starts decides whether the LSTM carries the state at all). The mechanism, a '
+        'gradient that survives through the cell state: "The mechanism, after training: beyond 20 '
+        'steps more of the gradient reaches the first step" and, before any training, "The mechanism '
+        'is the gates\' design, not their training".',
     ),
     Statement(
         'RNNs: sequential structure',
@@ -154,7 +157,7 @@ STATEMENTS = (
         'RNNs assume the order of the steps matters.',
         '`order`: "Where the label is the order of neighbouring steps, destroying the time order '
         'costs every recurrent and convolutional model" and, the other side, "Where the classes do'
-        ' not need order (GunPoint, ItalyPowerDemand), the order bias buys nothing".',
+        ' not need order (ItalyPowerDemand, GunPoint), the order bias buys nothing".',
     ),
     # The sequential bottleneck
     Statement(

@@ -27,7 +27,8 @@ FIRST_WORD = {
 LAST_WORD = {
     "accuracy": True, "skill": True,
     "modes": True, "classes": True, "high_quality": True,  # coverage of a distribution (suite.probes.measures)
-    "edge_likeness": True, "depth_gain": True,  # learned filters, depth (suite.probes.hierarchy)
+    "edge_likeness": True, "depth_gain": True,
+    "reach": True,  # how much of the gradient reaches the first step (suite.probes.gradients)  # learned filters, depth (suite.probes.hierarchy)
     "loss": False, "mae": False, "mse": False, "kl": False, "reconstruction": False,
     "distance": False,  # e.g. the Frechet distance of samples to the data
     "collapse": False,  # the share of a generator's samples on its favourite modes

@@ -101,6 +101,21 @@ register_study(
                 test="better", metric="test/skill", datasets=LONG,
                 cell=("gating", "sequences, long range"),
             ),
+            # the lesson's mechanism, measured: how much of the loss's gradient reaches the first step
+            Claim(
+                text="The mechanism, after training: beyond 20 steps more of the gradient reaches the first step "
+                "(its norm over the last step's, log10) in the LSTM and the GRU than in the vanilla RNN.",
+                a={"arch": ("lstm", "gru"), "setting": LONG_BUDGET}, b={"arch": "rnn", "setting": LONG_BUDGET},
+                test="better", metric="trained/gradient_reach", datasets=LONG,
+                cell=("gating", "sequences, long range"),
+            ),
+            Claim(
+                text="The mechanism is the gates' design, not their training: at initialisation, beyond 20 steps, "
+                "more of the gradient reaches the first step in the LSTM and the GRU than in the vanilla RNN.",
+                a={"arch": ("lstm", "gru"), "setting": LONG_BUDGET}, b={"arch": "rnn", "setting": LONG_BUDGET},
+                test="better", metric="init/gradient_reach", datasets=LONG,
+                cell=("gating", "sequences, long range"),
+            ),
             Claim(
                 text="Beyond 20 steps chrono initialisation (the forget gate's bias set to the task's time "
                 "scale) lets the LSTM learn more than Keras's default initialisation does.",

@@ -382,6 +382,25 @@ def test_undecidable_where_the_data_cannot_decide_whatever_the_effect():
     assert overall_verdict(["undecidable", "undecidable"]) == "undecidable"
 
 
+def test_no_more_than_a_margin_better_than_a_model_at_the_ceiling_cannot_fail():
+    """b at 0.99 leaves 0.01 to perfect: "a is at most 0.03 better" holds whatever a does (undecidable);
+    b at 0.90 leaves room, and the same claim is decided on the same differences."""
+    claim = Claim(text="", a={"arch": "a"}, b={"arch": "b"}, test="not_better", margin=0.03)
+    top = frame({"a": lambda n, s: 0.995 + 0.001 * s, "b": lambda n, s: 0.99 + 0.001 * (s % 2)})
+    r = evaluate_claim(claim, top)[0]
+    assert r.verdict == "undecidable" and "at the ceiling" in r.note and "leaves 0.010" in r.note
+    room = frame({"a": lambda n, s: 0.905 + 0.001 * s, "b": lambda n, s: 0.90 + 0.001 * (s % 2)})
+    assert evaluate_claim(claim, room)[0].verdict == "supported"
+    # the ceiling is read at the claim's sizes: the smallest, where b is far from perfect, decides
+    low_then_top = frame({"a": lambda n, s: (0.905 if n == 100 else 0.995) + 0.001 * s,
+                          "b": lambda n, s: (0.90 if n == 100 else 0.99) + 0.001 * (s % 2)})
+    assert evaluate_claim(dataclasses.replace(claim, sizes="smallest:1"), low_then_top)[0].verdict == "supported"
+    assert evaluate_claim(dataclasses.replace(claim, sizes="largest:1"), low_then_top)[0].verdict == "undecidable"
+    # other tests and metrics that are not accuracies: no such rule
+    better = dataclasses.replace(claim, test="better", margin=0.0)
+    assert "ceiling" not in evaluate_claim(better, top)[0].note
+
+
 def test_a_claim_about_a_gpu_is_undecidable_on_runs_from_a_cpu():
     f = frame({"a": lambda n, s: 0.9 + 0.01 * s, "b": lambda n, s: 0.8})
     gpu_claim = dataclasses.replace(CLAIM, device="GPU")

@@ -51,9 +51,18 @@ def input_gradient_norms(model, objective, x, y) -> tuple[np.ndarray, np.ndarray
     return np.arange(steps)[::-1].astype(float), norms
 
 
-@register_probe("input_gradients")
+def gradient_reach(norms: np.ndarray) -> float:
+    """How much of the gradient reaches the first step: log10 of its norm over the last step's (per-step
+    norms in time order, as `input_gradient_norms` returns them). 0 where the first step counts as much as
+    the last, -k where k orders of magnitude were lost on the way back: the vanishing gradient, as a number."""
+    tiny = np.finfo(np.float64).tiny  # a gradient that vanished entirely reads as very negative, not -inf
+    return float(np.log10(max(float(norms[0]), tiny) / max(float(norms[-1]), tiny)))
+
+
+@register_probe("input_gradients", version=2)  # 2: gradient_reach
 def _input_gradients(model, objective, data, x_train, y_train) -> Measured:
-    """`input_gradient_norms` on 256 validation examples."""
-    return Measured(series={"input_gradients": input_gradient_norms(model, objective, data.x_val[:256],
-                                                                    data.y_val[:256])})
+    """`input_gradient_norms` on 256 validation examples, and their `gradient_reach`."""
+    distance, norms = input_gradient_norms(model, objective, data.x_val[:256], data.y_val[:256])
+    return Measured(metrics={"gradient_reach": gradient_reach(norms)},
+                    series={"input_gradients": (distance, norms)})
 
