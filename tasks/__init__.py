@@ -15,6 +15,7 @@ STUDY_MODULES = [
     "tasks.memory",
     "tasks.gating",
     "tasks.order",
+    "tasks.length",
     "tasks.bottleneck",
     "tasks.representation",
     "tasks.generation",

@@ -1,4 +1,4 @@
-"""The four sequence studies, end to end on the smoke profile."""
+"""The sequence studies, end to end on the smoke profile."""
 
 import json
 
@@ -7,7 +7,7 @@ from suite.claims import Claim
 from suite.data import DATASETS
 from suite.studies import REGISTRY, load_builtin_studies
 
-SEQUENCE_STUDIES = ("memory", "order", "gating", "bottleneck")
+SEQUENCE_STUDIES = ("memory", "order", "length", "gating", "bottleneck")
 
 
 def test_studies_are_registered_with_claims_over_known_data():
@@ -26,6 +26,13 @@ def test_studies_are_registered_with_claims_over_known_data():
     assert all(t.probes == ("input_gradients",) for t in REGISTRY.tasks("memory"))
     assert {t.objective for t in REGISTRY.tasks("bottleneck")} == {"step_time"}
     assert {t.setting for t in REGISTRY.tasks("gating")} == {"equal width", "equal params"}
+    # the length study scores every run beyond its training lengths too
+    from suite.data import load_dataset
+
+    for dataset in REGISTRY.study("length").datasets["quick"]:
+        assert set(load_dataset(dataset).extra_tests) == {"len2x", "len4x"}
+    assert {t.hparams.get("positions") for t in REGISTRY.tasks("length") if t.arch == "transformer"} == {
+        "learned", "sinusoidal"}
 
 
 def test_sequence_studies_write_their_sections_figures_and_verdicts(smoke_run):
@@ -44,6 +51,11 @@ def test_sequence_studies_write_their_sections_figures_and_verdicts(smoke_run):
                                     (metric, study))[0]
         assert runs > 0 and measured == runs, (study, metric)
         assert study != "bottleneck" or low > 0
+    # every length run is scored at the training lengths and beyond them
+    for metric in ("test/accuracy", "test_len2x/accuracy", "test_len4x/accuracy"):
+        runs, measured = query("SELECT COUNT(*), COUNT(m.value) FROM runs r LEFT JOIN metrics m ON m.run_key = "
+                               "r.run_key AND m.metric = ? WHERE r.study = 'length' AND r.status = 'ok'", (metric,))[0]
+        assert runs > 0 and measured == runs, metric
     memory_runs = query("SELECT COUNT(*) FROM runs WHERE study = 'memory' AND status = 'ok'")[0][0]
     with_series = query("SELECT COUNT(DISTINCT s.run_key) FROM series s JOIN runs r USING (run_key) "
                         "WHERE r.study = 'memory'")[0][0]

@@ -175,6 +175,50 @@ def test_gradient_norm_probe_sees_what_the_loss_depends_on():
     assert norms[-1] > 0 and np.all(norms[:-1] == 0)
 
 
+def test_gradient_reach_is_the_first_step_s_share_in_orders_of_magnitude():
+    from suite.probes.gradients import gradient_reach
+
+    assert gradient_reach(np.array([1e-3, 0.5, 1.0])) == pytest.approx(-3.0)
+    assert gradient_reach(np.array([2.0, 1.0, 2.0])) == pytest.approx(0.0)
+    assert np.isfinite(gradient_reach(np.array([0.0, 1.0])))  # vanished entirely: very negative, not -inf
+    assert gradient_reach(np.array([0.0, 1.0])) < -100
+
+
+@pytest.mark.parametrize("rule", ["ends", "parity"])
+def test_known_rule_strings_are_right_aligned_and_labelled_by_their_rule(rule):
+    from suite.data import known_rule
+
+    x, y = known_rule(500, rule, 3, 7, 16, seed=0)
+    assert x.shape == (500, 16, 3) and np.all(x.sum(axis=2) == 1)  # one-hot: 0, 1 or padding
+    content = x[..., 2] == 0
+    lengths = content.sum(axis=1)
+    assert lengths.min() == 3 and lengths.max() == 7
+    assert np.all(content[:, -1]) and np.all(np.diff(content.astype(int), axis=1) >= 0)  # padding, then the string
+    for row, label, n in zip(x, y, lengths):
+        bits = row[16 - n:, 1].astype(int)  # the string, read back
+        assert label == (bits[0] == bits[-1] if rule == "ends" else bits.sum() % 2)
+    assert np.array_equal(known_rule(500, rule, 3, 7, 16, seed=0)[1], y)  # seeded
+    assert 0.35 < y.mean() < 0.65
+    with pytest.raises(ValueError, match="rule must be"):
+        known_rule(5, "dyck", 1, 2, 4, seed=0)
+    with pytest.raises(ValueError, match="shortest <= longest <= steps"):
+        known_rule(5, rule, 3, 20, 16, seed=0)
+
+
+def test_the_length_datasets_test_at_the_training_lengths_and_at_two_and_four_times_them():
+    from suite.data import LENGTH_TRAINED, load_dataset
+
+    data = load_dataset(f"parity_T{LENGTH_TRAINED}")
+    def lengths(x):
+        return (x[..., 2] == 0).sum(axis=1)
+    assert lengths(data.x_pool).max() == lengths(data.x_test).max() == LENGTH_TRAINED
+    for k, (x, y) in (("len2x", data.extra_tests["len2x"]), ("len4x", data.extra_tests["len4x"])):
+        factor = int(k[3])
+        assert lengths(x).min() == factor // 2 * LENGTH_TRAINED + 1 and lengths(x).max() == factor * LENGTH_TRAINED
+        assert len(y) == len(data.y_test) and x.shape[1:] == data.x_test.shape[1:]
+        assert np.array_equal(y, x[..., 1].sum(axis=1) % 2)  # labelled by the same rule
+
+
 def test_sinusoidal_transformer_size_does_not_grow_with_length():
     short = build_model("transformer", (32, 2), 1, width=16, positions="sinusoidal").count_params()
     long = build_model("transformer", (1024, 2), 1, width=16, positions="sinusoidal").count_params()

@@ -17,8 +17,8 @@ from suite.data.core import (DATASETS, KINDS, Dataset, DatasetSpec, apply_to_spl
                              subsample, subsample_indices)
 from suite.data.images import CANVASES, place_on_canvas, place_randomly, shift_images, shifted_tests
 from suite.data.points import MIXTURES, Mixture, grid_mixture, ring_mixture
-from suite.data.sequences import (MEMORY_LENGTHS, TIMING_LENGTHS, adding_problem, copy_memory, synthetic_size,
-                                  tokens_to_sequences)
+from suite.data.sequences import (LENGTH_TRAINED, MEMORY_LENGTHS, TIMING_LENGTHS, adding_problem, copy_memory,
+                                  known_rule, synthetic_size, tokens_to_sequences)
 from suite.data.tables import TABLE_SIZE, informative_table, noise_table, piecewise_table, smooth_table
 from suite.data.transforms import (TRANSFORMS, Transform, column_permutation, load_variant, permute_pixels,
                                    permute_time_steps, pixel_permutation, random_rotation, register_transform,

