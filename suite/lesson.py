@@ -268,7 +268,8 @@ STATEMENTS = (
         'A diffusion model learns to undo a gradual noising and generates by denoising pure noise;'
         ' its training is stable (it only predicts the noise at each step).',
         '`generation` trains a DDPM-style model through the same runner; it is the stable '
-        'reference of the instability and oscillation claims above.',
+        'reference of "Instability across seeds: the number of modes the GAN covers varies more" and '
+        '"Oscillation: the GAN\'s generator loss swings more" above.',
     ),
     Statement(
         'Generative models: VAEs, GANs, diffusion',
@@ -300,21 +301,27 @@ STATEMENTS = (
     Statement(
         'Inductive biases',
         'RNNs assume order: right for time series, and poor at long-range dependencies.',
-        'Order: `order` above. Long range: `memory` (beyond 20 steps) and `bottleneck` (the time '
-        'it costs).',
+        'Order: `order`, "Where the label is the order of neighbouring steps, destroying the time order '
+        'costs every recurrent and convolutional model". Long range: `memory`, "Beyond 20 steps the '
+        'vanilla RNN fails", and `bottleneck` (the time it costs, a GPU question).',
     ),
     Statement(
         'Inductive biases',
         'Autoencoders assume a low-dimensional manifold; GANs assume an adversarial game can '
         'capture the data distribution.',
-        '`representation` (digits against noise) and `generation` (coverage), above.',
+        '`representation`: "The code\'s standing comes from the data\'s structure" (digits against '
+        'noise); `generation`: "Mode coverage: the VAE and the diffusion model each cover more modes than '
+        'the GAN" (what the adversarial game captures of a known distribution).',
     ),
     Statement(
         'Inductive biases',
         'The right bias lets a model learn from less data and generalise better; the wrong one '
         'makes it fight its architecture.',
         'Every study compares a model on data its bias matches and on data it does not; most '
-        "directly `locality`'s two claims and the index's bias map and data-size crossover. On "
+        'directly `locality`: "The CNN beats the MLP on natural images at small training sets" and '
+        '"Permuting the pixels removes the CNN\'s advantage over the MLP"; and the wrong bias: '
+        '`tabular`, "Neither the grid CNN nor the column LSTM gains over the MLP on tables". The '
+        "index's bias map and data-size crossover show it for every study. On "
         'your own data (`--data`), a study of its own compares every model that applies on your '
         'data and on copies with one structure destroyed.',
     ),
