@@ -88,8 +88,11 @@ STATEMENTS = (
         'Max-pooling shrinks the feature maps and keeps the strongest response in each window: '
         'some translation invariance, and less computation.',
         '`pooling`: "Max-pooling gives some translation invariance: under a 2-pixel shift the '
-        'max-pooled CNN is more accurate than the strided one." and "At little cost in accuracy: '
-        'the CNN without downsampling is at most 2 points more accurate than the max-pooled one." '
+        'max-pooled CNN is more accurate than the strided one.", against the CNN that does not '
+        'downsample at all "Against not downsampling at all, max-pooling still adds translation '
+        'invariance", what repairs subsampling "Anti-aliasing repairs what subsampling breaks", and '
+        '"At little cost in accuracy: the CNN without downsampling is at most 2 points more accurate '
+        'than the max-pooled one." '
         'Less computation is arithmetic: every run records `model/flops`, shown beside the '
         'verdicts.',
     ),

@@ -72,6 +72,30 @@ def test_flop_count_of_a_small_cnn_matches_a_hand_count():
     assert dilated.count_params() == model.count_params()
     assert [layer.dilation_rate for layer in dilated.layers if "conv" in layer.name] == [(1, 1), (3, 3)]
     assert count_flops(dilated) == conv1 + 2 * 64 * 288 + 64 * 8 + dense
+    # anti-aliased max-pooling: the same trained weights, plus a fixed blur (counted) before each subsampling
+    blurred = build_model("cnn", (8, 8, 1), 10, width=4, head="gap", pool="blurmax")
+    assert sum(int(np.prod(w.shape)) for w in blurred.trainable_weights) == model.count_params()
+    blur1, blur2 = 2 * 16 * 9 * 4, 2 * 4 * 9 * 8  # 3x3 depthwise, at the 4x4 and 2x2 outputs
+    assert count_flops(blurred) == conv1 + blur1 + conv2 + blur2 + dense
+
+
+def test_the_anti_aliasing_blur_is_a_fixed_low_pass_filter():
+    pytest.importorskip("keras")
+    import keras
+
+    from suite.architectures import build_model
+
+    model = build_model("cnn", (8, 8, 1), 10, width=4, head="gap", pool="blurmax")
+    blurs = [layer for layer in model.layers if isinstance(layer, keras.layers.DepthwiseConv2D)]
+    assert len(blurs) == 2 and not any(layer.trainable for layer in blurs)
+    kernel = np.asarray(blurs[0].kernel)[:, :, 0, 0]
+    assert np.allclose(kernel, np.outer([1, 2, 1], [1, 2, 1]) / 16) and np.isclose(kernel.sum(), 1.0)
+    # a constant map stays constant inside the borders (the blur keeps the mean), a checkerboard is smoothed
+    flat = np.ones((1, 8, 8, 4), dtype="float32")
+    assert np.allclose(np.asarray(blurs[0](flat))[0, 1:-1, 1:-1], 1.0)
+    checker = np.indices((8, 8)).sum(axis=0) % 2
+    board = np.repeat(checker[None, :, :, None], 4, axis=3).astype("float32")
+    assert np.ptp(np.asarray(blurs[0](board))[0, 1:-1, 1:-1]) < 0.5 * np.ptp(board)
 
 
 def test_runs_are_scored_on_every_extra_test_set():

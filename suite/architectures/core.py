@@ -106,7 +106,7 @@ def get_architecture(name: str) -> Architecture:
 
 
 # layers whose arithmetic `count_flops` counts; others with weights make it give up
-_COUNTED = (layers.Conv1D, layers.Conv2D, layers.Dense)
+_COUNTED = (layers.Conv1D, layers.Conv2D, layers.DepthwiseConv2D, layers.Dense)
 _NEGLIGIBLE = (layers.LayerNormalization, layers.BatchNormalization)
 
 

@@ -9,7 +9,27 @@ from keras import layers, ops
 # How each block of `conv_blocks` treats resolution. "dilate" keeps full resolution but dilates block i's
 # convolution by (3 * 2^i) // 2 (1, 3, 6, ...), so it sees about as far as the max-pooled CNN: a receptive
 # field of 9 pixels after two blocks against the pooled CNN's 10 ("none": 5), without downsampling.
-POOLS = ("max", "stride", "none", "dilate")
+# "blurmax": anti-aliased max-pooling (`blurred_max_pool`).
+POOLS = ("max", "stride", "none", "dilate", "blurmax")
+
+
+@keras.saving.register_keras_serializable(package="suite")
+class BinomialBlur(keras.initializers.Initializer):
+    """A depthwise kernel that blurs each channel with the 3x3 binomial filter [1, 2, 1]' [1, 2, 1] / 16."""
+
+    def __call__(self, shape, dtype=None):
+        kernel = np.outer([1.0, 2.0, 1.0], [1.0, 2.0, 1.0]) / 16.0
+        return ops.convert_to_tensor(np.broadcast_to(kernel[:, :, None, None], shape).copy(), dtype=dtype)
+
+
+def blurred_max_pool(x):
+    """Anti-aliased max-pooling, MaxBlurPool (Zhang 2019, "Making convolutional networks shift-invariant
+    again"): the max over 2x2 windows at every position (stride 1), then a fixed binomial blur before
+    keeping every second row and column. Subsampling without the blur aliases: a 1-pixel shift of the
+    input can change which maxima survive; the blur low-passes the map first. The blur is not trained."""
+    x = MaxPooling2D(2, strides=1, padding="same")(x)
+    return layers.DepthwiseConv2D(3, strides=2, padding="same", use_bias=False, trainable=False,
+                                  depthwise_initializer=BinomialBlur())(x)
 
 
 def conv_blocks(x, num_classes, width, blocks, head, pool="max"):
@@ -23,6 +43,8 @@ def conv_blocks(x, num_classes, width, blocks, head, pool="max"):
                           dilation_rate=(3 * 2**i) // 2 if pool == "dilate" else 1, activation="relu")(x)
         if pool == "max":
             x = MaxPooling2D(2, padding="same")(x)
+        elif pool == "blurmax":
+            x = blurred_max_pool(x)
     x = layers.Flatten()(x) if head == "flatten" else layers.GlobalAveragePooling2D()(x)
     return layers.Dense(num_classes)(x)
 

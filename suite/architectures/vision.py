@@ -42,7 +42,8 @@ def build_cnn(input_shape, num_classes, width=16, blocks=2, head="flatten", pool
         after the convolution), "stride" (the convolution itself has stride
         2: the same weights, no pooling), "none" (no downsampling at all) or
         "dilate" (no downsampling, dilated convolutions that see about as far
-        as the max-pooled CNN: `conv_blocks`).
+        as the max-pooled CNN: `conv_blocks`) or "blurmax" (anti-aliased
+        max-pooling, Zhang 2019: `blurred_max_pool`).
     """
     inputs = keras.Input(input_shape)
     return keras.Model(inputs, conv_blocks(inputs, num_classes, width, blocks, head, pool), name="cnn")
