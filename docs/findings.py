@@ -3,6 +3,7 @@
     python docs/findings.py reports/results.sqlite           # every claim
     python docs/findings.py reports/results.sqlite --counts  # per study (README's findings table)
     python docs/findings.py reports/results.sqlite --lesson  # the lesson's statements (docs/lesson.md)
+    python docs/findings.py reports/results.sqlite --decisive  # where the data cannot decide, and why
 
 One row per claim, in the lesson's order: the study, the claim, its verdict,
 its Holm-adjusted verdict and, per dataset, the verdict, the mean difference
@@ -35,6 +36,13 @@ def verdicts(path: str):
     return run_verdicts(data)
 
 
+def why(row: dict) -> str:
+    """A verdict row's note with its failed competence gates first (the page shows gates in a column of
+    their own; here they would be lost)."""
+    failed = [g for g in row["gates"].split("; ") if "not competent" in g]
+    return "; ".join(filter(None, (*failed, row["note"])))
+
+
 def short(quote: str, words: int = 5) -> str:
     """The first words of a claim's quote: enough to tell the claims of one statement apart."""
     parts = quote.split()
@@ -58,6 +66,36 @@ def lesson_tables(found) -> None:
         print(f"| {r['says']} | {said} | {r['how']} |")
 
 
+def decisive(path: str) -> None:
+    """Where the data cannot decide: per study, each dataset whose "Can the data decide?" row names a
+    problem (a claim's margin below one test example, the best model at the ceiling), then every
+    per-dataset verdict that is undecidable, with its reason (resolution, ceiling, gates, a CPU)."""
+    from suite.report.frames import load_results, study_runs
+    from suite.report.html import run_verdicts, study_claims
+    from suite.report.tables import decision_table
+    from suite.store.read import Reader
+
+    with Reader(path) as store:
+        data = load_results(store)
+    print("| study | dataset | why the data cannot decide |")
+    print("| --- | --- | --- |")
+    for _, study in data["studies"].iterrows():
+        tidy = study_runs(data, study)
+        if tidy.empty:
+            continue
+        table = decision_table(tidy, study_claims(study))
+        for _, row in table.iterrows():
+            if row["can it decide?"] not in ("yes",) and not row["can it decide?"].startswith("not checked"):
+                print(f"| {study['name']} | {row['dataset']} | {row['can it decide?']} (best: "
+                      f"{row['best model (natural, largest size)']} {row['its mean']}; one example "
+                      f"{row['one example']}) |")
+    for name, vs in run_verdicts(data):
+        for v in vs:
+            for r in v["rows"]:
+                if r["verdict"] == "undecidable":
+                    print(f"| {name} | {r['dataset']} | \"{v['text'][:60]}...\": {why(r)} |".replace("  ", " "))
+
+
 def main(path: str, counts: bool = False, lesson: bool = False) -> None:
     found = list(verdicts(path))  # the database is read (or refused) before any line is printed
     if lesson:
@@ -76,7 +114,7 @@ def main(path: str, counts: bool = False, lesson: bool = False) -> None:
     print("| --- | --- | --- | --- | --- |")
     for name, vs in found:
         for v in vs:
-            rows = "; ".join(f"{r['dataset']}: {r['verdict']}, {r['estimate']} {r['interval'] or ''} {r['note']} "
+            rows = "; ".join(f"{r['dataset']}: {r['verdict']}, {r['estimate']} {r['interval'] or ''} {why(r)} "
                              f"({r['n_seeds']})".replace("  ", " ") for r in v["rows"])
             text = ("control: " if v["control"] else "") + v["text"].replace("|", "/")
             verdict = f"**{v['verdict']}**" + (f" ({v['qualifier']})" if v["qualifier"] else "")
@@ -89,10 +127,13 @@ if __name__ == "__main__":
     parser.add_argument("results", metavar="RESULTS.sqlite", help="a results database (run_suite.py's output)")
     parser.add_argument("--counts", action="store_true", help="one row per study: its verdicts counted")
     parser.add_argument("--lesson", action="store_true", help="the lesson's statements beside their verdicts")
+    parser.add_argument("--decisive", action="store_true",
+                        help="where the data cannot decide: margins below one test example, ceilings, undecidable "
+                        "verdicts with their reasons")
     args = parser.parse_args()
     from suite import UsageError
 
     try:
-        main(args.results, counts=args.counts, lesson=args.lesson)
+        decisive(args.results) if args.decisive else main(args.results, counts=args.counts, lesson=args.lesson)
     except UsageError as e:
         parser.exit(2, f"{parser.prog}: error: {e}\n")

@@ -59,3 +59,22 @@ def test_the_lesson_page_lists_every_statement():
     page = " ".join((ROOT / "docs" / "lesson.md").read_text().split())
     for s in STATEMENTS + ADDED:
         assert " ".join(s.says.split()) in page, s.says
+
+
+def test_findings_prints_the_lesson_tables_and_where_the_data_cannot_decide(smoke_run):
+    import subprocess
+    import sys
+
+    script = [sys.executable, str(ROOT / "docs" / "findings.py"), str(smoke_run.db)]
+    lesson = subprocess.run([*script, "--lesson"], capture_output=True, text=True, timeout=300)
+    assert lesson.returncode == 0, lesson.stderr[-2000:]
+    text = " ".join(lesson.stdout.split())
+    for s in STATEMENTS + ADDED:
+        assert " ".join(s.says.split()) in text, s.says
+    assert sum(line.startswith("## ") for line in lesson.stdout.splitlines()) == len(
+        {s.section for s in STATEMENTS + ADDED})
+    decisive = subprocess.run([*script, "--decisive"], capture_output=True, text=True, timeout=300)
+    assert decisive.returncode == 0, decisive.stderr[-2000:]
+    rows = [line for line in decisive.stdout.splitlines() if line.startswith("| ")][2:]
+    # the smoke profile trains on CPUs: the bottleneck's GPU claims are undecidable there, with the reason
+    assert any(row.startswith("| bottleneck |") and "GPU" in row for row in rows), decisive.stdout[-2000:]
