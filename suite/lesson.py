@@ -123,8 +123,8 @@ STATEMENTS = (
         '`memory` (the adding problem and copy memory, dependency length T): "At short lengths (T '
         '<= 20) the vanilla RNN learns". A rule applied step by step holds at any length: `length` '
         '(trained on bit strings of up to 8 symbols, tested on longer ones): "What the gated cells keep" '
-        'and, against a model that sees a fixed window instead, "A fixed receptive field does not '
-        'extrapolate".',
+        'and, against a model whose filters are tied to offsets from the end, "Filters tied to offsets from '
+        'the end do not extrapolate".',
     ),
     Statement(
         'RNNs: sequential structure',
@@ -283,9 +283,10 @@ STATEMENTS = (
     Statement(
         'Generative models: VAEs, GANs, diffusion',
         'Their quality scales reliably with compute.',
-        '`generation`: "Diffusion quality scales with compute at sampling" (the trained model is also '
-        'sampled with 25, 10 and 5 denoising steps, a respaced schedule: modes covered and high-quality '
-        'share at each are stored). Compute at training is not varied: each profile trains one budget.',
+        '`generation`: "Diffusion quality scales with compute at sampling" (the trained model sampled with '
+        '100, 25, 10 and 5 denoising steps by one sampler, a respaced schedule with the posterior variance: '
+        'modes covered and high-quality share at each are stored). Compute at training is not varied: each '
+        'profile trains one budget.',
     ),
     Statement(
         'Generative models: VAEs, GANs, diffusion',

@@ -352,6 +352,13 @@ def test_a_respaced_diffusion_schedule_keeps_the_trained_noise_levels_and_sample
         assert np.all((betas > 0) & (betas < 1))
         assert model.sample(7, seed=0, steps=k).shape == (7, 2)
     assert not np.array_equal(model.sample(50, seed=0, steps=5), model.sample(50, seed=0))
+    # the posterior variance adds less noise than beta at every step: over few large steps it matters
+    beta = model.sample(500, seed=0, steps=5)
+    posterior = model.sample(500, seed=0, steps=5, variance="posterior")
+    assert posterior.shape == beta.shape and not np.array_equal(posterior, beta)
+    assert np.array_equal(model.sample(7, seed=0), model.sample(7, seed=0, variance="beta"))  # the default
+    with pytest.raises(ValueError, match="variance must be"):
+        model.sample(3, seed=0, variance="ddim")
     # the probe: on a mixture, coverage at each smaller number of steps; nothing for other data or models
     from suite.data import load_variant
     from suite.probes.samples import DENOISING_STEPS

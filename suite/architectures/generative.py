@@ -356,14 +356,26 @@ class Diffusion(SelfSupervised):
         alpha_bars = self.alpha_bars[levels]
         return levels, 1 - alpha_bars / np.concatenate([[1.0], alpha_bars[:-1]]), alpha_bars
 
-    def sample(self, n: int, seed: int, batch: int = 500, steps: int | None = None) -> np.ndarray:
+    def sample(self, n: int, seed: int, batch: int = 500, steps: int | None = None,
+               variance: str = "beta") -> np.ndarray:
         """`n` samples of the learned reverse process from pure noise, with all `self.steps` denoising
         steps or, with `steps`, fewer: a respaced schedule (Nichol and Dhariwal 2021, section 4) that
         keeps `steps` evenly spaced noise levels and recomputes each kept step's beta from their
-        cumulative alphas, so the same trained model samples with less compute."""
+        cumulative alphas, so the same trained model samples with less compute. `variance`: the noise
+        added at each step, beta (Ho et al. 2020's first choice) or "posterior", the forward process's
+        posterior variance beta (1 - alpha_bar_prev) / (1 - alpha_bar), their other choice: the two
+        agree over many small steps, but over few large ones beta leaves noise of the step's own size in
+        the last samples, so a comparison across step counts uses "posterior"."""
+        if variance not in ("beta", "posterior"):
+            raise ValueError(f"variance must be 'beta' or 'posterior'. Received: variance={variance!r}")
         rng = np.random.default_rng(seed)
         x = rng.normal(size=(n, *self.data_shape)).astype("float32")
         levels, betas, alpha_bars = self.schedule(steps)
+        if variance == "posterior":
+            previous = np.concatenate([[1.0], alpha_bars[:-1]])
+            sigmas = np.sqrt(betas * (1 - previous) / (1 - alpha_bars))
+        else:
+            sigmas = np.sqrt(betas)
         for i in range(len(levels) - 1, -1, -1):
             features = time_features(np.full((n,), levels[i]), self.steps)
             eps = np.concatenate([ops.convert_to_numpy(self.denoiser(x[j:j + batch], features[j:j + batch],
@@ -372,7 +384,7 @@ class Diffusion(SelfSupervised):
             beta, alpha_bar = betas[i], alpha_bars[i]
             x = (x - beta / np.sqrt(1 - alpha_bar) * eps) / np.sqrt(1 - beta)
             if i > 0:
-                x = x + np.sqrt(beta) * rng.normal(size=x.shape)
+                x = x + sigmas[i] * rng.normal(size=x.shape)
             x = x.astype("float32")
         return np.clip((x + 1) / 2, 0, 1) if self.image else x
 
