@@ -97,7 +97,7 @@ register_study(
         # (the Transformer "ends" in about 600; a probe in docs/studies.md)
         budget={"quick": {"max_steps": 1000, "eval_every": 100, "patience": 5, "batch_size": 32},
                 "full": {"max_steps": 4000, "eval_every": 200, "patience": 8, "batch_size": 32}},
-        figures=("learning_curves",),
+        figures=("vs_string_length", "learning_curves"),
         gates=GATES,
         references=(
             "Deletang, Ruoss, Grau-Moya, Genewein, Wenliang, Catt, Cundy, Hutter, Legg, Veness and Ortega "

@@ -41,7 +41,7 @@ def test_sequence_studies_write_their_sections_figures_and_verdicts(smoke_run):
         assert f'id="study-{name}"' in html
     for title in ("Error against dependency length", "Gradient norm against distance from the end",
                   "Training-step time against sequence length", "Learning curves: test/accuracy",
-                  "Published reference points", "slope (log-log)"):
+                  "Published reference points", "slope (log-log)", "Accuracy against string length"):
         assert title in html, title
     # every bottleneck run times its steps; every memory run is scored against the baseline and
     # probes its gradients along the sequence

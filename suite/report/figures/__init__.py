@@ -23,5 +23,6 @@ from suite.report.figures import generation  # noqa: E402,F401  sample_scatter, 
 from suite.report.figures import representation  # noqa: E402,F401  code_probes, reconstructions, code_map
 from suite.report.figures import answer  # noqa: E402,F401  answer (a study of a user's own data)
 from suite.report.figures import baselines  # noqa: E402,F401  tuned_baselines
+from suite.report.figures import length  # noqa: E402,F401  vs_string_length
 
 __all__ = ["FIGURES", "draws_every_task", "register_figure", "setup_matplotlib", "to_svg"]
