@@ -45,6 +45,10 @@ against permuted data) and keeps the weakest difference; `datasets` limits a
 claim to some datasets; `statistic="slope"` replaces the mean over sizes by
 the log-log slope of the metric against sequence length (one slope per seed,
 over the claim's datasets together), e.g. how step time grows with length;
+`statistic="scaling"` replaces it by the exponent of a power-law learning
+curve (error ~ n^-alpha: minus the log-log slope of 1 - accuracy against the
+training-set size, one per seed and dataset, `suite.differences.scaling_exponents`),
+e.g. "the ViT's error falls faster with data than the CNN's";
 `statistic="spread"` compares how much each condition varies from seed to
 seed (the standard deviation over seeds of its per-seed value, a - b), e.g.
 "the GAN is less stable than the VAE", with a paired permutation test (each
@@ -110,7 +114,7 @@ from suite.statistics import ONE_SIDED, TESTS, verdict_of
 INTERVAL = PROCEDURE
 TOST = f"group-sequential two one-sided t-tests (TOST) over seeds ({SPENDING})"
 SPREAD_TEST = "paired permutation test over seeds"
-STATISTICS = ("mean", "slope", "spread")
+STATISTICS = ("mean", "slope", "spread", "scaling")
 VERDICTS = ("supported", "contradicted", "inconclusive", "undecidable", CONTROL_FAILED)
 
 
@@ -134,7 +138,9 @@ class Claim:
         value is added to both conditions); the weakest difference counts.
       datasets: only these datasets (None: every dataset of the study).
       statistic: "mean" (over the selected sizes), "slope" (log-log slope
-        against the `length` column: sequence length) or "spread" (the
+        against the `length` column: sequence length), "scaling" (the
+        exponent alpha of error ~ n^-alpha over the training-set sizes, the
+        metric an accuracy) or "spread" (the
         standard deviation over seeds; `higher_is_better` then says whether
         more spread counts as "better" for a).
       change: {column: (base, other)}: compare the change from base to other
@@ -177,6 +183,10 @@ class Claim:
             raise ValueError(
                 f"unknown claim statistic {self.statistic!r}; valid statistics: {', '.join(STATISTICS)}"
             )
+        if self.statistic == "scaling" and (self.change or self.metric.split("/")[-1] != "accuracy"):
+            raise ValueError(f"statistic 'scaling' reads the error 1 - accuracy over training-set sizes: its "
+                             f"metric must be an accuracy and it does not combine with change. Received: "
+                             f"metric={self.metric!r}, change={self.change!r}")
         if self.statistic == "spread" and (self.each or self.change or not self.b):
             raise ValueError("statistic 'spread' compares two conditions a and b directly: "
                              "it does not combine with each, change or an empty b")
@@ -230,6 +240,9 @@ class Claim:
                     f"(the 95% interval of {d} within [-{m}, {m}]); contradicted if the interval lies wholly outside")
         if self.statistic == "slope":
             rule = "a and b are log-log slopes of the metric against sequence length; " + rule
+        if self.statistic == "scaling":
+            rule = ("a and b are scaling exponents, minus the log-log slope of the error (1 - accuracy) against "
+                    "the training-set size, per seed over the sizes (error ~ n^-alpha); " + rule)
         if self.statistic == "spread":
             more, less = ("larger", "smaller") if self.prefers_higher else ("smaller", "larger")
             rule = (f"a and b are standard deviations over seeds; instead of an interval, a paired permutation "
@@ -337,7 +350,7 @@ def evaluate_claim(claim: Claim, runs, gates=(), checks=None, planned: int | Non
                                        p_value=min(p_for, p_against), level=ONE_SIDED, **fixed))
             continue
         diff = weakest_difference(claim, sub)
-        if claim.statistic == "slope":
+        if claim.statistic in ("slope", "scaling"):  # one value per seed over the sizes (or lengths)
             per_seed, sizes = diff, ()
         else:
             diff = diff.reset_index(name="diff")
@@ -437,7 +450,7 @@ def undecidable(claim: Claim, per_seed, low: float, high: float, examples: int |
     if not claim.control and claim.b and len(per_seed) >= 2 and np.ptp(per_seed) == 0:
         return (f"the same difference ({float(per_seed[0]):+.3g}) for every seed: fixed by construction or "
                 "saturated, not measured")
-    proportion = claim.metric.split("/")[-1] == "accuracy" and not claim.statistic == "slope"
+    proportion = claim.metric.split("/")[-1] == "accuracy" and claim.statistic == "mean"
     if examples and proportion and 0 < claim.margin < 1 / examples:
         return (f"margin {claim.margin:g} is below one example of the {examples}-example test set "
                 f"({1 / examples:.3f})")

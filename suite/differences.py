@@ -33,15 +33,30 @@ def condition_values(frame, condition: Mapping, higher: bool, by=("seed", "n_tra
     return weakest[grouped.count() == need]
 
 
-def loglog_slopes(frame, by) -> pd.DataFrame:
-    """One log-log slope of `value` against `length` per group of `by` (mean over other rows per length)."""
+def loglog_slopes(frame, by, x: str = "length") -> pd.DataFrame:
+    """One log-log slope of `value` against column `x` per group of `by` (mean over other rows per x)."""
     rows = []
     for key, g in frame.groupby(list(by)):
-        per_length = g.groupby("length")["value"].mean()
-        if len(per_length) >= 2 and (per_length > 0).all():
+        per_x = g.groupby(x)["value"].mean()
+        if len(per_x) >= 2 and (per_x > 0).all():
             rows.append({**dict(zip(by, key if isinstance(key, tuple) else (key,))),
-                         "value": loglog_slope(per_length.index, per_length.to_numpy())})
+                         "value": loglog_slope(per_x.index, per_x.to_numpy())})
     return pd.DataFrame(rows, columns=[*by, "value"])
+
+
+# the error a scaling exponent takes the log of never goes below this: a seed at 100% accuracy at one size
+# (a test set of a few hundred examples can show it) would otherwise give log(0)
+ERROR_FLOOR = 1e-3
+
+
+def scaling_exponents(frame, by) -> pd.DataFrame:
+    """One scaling exponent per group of `by`: minus the log-log slope of the error (1 - value, an
+    accuracy, floored at `ERROR_FLOOR`) against the training-set size `n_train`, the exponent alpha of
+    a power-law learning curve, error ~ n^-alpha (Hestness et al. 2017). Higher: the error falls faster
+    as data grows. Groups with fewer than two sizes drop out."""
+    error = frame.assign(value=(1.0 - frame["value"]).clip(lower=ERROR_FLOOR))
+    slopes = loglog_slopes(error, by, x="n_train")
+    return slopes.assign(value=-slopes["value"])
 
 
 PAIR_KEYS = ("study", "dataset", "arch", "setting", "model", "n_train", "seed", "metric")
@@ -69,6 +84,9 @@ def differences(claim, frame, a: Mapping, b: Mapping):
         frame = paired_change(frame, column, base, other, claim.absolute)
     if claim.statistic == "slope":
         frame = loglog_slopes(frame, sorted({"seed", *a, *b}))
+        by = ("seed",)
+    elif claim.statistic == "scaling":
+        frame = scaling_exponents(frame, sorted({"seed", *a, *b}))
         by = ("seed",)
     else:
         by = ("seed", "n_train")

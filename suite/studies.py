@@ -183,8 +183,8 @@ class Study:
 
 
 # what an architecture's `inputs` accepts, by dataset kind (suite.data.KINDS)
-_ACCEPTS = {"image": ("image",), "sequence": ("sequence",), "table": ("table",),
-            "any": ("image", "sequence", "table"), "generative": ("image", "sequence", "table", "points")}
+_ACCEPTS = {"image": ("image",), "sequence": ("sequence",), "table": ("table",), "graph": ("graph",),
+            "any": ("image", "sequence", "table", "graph"), "generative": ("image", "sequence", "table", "points")}
 
 
 def architectures_for(kind: str, objective: str) -> list[str]:

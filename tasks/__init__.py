@@ -20,4 +20,5 @@ STUDY_MODULES = [
     "tasks.representation",
     "tasks.generation",
     "tasks.tabular",
+    "tasks.graphs",
 ]

@@ -54,14 +54,18 @@ register_study(
                 test="better", sizes="smallest:2",
                 cell=("locality", "images"),
             ),
-            # "no advantage" as a band, the control's 2 points (7 examples of digits' 359-example test
-            # set): "not better by more than 0" could never support a difference of exactly 0
+            # "no advantage" one-sided, with the control's 2 points as its margin (7 examples of digits'
+            # 359-example test set): "not better by more than 0" could never support a difference of
+            # exactly 0, and a band ("within 2 points") would also ask that the CNN not fall *behind*, which
+            # the lesson does not say: on mnist5k it does fall behind (-0.026 [-0.038, -0.014] at the
+            # CNN's jax-tuned rate, +0.001 at tensorflow's; bench/README, "tensorflow and jax"), so the
+            # band made the verdict hinge on the rate either backend chose
             Claim(
                 text="Permuting the pixels removes the CNN's advantage over the MLP: on permuted pixels the "
-                "two are within 2 accuracy points of each other.",
+                "CNN is at most 2 accuracy points more accurate than the MLP.",
                 a={"arch": "cnn", "variant": "permuted"},
                 b={"arch": "mlp", "variant": "permuted"},
-                test="negligible", sizes="all", margin=0.02,
+                test="not_better", sizes="all", margin=0.02,
                 cell=("locality", "images, pixels permuted"),
             ),
             Claim(
@@ -81,6 +85,19 @@ register_study(
                 a={"arch": ("cnn", "mlp"), "variant": "natural"},
                 b={"arch": "vit", "variant": "natural"},
                 test="better", sizes="all",
+                cell=("Transformer: minimal bias", "images"),
+            ),
+            # the lesson's "with abundant data the least biased model wins, and scales": the winning needs
+            # more data than a CPU profile trains on (the data-size crossover on the index shows how far off
+            # it is); the scaling can be measured at any sizes, as the exponent of a power-law learning curve
+            # (Hestness et al. 2017), which the ceiling does not flatter as it would a gain in accuracy
+            Claim(
+                text="With more data the Transformer scales better: on natural images its test error falls "
+                "faster with the training-set size than the CNN's (a larger exponent alpha of a power-law "
+                "learning curve, error ~ n^-alpha, over the profile's sizes).",
+                a={"arch": "vit", "variant": "natural"},
+                b={"arch": "cnn", "variant": "natural"},
+                test="better", statistic="scaling",
                 cell=("Transformer: minimal bias", "images"),
             ),
         ),

@@ -92,10 +92,11 @@ def test_gan_players_get_their_own_gradients_and_take_turns_on_jax():
 @pytest.mark.slow
 def test_the_suites_max_pooling_computes_keras_max_pooling_on_jax():
     """On jax the CNNs pool by a reshape and a max (a faster gradient there): the same outputs as
-    keras.layers.MaxPooling2D for every padding, odd sizes included."""
+    keras.layers.MaxPooling2D for every padding, odd sizes included; at stride 1 (overlapping windows:
+    the anti-aliased CNN's) by shifted slices, with the same outputs and input gradients."""
     run_python_ok((
         "import os, sys; os.environ['KERAS_BACKEND'] = 'jax'; sys.path.insert(0, %r)\n"
-        "import numpy as np, keras\n"
+        "import numpy as np, keras, jax\n"
         "from suite.architectures.layers import MaxPooling2D\n"
         "rng = np.random.default_rng(0)\n"
         "for shape in [(3, 7, 7, 4), (2, 8, 6, 3), (1, 10, 11, 1)]:\n"
@@ -105,5 +106,10 @@ def test_the_suites_max_pooling_computes_keras_max_pooling_on_jax():
         "            ours = np.asarray(MaxPooling2D(size, padding=padding)(x))\n"
         "            theirs = np.asarray(keras.layers.MaxPooling2D(size, padding=padding)(x))\n"
         "            assert ours.shape == theirs.shape and np.array_equal(ours, theirs), (shape, padding, size)\n"
+        "            ours, theirs = MaxPooling2D(size, strides=1, padding=padding), keras.layers.MaxPooling2D(size, strides=1, padding=padding)\n"
+        "            assert np.array_equal(np.asarray(ours(x)), np.asarray(theirs(x))), (shape, padding, size, 1)\n"
+        "            w = rng.normal(size=ours(x).shape).astype('float32')\n"
+        "            grads = [jax.grad(lambda v: (layer(v) * w).sum())(x) for layer in (ours, theirs)]\n"
+        "            assert np.allclose(grads[0], grads[1]), (shape, padding, size, 'gradient')\n"
         "print('ok')\n"
     ) % str(ROOT))

@@ -169,6 +169,32 @@ def test_slope_statistic_fits_log_log_growth_per_seed():
         Claim(text="x", a={}, b={}, statistic="median")
 
 
+def test_scaling_statistic_reads_the_exponent_of_a_power_law_learning_curve():
+    """error = c n^-alpha per seed: the claim compares the alphas, per dataset, whatever the accuracy
+    levels (a model far below another can still scale faster), and fails where the alphas say so."""
+    sizes = (100, 400, 1600)
+    # "low" starts far worse (error 0.5 at n = 100) and falls as n^-0.6; "high" starts near the ceiling
+    # (error 0.05) and falls as n^-0.3: higher accuracy at every size, smaller exponent
+    curves = {"low": lambda n, s: 1 - 0.5 * (n / 100) ** -(0.6 + 0.01 * s),
+              "high": lambda n, s: 1 - 0.05 * (n / 100) ** -(0.3 + 0.02 * s)}
+    f = pd.concat([frame(curves, sizes=sizes, dataset=d) for d in ("d1", "d2")])
+    faster = Claim(text="low scales better", a={"arch": "low"}, b={"arch": "high"}, statistic="scaling")
+    results = evaluate_claim(faster, f)
+    assert [r.dataset for r in results] == ["d1", "d2"]  # per dataset, unlike slopes against length
+    for r in results:
+        assert r.verdict == "supported" and r.estimate == pytest.approx(0.3 - 0.01, abs=1e-9)
+        assert r.sizes == ()
+    # the mean accuracy says the opposite: the scaling statistic is not the accuracy in disguise
+    [plain] = evaluate_claim(dataclasses.replace(faster, statistic="mean"), f[f["dataset"] == "d1"])
+    assert plain.verdict == "contradicted"
+    [against] = evaluate_claim(Claim(text="high scales better", a={"arch": "high"}, b={"arch": "low"},
+                                     statistic="scaling"), f[f["dataset"] == "d1"])
+    assert against.verdict == "contradicted"
+    assert "scaling exponents" in faster.rule()
+    with pytest.raises(ValueError, match="must be an accuracy"):
+        Claim(text="x", a={"arch": "a"}, b={"arch": "b"}, metric="test/mse", statistic="scaling")
+
+
 def test_datasets_limit_a_claim():
     f = pd.concat([frame({"a": lambda n, s: 0.9, "b": lambda n, s: 0.8 - 0.01 * s}, dataset="long"),
                    frame({"a": lambda n, s: 0.5, "b": lambda n, s: 0.8 + 0.01 * s}, dataset="short")])

@@ -136,3 +136,24 @@ def test_permuted_sequences_move_time_steps_not_features():
     perm = time_permutation(8, "digits_rows")
     assert np.array_equal(permuted.x_test, permute_time_steps(natural.x_test, perm))
     assert np.array_equal(permuted.y_pool, natural.y_pool)
+
+
+def test_red_edge_graphs_follow_their_rule_and_hide_it_from_counts():
+    from suite.data import red_edge_graphs
+
+    x, y = red_edge_graphs(800, nodes=9, seed=3)
+    assert x.shape == (800, 9, 11) and x.dtype == np.float32 and set(np.unique(y)) == {0, 1}
+    adjacency, red = x[:, :, :9], x[:, :, 9]
+    assert np.array_equal(adjacency, adjacency.transpose(0, 2, 1))
+    assert not adjacency[:, np.arange(9), np.arange(9)].any()  # no self-loops
+    assert np.array_equal(red + x[:, :, 10], np.ones_like(red))  # one colour per node
+    for graph, label in zip(x[:50], y[:50]):  # the label, by brute force over the pairs
+        a, r = graph[:, :9], graph[:, 9]
+        joined = any(a[i, j] and r[i] and r[j] for i in range(9) for j in range(9))
+        assert joined == bool(label)
+    # balanced at every number of red nodes: counting reds says nothing
+    counts = red.sum(axis=1)
+    for k in np.unique(counts):
+        assert abs(y[counts == k].mean() - 0.5) <= 0.01
+    again, _ = red_edge_graphs(800, nodes=9, seed=3)
+    assert np.array_equal(x, again)

@@ -38,6 +38,39 @@ def test_table_builders_build_and_take_one_training_step(arch, features):
     assert any(not np.allclose(a, b) for a, b in zip(before, model.get_weights()))
 
 
+GRAPH_ARCHS = keras_architectures("graph", "any")
+
+
+@pytest.mark.parametrize("arch", GRAPH_ARCHS)
+def test_graph_builders_build_and_take_one_training_step(arch):
+    nodes = 6
+    model = build_model(arch, (nodes, nodes + 2), 2, width=8)
+    assert not model.compiled
+    model.compile(optimizer="adam", loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    x = (np.random.default_rng(0).random((4, nodes, nodes + 2)) < 0.3).astype("float32")
+    assert model.predict(x, verbose=0).shape == (4, 2)
+    before = [w.copy() for w in model.get_weights()]
+    assert np.isfinite(model.train_on_batch(x, np.arange(4) % 2))
+    assert any(not np.allclose(a, b) for a, b in zip(before, model.get_weights()))
+
+
+def test_the_graph_network_ignores_the_order_of_the_nodes():
+    """Relabelling a graph's nodes (its adjacency rows and columns and its features together) leaves the
+    graph network's output unchanged: its one assumption; the MLP's changes."""
+    rng = np.random.default_rng(1)
+    nodes = 7
+    upper = np.triu(rng.random((3, nodes, nodes)) < 0.4, k=1)
+    adjacency = (upper | upper.transpose(0, 2, 1)).astype("float32")
+    colour = np.eye(2, dtype="float32")[rng.integers(0, 2, (3, nodes))]
+    order = rng.permutation(nodes)
+    x = np.concatenate([adjacency, colour], axis=-1)
+    relabelled = np.concatenate([adjacency[:, order][:, :, order], colour[:, order]], axis=-1)
+    gnn = build_model("gnn", x.shape[1:], 2, width=8)
+    assert np.allclose(gnn.predict(x, verbose=0), gnn.predict(relabelled, verbose=0), atol=1e-5)
+    mlp = build_model("mlp", x.shape[1:], 2, width=8)
+    assert not np.allclose(mlp.predict(x, verbose=0), mlp.predict(relabelled, verbose=0), atol=1e-5)
+
+
 def test_table_widths_fit_the_parameter_target():
     counts = {a: build_model(a, (30,), 2, width=fit_width(a, (30,), 2, 10_000)).count_params() for a in TABLE_ARCHS}
     assert max(counts.values()) <= 2 * min(counts.values()), counts

@@ -9,10 +9,10 @@ are imported here, explicitly):
 - `layers`: layers and blocks the builders share;
 - `vision` (mlp, cnn, vit), `sequence` (rnn, lstm, gru, tcn, transformer),
   `tabular` (grid_cnn, column_lstm, ft_transformer), `baselines` (hgb,
-  logreg, knn), `generative` (autoencoders, VAE, GANs, diffusion).
+  logreg, knn), `generative` (autoencoders, VAE, GANs, diffusion), `graph` (gnn).
 """
 
-from suite.architectures import baselines, generative, sequence, tabular, vision  # noqa: F401  (register)
+from suite.architectures import baselines, generative, graph, sequence, tabular, vision  # noqa: F401  (register)
 from suite.architectures.core import (ARCHITECTURES, INPUTS, Architecture, build_model, build_uninitialised,
                                       count_flops, fit_width,
                                       get_architecture, keras_architectures, register_architecture,

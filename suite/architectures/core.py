@@ -26,7 +26,7 @@ from keras import layers
 
 from suite.registry import Registry
 
-INPUTS = ("image", "sequence", "table", "any", "generative")
+INPUTS = ("image", "sequence", "table", "graph", "any", "generative")
 FRAMEWORKS = ("keras", "sklearn")
 
 
@@ -35,7 +35,8 @@ class Architecture:
     """A registered builder.
 
     `inputs` says what the builder accepts: "image" (H, W, C), "sequence"
-    (T, features), "table" (features,), "any" (e.g. the MLP, which
+    (T, features), "table" (features,), "graph" (nodes, nodes + features:
+    adjacency rows, then node features), "any" (e.g. the MLP, which
     flattens whatever it gets) or "generative" (points (2,) or images,
     trained without labels: `suite.architectures.generative`). `framework`
     is "keras" (the builder returns an uncompiled keras.Model) or "sklearn"
@@ -107,6 +108,7 @@ def get_architecture(name: str) -> Architecture:
 
 # layers whose arithmetic `count_flops` counts; others with weights make it give up
 _COUNTED = (layers.Conv1D, layers.Conv2D, layers.DepthwiseConv2D, layers.Dense)
+# and layers that count their own arithmetic: a `flops()` method (suite.architectures.layers.BinomialBlurPool)
 _NEGLIGIBLE = (layers.LayerNormalization, layers.BatchNormalization)
 
 
@@ -122,7 +124,9 @@ def count_flops(model: keras.Model) -> int | None:
     """
     total = 0
     for layer in model.layers:
-        if isinstance(layer, _COUNTED):
+        if hasattr(layer, "flops"):  # a layer that counts its own (the anti-aliasing blur)
+            total += layer.flops()
+        elif isinstance(layer, _COUNTED):
             kernel = layer.kernel.shape  # (..., in, out): the window's volume x in x out
             positions = int(np.prod(layer.output.shape[1:-1]))  # output positions per example
             total += 2 * positions * int(np.prod(kernel))

@@ -14,22 +14,50 @@ POOLS = ("max", "stride", "none", "dilate", "blurmax")
 
 
 @keras.saving.register_keras_serializable(package="suite")
-class BinomialBlur(keras.initializers.Initializer):
-    """A depthwise kernel that blurs each channel with the 3x3 binomial filter [1, 2, 1]' [1, 2, 1] / 16."""
+class BinomialBlurPool(layers.Layer):
+    """Blurs each channel with the 3x3 binomial filter [1, 2, 1]' [1, 2, 1] / 16 and keeps every second
+    row and column: what a fixed, untrained `DepthwiseConv2D(3, strides=2, padding="same")` with that
+    kernel computes (zero padding as "same" pads, the odd one after), as sums of strided slices. On JAX's
+    CPU backend the depthwise convolution's forward and gradient cost about 10x the slices' (a grouped
+    convolution there; bench/pooling_speed.py), and the filter is separable: a row pass, then a column
+    pass. No weights, nothing trained."""
 
-    def __call__(self, shape, dtype=None):
-        kernel = np.outer([1.0, 2.0, 1.0], [1.0, 2.0, 1.0]) / 16.0
-        return ops.convert_to_tensor(np.broadcast_to(kernel[:, :, None, None], shape).copy(), dtype=dtype)
+    TAPS = (1.0, 2.0, 1.0)
+
+    def call(self, x):
+        for axis in (1, 2):
+            size = x.shape[axis]
+            out = -(-size // 2)
+            total = max((out - 1) * 2 + 3 - size, 0)
+            pads = [(0, 0)] * 4
+            pads[axis] = (total // 2, total - total // 2)
+            x = ops.pad(x, pads)
+            taps = []
+            for offset, weight in enumerate(self.TAPS):
+                index = [slice(None)] * 4
+                index[axis] = slice(offset, offset + 2 * out - 1, 2)
+                taps.append(weight * x[tuple(index)])
+            x = (taps[0] + taps[1] + taps[2]) / 4.0
+        return x
+
+    def compute_output_shape(self, input_shape):
+        batch, height, width, channels = input_shape
+        half = lambda size: None if size is None else -(-size // 2)  # noqa: E731
+        return (batch, half(height), half(width), channels)
+
+    def flops(self) -> int:
+        """Per example, counted as the 3x3 depthwise filter it equals (2 x 9 per output value), so the
+        FLOPs the runs record do not depend on how the filter is computed."""
+        return 2 * 9 * int(np.prod(self.output.shape[1:]))
 
 
 def blurred_max_pool(x):
     """Anti-aliased max-pooling, MaxBlurPool (Zhang 2019, "Making convolutional networks shift-invariant
     again"): the max over 2x2 windows at every position (stride 1), then a fixed binomial blur before
-    keeping every second row and column. Subsampling without the blur aliases: a 1-pixel shift of the
-    input can change which maxima survive; the blur low-passes the map first. The blur is not trained."""
+    keeping every second row and column (`BinomialBlurPool`). Subsampling without the blur aliases: a
+    1-pixel shift of the input can change which maxima survive; the blur low-passes the map first."""
     x = MaxPooling2D(2, strides=1, padding="same")(x)
-    return layers.DepthwiseConv2D(3, strides=2, padding="same", use_bias=False, trainable=False,
-                                  depthwise_initializer=BinomialBlur())(x)
+    return BinomialBlurPool()(x)
 
 
 def conv_blocks(x, num_classes, width, blocks, head, pool="max"):
@@ -63,8 +91,11 @@ class MaxPooling2D(layers.MaxPooling2D):
 
     def call(self, inputs):
         pool_h, pool_w = self.pool_size
-        if (keras.backend.backend() != "jax" or tuple(self.strides) != (pool_h, pool_w)
-                or self.data_format != "channels_last"):
+        if keras.backend.backend() != "jax" or self.data_format != "channels_last":
+            return super().call(inputs)
+        if tuple(self.strides) == (1, 1):
+            return self._shifted_max(inputs)
+        if tuple(self.strides) != (pool_h, pool_w):
             return super().call(inputs)
         height, width = inputs.shape[1], inputs.shape[2]
         if self.padding == "same":  # pad with -inf as "same" pooling does: the odd one after
@@ -78,6 +109,24 @@ class MaxPooling2D(layers.MaxPooling2D):
         rows, cols = inputs.shape[1] // pool_h, inputs.shape[2] // pool_w
         windows = ops.reshape(inputs, (-1, rows, pool_h, cols, pool_w, inputs.shape[3]))
         return ops.max(windows, axis=(2, 4))
+
+    def _shifted_max(self, inputs):
+        """Stride 1 (overlapping windows, the anti-aliased CNN's `blurred_max_pool`): the maximum of the
+        window's pool_h x pool_w shifted slices of the input, padded with -inf as "same" pooling pads
+        (the odd one after). The same maxima as `reduce_window`, whose gradient cost a 4x step here:
+        bench/pooling_speed.py measures both in one run."""
+        pool_h, pool_w = self.pool_size
+        height, width = inputs.shape[1], inputs.shape[2]
+        if self.padding == "same":
+            pads = [(0, 0), ((pool_h - 1) // 2, pool_h // 2), ((pool_w - 1) // 2, pool_w // 2), (0, 0)]
+            inputs = ops.pad(inputs, pads, constant_values=-np.inf)
+        rows, cols = inputs.shape[1] - pool_h + 1, inputs.shape[2] - pool_w + 1
+        out = None
+        for i in range(pool_h):
+            for j in range(pool_w):
+                piece = inputs[:, i:i + rows, j:j + cols, :]
+                out = piece if out is None else ops.maximum(out, piece)
+        return out
 
 
 class PositionEmbedding(layers.Layer):

