@@ -231,8 +231,10 @@ STATEMENTS = (
         'distribution, not only a compression.',
         '`generation`: "Mode coverage: the VAE and the diffusion model each cover more modes than '
         'the GAN." and "The VAE and the diffusion model cover the full distribution: each covers '
-        'all 8 modes of the ring." The smoothness of the code space (what lies between two codes) '
-        'is not measured: no probe reads it.',
+        'all 8 modes of the ring." What the known distribution buys: "Sampling needs the code '
+        'distribution a VAE imposes" (the VAE against a plain autoencoder of the same shape, sampled '
+        'from a Gaussian fitted to its training codes, Ghosh et al. 2020\'s simplest ex-post density). '
+        'What lies between two codes (decoded interpolations) is not measured.',
     ),
     Statement(
         'Generative models: VAEs, GANs, diffusion',

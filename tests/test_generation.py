@@ -81,6 +81,8 @@ def test_each_generative_model_builds_takes_a_fit_step_and_samples_the_right_sha
     assert any(not np.array_equal(a, b) for a, b in zip(before, model.get_weights()))  # it learned something
     if arch.startswith("gan"):
         assert {"d_loss", "g_loss"} <= set(history)
+    if hasattr(model, "fit_sampler"):  # a plain autoencoder samples from a Gaussian fitted to its codes
+        model.fit_sampler(x)
     if hasattr(model, "sample"):
         samples = model.sample(5, seed=0)
         assert samples.shape == (5, *input_shape) and np.all(np.isfinite(samples))
@@ -367,3 +369,22 @@ def test_a_respaced_diffusion_schedule_keeps_the_trained_noise_levels_and_sample
     measured = PROBES["denoising_steps"](model, None, ring, None, None, n_points=200).metrics
     assert set(measured) == {f"steps{k}_{m}" for k in DENOISING_STEPS for m in ("modes", "high_quality")}
     assert PROBES["denoising_steps"](build_model("vae", (2,), 1, width=8), None, ring, None, None).metrics == {}
+
+
+def test_a_plain_autoencoder_samples_from_a_gaussian_fitted_to_its_codes():
+    import keras
+
+    from suite.architectures import build_model
+
+    keras.utils.set_random_seed(0)
+    model = build_model("dense_ae", (2,), 1, width=8, latent=2)
+    with pytest.raises(RuntimeError, match="fit_sampler"):
+        model.sample(5, seed=0)
+    x = np.random.default_rng(1).normal(size=(400, 2)).astype("float32")
+    model.fit_sampler(x)
+    codes = model.encode(x)
+    assert np.allclose(model.code_mean, codes.mean(axis=0), atol=1e-5)
+    assert np.allclose(model.code_cov, np.cov(codes, rowvar=False), atol=1e-5)
+    # the samples decode draws from that Gaussian: the same draws, decoded, give the same points
+    z = np.random.default_rng(7).multivariate_normal(model.code_mean, model.code_cov, size=50).astype("float32")
+    assert np.allclose(model.sample(50, seed=7), np.asarray(model.decoder(z)), atol=1e-5)

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from suite.selection import BOUNDS, SCORE, choose_rates, extension, next_rate, score_table, tuning_frame
+from suite.selection import BOUNDS, SCORE, choose, choose_rates, extension, next_rate, score_table, tuning_frame
 from suite.studies import REGISTRY, Task, load_builtin_studies
 from suite.training import BUDGETS, RunSpec, plan_runs
 from suite.training.tuning import (GRIDS, SEED_BASE, SENSITIVITY, TUNE_SEEDS, TUNINGS, apply_rates, rate_group,
@@ -140,6 +140,19 @@ def test_the_smallest_rate_within_one_standard_error_of_the_best_is_chosen():
     tight = _tuning(_seeds("a", 1e-3, [0.80, 0.82, 0.78]) + _seeds("a", 3e-3, [0.86, 0.84, 0.85])
                     + _seeds("a", 1e-2, [0.899, 0.900, 0.901]))
     assert choose_rates(tight) == {"a": 1e-2}  # the best is better than its own seeds' noise
+
+
+def test_the_rule_prefers_a_smaller_rate_by_one_half_decade_step_at_most():
+    """Seeds that spread wide (some learn the task, some do not) put every rate within one standard error of
+    the best; the choice then goes one step below the best, never ten times below it."""
+    noisy = _tuning(_seeds("a", 1e-4, [0.30, 0.60, 0.95]) + _seeds("a", 3e-4, [0.35, 0.65, 0.97])
+                    + _seeds("a", 1e-3, [0.40, 0.70, 1.00]) + _seeds("a", 3e-3, [0.2, 0.3, 0.4]))
+    assert choose_rates(noisy) == {"a": 3e-4}  # 1e-4 is within the best's standard error (0.17), but 10x below
+    # the bound is on rates, not on the grid's order: with a gap in the grid the next rate tried may be out
+    gap = _tuning(_seeds("a", 1e-4, [0.30, 0.60, 0.95]) + _seeds("a", 1e-3, [0.40, 0.70, 1.00]))
+    assert choose_rates(gap) == {"a": 1e-3}
+    table = score_table(noisy)
+    assert choose(table) == 3e-4 and extension(sorted(table["learning_rate"]), choose(table)) == ([], False)
 
 
 def test_a_difference_within_the_seeds_noise_resolves_the_same_way_whichever_rate_won():
