@@ -49,7 +49,7 @@ STATEMENTS = (
         'that builds that structure in, which then learns more from less data.',
         '`locality`: "The CNN beats the MLP on natural images at small training sets." and '
         '"Permuting the pixels removes the CNN\'s advantage over the MLP" (on permuted pixels the '
-        'two within 2 points) (the same pixels with their neighbourhoods destroyed: the advantage '
+        'CNN at most 2 points ahead of the MLP) (the same pixels with their neighbourhoods destroyed: the advantage '
         "is the structure's, not the CNN's in general). The index's data-size crossover shows, for"
         " every study, where a model's lead over a reference model starts or ends as the training "
         'set grows.',
@@ -355,7 +355,9 @@ STATEMENTS = (
         'order costs, measured: `length` (Deletang et al. 2023\'s test: trained on short strings of a '
         'language with a known rule, tested on longer ones): "Trained on strings of up to 8 symbols, '
         'the LSTM and the GRU lose less accuracy than the Transformer with learned positions" and '
-        '"Sinusoidal positions, defined at every length, do not close that gap".',
+        '"Sinusoidal positions, defined at every length, do not close that gap". No locality, measured: '
+        '`locality`\'s "The Transformer assumes almost nothing about the pixels: permuting them costs the '
+        'ViT at most 2 accuracy points".',
     ),
     Statement(
         "The Transformer's minimal bias",

@@ -201,14 +201,15 @@ def test_generation_and_representation_write_their_sections(smoke_run):
     parts = {m for (m,) in query("SELECT DISTINCT h.metric FROM history h JOIN runs r USING (run_key) "
                                  "WHERE r.arch = 'gan'")}
     assert {"loss", "d_loss", "g_loss"} <= parts  # the two players' losses per epoch
-    # the VAE and the diffusion model record their held-out loss at every check and its last value as their
-    # score (what their rate is chosen on); the GANs, kept at their recipes' rates, evaluate no split
+    # the VAE, the diffusion model and the plain autoencoder beside the VAE record their held-out loss at every
+    # check and its last value as their score (what their rate is chosen on); the GANs, kept at their recipes'
+    # rates, evaluate no split
     held_out = dict(query("SELECT r.arch, COUNT(DISTINCT r.run_key) FROM runs r JOIN metrics m USING (run_key) "
                           "WHERE r.study = 'generation' AND m.metric = 'val/score' AND r.status = 'ok' "
                           "GROUP BY r.arch"))
     evaluated = dict(query("SELECT arch, COUNT(*) FROM runs WHERE study = 'generation' AND status = 'ok' "
                            "GROUP BY arch"))
-    assert held_out == {a: evaluated[a] for a in ("vae", "diffusion")}, (held_out, evaluated)
+    assert held_out == {a: evaluated[a] for a in ("vae", "diffusion", "dense_ae")}, (held_out, evaluated)
     vae_parts = {m for (m,) in query("SELECT DISTINCT h.metric FROM history h JOIN runs r USING (run_key) "
                                      "WHERE r.arch = 'vae' AND r.study = 'generation'")}
     assert {"val_loss", "val_reconstruction", "val_kl"} <= vae_parts

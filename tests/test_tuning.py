@@ -80,7 +80,7 @@ def test_the_likelihood_models_are_tuned_on_a_held_out_loss_and_the_gans_keep_th
     generation = [s for s in quick_plan if s.task.study == "generation"]
     assert generation
     tune = tuning_runs(generation, REGISTRY.studies(), GRIDS["quick"], "quick")
-    assert {s.task.arch for s in tune} == {"vae", "diffusion"}
+    assert {s.task.arch for s in tune} == {"vae", "diffusion", "dense_ae"}  # the autoencoder beside the VAE too
     swept = sensitivity_runs(generation, REGISTRY.studies())
     assert swept and {s.task.arch for s in swept} == {"gan", "gan_sn"}
     from suite.training.objectives import OBJECTIVES
@@ -94,7 +94,7 @@ def test_the_likelihood_models_are_tuned_on_a_held_out_loss_and_the_gans_keep_th
     # a rate chosen for them reaches their evaluation runs; the GANs' stays
     rates = {rate_group(s.task): 3e-3 for s in tune}
     applied = apply_rates(generation, rates, REGISTRY.studies())
-    assert {s.task.arch for s in applied if s.lr == 3e-3} == {"vae", "diffusion"}
+    assert {s.task.arch for s in applied if s.lr == 3e-3} == {"vae", "diffusion", "dense_ae"}
     assert all(s.lr == 2e-4 for s in applied if s.task.arch.startswith("gan"))
 
 

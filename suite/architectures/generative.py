@@ -28,9 +28,7 @@ chosen on) from the fixed seed `EVAL_SEED`, so that every evaluation, of any
 run at any rate, scores the same split on the same draws, and evaluating
 never moves the training's random numbers.
 
-Everything here is `keras.layers` and `keras.ops`; sampling (`sample`)
-returns NumPy arrays.
-"""
+Everything here is `keras.layers` and `keras.ops`; sampling (`sample`) returns NumPy arrays."""
 
 from __future__ import annotations
 
@@ -128,19 +126,14 @@ class Autoencoder(SelfSupervised):
         return ops.convert_to_numpy(self.decoder(self.encoder(x, training=False), training=False))
 
     def fit_sampler(self, x) -> None:
-        """Fits a Gaussian (mean and full covariance) to the codes of `x`, for `sample`: the ex-post density
-        estimation of Ghosh et al. 2020 ("From variational to deterministic autoencoders") in its simplest
-        form. A plain autoencoder's codes follow no known distribution; this is the fairest way to sample
-        one without training it differently, the comparator a VAE's prior should beat."""
+        """A Gaussian (mean, full covariance) fitted to the codes of `x`, which `sample` decodes draws of: the
+        simplest ex-post density of Ghosh et al. 2020, the fairest way to sample a plain autoencoder."""
         codes = self.encode(x).astype(np.float64)
-        self.code_mean = codes.mean(axis=0)
-        self.code_cov = np.atleast_2d(np.cov(codes, rowvar=False))
+        self.code_mean, self.code_cov = codes.mean(axis=0), np.atleast_2d(np.cov(codes, rowvar=False))
 
     def sample(self, n: int, seed: int) -> np.ndarray:
-        """Decodes `n` codes drawn from the Gaussian `fit_sampler` fitted (it must be called first)."""
         if not hasattr(self, "code_mean"):
-            raise RuntimeError("an autoencoder samples from a Gaussian fitted to its codes: call fit_sampler(x) "
-                               "with training data first")
+            raise RuntimeError("an autoencoder samples from a Gaussian fitted to its codes: call fit_sampler(x)")
         z = np.random.default_rng(seed).multivariate_normal(self.code_mean, self.code_cov, size=n)
         return ops.convert_to_numpy(self.decoder(z.astype("float32"), training=False))
 
