@@ -255,7 +255,9 @@ STATEMENTS = (
         'Generative models: VAEs, GANs, diffusion',
         'Oscillation: the two players cycle instead of converging.',
         '`generation`: "Oscillation: the GAN\'s generator loss swings more in the second half of '
-        'training than the diffusion model\'s loss".',
+        'training than the diffusion model\'s loss" (how much it swings) and "Cycling: in the second '
+        'half of training the GAN\'s generator loss swings with a period" (whether the swing is a cycle: '
+        'Fisher\'s g of a loss value every 50 steps).',
     ),
     Statement(
         'Generative models: VAEs, GANs, diffusion',

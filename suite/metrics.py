@@ -21,6 +21,7 @@ FIRST_WORD = {
     "probe": True,  # a linear probe's accuracy on a representation (suite.probes)
     "trust": True,  # trustworthiness: how well a code keeps its inputs' nearest neighbours (suite.probes.codes)
     "oscillation": False,  # how much a loss still swings late in training: a settled loss swings less
+    "cycling": False,  # how much of that swing is periodic (Fisher's g): a settled loss has none
 }
 
 # last word (or words) of a name -> higher is better

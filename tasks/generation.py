@@ -105,6 +105,16 @@ register_study(
                 higher_is_better=True, datasets=MIXTURES,
                 cell=("generative models", "2-D mixtures"),
             ),
+            # the lesson's "the two players cycle instead of converging": not how much the loss swings (the
+            # claim above) but whether it swings with a period
+            Claim(
+                text="Cycling: in the second half of training the GAN's generator loss swings with a period more "
+                "than the diffusion model's loss does (Fisher's g of the detrended loss: its strongest "
+                "frequency's share of the power; about 0.18 for noise).",
+                a={"arch": "gan"}, b={"arch": "diffusion"}, metric="train/cycling_generator",
+                higher_is_better=True, datasets=MIXTURES,
+                cell=("generative models", "2-D mixtures"),
+            ),
             Claim(
                 text="Diffusion quality scales with compute at sampling: more of the diffusion model's samples "
                 "land near a mode (high-quality share) with 100 denoising steps than with 10 (the same trained "
@@ -144,9 +154,11 @@ register_study(
         # digits in full only: at the quick budget (1,000 steps, 500 generator updates) the DCGAN is still
         # drawing checkerboards, so the digit claims would measure how fast each model learns, not collapse
         datasets={"smoke": ("ring8",), "quick": ("ring8",), "full": ("ring8", "grid25", "digits")},
+        # a loss value every 50 steps (125 in full): 40 in the second half of quick's 4,000 steps, enough for
+        # the spectrum that "Cycling" reads (suite.training.objectives.loss_oscillation)
         budget={"smoke": {"max_steps": 80, "eval_every": 8, "batch_size": 64, "steps_per_execution": 8},
-                "quick": {"max_steps": 4000, "eval_every": 200, "batch_size": 128, "steps_per_execution": 50},
-                "full": {"max_steps": 20000, "eval_every": 500, "batch_size": 128, "steps_per_execution": 100}},
+                "quick": {"max_steps": 4000, "eval_every": 50, "batch_size": 128, "steps_per_execution": 50},
+                "full": {"max_steps": 20000, "eval_every": 125, "batch_size": 128, "steps_per_execution": 125}},
         figures=("sample_scatter", "sample_grid", "generation_table", "loss_curves"),
         gates=GATES,
         references=(

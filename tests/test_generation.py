@@ -305,6 +305,23 @@ def test_oscillation_ignores_a_steady_trend_and_reads_the_generator_s_loss():
     assert loss_oscillation({"loss": swinging[:6]}) == {}  # 3 values in the second half: too few
 
 
+def test_cycling_is_fishers_g_high_for_a_cycle_and_low_for_noise():
+    from suite.training.objectives import CYCLING_VALUES, loss_oscillation
+
+    steps = np.arange(80, dtype=float)
+    rng = np.random.default_rng(0)
+    trend = 2.0 - 0.01 * steps  # a steady fall: detrended away, whatever rides on it
+    cycle = loss_oscillation({"g_loss": trend + 0.1 * np.sin(2 * np.pi * steps / 10) + 0.01 * rng.normal(size=80),
+                              "loss": trend})
+    assert cycle["train/cycling_g_loss"] > 0.8 and cycle["train/cycling_generator"] == cycle["train/cycling_g_loss"]
+    noise = [loss_oscillation({"loss": trend + 0.1 * rng.normal(size=80)})["train/cycling_loss"] for _ in range(200)]
+    m = 20  # frequencies of a 40-value periodogram, zero left out
+    assert np.mean(noise) == pytest.approx(sum(1 / k for k in range(1, m + 1)) / m, rel=0.15)
+    # as much swing (the oscillation measure alike) but no period: noise scores far below the cycle
+    assert max(noise) < 0.6
+    assert "train/cycling_loss" not in loss_oscillation({"loss": list(trend[:2 * CYCLING_VALUES - 2])})
+
+
 @pytest.mark.slow
 def test_the_same_seed_gives_the_same_gan_twice():
     """Reproducibility on a CPU: a GAN run (both players, their turns, the sampled modes) repeats, also
