@@ -197,12 +197,20 @@ def gate_checks(claim, runs, gates) -> list[GateCheck]:
         for gate in gates:
             if not _has_columns(here, gate.model) or not any(
                     _has_columns(here, c) and (selects(here, c) & selects(here, gate.model)).any()
-                    for c in claim_conditions(claim)):
+                    for c in gated_conditions(claim)):
                 continue
             check = measure(gate, runs, dataset)
             if check is not None:
                 checks.append(check)
     return checks
+
+
+def gated_conditions(claim) -> list[Mapping]:
+    """The conditions whose models must pass their gates: every condition of the claim, or a's alone
+    where the claim says b's failing is its subject (`Claim.gated`)."""
+    if claim.gated == "a":
+        return [c for c, _ in compared_pairs(claim.a, claim.b, claim.each) if c]
+    return claim_conditions(claim)
 
 
 def claim_conditions(claim) -> list[Mapping]:

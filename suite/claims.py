@@ -154,6 +154,10 @@ class Claim:
       device: a device the claim is about (e.g. "GPU": parallelism shows in
         step time only there); on runs from other devices its verdict is
         undecidable, its numbers still shown.
+      gated: whose competence gates the verdict rests on: "both" sides (the
+        default: a claim that a beats a broken b says nothing) or only "a",
+        where b's failing is what the claim is about (chrono initialisation
+        against the default one that cannot learn the task).
     """
 
     text: str
@@ -173,8 +177,11 @@ class Claim:
     control: bool = False
     cell: tuple | None = None
     device: str | None = None
+    gated: str = "both"
 
     def __post_init__(self):
+        if self.gated not in ("both", "a"):
+            raise ValueError(f"gated must be 'both' or 'a'. Received: gated={self.gated!r}")
         if self.test not in TESTS:
             raise ValueError(
                 f"unknown claim test {self.test!r}; valid tests: {', '.join(TESTS)}"
@@ -263,6 +270,10 @@ class Claim:
                     "outcome is known in advance, so it is never undecidable)")
         if not self.b:
             return rule + "; per dataset, over several datasets: " + AGGREGATION
+        if self.gated == "a":
+            return rule + ("; undecidable where a's model is below its competence gate (b's failing is the "
+                           "claim's subject, so b's gate does not count); per dataset, over several datasets: "
+                           + AGGREGATION)
         return rule + ("; undecidable where a compared model is below its competence gate; per dataset, over "
                        "several datasets: " + AGGREGATION)
 

@@ -146,6 +146,8 @@ STATEMENTS = (
         "The LSTM's gates (forget, input, output) and its cell state carry information across many"
         ' steps: they solve the vanishing gradient.',
         '`memory`: "Beyond 20 steps the LSTM and the GRU both learn more than the vanilla RNN." '
+        '(Keras\'s default initialisation), "With the literature\'s recipe for long delays (chrono '
+        'initialisation), beyond 20 steps the LSTM and the GRU both learn more than the vanilla RNN." '
         'and "Beyond 20 steps chrono initialisation (the forget gate\'s bias set to the task\'s time'
         ' scale) lets the LSTM learn more than Keras\'s default initialisation does." (how the '
         'forget gate starts decides whether the LSTM carries the state at all). The mechanism, a '

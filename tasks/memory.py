@@ -102,6 +102,14 @@ register_study(
                 text="Beyond 20 steps the LSTM and the GRU both learn more than the vanilla RNN.",
                 metric="test/skill", **GATED_OVER_RNN,
             ),
+            # the same with the gated cells trained by the literature's recipe for long delays (chrono
+            # initialisation): with Keras's default the LSTM cannot learn copy at T = 50 at any rate, and
+            # the claim above is undecidable there
+            Claim(
+                text="With the literature's recipe for long delays (chrono initialisation), beyond 20 steps the "
+                "LSTM and the GRU both learn more than the vanilla RNN.",
+                metric="test/skill", **{**GATED_OVER_RNN, "a": {"arch": ("lstm", "gru"), "setting": CHRONO}},
+            ),
             # the lesson's mechanism, measured: how much of the loss's gradient reaches the first step
             Claim(
                 text="The mechanism, after training: beyond 20 steps more of the gradient reaches the first step "
@@ -118,7 +126,9 @@ register_study(
                 text="Beyond 20 steps chrono initialisation (the forget gate's bias set to the task's time "
                 "scale) lets the LSTM learn more than Keras's default initialisation does.",
                 a={"arch": "lstm", "setting": CHRONO}, b={"arch": "lstm", "setting": LONG_BUDGET},
-                test="better", metric="test/skill", datasets=LONG,
+                # the default-initialised LSTM failing on copy is what the claim is about: its gate does not
+                # make the verdict undecidable (the chrono LSTM's does)
+                test="better", metric="test/skill", datasets=LONG, gated="a",
                 cell=("gating", "sequences, long range"),
             ),
         ),

@@ -595,3 +595,23 @@ def test_holm_verdicts_adjust_the_evidential_decisions_alone():
     assert [p for _, p in adjusted][:3] == pytest.approx([0.03, 0.04, 0.5]) and adjusted[3][1] is None
     # with the two supported ones alone, the first survives: 2 x 0.01 = 0.02
     assert holm_verdicts(results[:2])[0] == ("supported", pytest.approx(0.02))
+
+
+def test_a_claim_about_b_failing_rests_on_a_s_gate_alone():
+    """gated="a": the comparator's failing is the claim's subject (chrono against default initialisation),
+    so b below its gate leaves the verdict decided; a below its gate still makes it undecidable."""
+    f = frame({"a": lambda n, s: 0.9 + 0.01 * s, "b": lambda n, s: 0.2 + 0.01 * s})
+    f["matched"] = 1
+    gates = (Gate(model={"arch": "a"}, metric="test/accuracy", level=0.5, source="test"),
+             Gate(model={"arch": "b"}, metric="test/accuracy", level=0.5, source="test"))
+    both = Claim(text="a beats a failing b", a={"arch": "a"}, b={"arch": "b"})
+    [r] = evaluate_claim(both, f, gates=gates)
+    assert r.verdict == "undecidable" and "b not competent" in r.note
+    [r] = evaluate_claim(dataclasses.replace(both, gated="a"), f, gates=gates)
+    assert r.verdict == "supported" and [c.gate.model for c in r.gates] == [{"arch": "a"}]
+    weak_a = frame({"a": lambda n, s: 0.4 + 0.01 * s, "b": lambda n, s: 0.2 + 0.01 * s}).assign(matched=1)
+    [r] = evaluate_claim(dataclasses.replace(both, gated="a"), weak_a, gates=gates)
+    assert r.verdict == "undecidable"
+    assert "b's gate does not count" in dataclasses.replace(both, gated="a").rule()
+    with pytest.raises(ValueError, match="gated must be"):
+        Claim(text="x", a={"arch": "a"}, b={"arch": "b"}, gated="b")
