@@ -154,9 +154,9 @@ register_study(
         # digits in full only: at the quick budget (1,000 steps, 500 generator updates) the DCGAN is still
         # drawing checkerboards, so the digit claims would measure how fast each model learns, not collapse
         datasets={"smoke": ("ring8",), "quick": ("ring8",), "full": ("ring8", "grid25", "digits")},
-        # a loss value every 50 steps (125 in full): 40 in the second half of quick's 4,000 steps, enough for
-        # the spectrum that "Cycling" reads (suite.training.objectives.loss_oscillation)
-        budget={"smoke": {"max_steps": 80, "eval_every": 8, "batch_size": 64, "steps_per_execution": 8},
+        # a loss value every 50 steps (125 in full; 2 in smoke's 80): 40 in the second half of quick's 4,000
+        # steps, enough for the spectrum that "Cycling" reads (suite.training.objectives.loss_oscillation)
+        budget={"smoke": {"max_steps": 80, "eval_every": 2, "batch_size": 64, "steps_per_execution": 2},
                 "quick": {"max_steps": 4000, "eval_every": 50, "batch_size": 128, "steps_per_execution": 50},
                 "full": {"max_steps": 20000, "eval_every": 125, "batch_size": 128, "steps_per_execution": 125}},
         figures=("sample_scatter", "sample_grid", "generation_table", "loss_curves"),
