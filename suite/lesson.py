@@ -235,7 +235,7 @@ STATEMENTS = (
         'the GAN." and "The VAE and the diffusion model cover the full distribution: each covers '
         'all 8 modes of the ring." What the known distribution buys: "Sampling needs the code '
         'distribution a VAE imposes" (the VAE against a plain autoencoder of the same shape, sampled '
-        'from a Gaussian fitted to its training codes, Ghosh et al. 2020\'s simplest ex-post density). '
+        'from a mixture of 10 Gaussians fitted to its training codes, Ghosh et al. 2020\'s ex-post density). '
         'What lies between two codes (decoded interpolations) is not measured.',
     ),
     Statement(
@@ -360,8 +360,8 @@ STATEMENTS = (
         'language with a known rule, tested on longer ones): "Trained on strings of up to 8 symbols, '
         'the LSTM and the GRU lose less accuracy than the Transformer with learned positions" and '
         '"Sinusoidal positions, defined at every length, do not close that gap". No locality, measured: '
-        '`locality`\'s "The Transformer assumes almost nothing about the pixels: permuting them costs the '
-        'ViT at most 2 accuracy points".',
+        '`locality`\'s "The Transformer assumes almost nothing about the pixels: permuting them moves the '
+        'ViT\'s accuracy by at most 2 points either way".',
     ),
     Statement(
         "The Transformer's minimal bias",

@@ -92,12 +92,15 @@ register_study(
             # the permutation against 0.2 at 7x7, no more accurate on natural images and 4-5x slower a step on
             # a CPU (docs/studies.md): the ViT here uses little of the pixel neighbourhoods, which this claim
             # says in numbers rather than leaving "the Transformer needs the most data" to stand for it
+            # two-sided: "assumes almost nothing" is also contradicted by a ViT that does *better* on permuted
+            # pixels (as it did at n <= 400 on mnist5k, while it lost 1.3 points at 3,500: a review of
+            # December 5), which a one-sided "costs at most" would have counted for it
             Claim(
-                text="The Transformer assumes almost nothing about the pixels: permuting them costs the ViT at "
-                "most 2 accuracy points (natural minus permuted).",
+                text="The Transformer assumes almost nothing about the pixels: permuting them moves the ViT's "
+                "accuracy by at most 2 points either way (natural against permuted).",
                 a={"arch": "vit", "variant": "natural"},
                 b={"arch": "vit", "variant": "permuted"},
-                test="not_better", sizes="all", margin=0.02,
+                test="negligible", sizes="all", margin=0.02,
                 cell=("Transformer: minimal bias", "images, pixels permuted"),
             ),
             # the lesson's "with abundant data the least biased model wins, and scales": the winning needs

@@ -21,12 +21,10 @@ optimizer (`make_optimizer`, `AlternatingAdam`) does the taking turns, so
 `fit` and the population trainer need nothing of their own: one optimizer
 step updates one player, and a budget of N steps is N / 2 updates of each.
 
-The VAE's and the diffusion model's losses are random (a latent sample; a
-step and its noise). In training they draw from the model's seed generator;
-in evaluation (`training=False`: the held-out loss their learning rate is
-chosen on) from the fixed seed `EVAL_SEED`, so that every evaluation, of any
-run at any rate, scores the same split on the same draws, and evaluating
-never moves the training's random numbers.
+The VAE's and the diffusion model's losses are random (a latent sample; a step and its noise). In training
+they draw from the model's seed generator; in evaluation (`training=False`: the held-out loss their learning
+rate is chosen on) from the fixed seed `EVAL_SEED`, so that every evaluation, of any run at any rate, scores
+the same split on the same draws, and evaluating never moves the training's random numbers.
 
 Everything here is `keras.layers` and `keras.ops`; sampling (`sample`) returns NumPy arrays."""
 
@@ -125,16 +123,17 @@ class Autoencoder(SelfSupervised):
     def reconstruct(self, x) -> np.ndarray:
         return ops.convert_to_numpy(self.decoder(self.encoder(x, training=False), training=False))
 
-    def fit_sampler(self, x) -> None:
-        """A Gaussian (mean, full covariance) fitted to the codes of `x`, which `sample` decodes draws of: the
-        simplest ex-post density of Ghosh et al. 2020, the fairest way to sample a plain autoencoder."""
-        codes = self.encode(x).astype(np.float64)
-        self.code_mean, self.code_cov = codes.mean(axis=0), np.atleast_2d(np.cov(codes, rowvar=False))
+    def fit_sampler(self, x, components: int = 10) -> None:
+        """A mixture of full-covariance Gaussians fitted to the codes of `x`, which `sample` decodes draws of:
+        Ghosh et al. 2020's ex-post density (10 components), a plain autoencoder's fair way to generate."""
+        from sklearn.mixture import GaussianMixture
+        self.code_density = GaussianMixture(components, random_state=0).fit(self.encode(x).astype(np.float64))
 
     def sample(self, n: int, seed: int) -> np.ndarray:
-        if not hasattr(self, "code_mean"):
-            raise RuntimeError("an autoencoder samples from a Gaussian fitted to its codes: call fit_sampler(x)")
-        z = np.random.default_rng(seed).multivariate_normal(self.code_mean, self.code_cov, size=n)
+        if not hasattr(self, "code_density"):
+            raise RuntimeError("an autoencoder samples from a density fitted to its codes: call fit_sampler(x)")
+        self.code_density.random_state = seed  # the seed fixes the draws
+        z = self.code_density.sample(n)[0][np.random.default_rng(seed).permutation(n)]  # sample() sorts by component
         return ops.convert_to_numpy(self.decoder(z.astype("float32"), training=False))
 
 

@@ -44,10 +44,10 @@ def _train_judge(data):
     return (lambda x: batched(features, x)[0], lambda x: batched(model, x)[0].argmax(axis=1), accuracy)
 
 
-@register_probe("samples", version=2)  # 2: collapse (the autoencoder's sampler is new: no older runs of it)
+@register_probe("samples", version=3)  # 2: collapse; 3: the autoencoder samples a mixture fitted to its codes
 def _samples(model, objective, data, x_train, y_train, n_points: int = 2500, n_images: int = 1000) -> Measured:
     """What a generative model (one with `sample(n, seed)`) generates; a plain autoencoder samples from a
-    Gaussian fitted to the codes of the training examples first (`Autoencoder.fit_sampler`).
+    mixture of Gaussians fitted to the codes of the training examples first (`Autoencoder.fit_sampler`).
 
     On a mixture with known modes (`suite.data.MIXTURES`): `modes` covered,
     the `high_quality` share and `collapse` (`suite.probes.measures.mode_coverage`), of
@@ -60,7 +60,7 @@ def _samples(model, objective, data, x_train, y_train, n_points: int = 2500, n_i
 
     if not hasattr(model, "sample"):
         return Measured()
-    if hasattr(model, "fit_sampler"):  # a plain autoencoder: a Gaussian fitted to its training codes
+    if hasattr(model, "fit_sampler"):  # a plain autoencoder: a density fitted to its training codes
         model.fit_sampler(x_train)
     if data.name in MIXTURES:
         mixture = MIXTURES[data.name]

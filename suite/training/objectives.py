@@ -215,13 +215,16 @@ def loss_oscillation(history: dict) -> dict:
     loss whose swings the lesson's "oscillation" is about. Left out with
     fewer than 4 values in that half.
 
-    `train/cycling_<loss>` (and `train/cycling_generator`): whether what is
-    left swings with a period, as two players that chase each other in a
-    cycle would, rather than as noise: Fisher's g (Fisher 1929), the largest
-    ordinate of the residual's periodogram over their sum (zero frequency
-    left out), 1 for a pure sine and about (1 + 1/2 + ... + 1/m) / m for
-    white noise over m frequencies (0.18 at m = 20). Left out with fewer than
-    `CYCLING_VALUES` values in the second half: a spectrum needs them.
+    `train/cycling_<loss>` (and `train/cycling_generator`): whether the
+    second half swings with a period, as two players that chase each other in
+    a cycle would, rather than as noise or drift: Fisher's g (Fisher 1929),
+    the largest ordinate of the periodogram over their sum, of what is left
+    after a quadratic is fitted and taken away, over the frequencies of at
+    least two cycles in the window (zero and one cycle left out: a loss that
+    rises and levels off is drift, not a cycle). 1 for a pure sine, about
+    (1 + 1/2 + ... + 1/m) / m for white noise over m frequencies (0.19 at
+    m = 19). Left out with fewer than `CYCLING_VALUES` values in the second
+    half: a spectrum needs them.
     """
     from scipy.signal import detrend, periodogram
 
@@ -232,7 +235,9 @@ def loss_oscillation(history: dict) -> dict:
             residual = detrend(tail, type="linear")
             out[f"train/oscillation_{name}"] = float(residual.std() / (np.abs(tail).mean() + 1e-12))
             if len(tail) >= CYCLING_VALUES:
-                power = periodogram(residual, detrend=False)[1][1:]
+                steps = np.arange(len(tail))
+                curved = tail - np.polyval(np.polyfit(steps, tail, 2), steps)
+                power = periodogram(curved, detrend=False)[1][2:]  # two cycles in the window and more
                 out[f"train/cycling_{name}"] = float(power.max() / power.sum()) if power.sum() > 0 else 0.0
     generator = "g_loss" if "g_loss" in history else "loss"
     for measure in ("oscillation", "cycling"):
