@@ -50,7 +50,8 @@ STATEMENTS = (
         '`locality`: "The CNN beats the MLP on natural images at small training sets." and '
         '"Permuting the pixels removes the CNN\'s advantage over the MLP" (on permuted pixels the '
         'CNN at most 2 points ahead of the MLP) and "The CNN\'s advantage is the pixels\' neighbourhoods: '
-        'permuting them costs the CNN more accuracy than the MLP" (the same pixels with their neighbourhoods destroyed: the advantage '
+        'permuting them costs the CNN more accuracy than the MLP" (the same pixels with their '
+        'neighbourhoods destroyed: the advantage '
         "is the structure's, not the CNN's in general). The index's data-size crossover shows, for"
         " every study, where a model's lead over a reference model starts or ends as the training "
         'set grows.',
@@ -378,7 +379,8 @@ STATEMENTS = (
         '`locality`: "With more data the Transformer scales better" (each model\'s exponent alpha of a '
         'power-law learning curve, error ~ n^-alpha, over the sizes run): the half of the statement a CPU '
         'run can measure. That the ViT *wins* needs more data than a CPU profile trains on (a few '
-        'thousand images at most): the data-size crossover on the index (each model against the MLP) shows whether it catches up '
+        'thousand images at most): the data-size crossover on the index (each model against the MLP) '
+        'shows whether it catches up '
         'within the sizes run (its table\'s "none from 100 to 3,500: behind" is "not reached at n <= 3,500"). '
         'The text of the internet is '
         'not measured.',
