@@ -33,7 +33,7 @@ import numpy as np
 
 from suite import UsageError
 from suite.claims import Claim
-from suite.data import DATASETS, DatasetSpec, apply_to_splits, load_dataset, register_dataset
+from suite.data import DATASETS, DatasetSpec, apply_to_splits, forget_loaded, load_dataset, register_dataset
 from suite.studies import (PROFILES, REGISTRY, Study, architectures_for, load_builtin_studies, load_studies,
                            register_grid, register_study)
 from suite.userfile import MIN_ROWS, Loaded, UserData, read
@@ -118,7 +118,7 @@ def forget(name: str) -> None:
         REGISTRY.remove_study(name)
     if name in DATASETS:
         DATASETS.unregister(name)
-    load_dataset.cache_clear()
+    forget_loaded()
     transforms.clear_variant_cache()
 
 

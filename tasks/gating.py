@@ -5,7 +5,11 @@ memory over longer sequences." The GRU has two gates and no separate cell
 state, so at the same width it has about three quarters of the LSTM's
 weights. Is it as good? Compared twice: at equal width (the GRU smaller) and
 at equal parameters (the GRU wider), on a memory task (adding problem,
-T = 50) and a real sequence task (GunPoint).
+T = 50) and a real sequence task: in quick the digits read row by row (8
+steps of 8 pixels, a 360-image test split: one image is 0.003 of accuracy
+against the claims' 0.05), in full also GunPoint (40 test series: one is
+0.025, half the margin, so it cannot decide a 0.05 band at 10 seeds) and
+MNIST rows.
 
 On the memory tasks the models at equal parameters are the `memory`
 study's at its larger budget ("budget x4": the same parameter target,
@@ -63,7 +67,7 @@ register_study(
         seeds={"smoke": 2, "quick": 10, "full": 10},
         datasets={
             "smoke": ("adding_T10",),
-            "quick": ("adding_T50", "gunpoint"),
+            "quick": ("adding_T50", "digits_rows"),
             "full": ("adding_T50", "adding_T100", "copy_T50", "copy_T100", "gunpoint", "digits_rows",
                      "mnist5k_rows"),
         },

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from suite import DataUnavailable
-from suite.data import (load_dataset, load_variant, permute_pixels, pixel_permutation,
+from suite.data import (forget_loaded, load_dataset, load_variant, permute_pixels, pixel_permutation,
                         resolve_size, subsample)
 
 
@@ -16,6 +16,27 @@ def test_default_datasets_split_without_overlap():
         # no example appears in two splits
         rows = lambda x: {r.tobytes() for r in x.reshape(len(x), -1)}
         assert not rows(d.x_test) & rows(d.x_pool)
+
+
+def test_each_seed_draws_its_own_splits_of_equal_sizes_and_a_canonical_test_set_stays():
+    """Train, validation and test splits come from the run's seed (so an interval over seeds holds which
+    examples were tested); their sizes do not depend on it, and a table is standardised on its seed's
+    pool alone."""
+    rows = lambda x: {r.tobytes() for r in x.reshape(len(x), -1)}  # noqa: E731
+    for name in ("digits", "breast_cancer"):
+        d0, d1 = load_dataset(name, split_seed=0), load_dataset(name, split_seed=1)
+        assert load_dataset(name, split_seed=1) is d1 and d1.split_seed == 1 and not d1.canonical_test
+        for split in ("pool", "val", "test"):
+            a, b = getattr(d0, f"y_{split}"), getattr(d1, f"y_{split}")
+            assert a.shape == b.shape  # the same sizes: a population stacks its members' splits
+        assert rows(d0.x_test) != rows(d1.x_test)  # other examples tested
+        for d in (d0, d1):
+            assert not rows(d.x_test) & rows(d.x_pool) and not rows(d.x_val) & rows(d.x_pool)
+        if name == "breast_cancer":  # the numeric columns standardised with the seed's own pool
+            np.testing.assert_allclose(d1.x_pool.mean(axis=0), 0, atol=1e-5)
+            assert not np.allclose(d1.x_test.mean(axis=0), d0.x_test.mean(axis=0))
+    # a variant follows its seed's split: the same examples, transformed
+    assert np.array_equal(load_variant("digits", "permuted", seed=1).y_test, load_dataset("digits", split_seed=1).y_test)
 
 
 def test_subsample_is_seeded_and_stratified():
@@ -74,12 +95,12 @@ def test_tfds_dataset_missing_gives_one_line(tmp_path):
 def _load_mocked(name, num_examples):
     """A tfds_* dataset read from tensorflow-datasets' mock data (no files, no network)."""
     tfds = pytest.importorskip("tensorflow_datasets")
-    load_dataset.cache_clear()
+    forget_loaded()
     try:
         with tfds.testing.mock_data(num_examples=num_examples):
             return load_dataset(name, "/nonexistent-mock-dir")
     finally:
-        load_dataset.cache_clear()
+        forget_loaded()
 
 
 def test_tfds_loader_with_mock_data():
@@ -88,6 +109,7 @@ def test_tfds_loader_with_mock_data():
     assert len(d.y_test) == 60  # the test split comes from TFDS's own test split
     assert len(d.y_pool) + len(d.y_val) == 60
     assert 0.0 <= d.x_pool.min() and d.x_pool.max() <= 1.0
+    assert d.canonical_test  # kept for every seed; the validation split is still the seed's
 
 
 def test_imdb_reviews_missing_gives_one_line(tmp_path):

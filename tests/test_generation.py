@@ -412,3 +412,42 @@ def test_a_plain_autoencoder_samples_from_a_mixture_fitted_to_its_codes():
     samples = model.sample(50, seed=7)
     assert samples.shape == (50, 2) and np.array_equal(samples, model.sample(50, seed=7))
     assert not np.array_equal(samples, model.sample(50, seed=8))
+
+
+def test_decoded_interpolations_are_judged_along_the_path_and_an_identity_code_is_a_cross_fade():
+    """The interpolation probe decodes the straight path between two test images' codes; where the code
+    is the image itself (encode = flatten, decode = reshape), that path is the pixel cross-fade, so both
+    keep the same share of the judge's confidence. A trained VAE and autoencoder are judged the same way."""
+    import keras
+
+    from suite.architectures import build_model
+    from suite.data import load_variant
+    from suite.probes import PROBES
+    from suite.probes.codes import INTERPOLATION_POINTS, interpolation_pairs
+
+    data = load_variant("digits", "natural")
+
+    class Identity:
+        def encode(self, x):
+            return x.reshape(len(x), -1)
+
+        def decode(self, z):
+            return z.reshape(len(z), *data.input_shape)
+
+    measured = PROBES["interpolations"](Identity(), None, data, None, None, seed=0)
+    assert measured.metrics["interp_kept"] == pytest.approx(measured.metrics["interp_kept_pixels"])
+    assert 0 < measured.metrics["interp_confidence"] < measured.metrics["interp_ends"] <= 1  # blends: less sure
+    assert measured.arrays["interpolation"].shape == (INTERPOLATION_POINTS, 8, 8, 1)
+    pairs = interpolation_pairs(data.y_test, 50, seed=3)
+    assert len(pairs) == 50 and np.all(data.y_test[pairs[:, 0]] != data.y_test[pairs[:, 1]])
+    assert not np.array_equal(pairs, interpolation_pairs(data.y_test, 50, seed=4))  # drawn per seed
+    for arch, kw in (("dense_ae", {}), ("vae", {"coder": "dense"})):
+        keras.utils.set_random_seed(0)
+        model = build_model(arch, data.input_shape, 10, width=16, latent=8, **kw)
+        metrics = PROBES["interpolations"](model, None, data, None, None, seed=0).metrics
+        assert set(metrics) == {"interp_kept", "interp_confidence", "interp_ends", "interp_kept_pixels"}
+        assert metrics["interp_kept_pixels"] == measured.metrics["interp_kept_pixels"]  # no model in it
+        assert 0 < metrics["interp_confidence"] <= 1 and metrics["interp_kept"] > 0
+        assert model.reconstruct(data.x_test[:4]).shape == (4, 8, 8, 1)
+    assert PROBES["interpolations"](build_model("mlp", data.input_shape, 10, width=4), None, data, None,
+                                    None).metrics == {}

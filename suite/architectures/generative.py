@@ -120,8 +120,12 @@ class Autoencoder(SelfSupervised):
     def encode(self, x) -> np.ndarray:
         return ops.convert_to_numpy(self.encoder(x, training=False))
 
+    def decode(self, z) -> np.ndarray:
+        """Inputs decoded from codes `z` (what an interpolation between two codes looks like)."""
+        return ops.convert_to_numpy(self.decoder(np.asarray(z, dtype="float32"), training=False))
+
     def reconstruct(self, x) -> np.ndarray:
-        return ops.convert_to_numpy(self.decoder(self.encoder(x, training=False), training=False))
+        return self.decode(self.encode(x))
 
     def fit_sampler(self, x, components: int = 10) -> None:
         """A mixture of full-covariance Gaussians fitted to the codes of `x`, which `sample` decodes draws of:
@@ -134,7 +138,7 @@ class Autoencoder(SelfSupervised):
             raise RuntimeError("an autoencoder samples from a density fitted to its codes: call fit_sampler(x)")
         self.code_density.random_state = seed  # the seed fixes the draws
         z = self.code_density.sample(n)[0][np.random.default_rng(seed).permutation(n)]  # sample() sorts by component
-        return ops.convert_to_numpy(self.decoder(z.astype("float32"), training=False))
+        return self.decode(z)
 
 
 # --- variational autoencoder -----------------------------------------------------------
@@ -168,12 +172,19 @@ class VAE(SelfSupervised):
         return {"loss": ops.mean(nll + kl), "reconstruction": ops.mean(nll), "kl": ops.mean(kl)}
 
     def encode(self, x) -> np.ndarray:
+        """The posterior means of `x`'s codes."""
         return ops.convert_to_numpy(self.encoder(x, training=False))[:, :self.latent]
 
-    def sample(self, n: int, seed: int) -> np.ndarray:
-        z = np.random.default_rng(seed).normal(size=(n, self.latent)).astype("float32")
-        out = ops.convert_to_numpy(self.decoder(z, training=False))
+    def decode(self, z) -> np.ndarray:
+        """The decoder's mean for codes `z` (pixel probabilities for images)."""
+        out = ops.convert_to_numpy(self.decoder(np.asarray(z, dtype="float32"), training=False))
         return 1 / (1 + np.exp(-out)) if self.image else out
+
+    def reconstruct(self, x) -> np.ndarray:
+        return self.decode(self.encode(x))
+
+    def sample(self, n: int, seed: int) -> np.ndarray:
+        return self.decode(np.random.default_rng(seed).normal(size=(n, self.latent)))
 
 
 # --- GANs ------------------------------------------------------------------------------
@@ -438,15 +449,19 @@ def build_conv_ae(input_shape, num_classes=None, width=16, latent=8):
 
 @register_architecture(
     "vae", "Variational autoencoder: Gaussian latent of `latent` dimensions, reparameterised, negative "
-    "ELBO; dense for points, convolutional for images.", inputs="generative",
+    "ELBO; dense for points, convolutional for images (or dense: coder='dense').", inputs="generative",
 )
-def build_vae(input_shape, num_classes=None, width=64, latent=None, decoder_std=0.1):
+def build_vae(input_shape, num_classes=None, width=64, latent=None, decoder_std=0.1, coder="conv"):
+    """`coder="dense"` gives images the dense autoencoder's encoder and decoder (`dense_ae`'s), so that the
+    two differ in the variational objective alone."""
+    if coder not in ("conv", "dense"):
+        raise ValueError(f"coder must be 'conv' or 'dense'. Received: coder={coder!r}")
     image = _is_image(input_shape)
     latent = latent or (8 if image else 2)
-    if image:
+    if image and coder == "conv":
         encoder = conv_encoder(input_shape, width, 2 * latent, "encoder")
         decoder = conv_decoder(latent, input_shape, width, "decoder", final=None)  # logits
-    else:
+    else:  # logits for images (a Bernoulli likelihood), values for points
         encoder = _dense_coder(input_shape, width, 2 * latent, "encoder")
         decoder = _dense_decoder(latent, input_shape, width, "decoder")
     return VAE(encoder, decoder, latent, image, decoder_std, name="vae").build_for(input_shape)

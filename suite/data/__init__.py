@@ -1,6 +1,6 @@
 """Datasets, splits and structure-destroying variants: one module per family.
 
-- `core`: `Dataset`, the `DATASETS` registry, fixed splits, seeded subsamples, table encoding;
+- `core`: `Dataset`, the `DATASETS` registry, per-seed splits, seeded subsamples, table encoding;
 - `transforms`: the `TRANSFORMS` registry of variants (permuted, reordered, rotated, ...) and `load_variant`;
 - `images`, `sequences`, `tables`, `points`, `graphs`: the loaders of each kind of data, registered on import;
 - `tfds`: tensorflow-datasets data prepared under `--data-dir`.
@@ -13,8 +13,8 @@ user's `--tasks-module`).
 
 from suite.data import graphs, images, points, sequences, tables  # noqa: F401  (register their datasets)
 from suite.data.core import (DATASETS, KINDS, Dataset, DatasetSpec, apply_to_splits, encode_table, fixed_rng,
-                             load_dataset, make_splits, provide_dataset, register_dataset, resolve_size, standardise,
-                             subsample, subsample_indices)
+                             forget_loaded, load_dataset, make_splits, provide_dataset, register_dataset, resolve_size,
+                             source_data, standardise, subsample, subsample_indices)
 from suite.data.graphs import GRAPH_NODES, red_edge_graphs
 from suite.data.images import CANVASES, place_on_canvas, place_randomly, shift_images, shifted_tests
 from suite.data.points import MIXTURES, Mixture, grid_mixture, ring_mixture

@@ -1,10 +1,15 @@
-"""The dataset core: `Dataset`, the registry of loaders, fixed splits and seeded subsamples.
+"""The dataset core: `Dataset`, the registry of loaders, per-seed splits and seeded subsamples.
 
-Every dataset becomes a `Dataset`: a fixed test split, a fixed validation
-split (used for early stopping) and a training pool. A run takes a seeded,
-class-stratified subsample of the pool of the size it asks for, so runs with
-the same (dataset, size, seed) train on the same examples whatever the
-architecture: the comparisons are paired.
+Every dataset becomes a `Dataset`: a test split, a validation split (used
+for early stopping and tuning) and a training pool, drawn from the run's
+seed (`load_dataset(name, split_seed=seed)`), so that the spread over seeds
+holds which examples were tested, not only the training noise. A dataset
+whose source gives a test set (tensorflow-datasets' MNIST, CIFAR-10) keeps
+it for every seed, the benchmark's canonical test set (`Dataset.canonical_test`,
+recorded with each run); its validation split is still drawn per seed. A run
+takes a seeded, class-stratified subsample of the pool of the size it asks
+for, so runs with the same (dataset, size, seed) train and are tested on the
+same examples whatever the architecture: the comparisons are paired.
 
 Tables (kind "table", x of shape (N, features)): a loader may return a pandas
 DataFrame; its text and category columns are one-hot encoded and its numeric
@@ -23,7 +28,7 @@ import numpy as np
 
 from suite.registry import Registry
 
-SPLIT_SEED = 0  # the test/validation split never varies with the run's seed
+SPLIT_SEED = 0  # the split of whatever does not belong to a run (planning, a table's row count)
 KINDS = ("image", "sequence", "table", "points", "graph")
 
 @dataclasses.dataclass(frozen=True)
@@ -47,6 +52,8 @@ class Dataset:
     num_outputs: int
     target: str = "class"
     extra_tests: Mapping = dataclasses.field(default_factory=dict)
+    split_seed: int = SPLIT_SEED  # the seed the splits were drawn with
+    canonical_test: bool = False  # the source's test set, the same for every seed
 
     @property
     def input_shape(self) -> tuple:
@@ -100,8 +107,9 @@ def _split(y, size, seed, stratify=True):
 
 
 def make_splits(name, x, y, test=None, test_fraction=0.2, val_fraction=0.1, max_val=1000,
-                target="class"):
-    """Fixed test and validation splits, the rest is the training pool."""
+                target="class", seed: int = SPLIT_SEED):
+    """Test and validation splits drawn with `seed` (the test split is `test` where the source gives one),
+    the rest is the training pool. Their sizes do not depend on the seed."""
     if target not in ("class", "value"):
         raise ValueError(f"target must be 'class' or 'value'. Received: target={target!r}")
     label_dtype = np.int64 if target == "class" else np.float32
@@ -110,13 +118,13 @@ def make_splits(name, x, y, test=None, test_fraction=0.2, val_fraction=0.1, max_
     stratify = target == "class" and y.ndim == 1  # several labels per example: plain splits
     total = len(y) + (0 if test is None else len(test[1]))
     if test is None:
-        rest, test_idx = _split(y, len(y) - int(round(test_fraction * len(y))), SPLIT_SEED, stratify)
+        rest, test_idx = _split(y, len(y) - int(round(test_fraction * len(y))), seed, stratify)
         x_test, y_test = x[test_idx], y[test_idx]
         x, y = x[rest], y[rest]
     else:
         x_test, y_test = np.asarray(test[0], np.float32), np.asarray(test[1], label_dtype)
     n_val = min(max_val, int(round(val_fraction * total)))
-    val_idx, pool_idx = _split(y, n_val, SPLIT_SEED, stratify)
+    val_idx, pool_idx = _split(y, n_val, seed + 1, stratify)  # not the test split's draw again
     if target == "class":
         # one logit per class, for each label of an example (copy memory has several)
         num_outputs = int(max(y.max(), y_test.max()) + 1) * (1 if y.ndim == 1 else int(y.shape[1]))
@@ -127,33 +135,49 @@ def make_splits(name, x, y, test=None, test_fraction=0.2, val_fraction=0.1, max_
         x_pool=x[pool_idx], y_pool=y[pool_idx],
         x_val=x[val_idx], y_val=y[val_idx],
         x_test=x_test, y_test=y_test,
-        num_outputs=num_outputs, target=target,
+        num_outputs=num_outputs, target=target, split_seed=seed, canonical_test=test is not None,
     )
 
 
-_PROVIDED: dict = {}  # name -> a Dataset another process loaded and handed over (`provide_dataset`)
+_PROVIDED: dict = {}  # name -> what a dataset's loader returned in another process (`provide_dataset`)
 
 
 def provide_dataset(name: str, fetch) -> None:
-    """Hands this process a dataset loaded elsewhere, once: `fetch()` returns it, called only if this
-    process has not been given it yet (a Ray worker gets the driver's from the object store, so a
-    cluster's nodes need neither the data files nor the loaders' downloads)."""
+    """Hands this process a dataset loaded elsewhere, once: `fetch()` returns what its loader returns
+    (`source_data`), called only if this process has not been given it yet (a Ray worker gets the
+    driver's from the object store, so a cluster's nodes need neither the data files nor the loaders'
+    downloads)."""
     if name not in _PROVIDED:
         _PROVIDED[name] = fetch()
 
 
 @functools.lru_cache(maxsize=8)
-def load_dataset(name: str, data_dir: str | None = None) -> Dataset:
-    """Loads and splits a registered dataset (cached per process)."""
+def source_data(name: str, data_dir: str | None = None):
+    """What a registered dataset's loader returns, ((x, y), (x_test, y_test) or None), before any split
+    (cached per process: each seed's split is drawn from it)."""
     if name in _PROVIDED:
         return _PROVIDED[name]
+    return DATASETS[name].load(data_dir)
+
+
+def forget_loaded() -> None:
+    """Drops this process's cached loads and splits (a dataset registered again under its name, or a
+    loader run under different conditions, loads afresh)."""
+    source_data.cache_clear()
+    load_dataset.cache_clear()
+
+
+@functools.lru_cache(maxsize=16)
+def load_dataset(name: str, data_dir: str | None = None, split_seed: int = SPLIT_SEED) -> Dataset:
+    """A registered dataset split with `split_seed` (a run's seed; cached per process). A table's
+    numeric columns are standardised with that split's training pool alone."""
     spec = DATASETS[name]
-    train, test = spec.load(data_dir)
+    train, test = source_data(name, data_dir)
     if spec.kind != "table":
-        dataset = make_splits(name, *train, test=test, target=spec.target)
+        dataset = make_splits(name, *train, test=test, target=spec.target, seed=split_seed)
         return spec.post(dataset) if spec.post else dataset
     train, test, numeric = encode_table(train, test)
-    dataset = standardise(make_splits(name, *train, test=test, target=spec.target), numeric)
+    dataset = standardise(make_splits(name, *train, test=test, target=spec.target, seed=split_seed), numeric)
     return spec.post(dataset) if spec.post else dataset
 
 

@@ -206,8 +206,9 @@ def longer_tests(rule: str, longest: int) -> Callable:
         import dataclasses
 
         n, steps = len(dataset.y_test), 4 * longest
-        extra = {f"len{k}x": known_rule(n, rule, (k // 2) * longest + 1, k * longest, steps, seed=1000 + k)
-                 for k in (2, 4)}
+        # drawn anew for each split's seed, as the test split is
+        extra = {f"len{k}x": known_rule(n, rule, (k // 2) * longest + 1, k * longest, steps,
+                                        seed=1000 * dataset.split_seed + 1000 + k) for k in (2, 4)}
         return dataclasses.replace(dataset, extra_tests=extra)
 
     return post

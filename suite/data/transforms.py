@@ -168,11 +168,9 @@ register_transform("uninformative", _uninformative, seeded=True, kinds=("table",
 
 
 def load_variant(dataset: str, variant: str, data_dir: str | None = None, seed: int = 0) -> Dataset:
-    """A dataset with its variant's transform applied to every split (cached).
-
-    `seed` selects the draw of a seeded transform; unseeded ones ignore it.
-    """
-    return _load_variant(dataset, variant, data_dir, seed if TRANSFORMS[variant].seeded else 0)
+    """A dataset split with the run's `seed` (`load_dataset`), its variant's transform applied to every
+    split (cached). `seed` also selects the draw of a seeded transform; unseeded ones ignore it."""
+    return _load_variant(dataset, variant, data_dir, seed if TRANSFORMS[variant].seeded else 0, seed)
 
 
 def clear_variant_cache() -> None:
@@ -181,5 +179,5 @@ def clear_variant_cache() -> None:
 
 
 @functools.lru_cache(maxsize=16)
-def _load_variant(dataset: str, variant: str, data_dir: str | None, seed: int) -> Dataset:
-    return TRANSFORMS[variant].apply(load_dataset(dataset, data_dir), seed)
+def _load_variant(dataset: str, variant: str, data_dir: str | None, seed: int, split_seed: int) -> Dataset:
+    return TRANSFORMS[variant].apply(load_dataset(dataset, data_dir, split_seed), seed)

@@ -101,3 +101,73 @@ def _codes(model, objective, data, x_train, y_train, label_counts=(10, 100), see
 
 
 # probe name -> fn(model, objective, dataset, x_train, y_train) -> Measured
+
+INTERPOLATION_PAIRS = 100  # pairs of test images of different classes, drawn per seed
+INTERPOLATION_POINTS = 9  # points along each path, both ends included (alpha = 0, 1/8, ..., 1)
+_PIXEL_JUDGES: dict = {}  # dataset fingerprint -> the classifier that judges decoded images, per process
+
+
+def pixel_judge(data):
+    """A logistic regression on the training pool's pixels (C chosen on validation, as the probes choose
+    it), fitted once per dataset and process: the judge of what a decoded image shows. It does not depend
+    on the model, so every autoencoder is judged by the same classifier. (A linear judge, where the generation
+    study's `suite.probes.samples.judge` trains a CNN: this one is fitted per seed's split in quick.)"""
+    from sklearn.linear_model import LogisticRegression
+
+    key = dataset_fingerprint(data)
+    if key not in _PIXEL_JUDGES:
+        flat = lambda a: np.asarray(a, dtype=np.float64).reshape(len(a), -1)  # noqa: E731
+        fits = [LogisticRegression(C=c, max_iter=1000).fit(flat(data.x_pool), data.y_pool) for c in (0.1, 1.0)]
+        best = max(fits, key=lambda f: f.score(flat(data.x_val), data.y_val))
+        _PIXEL_JUDGES[key] = lambda x: best.predict_proba(flat(x))
+    return _PIXEL_JUDGES[key]
+
+
+def path_confidence(judge, path) -> np.ndarray:
+    """The judge's confidence (its largest class probability) at each point of each path:
+    `path` (pairs, points, *image) -> (pairs, points)."""
+    pairs, points = path.shape[:2]
+    return judge(path.reshape(pairs * points, *path.shape[2:])).max(axis=1).reshape(pairs, points)
+
+
+def interpolation_pairs(y, n: int, seed: int) -> np.ndarray:
+    """`n` pairs of indices into `y` whose labels differ, drawn with `seed`."""
+    rng = np.random.default_rng(seed)
+    first, second = rng.integers(len(y), size=(2, 4 * n))
+    keep = y[first] != y[second]
+    return np.column_stack([first[keep], second[keep]])[:n]
+
+
+@register_probe("interpolations")
+def _interpolations(model, objective, data, x_train, y_train, seed: int = 0) -> Measured:
+    """Decoded interpolations between the codes of two test images of different classes (models with
+    `encode` and `decode`), judged by a classifier of the pixels (`pixel_judge`).
+
+    The lesson's "a smooth latent space enables generation", as numbers: along a straight path between two
+    codes, do the decoded images stay images the judge recognises as a digit? `interp_confidence` is the
+    judge's mean confidence at the path's inner points (INTERPOLATION_POINTS - 2 of them), `interp_ends` at
+    its two ends (the two reconstructions), and `interp_kept` their ratio: how much of the confidence the
+    path keeps between the ends, which a blurred reconstruction does not lower by itself.
+    `interp_kept_pixels` is the same ratio for the cross-fade of the two images in pixel space, the path
+    that needs no model. Pairs are drawn per seed. Array: the decoded path of the first pair.
+    """
+    if not (hasattr(model, "encode") and hasattr(model, "decode")):
+        return Measured()
+    pairs = interpolation_pairs(data.y_test, INTERPOLATION_PAIRS, seed)
+    alphas = np.linspace(0.0, 1.0, INTERPOLATION_POINTS).reshape(1, -1, 1)
+    codes = model.encode(data.x_test[pairs.ravel()]).reshape(len(pairs), 2, -1)
+    inner = codes[:, :1] * (1 - alphas) + codes[:, 1:] * alphas  # (pairs, points, width)
+    decoded = model.decode(inner.reshape(-1, inner.shape[-1])).reshape(len(pairs), INTERPOLATION_POINTS,
+                                                                         *data.input_shape)
+    ends = data.x_test[pairs]  # (pairs, 2, *image)
+    shape = (1, -1) + (1,) * len(data.input_shape)
+    faded = ends[:, :1] * (1 - alphas.reshape(shape)) + ends[:, 1:] * alphas.reshape(shape)
+    judge = pixel_judge(data)
+    metrics = {}
+    for name, path in (("", decoded), ("_pixels", faded)):
+        confidence = path_confidence(judge, path)
+        middle, end = confidence[:, 1:-1].mean(), confidence[:, [0, -1]].mean()
+        metrics[f"interp_kept{name}"] = float(middle / end)
+        if not name:
+            metrics.update(interp_confidence=float(middle), interp_ends=float(end))
+    return Measured(metrics=metrics, arrays={"interpolation": decoded[0].astype(np.float32)})

@@ -78,7 +78,8 @@ PROPORTIONS = ("accuracy",)
 
 
 def decision_table(tidy: pd.DataFrame, claims) -> pd.DataFrame:
-    """Whether each dataset can decide its claims: its test set's size and what one test example is worth
+    """Whether each dataset can decide its claims: its test set's size, whether it was drawn per seed (or
+    is the source's own, kept for every seed: `test/canonical_split`), what one test example is worth
     on an accuracy (its resolution), the best model's mean on its natural variant at the largest size (the
     ceiling, and the room left to perfect), and the smallest margin a claim on it tests. A margin below
     one example cannot be resolved (such a verdict is undecidable, `suite.claims.undecidable`); a ceiling
@@ -96,6 +97,9 @@ def decision_table(tidy: pd.DataFrame, claims) -> pd.DataFrame:
         best = means.idxmax() if higher else means.idxmin()
         examples = tidy.loc[(tidy["dataset"] == dataset) & (tidy["metric"] == "test/examples"), "value"]
         n = int(examples.min()) if len(examples) else None
+        canonical = tidy.loc[(tidy["dataset"] == dataset) & (tidy["metric"] == "test/canonical_split"), "value"]
+        split = ("" if canonical.empty else "drawn per seed" if canonical.max() == 0 else
+                 "the source's, for every seed" if canonical.min() == 1 else "mixed")
         proportion = metric.split("/")[-1] in PROPORTIONS
         margins = [c.margin for c in claims if c.margin > 0 and c.metric == metric
                    and (c.datasets is None or dataset in c.datasets)]
@@ -107,6 +111,7 @@ def decision_table(tidy: pd.DataFrame, claims) -> pd.DataFrame:
         if room is not None and margins and room < min(margins):
             notes.append(f"at the ceiling: {room:.3f} left to perfect, below the margin {min(margins):g}")
         rows.append({"dataset": dataset, "metric": metric, "test examples": "" if n is None else f"{n:,}",
+                     "test split": split,
                      "one example": "" if one is None else f"{one:.4f}",
                      "best model (natural, largest size)": best, "its mean": f"{means[best]:.3f}",
                      "left to perfect": "" if room is None else f"{room:.3f}",

@@ -16,8 +16,8 @@ from suite.data import DATASETS, load_variant, resolve_size
 from suite.probes.core import probe_key
 
 # bump when a change in the runner changes results (2: step time counts partial executions; 3: test/examples,
-# the detrended oscillation, the mean-over-shifts test set "shifts")
-RESULTS_VERSION = 3
+# the detrended oscillation, the mean-over-shifts test set "shifts"; 4: test and validation splits drawn per seed)
+RESULTS_VERSION = 4
 
 
 @dataclasses.dataclass(frozen=True)

@@ -11,12 +11,15 @@ little more than one (see bench/README.md for the figures).
 What each member keeps of its own, so that it is an ordinary run:
 
 - its initialisation: a model built under its seed, as the per-run trainer builds it;
+- its data split (`load_variant(..., seed)`: its seed's training pool,
+  validation and test splits; members of one seed share them, the program
+  holds each split once and gives each member the index of its own);
 - its training subset (`subsample_indices(size, seed)`) and its batch order: a
   seeded stream of reshuffled passes over its subset, cut into batches of the
   budget's size (a subset smaller than a batch repeats within it), so every
   member takes the same number of examples per step whatever its size;
 - its early stopping: every `eval_every` steps all members are validated on
-  the shared validation split; a member's best weights (lowest validation
+  its validation split; a member's best weights (lowest validation
   loss) are kept, and once `patience` checks pass without improvement it
   stops: a mask freezes its variables and optimizer state from then on. At
   the end every member gets its best weights back (as Keras's EarlyStopping
@@ -169,7 +172,10 @@ class PopulationTrainer:
         first = specs[0]
         task, budget = first.task, first.budget
         objective = OBJECTIVES[task.objective]
-        data = load_variant(task.dataset, task.variant, data_dir, first.seed)
+        # each member's data split is its seed's; the distinct splits stacked once, `which` picks a member's
+        splits, which = _distinct([load_variant(task.dataset, task.variant, data_dir, spec.seed) for spec in specs])
+        datas = [splits[w] for w in which]
+        data = splits[0]  # shapes, sizes and the model's outputs are every split's
         k = len(specs)
 
         model, optimizer, train_chunk, evaluate, optimizer_init, vectorize = self._program(first, data, objective)
@@ -188,11 +194,12 @@ class PopulationTrainer:
         opt_vars = stack([optimizer_init] * k)
         slot = learning_rate_slot(optimizer)  # each member's own rate (a tuning grid trains as one population)
         opt_vars[slot] = jnp.asarray(np.array([spec.lr for spec in specs], dtype=np.asarray(optimizer_init[slot]).dtype))
-        results = [RunResult(run_record(spec, "ok", None, self.backend, self.device, self.versions, data,
-                                        "keras", trainer="population", members=k)) for spec in specs]
+        results = [RunResult(run_record(spec, "ok", None, self.backend, self.device, self.versions, member_data,
+                                        "keras", trainer="population", members=k))
+                   for spec, member_data in zip(specs, datas)]
         for result in results:
             result.record.vectorize = vectorize
-        subsets = [subsample_indices(data, spec.n_train, spec.seed) for spec in specs]
+        subsets = [subsample_indices(member_data, spec.n_train, spec.seed) for spec, member_data in zip(specs, datas)]
 
         def member_model(tv, ntv):
             for variable, value in zip(model.trainable_variables, tv):
@@ -206,13 +213,15 @@ class PopulationTrainer:
                 if not specs[i].probes or not result.ok:  # a failed (diverged) member has no model to probe
                     continue
                 m = member_model([v[i] for v in tv_all], [v[i] for v in ntv_all])
-                run_probes(result, specs[i].probes, when, m, objective, data, data.x_pool[subsets[i]],
-                           data.y_pool[subsets[i]], specs[i].seed)
+                run_probes(result, specs[i].probes, when, m, objective, datas[i], datas[i].x_pool[subsets[i]],
+                           datas[i].y_pool[subsets[i]], specs[i].seed)
 
         probe("init", trainable, non_trainable)
 
-        x_pool = jnp.asarray(data.x_pool)
-        y_pool = jnp.asarray(data.y_pool)
+        x_pool = jnp.asarray(np.stack([d.x_pool for d in splits]))  # (splits, pool, ...)
+        y_pool = jnp.asarray(np.stack([d.y_pool for d in splits]))
+        which = np.asarray(which)
+        val_sets = _stacked(splits, lambda d: (d.x_val, d.y_val))
         streams = [batch_stream(subset, budget.batch_size, spec.seed) for subset, spec in zip(subsets, specs)]
         checks = max(1, math.ceil(budget.max_steps / budget.eval_every))
         eval_batch = min(evaluation_batch_size(data.input_shape), len(data.y_val))
@@ -243,13 +252,14 @@ class PopulationTrainer:
             idx = np.stack([np.stack([next(s) for s in streams]) for _ in range(budget.eval_every)])[:, live]
             t0 = time.perf_counter()
             trainable, non_trainable, opt_vars, losses, parts = train_chunk(
-                trainable, non_trainable, opt_vars, jnp.asarray(active[live]), x_pool, y_pool, jnp.asarray(idx))
+                trainable, non_trainable, opt_vars, jnp.asarray(active[live]), x_pool, y_pool, jnp.asarray(which[live]),
+                jnp.asarray(idx))
             losses = _spread(np.asarray(losses), live, k)  # (steps, members): waiting for it ends the chunk
             stepped = len(live) if vectorize == "vmap" else int(active.sum())  # a loop steps only the active ones
             step_seconds.append((time.perf_counter() - t0) / budget.eval_every / stepped)
             parts = {name: _spread(np.asarray(v), live, k) for name, v in parts.items()}
             val = None if not objective.validates else {name: _spread(v, live, k) for name, v in _evaluate_all(
-                evaluate, trainable, non_trainable, data.x_val, data.y_val, eval_batch,
+                evaluate, trainable, non_trainable, *val_sets, which[live], eval_batch,
                 pad=objective.loss is not None).items()}
             for i in np.flatnonzero(active):
                 log("loss", i, losses[:, i].mean())  # the mean over the stretch, as Keras's epoch mean
@@ -292,20 +302,21 @@ class PopulationTrainer:
         step_ms = float(np.median(step_seconds[1:] if len(step_seconds) > 1 else step_seconds)) * 1000.0
         test, extra = None, {}
         if not objective.train_only:
-            def score(x, y):  # name -> (members,)
-                return _evaluate_all(evaluate, trainable, non_trainable, x, y, eval_batch)
+            def score(split):  # name -> (members,), each member on its own split's version of `split`
+                return _evaluate_all(evaluate, trainable, non_trainable, *_stacked(splits, split), which, eval_batch)
 
-            test = score(data.x_test, data.y_test)
-            extra = score_sets(data.extra_tests, score)
+            test = score(lambda d: (d.x_test, d.y_test))
+            named = {id(x): name for name, (x, _) in data.extra_tests.items()}  # a set under two names: once
+            extra = score_sets(data.extra_tests, lambda x, y: score(lambda d: d.extra_tests[named[id(x)]]))
         for i, spec in enumerate(specs):
             measured = Measured(
-                {name: values[i] for name, values in history.items()}, data.y_pool[subsets[i]],
+                {name: values[i] for name, values in history.items()}, datas[i].y_pool[subsets[i]],
                 test=None if test is None else {name: values[i] for name, values in test.items()},
                 extra={name: {m: v[i] for m, v in scores.items()} for name, scores in extra.items()},
                 stopped_early=bool(stopped_early[i]), params=params, flops=flops, step_ms=step_ms,
                 train_seconds=train_seconds / k, epochs=int(checks_done[i]),
                 steps=int(checks_done[i]) * budget.eval_every, halted_at=int(halted_at[i]) or None)
-            results[i] = finish_run(results[i], spec, data, measured)
+            results[i] = finish_run(results[i], spec, datas[i], measured)
         probe("trained", trainable, non_trainable)
         for result in results:
             result.record.finished_at = time.time()
@@ -345,8 +356,8 @@ class PopulationTrainer:
 
         grad_fn = jax.value_and_grad(loss_fn, has_aux=True)
 
-        def member_step(tv, ntv, ov, active, x_pool, y_pool, idx):
-            x, y = x_pool[idx], y_pool[idx]
+        def member_step(tv, ntv, ov, active, x_pool, y_pool, which, idx):
+            x, y = x_pool[which, idx], y_pool[which, idx]  # the member's own split: `which` of the stacked ones
             (loss, (new_ntv, metrics)), grads = grad_fn(tv, ntv, x, y)
             new_tv, new_ov = optimizer.stateless_apply(ov, grads, tv)
             keep = lambda new, old: jnp.where(active, new, old)  # noqa: E731  a stopped member stays as it is
@@ -356,11 +367,12 @@ class PopulationTrainer:
             return tv, ntv, ov, loss, metrics
 
         if objective.loss is None:  # the model's own losses, batch means: times the batch's rows (never padded)
-            def member_scores(tv, ntv, x, y, weight):
-                out, _ = model.stateless_call(tv, ntv, x, training=False)
+            def member_scores(tv, ntv, x, y, which, weight):
+                out, _ = model.stateless_call(tv, ntv, x[which], training=False)
                 return {name: value * jnp.sum(weight) for name, value in out.items()}
         else:
-            def member_scores(tv, ntv, x, y, weight):
+            def member_scores(tv, ntv, x, y, which, weight):  # x, y: a batch of every split, `which` the member's
+                x, y = x[which], y[which]
                 y_pred, _ = model.stateless_call(tv, ntv, x, training=False)
                 scores = {"loss": jnp.sum(weight * example_loss(y, y_pred))}
                 scores.update({name: jnp.sum(weight * fn(y, y_pred)) for name, fn in example_metrics.items()})
@@ -368,12 +380,13 @@ class PopulationTrainer:
 
         vectorize = self.vectorize or vectorize_members(model, self.device)
         if vectorize == "vmap":
-            population_step = jax.vmap(member_step, in_axes=(0, 0, 0, 0, None, None, 0))
+            population_step = jax.vmap(member_step, in_axes=(0, 0, 0, 0, None, None, 0, 0))
 
-            def chunk(tv, ntv, ov, active, x_pool, y_pool, idx):
+            def chunk(tv, ntv, ov, active, x_pool, y_pool, which, idx):
                 def body(state, step_idx):
                     tv, ntv, ov = state
-                    tv, ntv, ov, loss, metrics = population_step(tv, ntv, ov, active, x_pool, y_pool, step_idx)
+                    tv, ntv, ov, loss, metrics = population_step(tv, ntv, ov, active, x_pool, y_pool, which,
+                                                                 step_idx)
                     return (tv, ntv, ov), (loss, metrics)
 
                 (tv, ntv, ov), (losses, metrics) = jax.lax.scan(body, (tv, ntv, ov), idx)
@@ -382,7 +395,7 @@ class PopulationTrainer:
             train_chunk = jax.jit(chunk, donate_argnums=(0, 1, 2))
             # nothing to evaluate on a split for a train-only objective (its probes measure the model)
             evaluate = None if not objective.validates else jax.jit(jax.vmap(member_scores,
-                                                                             in_axes=(0, 0, None, None, None)))
+                                                                             in_axes=(0, 0, None, None, 0, None)))
         else:
             train_chunk = _member_loop(jax.jit(member_step))
             evaluate = None if not objective.validates else _member_map(jax.jit(member_scores))
@@ -396,14 +409,14 @@ def _member_loop(step):
     each active member in turn, step by step, and restacks their states."""
     import jax.numpy as jnp
 
-    def chunk(tv, ntv, ov, active, x_pool, y_pool, idx):
+    def chunk(tv, ntv, ov, active, x_pool, y_pool, which, idx):
         k = len(active)
         states = [[[v[i] for v in part] for part in (tv, ntv, ov)] for i in range(k)]
         outputs = {}  # member -> [(loss, parts) per step], read once all are dispatched
         for i in np.flatnonzero(np.asarray(active)):
             state, outputs[i] = states[i], []
             for step_idx in idx:
-                *state, loss, parts = step(*state, True, x_pool, y_pool, step_idx[i])
+                *state, loss, parts = step(*state, True, x_pool, y_pool, which[i], step_idx[i])
                 outputs[i].append((loss, parts))
             states[i] = state
         losses, metrics = np.zeros((len(idx), k), dtype=np.float32), {}  # a stopped member's stay 0
@@ -421,15 +434,39 @@ def _member_loop(step):
 
 def _member_map(scores):
     """An `evaluate` (the vmapped program's signature) that scores each member in turn."""
-    def evaluate(tv, ntv, x, y, weight):
-        per_member = [scores([v[i] for v in tv], [v[i] for v in ntv], x, y, weight) for i in range(len(tv[0]))]
+    def evaluate(tv, ntv, x, y, which, weight):
+        per_member = [scores([v[i] for v in tv], [v[i] for v in ntv], x, y, which[i], weight)
+                      for i in range(len(tv[0]))]
         return {name: np.stack([np.asarray(m[name]) for m in per_member]) for name in per_member[0]}
 
     return evaluate
 
 
-def _evaluate_all(evaluate, tv, ntv, x, y, batch: int, pad: bool = True) -> dict:
+def _distinct(datasets: list) -> tuple[list, list]:
+    """The distinct objects of `datasets` (each seed's split, loaded once and cached: members of one seed
+    share it) and, for each entry, the index of its object among them."""
+    splits, which = [], []
+    for d in datasets:
+        index = next((j for j, s in enumerate(splits) if s is d), None)
+        if index is None:
+            splits.append(d)
+            index = len(splits) - 1
+        which.append(index)
+    return splits, which
+
+
+def _stacked(splits: list, split) -> tuple[np.ndarray, np.ndarray]:
+    """`split(d)` = (x, y) of every distinct split `d`, stacked: (splits, rows, ...) each; their sizes do
+    not depend on the seed (`suite.data.make_splits`)."""
+    pairs = [split(d) for d in splits]
+    return np.stack([p[0] for p in pairs]), np.stack([p[1] for p in pairs])
+
+
+def _evaluate_all(evaluate, tv, ntv, x, y, which, batch: int, pad: bool = True) -> dict:
     """Each member's mean loss and metrics over a whole split, in batches: name -> (members,).
+
+    `x` and `y` hold each distinct split's version of it on their first axis (`_stacked`); `which` gives
+    each member's (an index per member).
 
     Every batch has `batch` rows (the last one padded with weight 0), so the
     validation, test and extra test splits share one compiled program. A
@@ -437,18 +474,19 @@ def _evaluate_all(evaluate, tv, ntv, x, y, batch: int, pad: bool = True) -> dict
     would change: its last batch is not padded (`pad=False`; it has only the
     validation split to evaluate, so one more program at most).
     """
-    totals = None
-    for i in range(0, len(x), batch):
-        xb, yb = x[i:i + batch], y[i:i + batch]
-        weight = np.zeros(batch if pad else len(xb), dtype=np.float32)
-        weight[:len(xb)] = 1.0
-        if pad and len(xb) < batch:
-            pad = batch - len(xb)
-            xb = np.concatenate([xb, np.repeat(xb[:1], pad, axis=0)])
-            yb = np.concatenate([yb, np.repeat(yb[:1], pad, axis=0)])
-        scores = {name: np.asarray(v, dtype=np.float64) for name, v in evaluate(tv, ntv, xb, yb, weight).items()}
+    totals, rows = None, x.shape[1]
+    which = np.asarray(which)
+    for i in range(0, rows, batch):
+        xb, yb = x[:, i:i + batch], y[:, i:i + batch]
+        n = xb.shape[1]
+        weight = np.zeros(batch if pad else n, dtype=np.float32)
+        weight[:n] = 1.0
+        if pad and n < batch:
+            xb = np.concatenate([xb, np.repeat(xb[:, :1], batch - n, axis=1)], axis=1)
+            yb = np.concatenate([yb, np.repeat(yb[:, :1], batch - n, axis=1)], axis=1)
+        scores = {name: np.asarray(v, dtype=np.float64) for name, v in evaluate(tv, ntv, xb, yb, which, weight).items()}
         totals = scores if totals is None else {name: totals[name] + v for name, v in scores.items()}
-    return {name: v / len(x) for name, v in totals.items()}
+    return {name: v / rows for name, v in totals.items()}
 
 
 def _spread(values, live, k: int) -> np.ndarray:

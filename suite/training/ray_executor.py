@@ -30,7 +30,7 @@ import socket
 import time
 
 from suite import UsageError
-from suite.data import load_dataset
+from suite.data import source_data
 from suite.training.results import lost_unit
 from suite.training.units import Execution
 
@@ -39,7 +39,8 @@ RETRIES = 2  # a unit whose worker dies is run again this many times before it i
 
 def _run_unit(unit: tuple, data_dir, backend: str, threads: int, setup, datasets: dict):
     """In a Ray worker: prepares the process once (as every worker: `prepare_process`; the device it
-    finds there), takes the unit's datasets from the object store (`datasets`: name -> object ref),
+    finds there), takes the unit's datasets as their loaders gave them from the object store (`datasets`:
+    name -> object ref; each run draws its split from them),
     then trains."""
     import ray
 
@@ -89,7 +90,7 @@ def results(units, execution: Execution):
                      runtime_env={"env_vars": env}, ignore_reinit_error=True)
     remote = ray.remote(num_cpus=1, num_gpus=execution.gpus_per_task, max_retries=RETRIES, max_calls=0)(_run_unit)
     # every dataset once into the object store, loaded here (planning loaded them already)
-    stored = {name: ray.put(load_dataset(name, execution.data_dir)) for name in {s.task.dataset for u in units for s in u}}
+    stored = {name: ray.put(source_data(name, execution.data_dir)) for name in {s.task.dataset for u in units for s in u}}
     pending = {remote.remote(unit, execution.data_dir, execution.backend, 1, execution.setup,
                              {s.task.dataset: stored[s.task.dataset] for s in unit}): unit
                for unit in units}

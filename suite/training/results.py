@@ -102,6 +102,8 @@ def finish_run(result: RunResult, spec: RunSpec, data, measured: Measured) -> Ru
     if measured.test is not None:
         metrics.update({f"test/{k}": float(v) for k, v in measured.test.items()})
         metrics.update(baseline_metrics(objective.baseline, measured.y_train, data.y_test, metrics))
+        # 1: the source's test set, the same for every seed; 0: drawn with the run's seed (suite.data.core)
+        metrics["test/canonical_split"] = float(data.canonical_test)
         for name, scores in measured.extra.items():
             metrics.update({f"test_{name}/{k}": float(v) for k, v in scores.items()})
     history = measured.history
