@@ -6,7 +6,7 @@ registering its builders into `ARCHITECTURES` when imported (all of them
 are imported here, explicitly):
 
 - `core`: the registry, `build_model`, width fitting (`fit_width`) and FLOP counts;
-- `layers`: layers and blocks the builders share;
+- `layers`: layers and blocks the builders share; `optimizers`: the GANs' AlternatingAdam;
 - `vision` (mlp, cnn, vit), `sequence` (rnn, lstm, gru, tcn, transformer),
   `tabular` (grid_cnn, column_lstm, ft_transformer), `baselines` (hgb,
   logreg, knn), `generative` (autoencoders, VAE, GANs, diffusion), `graph` (gnn).

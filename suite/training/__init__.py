@@ -4,7 +4,8 @@
 - `plan`: `Budget`, `RunSpec` and `plan_runs` (studies -> runs over sizes x seeds);
 - `tuning`: the learning-rate grid's runs and the choice;
 - `rounds`: the evaluation runs in rounds of seeds, later rounds only what undecided verdicts read;
-- `trainer`: `Trainer.run`, one straight path per run; `population`: the runs of a task trained together;
+- `trainer`: `Trainer.run`, one straight path per run; `population`: the runs of a task trained together
+  (`members`: stepping and scoring its members in turn, and each member's own data split);
 - `models`: what both trainers need of a model; `results`: `finish_run`, what a trained run means (both trainers);
 - `units`: runs grouped into units of work; `estimate`: the cost model (the ETA, `--plan`);
 - `worker`: a training process's one set-up; `local`, `ray_executor`: the executors;

@@ -63,6 +63,7 @@ from suite.data import load_variant, subsample_indices
 from suite.store.schema import RunResult
 from suite.training.devices import library_versions
 from suite.training.halving import population_rule, rung_stops
+from suite.training.members import distinct, evaluate_all, member_loop, member_map, stacked
 from suite.training.models import evaluation_batch_size, initial_model, learning_rate_slot, make_optimizer, program_key
 from suite.training.objectives import OBJECTIVES
 from suite.training.plan import RunSpec
@@ -173,7 +174,7 @@ class PopulationTrainer:
         task, budget = first.task, first.budget
         objective = OBJECTIVES[task.objective]
         # each member's data split is its seed's; the distinct splits stacked once, `which` picks a member's
-        splits, which = _distinct([load_variant(task.dataset, task.variant, data_dir, spec.seed) for spec in specs])
+        splits, which = distinct([load_variant(task.dataset, task.variant, data_dir, spec.seed) for spec in specs])
         datas = [splits[w] for w in which]
         data = splits[0]  # shapes, sizes and the model's outputs are every split's
         k = len(specs)
@@ -221,7 +222,7 @@ class PopulationTrainer:
         x_pool = jnp.asarray(np.stack([d.x_pool for d in splits]))  # (splits, pool, ...)
         y_pool = jnp.asarray(np.stack([d.y_pool for d in splits]))
         which = np.asarray(which)
-        val_sets = _stacked(splits, lambda d: (d.x_val, d.y_val))
+        val_sets = stacked(splits, lambda d: (d.x_val, d.y_val))
         streams = [batch_stream(subset, budget.batch_size, spec.seed) for subset, spec in zip(subsets, specs)]
         checks = max(1, math.ceil(budget.max_steps / budget.eval_every))
         eval_batch = min(evaluation_batch_size(data.input_shape), len(data.y_val))
@@ -258,7 +259,7 @@ class PopulationTrainer:
             stepped = len(live) if vectorize == "vmap" else int(active.sum())  # a loop steps only the active ones
             step_seconds.append((time.perf_counter() - t0) / budget.eval_every / stepped)
             parts = {name: _spread(np.asarray(v), live, k) for name, v in parts.items()}
-            val = None if not objective.validates else {name: _spread(v, live, k) for name, v in _evaluate_all(
+            val = None if not objective.validates else {name: _spread(v, live, k) for name, v in evaluate_all(
                 evaluate, trainable, non_trainable, *val_sets, which[live], eval_batch,
                 pad=objective.loss is not None).items()}
             for i in np.flatnonzero(active):
@@ -303,7 +304,7 @@ class PopulationTrainer:
         test, extra = None, {}
         if not objective.train_only:
             def score(split):  # name -> (members,), each member on its own split's version of `split`
-                return _evaluate_all(evaluate, trainable, non_trainable, *_stacked(splits, split), which, eval_batch)
+                return evaluate_all(evaluate, trainable, non_trainable, *stacked(splits, split), which, eval_batch)
 
             test = score(lambda d: (d.x_test, d.y_test))
             named = {id(x): name for name, (x, _) in data.extra_tests.items()}  # a set under two names: once
@@ -397,96 +398,11 @@ class PopulationTrainer:
             evaluate = None if not objective.validates else jax.jit(jax.vmap(member_scores,
                                                                              in_axes=(0, 0, None, None, 0, None)))
         else:
-            train_chunk = _member_loop(jax.jit(member_step))
-            evaluate = None if not objective.validates else _member_map(jax.jit(member_scores))
+            train_chunk = member_loop(jax.jit(member_step))
+            evaluate = None if not objective.validates else member_map(jax.jit(member_scores))
         program = (model, optimizer, train_chunk, evaluate, optimizer_init, vectorize)
         self._programs[key] = program
         return program
-
-
-def _member_loop(step):
-    """A `chunk` (the vmapped program's signature) that applies one member's compiled `step` to
-    each active member in turn, step by step, and restacks their states."""
-    import jax.numpy as jnp
-
-    def chunk(tv, ntv, ov, active, x_pool, y_pool, which, idx):
-        k = len(active)
-        states = [[[v[i] for v in part] for part in (tv, ntv, ov)] for i in range(k)]
-        outputs = {}  # member -> [(loss, parts) per step], read once all are dispatched
-        for i in np.flatnonzero(np.asarray(active)):
-            state, outputs[i] = states[i], []
-            for step_idx in idx:
-                *state, loss, parts = step(*state, True, x_pool, y_pool, which[i], step_idx[i])
-                outputs[i].append((loss, parts))
-            states[i] = state
-        losses, metrics = np.zeros((len(idx), k), dtype=np.float32), {}  # a stopped member's stay 0
-        for i, steps in outputs.items():
-            for s, (loss, parts) in enumerate(steps):
-                losses[s, i] = loss
-                for name, value in parts.items():
-                    metrics.setdefault(name, np.zeros((len(idx), k), dtype=np.float32))[s, i] = value
-        stacked = [[jnp.stack([states[i][p][j] for i in range(k)]) for j in range(len(part))]
-                   for p, part in enumerate((tv, ntv, ov))]
-        return (*stacked, losses, metrics)
-
-    return chunk
-
-
-def _member_map(scores):
-    """An `evaluate` (the vmapped program's signature) that scores each member in turn."""
-    def evaluate(tv, ntv, x, y, which, weight):
-        per_member = [scores([v[i] for v in tv], [v[i] for v in ntv], x, y, which[i], weight)
-                      for i in range(len(tv[0]))]
-        return {name: np.stack([np.asarray(m[name]) for m in per_member]) for name in per_member[0]}
-
-    return evaluate
-
-
-def _distinct(datasets: list) -> tuple[list, list]:
-    """The distinct objects of `datasets` (each seed's split, loaded once and cached: members of one seed
-    share it) and, for each entry, the index of its object among them."""
-    splits, which = [], []
-    for d in datasets:
-        index = next((j for j, s in enumerate(splits) if s is d), None)
-        if index is None:
-            splits.append(d)
-            index = len(splits) - 1
-        which.append(index)
-    return splits, which
-
-
-def _stacked(splits: list, split) -> tuple[np.ndarray, np.ndarray]:
-    """`split(d)` = (x, y) of every distinct split `d`, stacked: (splits, rows, ...) each; their sizes do
-    not depend on the seed (`suite.data.make_splits`)."""
-    pairs = [split(d) for d in splits]
-    return np.stack([p[0] for p in pairs]), np.stack([p[1] for p in pairs])
-
-
-def _evaluate_all(evaluate, tv, ntv, x, y, which, batch: int, pad: bool = True) -> dict:
-    """Each member's mean loss and metrics over a whole split, in batches: name -> (members,).
-
-    `x` and `y` hold each distinct split's version of it on their first axis (`_stacked`); `which` gives
-    each member's (an index per member).
-
-    Every batch has `batch` rows (the last one padded with weight 0), so the
-    validation, test and extra test splits share one compiled program. A
-    model that computes its own loss gives a batch's mean, which padding
-    would change: its last batch is not padded (`pad=False`; it has only the
-    validation split to evaluate, so one more program at most).
-    """
-    totals, rows = None, x.shape[1]
-    which = np.asarray(which)
-    for i in range(0, rows, batch):
-        xb, yb = x[:, i:i + batch], y[:, i:i + batch]
-        n = xb.shape[1]
-        weight = np.zeros(batch if pad else n, dtype=np.float32)
-        weight[:n] = 1.0
-        if pad and n < batch:
-            xb = np.concatenate([xb, np.repeat(xb[:, :1], batch - n, axis=1)], axis=1)
-            yb = np.concatenate([yb, np.repeat(yb[:, :1], batch - n, axis=1)], axis=1)
-        scores = {name: np.asarray(v, dtype=np.float64) for name, v in evaluate(tv, ntv, xb, yb, which, weight).items()}
-        totals = scores if totals is None else {name: totals[name] + v for name, v in scores.items()}
-    return {name: v / rows for name, v in totals.items()}
 
 
 def _spread(values, live, k: int) -> np.ndarray:
