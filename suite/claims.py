@@ -465,7 +465,11 @@ def undecidable(claim: Claim, per_seed, low: float, high: float, examples: int |
     if examples and proportion and 0 < claim.margin < 1 / examples:
         return (f"margin {claim.margin:g} is below one example of the {examples}-example test set "
                 f"({1 / examples:.3f})")
-    if room is not None and room < claim.margin:
+    # a control holds by construction wherever its machinery works, at the ceiling too: not this rule's case
+    if room is not None and room < claim.margin and claim.test == "negligible" and not claim.control:
+        return (f"at the ceiling: a and b each leave at most {room:.3f} to a perfect score, less than the margin "
+                f"{claim.margin:g}, so neither can lead the other by the margin whatever they learn")
+    if room is not None and room < claim.margin and claim.test == "not_better":
         return (f"at the ceiling: b leaves {room:.3f} to a perfect score, less than the margin {claim.margin:g}, "
                 "so a cannot beat it by the margin whatever a does")
     if claim.test == "negligible" and claim.margin > 0 and high - low > 2 * claim.margin and not pending:

@@ -98,17 +98,31 @@ def differences(claim, frame, a: Mapping, b: Mapping):
     return sign * (va[both] - vb[both])
 
 
+# metrics bounded above by 1 (a perfect score): where a model sits within a claim's margin of it, nothing can
+# lead it by the margin
+BOUNDED = ("accuracy", "skill")
+
+
 def room_to_perfect(claim, frame, sizes, seeds) -> float | None:
-    """What condition b leaves to a perfect score, as a mean over the claim's sizes and `seeds`: where a
-    "not better by more than the margin" claim's b leaves less than its margin, a cannot beat b by the
-    margin whatever a does, and the claim cannot fail (`suite.claims.undecidable`). None where that does
-    not apply: another test, no margin or no b, a paired change, or a metric that is not an accuracy."""
-    if (claim.test != "not_better" or claim.margin <= 0 or not claim.b or claim.change or claim.statistic != "mean"
-            or claim.metric.split("/")[-1] != "accuracy" or not claim.prefers_higher):
+    """What a claim's models leave to a perfect score, as a mean over the claim's sizes and `seeds`, where
+    that can make the claim true whatever the models do (`suite.claims.undecidable`): for "a is not
+    better than b by more than the margin", what b leaves (below the margin, a cannot beat b by it); for
+    "a and b within the margin of each other", the larger of what a and b leave (both below the margin:
+    neither can lead the other by it, so the band holds by the ceiling, as gating's two cells at skill
+    0.998 on the adding problem). None where that does not apply: another test, no margin or no b, a
+    paired change, or a metric not bounded by 1 (accuracy, skill)."""
+    if (claim.test not in ("not_better", "negligible") or claim.margin <= 0 or not claim.b or claim.change
+            or claim.statistic != "mean" or claim.metric.split("/")[-1] not in BOUNDED
+            or not claim.prefers_higher):
         return None
-    vb = condition_values(frame, claim.b, True).reset_index()
-    vb = vb[vb["n_train"].isin(sizes) & vb["seed"].isin(seeds)]
-    return None if vb.empty else float(1.0 - vb.groupby("seed")["value"].mean().mean())
+    rooms = []
+    for condition in ((claim.b,) if claim.test == "not_better" else (claim.a, claim.b)):
+        values = condition_values(frame, condition, True).reset_index()
+        values = values[values["n_train"].isin(sizes) & values["seed"].isin(seeds)]
+        if values.empty:
+            return None
+        rooms.append(float(1.0 - values.groupby("seed")["value"].mean().mean()))
+    return max(rooms)
 
 
 def spread_difference(claim, frame):

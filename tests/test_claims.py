@@ -427,6 +427,25 @@ def test_no_more_than_a_margin_better_than_a_model_at_the_ceiling_cannot_fail():
     assert "ceiling" not in evaluate_claim(better, top)[0].note
 
 
+def test_two_models_both_within_the_margin_of_perfect_cannot_fail_a_band():
+    """"Within 0.05 of each other" holds by the ceiling where both leave less than 0.05 to perfect
+    (undecidable); where one leaves room the same band is decided; a control at the ceiling still passes
+    (it checks machinery, which works there too); skill is bounded by 1 as accuracy is."""
+    band = Claim(text="", a={"arch": "a"}, b={"arch": "b"}, test="negligible", margin=0.05, metric="test/skill")
+    top = frame({"a": lambda n, s: 0.985 + 0.001 * s, "b": lambda n, s: 0.98 + 0.002 * (s % 2)})
+    top["metric"] = "test/skill"
+    r = evaluate_claim(band, top)[0]
+    assert r.verdict == "undecidable" and "at the ceiling: a and b each leave at most 0.019" in r.note
+    room = top.assign(value=top["value"] - 0.2)
+    assert evaluate_claim(band, room)[0].verdict == "supported"
+    one_low = top.assign(value=np.where(top["arch"] == "b", top["value"] - 0.2, top["value"]))
+    assert evaluate_claim(band, one_low)[0].verdict == "contradicted"  # one far below: the band can fail
+    control = dataclasses.replace(band, control=True)
+    assert evaluate_claim(control, top)[0].verdict == "supported"
+    loss = dataclasses.replace(band, metric="test/loss")  # not bounded by 1: no such rule
+    assert "ceiling" not in evaluate_claim(loss, top.assign(metric="test/loss"))[0].note
+
+
 def test_a_claim_about_a_gpu_is_undecidable_on_runs_from_a_cpu():
     f = frame({"a": lambda n, s: 0.9 + 0.01 * s, "b": lambda n, s: 0.8})
     gpu_claim = dataclasses.replace(CLAIM, device="GPU")

@@ -319,3 +319,14 @@ def test_the_decision_table_states_resolution_and_ceiling():
     assert "margin 0.01 below one test example" in table.loc["small", "can it decide?"]
     assert "at the ceiling" in table.loc["small", "can it decide?"]
     assert table.loc["large", "can it decide?"] == "yes" and table.loc["large", "smallest claim margin"] == "0.03"
+    # a comparison on skill (bounded by 1 too) is checked on skill, a claim against a constant is not
+    skill = tidy[tidy["metric"] == "test/accuracy"].assign(metric="test/skill")
+    on_skill = [Claim(text="band", a={"model": "b"}, b={"model": "a"}, test="negligible", margin=0.03,
+                      metric="test/skill")]
+    table = decision_table(pd.concat([tidy, skill]), on_skill).set_index("dataset")
+    assert "at the ceiling on test/skill: 0.005 left" in table.loc["small", "can it decide?"]
+    assert table.loc["large", "can it decide?"] == "yes"
+    constant = [Claim(text="level", a={"model": "b"}, b={}, test="not_better", margin=0.03, reference=0.5,
+                      metric="test/skill")]
+    assert "ceiling" not in decision_table(pd.concat([tidy, skill]), constant).set_index("dataset").loc[
+        "small", "can it decide?"]

@@ -84,6 +84,8 @@ def decision_table(tidy: pd.DataFrame, claims) -> pd.DataFrame:
     ceiling, and the room left to perfect), and the smallest margin a claim on it tests. A margin below
     one example cannot be resolved (such a verdict is undecidable, `suite.claims.undecidable`); a ceiling
     with less room than that margin leaves "no model beats another by more" true whatever the models."""
+    from suite.differences import BOUNDED
+
     rows = []
     natural = tidy[tidy["variant"] == "natural"] if "natural" in set(tidy["variant"]) else tidy
     for dataset in sorted(tidy["dataset"].unique(), key=dataset_order):
@@ -110,6 +112,17 @@ def decision_table(tidy: pd.DataFrame, claims) -> pd.DataFrame:
         room = 1 - means[best] if proportion and higher else None
         if room is not None and margins and room < min(margins):
             notes.append(f"at the ceiling: {room:.3f} left to perfect, below the margin {min(margins):g}")
+        # claims comparing two models on another metric bounded by 1 (skill): the room the best model leaves
+        # on it (a claim against a constant, "skill at most 0.1", is not bounded by what the others reach)
+        here_claims = [c for c in claims if c.margin > 0 and c.b and not c.control
+                       and (c.datasets is None or dataset in c.datasets)]
+        for other in sorted({c.metric for c in here_claims if c.metric != metric and c.metric.split("/")[-1] in BOUNDED}):
+            scores = natural[(natural["dataset"] == dataset) & (natural["metric"] == other)]
+            scores = scores[scores["n_train"] == scores["n_train"].max()]
+            least = min(c.margin for c in here_claims if c.metric == other)
+            left = 1 - scores.groupby("model")["value"].mean().max() if len(scores) else None
+            if left is not None and left < least:
+                notes.append(f"at the ceiling on {other}: {left:.3f} left to perfect, below the margin {least:g}")
         rows.append({"dataset": dataset, "metric": metric, "test examples": "" if n is None else f"{n:,}",
                      "test split": split,
                      "one example": "" if one is None else f"{one:.4f}",
