@@ -129,12 +129,14 @@ def test_the_budget_line_names_where_a_study_s_tasks_train_on_another_budget():
         groups.setdefault(json.dumps(budget, sort_keys=True), []).append(s)
     expected = {f"setting = {', '.join(names)}": json.loads(budget) for budget, names in groups.items()}
     assert by_task == {k: v for k, v in expected.items() if v} and by_task
-    # gating reads some of memory's runs under its own setting label: their budget is named by what separates them
-    gated = study_budget(gating, "quick", plan.runs)
-    assert gated["max_steps"] == budget_for(gating, "quick").max_steps
+    # gating reads some of memory's runs under its own setting label (in full: quick's gating data are the
+    # MNIST rows alone): their budget is named by what separates them
+    full = plan_runs(REGISTRY, [memory, gating], "full", "jax")
+    gated = study_budget(gating, "full", full.runs)
+    assert gated["max_steps"] == budget_for(gating, "full").max_steps
     lent = {t.dataset for b in gating.borrows for t in REGISTRY.tasks(b.study)
-            if b.lends(t) and t.dataset in gating.datasets["quick"]}
-    assert [o["where"] for o in gated["by_task"]] == [f"dataset = {', '.join(sorted(lent))}"]
+            if b.lends(t) and t.dataset in gating.datasets["full"]}
+    assert lent and [o["where"] for o in gated["by_task"]] == [f"dataset = {', '.join(sorted(lent))}"]
 
 
 def test_a_not_better_claim_with_margin_0_is_refused_at_registration():
