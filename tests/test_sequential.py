@@ -131,6 +131,20 @@ def test_an_undecided_verdict_stays_open_until_the_last_look():
     assert sequential_test("better", values[:7], 0.0).looks == (3, 5, 7)
 
 
+def test_a_look_whose_seeds_all_agree_waits_for_more_seeds():
+    """8, 8, 8 modes at 3 seeds has no spread for a t statistic: the verdict waits for the next look,
+    where a 5 among the seeds is read; seeds that agree up to the last look decide there."""
+    modes = np.array([8.0, 8, 8, 5, 8, 8, 8, 8, 8, 8])
+    early = sequential_test("better", modes[:3] - 7.5, 0.0, PLANNED)
+    assert early.verdict == "inconclusive" and early.pending
+    read = sequential_test("better", modes - 7.5, 0.0, PLANNED)
+    assert read.n_seeds == PLANNED and read.verdict == "inconclusive"  # mean 7.7: not beyond 7.5
+    perfect = sequential_test("better", np.ones(PLANNED), 0.0, PLANNED)
+    assert perfect.verdict == "supported" and perfect.n_seeds == PLANNED
+    spread = sequential_test("better", np.array([1.0, 1.01, 0.99]), 0.0, PLANNED)  # some spread: decided early
+    assert spread.verdict == "supported" and spread.n_seeds == 3
+
+
 def test_the_p_value_is_at_most_the_level_exactly_where_a_look_rejects():
     rng = np.random.default_rng(8)
     for effect in np.linspace(0, 3, 25):
