@@ -306,17 +306,24 @@ def qualifiers(claim, runs, sizes, moved: dict | None = None) -> str:
     return "; ".join(dict.fromkeys(notes))
 
 
-def longer_training(claim, runs, checks, result) -> dict:
+def longer_training(claim, runs, checks, result, across: tuple | None = None) -> dict:
     """What training at a longer budget does to a claim's difference: for each condition whose runs were
     still improving (`suite.adequacy.undertrained_conditions`) and have check runs (the same runs at a
     longer budget, `suite.training.checks`): condition name -> (how much the difference moves, on the
     checked seeds, with the check runs in place of the condition's; half the width of the claim's
-    interval; the seeds checked). Empty where nothing was flagged or checked, or the claim has no interval."""
+    interval; the seeds checked). Empty where nothing was flagged or checked, or the claim has no interval.
+    `across`: the datasets of a claim that compares across them (`suite.claims.across_datasets`): its
+    sizes are ranks within each dataset, as its verdict pairs them, and its checks come from all of them."""
     if result.low is None or result.high is None or claim.statistic != "mean" or not len(checks):
         return {}
     compared = set(claim.change["metric"]) if claim.change and "metric" in claim.change else {claim.metric}
+    if across:
+        runs = _size_ranks(runs, across)
+        checks = _size_ranks(checks, across, runs)
+        later = checks[checks["metric"].isin(compared)]
+    else:
+        later = checks[checks["metric"].isin(compared) & (checks["dataset"] == result.dataset)]
     frame = runs[runs["metric"].isin(compared)]
-    later = checks[checks["metric"].isin(compared) & (checks["dataset"] == result.dataset)]
     sizes = list(result.sizes)
     moved = {}
     for condition, _, _ in undertrained_conditions(claim, runs, sizes):
@@ -335,6 +342,21 @@ def longer_training(claim, runs, checks, result) -> dict:
             moved[condition_name(condition)] = (sign * float((after[both] - before[both]).mean()),
                                                 (result.high - result.low) / 2, len(both))
     return moved
+
+
+def _size_ranks(frame, datasets, ranked=None):
+    """`frame`'s rows of `datasets` with each training-set size replaced by its rank within its dataset
+    (1 = the smallest), the ranks read from `ranked` (a frame already ranked this way, whose sizes a
+    check run repeats) or from `frame` itself."""
+    frame = frame[frame["dataset"].isin(datasets)]
+    if ranked is None:
+        sizes = frame[["dataset", "n_train"]].drop_duplicates()
+        sizes["rank"] = sizes.groupby("dataset")["n_train"].rank(method="dense").astype(int)
+    else:
+        sizes = ranked[["dataset", "n_train", "original"]].drop_duplicates().rename(
+            columns={"n_train": "rank", "original": "n_train"})
+    out = frame.merge(sizes, on=["dataset", "n_train"], how="inner")
+    return out.assign(original=out["n_train"], n_train=out.pop("rank"))
 
 
 def checked_note(moved: dict) -> str:

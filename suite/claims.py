@@ -421,7 +421,7 @@ def evaluate_claim(claim: Claim, runs, gates=(), checks=None, planned: int | Non
             verdict, note = ("undecidable", "; ".join([*failed, r.note])) if failed else (r.verdict, r.note)
             # sizes across datasets are ranks, not sizes: every size counts
             sizes = () if across else r.sizes
-            moved = {} if checks is None or across else longer_training(claim, data, checks, r)
+            moved = {} if checks is None else longer_training(claim, data, checks, r, across)
             note = "; ".join(filter(None, (note.strip("; "), checked_note(moved))))
             results[i] = dataclasses.replace(r, verdict=verdict, note=note, gates=gated,
                                              qualifier=qualifiers(claim, data, sizes, moved))

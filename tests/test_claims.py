@@ -476,6 +476,34 @@ def test_conditions_on_two_datasets_compare_across_them_pairing_sizes_by_rank():
     assert evaluate_claim(claim, f[f["dataset"] == "other"]) == []
 
 
+def test_a_claim_across_two_datasets_is_checked_at_a_longer_budget_too():
+    """A condition of a claim across datasets still improving when its budget ended has its check runs
+    read as for any claim: the sizes paired by rank, the check runs of its own dataset in its place."""
+    rows = []
+    for dataset, size, gain in (("digits", 1437, 0.10), ("noise", 900, 0.0)):
+        for s in range(5):
+            code = 0.5 + gain + 0.01 * (s % 3 if gain else (s + 1) % 2)
+            for metric, value in (("probe_raw", 0.5), ("probe_code", code), ("train/improving_on_metric", 1.0)):
+                rows.append({"dataset": dataset, "arch": "ae", "n_train": size, "seed": s, "metric": metric,
+                             "value": value, "variant": "natural", "matched": 1, "task": f"r/{dataset}/ae"})
+    f = pd.DataFrame(rows)
+    claim = Claim(text="t", a={"arch": "ae", "dataset": "digits"}, b={"arch": "ae", "dataset": "noise"},
+                  metric="probe_code", change={"metric": ("probe_raw", "probe_code")})
+    unchecked = evaluate_claim(claim, f)[0]
+    assert "not checked at a longer budget" in unchecked.qualifier
+
+    def checked(gain):  # the noise runs of seeds 0-2 at a longer budget, their code `gain` better
+        later = f[(f["dataset"] == "noise") & (f["seed"] < 3) & (f["metric"] != "train/improving_on_metric")]
+        return evaluate_claim(claim, f, checks=later.assign(
+            value=np.where(later["metric"] == "probe_code", later["value"] + gain, later["value"])))[0]
+
+    little = checked(0.001)
+    assert "dataset=noise" in little.note and "checked at a longer budget: the difference moves by -0.001" in \
+        little.note
+    assert "dataset=noise" not in little.qualifier and "dataset=digits" in little.qualifier  # digits unchecked
+    assert "more than the interval's half-width" in checked(0.2).qualifier
+
+
 def test_one_condition_at_the_same_value_on_every_seed_against_a_constant_is_a_measurement():
     """An RNN at skill 1.0 on every seed does learn: "above 0" is supported, not undecidable (the rule
     against a constant difference is about two conditions)."""
