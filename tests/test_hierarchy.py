@@ -181,3 +181,22 @@ def test_the_held_out_probe_reads_equal_widths_and_a_labelling_the_network_never
     features = np.random.default_rng(0).standard_normal((20, 64))
     projected = equal_width(features, 16, 3)
     assert projected.shape == (20, 16) and np.array_equal(projected, equal_width(features, 16, 3))
+
+
+def test_the_held_out_probe_reads_classes_the_network_never_saw_where_its_data_leave_some_out():
+    """Trained on MNIST-5k's digits 0-4, the probe reads the digits 5-9 (split by the run's seed): other
+    images, five classes of their own; a dataset with no such counterpart falls back to halves."""
+    from suite.data import UNSEEN_CLASSES, load_dataset
+    from suite.probes.hierarchy import _unseen_classes
+
+    seen = load_dataset("mnist5k_04", split_seed=3)
+    (ux, uy), (tx, ty) = _unseen_classes(seen, 200)
+    assert len(ux) == len(uy) == 200 and len(tx) == len(ty) == 200
+    assert set(np.unique(seen.y_pool)) == set(np.unique(uy)) == {0, 1, 2, 3, 4}
+    full = load_dataset("mnist5k", split_seed=0)
+    flat = {x.tobytes() for x in np.concatenate([full.x_pool, full.x_val, full.x_test])}
+    seen_images = {x.tobytes() for x in np.concatenate([seen.x_pool, seen.x_val, seen.x_test])}
+    assert {x.tobytes() for x in ux} <= flat and not ({x.tobytes() for x in ux} & seen_images)
+    other = load_dataset(UNSEEN_CLASSES["mnist5k_04"], split_seed=3)
+    assert np.array_equal(ux, other.x_pool[:200])  # the run's seed draws its split
+    assert _unseen_classes(load_dataset("digits"), 200) is None

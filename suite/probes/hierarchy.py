@@ -154,7 +154,20 @@ def held_out_labels(y: np.ndarray, classes: int) -> np.ndarray:
     return np.isin(y, half).astype(int)
 
 
-@register_probe("hierarchy", version=3)  # 2: depth_gain; 3: held-out labels on equal widths
+def _unseen_classes(data, n_probe: int):
+    """((x, y) of up to `n_probe` training-pool examples, (x, y) of as many test examples) of the classes
+    of the same source the run's dataset left out (`suite.data.UNSEEN_CLASSES`, split as the run's own
+    data, by its seed), or None where it has none."""
+    from suite.data import UNSEEN_CLASSES, load_dataset
+
+    if data.name not in UNSEEN_CLASSES:
+        return None
+    other = load_dataset(UNSEEN_CLASSES[data.name], split_seed=data.split_seed)
+    return (other.x_pool[:n_probe], other.y_pool[:n_probe]), (other.x_test[:n_probe], other.y_test[:n_probe])
+
+
+# 4: on a dataset with unseen classes of its source (MNIST-5k's 0-4), the held-out probe reads those
+@register_probe("hierarchy", version=4)  # 2: depth_gain; 3: held-out labels on equal widths
 def _hierarchy(model, objective, data, x_train, y_train, n_probe: int = 2000, n_patches: int = 1000) -> Measured:
     """What the convolution layers of an image model detect.
 
@@ -167,8 +180,11 @@ def _hierarchy(model, objective, data, x_train, y_train, n_probe: int = 2000, n_
     compare the trained rise with the rise a random network already has). Those probes read the labels
     the head was trained on, and a deep layer's pooled features are what the head reads, on more
     channels: a claim on them can hardly fail. So the claims read `held_out_layer<i>` and
-    `held_out_gain`: the same probe on a labelling the network was not trained on (`held_out_labels`:
-    the classes in two fixed halves), on every layer's features projected to the first layer's width
+    `held_out_gain`: the same probe on classes the network never saw, where its dataset leaves some of
+    its source's out (`suite.data.UNSEEN_CLASSES`: trained on MNIST-5k's 0-4, probed on 5-9), else on
+    a labelling it was not trained on (`held_out_labels`: its classes in two fixed halves, which a
+    network trained on them nearly separates by construction), on every layer's features projected to
+    the first layer's width
     (`equal_width`). Arrays: the first layer's `filters`, and per
     layer `top_patches_layer<i>` (`top_patches` over `n_patches` test images)
     with `top_channels_layer<i>` and `receptive_field_layer<i>` (size, margin).
@@ -198,11 +214,18 @@ def _hierarchy(model, objective, data, x_train, y_train, n_probe: int = 2000, n_
                                       - measured.metrics["probe_accuracy_layer1"])
     classes = int(max(y_train.max(), y_test.max())) + 1
     width = summaries[0]["mean"].shape[1]
+    unseen = _unseen_classes(data, n_probe)
+    if unseen is not None:  # classes the network never saw: their own labels, through the same layers
+        (ux, uy), (tx, ty) = unseen
+        summaries, n, y_train, y_test = (layer_summaries(model, convs, np.concatenate([ux, tx])), len(ux),
+                                         uy, ty)
+        labels = lambda y: y  # noqa: E731
+    else:  # a labelling the network was not trained on: a grouping of the classes it was
+        labels = lambda y: held_out_labels(y, classes)  # noqa: E731
     for i, summary in enumerate(summaries, start=1):
         features = equal_width(summary["mean"], width, i)
         measured.metrics[f"held_out_layer{i}"] = probe_accuracy(
-            features[:n], held_out_labels(y_train, classes), features[n:n + n_probe],
-            held_out_labels(y_test[:n_probe], classes))
+            features[:n], labels(y_train), features[n:n + n_probe], labels(y_test[:n_probe]))
     measured.metrics["held_out_gain"] = (measured.metrics[f"held_out_layer{len(convs)}"]
                                          - measured.metrics["held_out_layer1"])
     return measured
