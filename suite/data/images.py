@@ -12,7 +12,7 @@ from typing import Callable
 
 import numpy as np
 
-from suite.data.core import DATASETS, Dataset, DatasetSpec, fixed_rng, register_dataset
+from suite.data.core import DATASETS, Dataset, DatasetSpec, fixed_rng, register_dataset, source_data
 from suite.data.tfds import tfds_loader
 from suite.data.transforms import require_kind, register_transform
 
@@ -44,7 +44,7 @@ def _class_half(source: str, low: bool):
             keep = xy[1] < 5 if low else xy[1] >= 5
             return xy[0][keep], xy[1][keep] - (0 if low else 5)
 
-        train, test = DATASETS[source].load(data_dir)
+        train, test = source_data(source, data_dir)  # the source's cached load, not a second one
         return half(train), None if test is None else half(test)
 
     return load
