@@ -80,7 +80,9 @@ effect: a margin smaller than one example of the test set (accuracies move
 in steps of 1 / test examples), a "not_better" claim on an accuracy whose b
 leaves less than the margin to a perfect score over the claim's sizes and
 seeds (at the ceiling: a cannot beat b by the margin whatever a does, so the
-claim cannot fail), an interval wider than a "negligible"
+claim cannot fail; likewise a "negligible" claim whose a and b both do), a "better" claim whose a and b both leave less than 1 -
+`suite.adequacy.SATURATED` to a perfect score (both saturated: whichever
+leads by a hair, the two learned the task), an interval wider than a "negligible"
 claim's whole band (no outcome could be supported at these seeds), or two
 conditions whose difference is the same for every seed (zero variance:
 fixed by construction or both saturated, not measured; one condition at the
@@ -103,7 +105,7 @@ from typing import Mapping
 
 import numpy as np
 
-from suite.adequacy import checked_note, gate_checks, longer_training, qualifiers
+from suite.adequacy import SATURATED, checked_note, gate_checks, longer_training, qualifiers
 from suite.aggregation import AGGREGATION, CONTROL_FAILED, decide_control
 from suite.conditions import select_sizes
 from suite.differences import room_to_perfect, spread_difference, weakest_difference
@@ -389,7 +391,9 @@ def evaluate_claim(claim: Claim, runs, gates=(), checks=None, planned: int | Non
         room = room_to_perfect(claim, sub, sizes, per_seed.index[: decision.n_seeds])
         reason = undecidable(claim, values, low, high, test_split_size(everything, dataset), decision.pending,
                              room)
-        if reason and (verdict != "contradicted" or reason.startswith("the same")):
+        # a contradiction stands against the interval rules (the data did decide it), not against a constant
+        # difference or two saturated models (either sign is then an artifact)
+        if reason and (verdict != "contradicted" or reason.startswith(("the same", "at the ceiling"))):
             verdict, note = "undecidable", reason
         else:
             note = ""
@@ -469,6 +473,9 @@ def undecidable(claim: Claim, per_seed, low: float, high: float, examples: int |
     if room is not None and room < claim.margin and claim.test == "negligible" and not claim.control:
         return (f"at the ceiling: a and b each leave at most {room:.3f} to a perfect score, less than the margin "
                 f"{claim.margin:g}, so neither can lead the other by the margin whatever they learn")
+    if room is not None and room < 1 - SATURATED and claim.test == "better" and not claim.control:
+        return (f"at the ceiling: a and b each leave at most {room:.3f} to a perfect score (both above "
+                f"{SATURATED:g}), so a difference between them is not one in what they learned")
     if room is not None and room < claim.margin and claim.test == "not_better":
         return (f"at the ceiling: b leaves {room:.3f} to a perfect score, less than the margin {claim.margin:g}, "
                 "so a cannot beat it by the margin whatever a does")

@@ -109,11 +109,14 @@ def room_to_perfect(claim, frame, sizes, seeds) -> float | None:
     better than b by more than the margin", what b leaves (below the margin, a cannot beat b by it); for
     "a and b within the margin of each other", the larger of what a and b leave (both below the margin:
     neither can lead the other by it, so the band holds by the ceiling, as gating's two cells at skill
-    0.998 on the adding problem). None where that does not apply: another test, no margin or no b, a
-    paired change, or a metric not bounded by 1 (accuracy, skill)."""
-    if (claim.test not in ("not_better", "negligible") or claim.margin <= 0 or not claim.b or claim.change
-            or claim.statistic != "mean" or claim.metric.split("/")[-1] not in BOUNDED
-            or not claim.prefers_higher):
+    0.998 on the adding problem); for "a is better than b", the larger of what a and b leave too (both
+    saturated: a difference between them, whichever its sign, is not one in what they learned, as the
+    LSTM's two initialisations at skill 0.998 and 0.999 on the adding problem). None where that does not
+    apply: a band or bound with no margin, no b, a paired change, or a metric not bounded by 1 (accuracy,
+    skill)."""
+    if (claim.test not in ("better", "not_better", "negligible") or (claim.margin <= 0 and claim.test != "better")
+            or not claim.b or claim.change or claim.statistic != "mean"
+            or claim.metric.split("/")[-1] not in BOUNDED or not claim.prefers_higher):
         return None
     rooms = []
     for condition in ((claim.b,) if claim.test == "not_better" else (claim.a, claim.b)):

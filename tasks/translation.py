@@ -44,7 +44,10 @@ register_study(
         "placements, the MLP should recover, at the price of more data. Claims are judged on the mean "
         "accuracy over every shift of the test set (test_shifts): at a shift that is a multiple of the "
         "CNN's total stride (4 pixels) its pooled features line up with the training ones, a best case "
-        "that the accuracy-against-shift figure shows on its own.",
+        "that the accuracy-against-shift figure shows on its own. The MLP and the flatten head are at "
+        "chance under the shifts by construction, not by a poor recipe: their weights on positions never "
+        "lit in training get no gradient. So the first two claims can fail only on the CNN's side (they "
+        "ask whether the CNN keeps its accuracy), and their verdicts name the comparator at chance.",
         claims=(
             Claim(
                 text="Over the shifts it never saw (mean over the shift set), the CNN with global pooling is "

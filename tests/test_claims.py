@@ -321,6 +321,28 @@ def test_a_verdict_on_runs_still_improving_at_the_budget_or_at_the_baseline_is_q
     assert evaluate_claim(CLAIM, pd.concat([runs, fitted, base]))[0].qualifier == ""
 
 
+def test_a_comparator_at_chance_on_the_shifted_test_set_is_named_in_the_verdict():
+    """The strided CNN learned its own test set (skill 0.96) and is at chance under the shift the claim
+    reads: the verdict says the claim tests only the other side; not where the comparator keeps some
+    accuracy, nor on the matched test set (the trivial-baseline rule's case)."""
+    claim = Claim(text="", a={"arch": "a"}, b={"arch": "b"}, metric="test_shift2/accuracy")
+    f = frame({"a": lambda n, s: 0.5 + 0.01 * s, "b": lambda n, s: 0.1 + 0.005 * (s % 2)})
+    f["metric"], f["matched"] = "test_shift2/accuracy", 1
+    f["run_key"] = f["arch"] + f["n_train"].astype(str) + f["seed"].astype(str)
+    extra = pd.concat([f.assign(metric="test/baseline_accuracy", value=0.1),
+                       f.assign(metric="test/skill", value=0.96)])
+    r = evaluate_claim(claim, pd.concat([f, extra]))[0]
+    assert r.verdict == "supported"
+    assert r.qualifier.startswith("at chance on test_shift2/accuracy: arch=b (6 of 6 runs within 0.02 skill")
+    assert "arch=a" not in r.qualifier
+    kept = f.assign(value=np.where(f["arch"] == "b", 0.3, f["value"]))
+    assert evaluate_claim(claim, pd.concat([kept, extra]))[0].qualifier == ""
+    # the change between two test sets reads the longer one too (the Transformer on unseen lengths)
+    lengths = pd.concat([f, f.assign(metric="test/accuracy", value=0.95), extra])
+    loses = Claim(text="", a={"arch": "a"}, b={"arch": "b"}, change={"metric": ("test/accuracy", "test_shift2/accuracy")})
+    assert "at chance on test_shift2/accuracy: arch=b" in evaluate_claim(loses, lengths)[0].qualifier
+
+
 def test_longer_training_keeps_the_qualifier_only_where_it_moves_the_difference():
     """A condition still improving when its budget ended is trained again at a longer budget on a few
     seeds (kind "check"); the qualifier stays only where, with those runs in its place, the claim's
@@ -422,9 +444,30 @@ def test_no_more_than_a_margin_better_than_a_model_at_the_ceiling_cannot_fail():
                           "b": lambda n, s: (0.90 if n == 100 else 0.99) + 0.001 * (s % 2)})
     assert evaluate_claim(dataclasses.replace(claim, sizes="smallest:1"), low_then_top)[0].verdict == "supported"
     assert evaluate_claim(dataclasses.replace(claim, sizes="largest:1"), low_then_top)[0].verdict == "undecidable"
-    # other tests and metrics that are not accuracies: no such rule
-    better = dataclasses.replace(claim, test="better", margin=0.0)
-    assert "ceiling" not in evaluate_claim(better, top)[0].note
+    # a bound's rule reads b alone: whatever a does, b at the ceiling leaves it no room to fail
+    assert "at the ceiling" in evaluate_claim(claim, top.assign(value=np.where(top["arch"] == "a", 0.5, top["value"])))[0].note
+
+
+def test_a_better_claim_between_two_saturated_models_is_undecidable_whichever_leads():
+    """Both above 0.99 (skill or accuracy): a lead of 0.001 either way is not a difference in what they
+    learned (the LSTM's two initialisations at skill 0.998 and 0.999 on adding at T = 50), so neither
+    supported nor contradicted; with one model below 0.99 the same claim is decided, on either side."""
+    better = Claim(text="", a={"arch": "a"}, b={"arch": "b"}, test="better", metric="test/skill")
+    top = frame({"a": lambda n, s: 0.999 - 0.0001 * s, "b": lambda n, s: 0.998 - 0.0002 * (s % 2)})
+    top["metric"] = "test/skill"
+    r = evaluate_claim(better, top)[0]
+    assert r.verdict == "undecidable" and "at the ceiling: a and b each leave at most 0.002" in r.note
+    swapped = top.assign(arch=top["arch"].map({"a": "b", "b": "a"}))
+    assert evaluate_claim(better, swapped)[0].verdict == "undecidable"  # a contradiction there too
+    for low in ("a", "b"):  # one model with room: the claim can fail, and is decided
+        room = top.assign(value=np.where(top["arch"] == low, top["value"] - 0.05, top["value"]))
+        assert evaluate_claim(better, room)[0].verdict == ("contradicted" if low == "a" else "supported")
+    # a loss is not bounded by 1; a control checks machinery; a claim against a constant reads one level
+    assert "ceiling" not in evaluate_claim(dataclasses.replace(better, metric="test/loss"),
+                                           top.assign(metric="test/loss"))[0].note
+    assert evaluate_claim(dataclasses.replace(better, control=True), top)[0].verdict != "undecidable"
+    alone = dataclasses.replace(better, b={}, reference=0.5)
+    assert evaluate_claim(alone, top)[0].verdict == "supported"
 
 
 def test_two_models_both_within_the_margin_of_perfect_cannot_fail_a_band():
