@@ -4,6 +4,7 @@
     python docs/findings.py reports/results.sqlite --counts  # per study (README's findings table)
     python docs/findings.py reports/results.sqlite --lesson  # the lesson's statements (docs/lesson.md)
     python docs/findings.py reports/results.sqlite --decisive  # where the data cannot decide, and why
+    python docs/findings.py reports/results.sqlite --write     # all of them, into the docs and README
 
 One row per claim, in the lesson's order: the study, the claim, its verdict,
 its Holm-adjusted verdict and, per dataset, the verdict, the mean difference
@@ -122,6 +123,49 @@ def main(path: str, counts: bool = False, lesson: bool = False) -> None:
             print(f"| {name} | {text} | {verdict} | {holm} | {rows} |")
 
 
+def printed(fn, *args, **kwargs) -> list[str]:
+    """The lines `fn` prints."""
+    import contextlib
+    import io
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        fn(*args, **kwargs)
+    return out.getvalue().strip("\n").splitlines()
+
+
+def splice(lines: list[str], after: str, table: list[str]) -> list[str]:
+    """`lines` with the first Markdown table after the line starting with `after` replaced by `table`."""
+    start = next(i for i, line in enumerate(lines) if line.startswith(after))
+    first = next(i for i in range(start + 1, len(lines)) if lines[i].startswith("|"))
+    end = next((i for i in range(first, len(lines)) if not lines[i].startswith("|")), len(lines))
+    return lines[:first] + table + lines[end:]
+
+
+def write(path: str, root: Path = Path(__file__).resolve().parents[1]) -> None:
+    """Rewrites, from the database at `path`, the tables the docs quote from a default run: every verdict
+    and where the data cannot decide (docs/studies.md), the lesson's statements (docs/lesson.md, from its
+    first section on) and the verdicts counted per study (README.md, keeping each study's question). The
+    prose around them (which run, its date and time) is the writer's to update."""
+    studies, lesson, readme = root / "docs/studies.md", root / "docs/lesson.md", root / "README.md"
+    lines = studies.read_text().splitlines()
+    lines = splice(lines, "## Every verdict of the default run", printed(main, path))
+    lines = splice(lines, "### Where the data cannot decide", printed(decisive, path))
+    studies.write_text("\n".join(lines) + "\n")
+    lines = lesson.read_text().splitlines()
+    first = next(i for i, line in enumerate(lines) if line.startswith("## "))
+    lesson.write_text("\n".join(lines[:first] + printed(main, path, lesson=True)) + "\n")
+    lines = readme.read_text().splitlines()
+    header = "| study | question | supported / contradicted / inconclusive / undecidable (qualified; controls) |"
+    start = lines.index(header)
+    questions = {line.split(" | ")[0].strip("| "): line.split(" | ")[1] for line in lines[start + 2:]
+                 if line.startswith("| `")}
+    rows = [f"| {name} | {questions.get(name, '')} | {counted}" for name, counted in
+            (line[2:].split(" | ", 1) for line in printed(main, path, counts=True)[2:])]
+    end = next((i for i in range(start, len(lines)) if not lines[i].startswith("|")), len(lines))
+    readme.write_text("\n".join(lines[:start] + [header, "| --- | --- | --- |", *rows] + lines[end:]) + "\n")
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(prog="python docs/findings.py", description=__doc__.splitlines()[0])
     parser.add_argument("results", metavar="RESULTS.sqlite", help="a results database (run_suite.py's output)")
@@ -130,10 +174,15 @@ if __name__ == "__main__":
     parser.add_argument("--decisive", action="store_true",
                         help="where the data cannot decide: margins below one test example, ceilings, undecidable "
                         "verdicts with their reasons")
+    parser.add_argument("--write", action="store_true",
+                        help="rewrite the tables of docs/studies.md, docs/lesson.md and README.md from the database")
     args = parser.parse_args()
     from suite import UsageError
 
     try:
-        decisive(args.results) if args.decisive else main(args.results, counts=args.counts, lesson=args.lesson)
+        if args.write:
+            write(args.results)
+        else:
+            decisive(args.results) if args.decisive else main(args.results, counts=args.counts, lesson=args.lesson)
     except UsageError as e:
         parser.exit(2, f"{parser.prog}: error: {e}\n")

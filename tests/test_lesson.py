@@ -78,3 +78,38 @@ def test_findings_prints_the_lesson_tables_and_where_the_data_cannot_decide(smok
     rows = [line for line in decisive.stdout.splitlines() if line.startswith("| ")][2:]
     # the smoke profile trains on CPUs: the bottleneck's GPU claims are undecidable there, with the reason
     assert any(row.startswith("| bottleneck |") and "GPU" in row for row in rows), decisive.stdout[-2000:]
+
+
+def test_findings_writes_its_tables_into_the_docs_keeping_the_prose(smoke_run, tmp_path):
+    """--write replaces the tables the docs quote from a run (every verdict, where the data cannot decide,
+    the lesson's statements, the README's counts) and leaves every other line, the README's questions
+    included, as it was."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("findings", ROOT / "docs" / "findings.py")
+    findings = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(findings)
+    for name in ("docs/studies.md", "docs/lesson.md", "README.md"):
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        (tmp_path / name).write_text((ROOT / name).read_text())
+    findings.write(str(smoke_run.db), tmp_path)
+    verdicts = findings.printed(findings.main, str(smoke_run.db))
+    studies = (tmp_path / "docs/studies.md").read_text()
+    assert "\n".join(verdicts) in studies and "\n".join(findings.printed(findings.decisive, str(smoke_run.db))) in studies
+    prose = [line for line in (ROOT / "docs/studies.md").read_text().splitlines() if not line.startswith("|")]
+    assert [line for line in studies.splitlines() if not line.startswith("|")] == prose
+    lesson = (tmp_path / "docs/lesson.md").read_text()
+    assert lesson.endswith("\n".join(findings.printed(findings.main, str(smoke_run.db), lesson=True)) + "\n")
+    def counts_table(lines):
+        start = next(i for i, line in enumerate(lines) if line.startswith("| study | question |"))
+        end = next(i for i in range(start, len(lines)) if not lines[i].startswith("|"))
+        return start, end
+
+    old, new = ((root / "README.md").read_text().splitlines() for root in (ROOT, tmp_path))
+    (a, b), (c, d) = counts_table(old), counts_table(new)
+    assert old[:a] == new[:c] and old[b:] == new[d:]
+    counted = findings.printed(findings.main, str(smoke_run.db), counts=True)[2:]
+    rows = new[c + 2:d]
+    assert len(rows) == len(counted) and all(row.endswith(n.split(" | ", 1)[1]) for row, n in zip(rows, counted))
+    questions = {line.split(" | ")[0]: line.split(" | ")[1] for line in old[a + 2:b]}
+    assert all(questions[row.split(" | ")[0]] == row.split(" | ")[1] for row in rows)
