@@ -296,9 +296,8 @@ def qualifiers(claim, runs, sizes, moved: dict | None = None) -> str:
     baseline": `at_baseline`); half or more of whose runs, having learned their own test set, are at
     chance on the shifted or longer test set the claim reads ("at chance on ...": `at_chance`); or
     whose classifiers do not fit their own matched training data ("underfit": training skill below
-    FITS). The last three only where the claim compares two
-    conditions (a claim on one model's level against a constant, such as "the RNN fails beyond 20
-    steps", is about that level itself). "" when none applies."""
+    FITS). The last three only where the claim compares two conditions (a claim on one model's level
+    against a constant, such as "the RNN fails beyond 20 steps", is about that level itself). "" when none applies."""
     notes = []
     if "matched" not in runs.columns:
         return ""

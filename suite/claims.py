@@ -80,10 +80,11 @@ effect: a margin smaller than one example of the test set (accuracies move
 in steps of 1 / test examples), a "not_better" claim on an accuracy whose b
 leaves less than the margin to a perfect score over the claim's sizes and
 seeds (at the ceiling: a cannot beat b by the margin whatever a does, so the
-claim cannot fail; likewise a "negligible" claim whose a and b both do), a "better" claim whose a and b both leave less than 1 -
+claim cannot fail; likewise a "negligible" claim whose a and b both do), a
+"better" claim whose a and b both leave less than 1 -
 `suite.adequacy.SATURATED` to a perfect score (both saturated: whichever
-leads by a hair, the two learned the task), an interval wider than a "negligible"
-claim's whole band (no outcome could be supported at these seeds), or two
+leads by a hair, the two learned the task), an interval wider than a
+"negligible" claim's whole band (no outcome could be supported at these seeds), or two
 conditions whose difference is the same for every seed (zero variance:
 fixed by construction or both saturated, not measured; one condition at the
 same value on every seed against a constant is a measurement). A *control* (`control=True`)
