@@ -1,10 +1,15 @@
 """A claim's verdict over its datasets, and the run's verdicts after Holm's adjustment.
 
 `suite.claims` gives one verdict per dataset; here they become the claim's:
-contradicted where contradicted on any dataset whose models pass their
-competence gates (`suite.adequacy.Gate`), supported only where every such
-dataset supports it (a dataset below its gates counts for nothing either
-way). A control passes only where it passes on every dataset. Across the
+contradicted where contradicted on any dataset that can decide it,
+supported only where every such dataset supports it. A dataset cannot
+decide a claim where a compared model is below its competence gate
+(`suite.adequacy.Gate`) or where its verdict there is undecidable for what
+the data allow (both models at the ceiling, a margin below one test
+example, a constant difference): such a dataset counts for nothing either
+way, as a measurement that could not have gone the other way is no
+evidence. The per-dataset rows stay on the page, so a claim supported on
+one dataset of two shows which one. A control passes only where it passes on every dataset. Across the
 run, every evidential verdict's p-value (controls aside) is adjusted by
 Holm's method, and the adjusted verdicts are shown beside the unadjusted.
 """
@@ -16,8 +21,8 @@ import dataclasses
 from suite.statistics import ONE_SIDED, holm
 
 CONTROL_FAILED = "control failed"
-AGGREGATION = ("contradicted if contradicted on any dataset whose models pass their gates, supported only if "
-               "every such dataset supports it")
+AGGREGATION = ("contradicted if contradicted on any dataset that can decide it (its models pass their gates and "
+               "its verdict there is not undecidable), supported only if every such dataset supports it")
 
 
 def decide_control(result):
@@ -40,10 +45,12 @@ def decide_control(result):
 
 def overall_verdict(verdicts: list[str], competent: list[bool] | None = None, control: bool = False) -> str:
     """A claim's verdict over its datasets' verdicts (`competent`: per dataset, whether its models pass
-    their competence gates; all by default): contradicted where contradicted on any competent dataset;
-    supported where every competent dataset supports it; undecidable where no competent dataset could
-    decide it (all undecidable, or no competent dataset); else inconclusive. A dataset below its gates
-    counts for nothing either way. A control fails where it fails on any dataset, and is inconclusive
+    their competence gates; all by default): contradicted where contradicted on any dataset that can
+    decide it; supported where every such dataset supports it; undecidable where none can (all
+    undecidable, or none competent); else inconclusive. A dataset below its gates, or undecidable there
+    for what its data allow, counts for nothing either way: treating the two alike keeps a claim
+    supported on copy and at the ceiling on adding from reading as weaker evidence than one whose
+    adding runs fell below a gate. A control fails where it fails on any dataset, and is inconclusive
     where a dataset has no decision yet (`decide_control`). None: inconclusive."""
     if not verdicts:
         return "inconclusive"
@@ -52,10 +59,10 @@ def overall_verdict(verdicts: list[str], competent: list[bool] | None = None, co
             return "supported"
         return "inconclusive" if all(v in ("supported", "inconclusive") for v in verdicts) else CONTROL_FAILED
     competent = [True] * len(verdicts) if competent is None else competent
-    decided = [v for v, ok in zip(verdicts, competent) if ok]
+    decided = [v for v, ok in zip(verdicts, competent) if ok and v != "undecidable"]
     if "contradicted" in decided:
         return "contradicted"
-    if not decided or all(v == "undecidable" for v in decided):
+    if not decided:
         return "undecidable"
     return "supported" if all(v == "supported" for v in decided) else "inconclusive"
 

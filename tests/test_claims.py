@@ -97,11 +97,15 @@ def test_the_spread_permutation_test_is_exact_and_holds_its_level():
     assert np.mean(rejections) <= 0.05
 
 
-def test_overall_verdict_contradicted_on_any_competent_dataset_supported_only_on_all():
+def test_overall_verdict_contradicted_on_any_deciding_dataset_supported_only_on_all():
     assert overall_verdict(["supported", "supported"]) == "supported"
     assert overall_verdict(["supported", "contradicted"]) == "contradicted"
     assert overall_verdict(["supported", "inconclusive"]) == "inconclusive"
-    assert overall_verdict(["supported", "undecidable"]) == "inconclusive"  # a competent dataset did not support it
+    # a dataset whose data cannot decide the claim (both models at the ceiling) counts for nothing, as one below
+    # its gates does: the other datasets decide
+    assert overall_verdict(["supported", "undecidable"]) == "supported"
+    assert overall_verdict(["contradicted", "undecidable"]) == "contradicted"
+    assert overall_verdict(["supported", "inconclusive", "undecidable"]) == "inconclusive"
     assert overall_verdict(["undecidable", "undecidable"]) == "undecidable"
     assert overall_verdict([]) == "inconclusive"
     # a dataset below its competence gates counts for nothing, either way
@@ -587,7 +591,7 @@ def test_a_contradiction_on_one_competent_dataset_contradicts_the_claim():
     assert "a not competent (0.2 < 0.5)" in results[1].note and not results[1].competent
     assert results[1].estimate == pytest.approx(-0.105)  # the numbers (its first look's, 3 seeds) are still shown
     assert claim_verdict(results) == "supported"  # every competent dataset supports it
-    assert "contradicted if contradicted on any dataset whose models pass their gates" in CLAIM.rule()
+    assert "contradicted if contradicted on any dataset that can decide it (its models pass their gates" in CLAIM.rule()
 
 
 def test_a_model_below_its_gate_makes_the_verdict_undecidable_with_the_value_in_the_note():
