@@ -613,6 +613,29 @@ def test_a_model_below_its_gate_makes_the_verdict_undecidable_with_the_value_in_
     assert Gate.from_json(relative.to_json()) == relative
 
 
+def test_a_relative_gate_near_the_trivial_predictor_asks_for_its_margin_over_the_commonest_label():
+    """`fair` at 50 rows: logistic regression 0.708 against a commonest label of 0.677, so "within 3 points of
+    logistic regression" (0.678) would pass a model answering the commonest label; the gate then asks for 3
+    points over that label (0.707). Where logistic regression leads the label by more, nothing changes."""
+    relative = Gate(model={"arch": "b"}, metric="test/accuracy", level=-0.03, relative_to={"arch": "logreg"},
+                    source="within 3 points of logistic regression")
+
+    def tables(commonest):
+        frame = _gated_frame({}, datasets=("one",))  # a 0.8-0.815, b 0.7, logreg 0.8
+        frame["value"] = np.where(frame["metric"] == "test/accuracy",
+                                  frame["value"] - np.where(frame["arch"] == "logreg", 0.09, 0.0), frame["value"])
+        labels = frame[frame["metric"] == "test/accuracy"].assign(metric="test/baseline_accuracy", value=commonest)
+        return pd.concat([frame, labels])
+
+    (near,) = evaluate_claim(CLAIM, tables(commonest=0.69), (relative,))  # logreg 0.71: 0.02 above the label
+    assert near.verdict == "undecidable"
+    assert "b not competent (0.7 < 0.72 = the commonest label 0.69 + 0.03, above logreg 0.71 - 0.03)" in near.note
+    (far,) = evaluate_claim(CLAIM, tables(commonest=0.5), (relative,))  # logreg 0.21 above the label
+    assert far.verdict == "supported" and far.gates[0].threshold == pytest.approx(0.68)
+    assert far.gates[0].trivial is None
+    assert "commonest label" in relative.rule()
+
+
 def test_a_gate_concerns_the_model_on_every_variant_and_is_measured_on_its_matched_data():
     """A CNN unable to learn natural images says nothing on permuted ones: the gate on "arch=a" concerns a
     claim about a's permuted runs, and is measured on its natural (matched) runs."""
