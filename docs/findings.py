@@ -118,7 +118,8 @@ def main(path: str, counts: bool = False, lesson: bool = False) -> None:
             rows = "; ".join(f"{r['dataset']}: {r['verdict']}, {r['estimate']} {r['interval'] or ''} {why(r)} "
                              f"({r['n_seeds']})".replace("  ", " ") for r in v["rows"])
             text = ("control: " if v["control"] else "") + v["text"].replace("|", "/")
-            verdict = f"**{v['verdict']}**" + (f" ({v['qualifier']})" if v["qualifier"] else "")
+            verdict = (f"**{v['verdict']}**" + (f" {v['coverage']}" if v["coverage"] else "")
+                       + (f" ({v['qualifier']})" if v["qualifier"] else ""))
             holm = "" if v["control"] else v["holm"]
             print(f"| {name} | {text} | {verdict} | {holm} | {rows} |")
 

@@ -6,10 +6,11 @@ supported only where every such dataset supports it. A dataset cannot
 decide a claim where a compared model is below its competence gate
 (`suite.adequacy.Gate`) or where its verdict there is undecidable for what
 the data allow (both models at the ceiling, a margin below one test
-example, a constant difference): such a dataset counts for nothing either
-way, as a measurement that could not have gone the other way is no
-evidence. The per-dataset rows stay on the page, so a claim supported on
-one dataset of two shows which one. A control passes only where it passes on every dataset. Across the
+example, a constant difference: `suite.claims.DATA_LIMITS`): such a
+dataset counts for nothing either way, as a measurement that could not
+have gone the other way is no evidence. The verdict then says which
+datasets decided it (`coverage`), and the per-dataset rows stay on the
+page. A control passes only where it passes on every dataset. Across the
 run, every evidential verdict's p-value (controls aside) is adjusted by
 Holm's method, and the adjusted verdicts are shown beside the unadjusted.
 """
@@ -22,7 +23,7 @@ from suite.statistics import ONE_SIDED, holm
 
 CONTROL_FAILED = "control failed"
 AGGREGATION = ("contradicted if contradicted on any dataset that can decide it (its models pass their gates and "
-               "its verdict there is not undecidable), supported only if every such dataset supports it")
+               "its data leave room for either outcome), supported only if every such dataset supports it")
 
 
 def decide_control(result):
@@ -43,14 +44,15 @@ def decide_control(result):
     return dataclasses.replace(result, verdict=CONTROL_FAILED, note="; ".join(filter(None, (why, result.note))))
 
 
-def overall_verdict(verdicts: list[str], competent: list[bool] | None = None, control: bool = False) -> str:
-    """A claim's verdict over its datasets' verdicts (`competent`: per dataset, whether its models pass
-    their competence gates; all by default): contradicted where contradicted on any dataset that can
-    decide it; supported where every such dataset supports it; undecidable where none can (all
-    undecidable, or none competent); else inconclusive. A dataset below its gates, or undecidable there
-    for what its data allow, counts for nothing either way: treating the two alike keeps a claim
-    supported on copy and at the ceiling on adding from reading as weaker evidence than one whose
-    adding runs fell below a gate. A control fails where it fails on any dataset, and is inconclusive
+def overall_verdict(verdicts: list[str], counts: list[bool] | None = None, control: bool = False) -> str:
+    """A claim's verdict over its datasets' verdicts (`counts`: per dataset, whether it can decide the
+    claim, `suite.claims.ClaimResult.counts`; all by default): contradicted where contradicted on any
+    dataset that counts; supported where every such dataset supports it; undecidable where none counts
+    or every one that does is undecidable; else inconclusive. A dataset below its gates, or undecidable
+    there for what its data allow (a ceiling, the test set's resolution), counts for nothing either way:
+    treating the two alike keeps a claim supported on copy and at the ceiling on adding from reading as
+    weaker evidence than one whose adding runs fell below a gate. A dataset undecidable because its
+    interval is too wide for a band counts, and does not support (more seeds may narrow it). A control fails where it fails on any dataset, and is inconclusive
     where a dataset has no decision yet (`decide_control`). None: inconclusive."""
     if not verdicts:
         return "inconclusive"
@@ -58,11 +60,11 @@ def overall_verdict(verdicts: list[str], competent: list[bool] | None = None, co
         if all(v == "supported" for v in verdicts):
             return "supported"
         return "inconclusive" if all(v in ("supported", "inconclusive") for v in verdicts) else CONTROL_FAILED
-    competent = [True] * len(verdicts) if competent is None else competent
-    decided = [v for v, ok in zip(verdicts, competent) if ok and v != "undecidable"]
+    counts = [True] * len(verdicts) if counts is None else counts
+    decided = [v for v, ok in zip(verdicts, counts) if ok]
     if "contradicted" in decided:
         return "contradicted"
-    if not decided:
+    if not decided or all(v == "undecidable" for v in decided):
         return "undecidable"
     return "supported" if all(v == "supported" for v in decided) else "inconclusive"
 
@@ -71,8 +73,18 @@ def claim_verdict(results: list, verdicts: list[str] | None = None) -> str:
     """`overall_verdict` of one claim's per-dataset results (`suite.claims.ClaimResult`; `verdicts`: others
     of theirs in their place, e.g. the Holm-adjusted ones)."""
     verdicts = [r.verdict for r in results] if verdicts is None else verdicts
-    return overall_verdict(verdicts, [r.competent for r in results],
+    return overall_verdict(verdicts, [r.counts for r in results],
                            control=bool(results) and results[0].claim.control)
+
+
+def coverage(results: list) -> str:
+    """Which datasets decided a claim's verdict over several, where some could not ("" where every one
+    counts, or there is one): "on copy_T50 only (adding_T50 cannot decide it)"."""
+    counted = [r.dataset for r in results if r.counts]
+    if len(results) < 2 or len(counted) == len(results) or not counted:
+        return ""
+    left = [r.dataset for r in results if not r.counts]
+    return f"on {', '.join(counted)} only ({', '.join(left)} cannot decide it)"
 
 
 def holm_verdicts(results: list, level: float = ONE_SIDED) -> list[tuple[str, float | None]]:

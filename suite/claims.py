@@ -106,7 +106,7 @@ from typing import Mapping
 
 import numpy as np
 
-from suite.adequacy import SATURATED, checked_note, gate_checks, longer_training, qualifiers
+from suite.adequacy import SATURATED, checked_note, gate_checks, learned_nothing, longer_training, qualifiers
 from suite.aggregation import AGGREGATION, CONTROL_FAILED, decide_control
 from suite.conditions import select_sizes
 from suite.differences import room_to_perfect, spread_difference, weakest_difference
@@ -302,11 +302,21 @@ class ClaimResult:
     level: float | None = None  # the one-sided nominal level of the look the verdict rests on
     # no look decided and the last is not reached yet: more seeds may decide it (the rounds draw them)
     pending: bool = False
+    # undecidable here whatever more seeds would show: both models at the ceiling, a margin below one test
+    # example, a difference fixed by construction, a device the claim is not about (`DATA_LIMITS`)
+    data_limited: bool = False
 
     @property
     def competent(self) -> bool:
         """Whether every model the verdict compares passes its competence gate."""
         return all(check.passed for check in self.gates)
+
+    @property
+    def counts(self) -> bool:
+        """Whether this dataset can decide the claim over its datasets (`suite.aggregation`): its models
+        pass their gates and its data are not what leaves it undecidable. An interval too wide for its
+        band is no such limit (more seeds narrow it): that dataset counts, and does not support."""
+        return self.competent and not self.data_limited
 
 
 def evaluate_claim(claim: Claim, runs, gates=(), checks=None, planned: int | None = None) -> list[ClaimResult]:
@@ -394,8 +404,9 @@ def evaluate_claim(claim: Claim, runs, gates=(), checks=None, planned: int | Non
                              room)
         # a contradiction stands against the interval rules (the data did decide it), not against a constant
         # difference or two saturated models (either sign is then an artifact)
+        limited = False
         if reason and (verdict != "contradicted" or reason.startswith(("the same", "at the ceiling"))):
-            verdict, note = "undecidable", reason
+            verdict, note, limited = "undecidable", reason, reason.startswith(DATA_LIMITS)
         else:
             note = ""
         if decision.pending:
@@ -407,13 +418,13 @@ def evaluate_claim(claim: Claim, runs, gates=(), checks=None, planned: int | Non
         if not claim.prefers_higher:
             estimate, low, high = -estimate, -high, -low
         results.append(ClaimResult(claim, dataset, verdict, estimate, low, high, len(values), sizes,
-                                   note=note, p_value=decision.p_value, **sequential))
+                                   note=note, p_value=decision.p_value, data_limited=limited, **sequential))
     if claim.device and "device" in everything.columns:
         devices = sorted(everything["device"].dropna().unique())
         if not any(claim.device in d for d in devices):
             note = f"not testable on {', '.join(devices) or 'this device'}: the claim is about a {claim.device}"
-            results = [dataclasses.replace(r, verdict="undecidable", note="; ".join(filter(None, (r.note, note))))
-                       for r in results]
+            results = [dataclasses.replace(r, verdict="undecidable", note="; ".join(filter(None, (r.note, note))),
+                                           data_limited=True) for r in results]
     if "dataset" in everything.columns:
         for i, r in enumerate(results):
             data = everything if claim.statistic == "slope" or across else everything[everything["dataset"] == r.dataset]
@@ -422,13 +433,17 @@ def evaluate_claim(claim: Claim, runs, gates=(), checks=None, planned: int | Non
                 data = data[data["dataset"].isin(claim.datasets)]
             gated = tuple(gate_checks(claim, data, gates))
             failed = [c.text() for c in gated if not c.passed]
-            # never supported or contradicted on a model below its gate
-            verdict, note = ("undecidable", "; ".join([*failed, r.note])) if failed else (r.verdict, r.note)
+            blind = list(dict.fromkeys(c.limit() for c in gated if c.uninformative))
             # sizes across datasets are ranks, not sizes: every size counts
             sizes = () if across else r.sizes
+            blind += list(filter(None, [learned_nothing(claim, data, sizes)]))
+            # never supported or contradicted on a model below its gate, or where a gate cannot tell
+            verdict, note = (("undecidable", "; ".join([*blind, *failed, r.note])) if failed or blind
+                             else (r.verdict, r.note))
             moved = {} if checks is None else longer_training(claim, data, checks, r, across)
             note = "; ".join(filter(None, (note.strip("; "), checked_note(moved))))
             results[i] = dataclasses.replace(r, verdict=verdict, note=note, gates=gated,
+                                             data_limited=r.data_limited or bool(blind),
                                              qualifier=qualifiers(claim, data, sizes, moved))
     return [decide_control(r) for r in results] if claim.control else results
 
@@ -442,6 +457,9 @@ def across_datasets(claim: Claim) -> tuple | None:
 
 
 EXAMPLES = "test/examples"
+# the reasons of `undecidable` that no number of seeds removes: such a dataset counts for nothing in the
+# claim's verdict over its datasets (`ClaimResult.counts`)
+DATA_LIMITS = ("the same difference", "margin", "at the ceiling")
 
 
 def test_split_size(runs, dataset) -> int | None:

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from suite.adequacy import Gate
-from suite.aggregation import CONTROL_FAILED, claim_verdict, holm_verdicts, overall_verdict
+from suite.aggregation import CONTROL_FAILED, claim_verdict, coverage, holm_verdicts, overall_verdict
 from suite.claims import Claim, ClaimResult, evaluate_claim
 from suite.statistics import decide, holm, mean_ci, spread_permutation_test, decision_p_values, tost, verdict_of
 
@@ -101,19 +101,38 @@ def test_overall_verdict_contradicted_on_any_deciding_dataset_supported_only_on_
     assert overall_verdict(["supported", "supported"]) == "supported"
     assert overall_verdict(["supported", "contradicted"]) == "contradicted"
     assert overall_verdict(["supported", "inconclusive"]) == "inconclusive"
-    # a dataset whose data cannot decide the claim (both models at the ceiling) counts for nothing, as one below
-    # its gates does: the other datasets decide
-    assert overall_verdict(["supported", "undecidable"]) == "supported"
-    assert overall_verdict(["contradicted", "undecidable"]) == "contradicted"
-    assert overall_verdict(["supported", "inconclusive", "undecidable"]) == "inconclusive"
+    assert overall_verdict(["supported", "undecidable"]) == "inconclusive"  # a dataset that counts did not support it
     assert overall_verdict(["undecidable", "undecidable"]) == "undecidable"
     assert overall_verdict([]) == "inconclusive"
-    # a dataset below its competence gates counts for nothing, either way
-    assert overall_verdict(["supported", "undecidable"], competent=[True, False]) == "supported"
-    assert overall_verdict(["undecidable", "undecidable"], competent=[False, False]) == "undecidable"
+    # a dataset that cannot decide the claim (below its gates, or at the ceiling) counts for nothing, either way
+    assert overall_verdict(["supported", "undecidable"], counts=[True, False]) == "supported"
+    assert overall_verdict(["contradicted", "undecidable"], counts=[True, False]) == "contradicted"
+    assert overall_verdict(["undecidable", "undecidable"], counts=[False, False]) == "undecidable"
     # a control passes only where it passes everywhere
     assert overall_verdict(["supported", "supported"], control=True) == "supported"
     assert overall_verdict(["supported", CONTROL_FAILED], control=True) == CONTROL_FAILED
+
+
+def test_a_dataset_at_the_ceiling_counts_for_nothing_and_the_verdict_says_which_decided():
+    """Both models above 0.99 on one dataset (no number of seeds can tell them apart there): the other
+    dataset decides, and the verdict names it. An interval too wide for a band is no such limit: that
+    dataset counts, and does not support."""
+    better = Claim(text="", a={"arch": "a"}, b={"arch": "b"}, test="better", metric="test/skill")
+    room = frame({"a": lambda n, s: 0.9 + 0.01 * s, "b": lambda n, s: 0.5}, dataset="copy")
+    top = frame({"a": lambda n, s: 0.999, "b": lambda n, s: 0.995 + 0.001 * s}, dataset="adding")
+    results = evaluate_claim(better, pd.concat([room, top]).assign(metric="test/skill"))
+    assert [(r.dataset, r.verdict, r.counts) for r in results] == [("adding", "undecidable", False),
+                                                                  ("copy", "supported", True)]
+    assert claim_verdict(results) == "supported"
+    assert coverage(results) == "on copy only (adding cannot decide it)"
+    # a band narrower than the interval: undecidable there, but more seeds may decide it, so it counts
+    band = Claim(text="", a={"arch": "a"}, b={"arch": "b"}, test="negligible", margin=0.01)
+    tight = frame({"a": lambda n, s: 0.8 + 0.001 * s, "b": lambda n, s: 0.8}, dataset="one")
+    wide = frame({"a": lambda n, s: 0.7 + 0.1 * (s % 2), "b": lambda n, s: 0.75}, dataset="two", seeds=range(10))
+    results = evaluate_claim(band, pd.concat([tight, wide]))
+    assert [r.verdict for r in results] == ["supported", "undecidable"] and results[1].counts
+    assert "wider than the band" in results[1].note
+    assert claim_verdict(results) == "inconclusive" and coverage(results) == ""
 
 
 def test_unknown_test_is_rejected():
@@ -613,10 +632,11 @@ def test_a_model_below_its_gate_makes_the_verdict_undecidable_with_the_value_in_
     assert Gate.from_json(relative.to_json()) == relative
 
 
-def test_a_relative_gate_near_the_trivial_predictor_asks_for_its_margin_over_the_commonest_label():
-    """`fair` at 50 rows: logistic regression 0.708 against a commonest label of 0.677, so "within 3 points of
-    logistic regression" (0.678) would pass a model answering the commonest label; the gate then asks for 3
-    points over that label (0.707). Where logistic regression leads the label by more, nothing changes."""
+def test_a_relative_gate_within_its_tolerance_of_the_commonest_label_cannot_decide():
+    """`fair`: logistic regression 0.708 against a commonest label of 0.677, so "within 3 points of logistic
+    regression" (0.678) would pass a model answering the commonest label: the gate cannot tell, and the
+    dataset is undecidable for its data (it counts for nothing over several). Where logistic regression
+    leads the label by more, nothing changes."""
     relative = Gate(model={"arch": "b"}, metric="test/accuracy", level=-0.03, relative_to={"arch": "logreg"},
                     source="within 3 points of logistic regression")
 
@@ -627,13 +647,39 @@ def test_a_relative_gate_near_the_trivial_predictor_asks_for_its_margin_over_the
         labels = frame[frame["metric"] == "test/accuracy"].assign(metric="test/baseline_accuracy", value=commonest)
         return pd.concat([frame, labels])
 
-    (near,) = evaluate_claim(CLAIM, tables(commonest=0.69), (relative,))  # logreg 0.71: 0.02 above the label
-    assert near.verdict == "undecidable"
-    assert "b not competent (0.7 < 0.72 = the commonest label 0.69 + 0.03, above logreg 0.71 - 0.03)" in near.note
+    (near,) = evaluate_claim(CLAIM, tables(commonest=0.69), (relative,))  # logreg 0.71, bar 0.68: 0.01 off it
+    assert near.verdict == "undecidable" and near.data_limited and not near.counts
+    assert near.gates[0].passed  # b's 0.7 clears the bar; the bar says nothing
+    assert ("on one the gates' bar 0.68 (logreg 0.71 - 0.03) is within 0.03 of the commonest label's 0.69: it "
+            "cannot tell a competent model") in near.note
     (far,) = evaluate_claim(CLAIM, tables(commonest=0.5), (relative,))  # logreg 0.21 above the label
     assert far.verdict == "supported" and far.gates[0].threshold == pytest.approx(0.68)
-    assert far.gates[0].trivial is None
+    assert not far.gates[0].uninformative and far.counts
     assert "commonest label" in relative.rule()
+
+
+def test_a_lead_between_two_models_that_learned_nothing_is_undecidable():
+    """The MLP trained on random placements ends at its trivial baseline on its own test set, the MLP trained
+    in the corner is at chance on the shifted digits: 0.13 against 0.08 there is a lead between two ways
+    of learning nothing. Where a learned its own test set, the same lead decides the claim."""
+    claim = Claim(text="", a={"arch": "a"}, b={"arch": "b"}, test="better", metric="test_shift/accuracy")
+
+    def runs(skill_a):
+        rows = []
+        for s in range(5):
+            for arch, skill, shifted in (("a", skill_a, 0.13 + 0.002 * s), ("b", 0.9, 0.08)):
+                base = {"dataset": "d", "arch": arch, "variant": "natural", "matched": 1, "n_train": 100,
+                        "seed": s, "run_key": f"{arch}-{s}"}
+                rows += [{**base, "metric": m, "value": v} for m, v in
+                         (("test/skill", skill), ("test_shift/accuracy", shifted), ("test/baseline_accuracy", 0.1))]
+        return pd.DataFrame(rows)
+
+    (nothing,) = evaluate_claim(claim, runs(skill_a=0.0))
+    assert nothing.verdict == "undecidable" and not nothing.counts
+    assert ("neither side learned what the claim reads: arch=a at its trivial baseline (3 of 3 runs with test skill "
+            "<= 0.02), arch=b at chance on test_shift/accuracy (3 of 3 runs)") in nothing.note  # the seeds of its first look
+    (learned,) = evaluate_claim(claim, runs(skill_a=0.5))
+    assert learned.verdict == "supported" and "at chance on test_shift/accuracy: arch=b" in learned.qualifier
 
 
 def test_a_gate_concerns_the_model_on_every_variant_and_is_measured_on_its_matched_data():

@@ -15,7 +15,7 @@ import pandas as pd
 
 from suite import UsageError
 from suite.adequacy import AT_BASELINE, Gate, at_baseline, measure
-from suite.aggregation import claim_verdict, holm_verdicts
+from suite.aggregation import claim_verdict, coverage, holm_verdicts
 from suite.claims import Claim, evaluate_claim
 from suite.report.figures import FIGURES
 from suite.report.frames import kind, study_runs
@@ -105,6 +105,7 @@ def claim_verdicts(claims: list, tidy: pd.DataFrame, gates=(), checks: pd.DataFr
             # no run the claim can use (e.g. its datasets were not run in this profile)
             "verdict": claim_verdict(results) if results else "no data",
             "holm": claim_verdict(results) if results else "no data",  # until add_holm adjusts it
+            "coverage": coverage(results),  # the datasets that decided it, where some could not
             "seeds": "/".join(dict.fromkeys(str(r.n_seeds) for r in results)),  # per dataset, where they differ
             # what may make the verdict measure training rather than the bias (suite.claims.qualifiers)
             "qualifier": "; ".join(dict.fromkeys(f"{r.dataset}: {r.qualifier}" for r in results if r.qualifier)),

@@ -35,7 +35,7 @@ def claim_rows(sections: list[dict]) -> list[dict]:
             first = v["rows"][0] if v["rows"] else {}
             rows.append({
                 "study": section["name"], "text": v["text"], "verdict": v["verdict"], "holm": v["holm"],
-                "qualifier": v["qualifier"],
+                "qualifier": v["qualifier"], "coverage": v["coverage"],
                 "per_dataset": [{"dataset": r["dataset"], "verdict": r["verdict"], "holm": r["holm"]}
                                 for r in v["rows"]],
                 "control": v["control"], "cell": v["cell"], "seeds": v["seeds"], "smoke": section["profile"] == "smoke",
