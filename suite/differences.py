@@ -99,8 +99,16 @@ def differences(claim, frame, a: Mapping, b: Mapping):
 
 
 # metrics bounded above by 1 (a perfect score): where a model sits within a claim's margin of it, nothing can
-# lead it by the margin
+# lead it by the margin. By the metric's last part: accuracies and skills, probes' accuracies
+# ("trained/probe_code_10") and trustworthiness ("trained/trust_code")
 BOUNDED = ("accuracy", "skill")
+BOUNDED_PREFIXES = ("probe_", "trust_")
+
+
+def bounded(metric: str) -> bool:
+    """Whether `metric` is bounded above by 1, a perfect score (`BOUNDED`)."""
+    last = metric.split("/")[-1]
+    return last in BOUNDED or last.startswith(BOUNDED_PREFIXES)
 
 
 def room_to_perfect(claim, frame, sizes, seeds) -> float | None:
@@ -111,21 +119,34 @@ def room_to_perfect(claim, frame, sizes, seeds) -> float | None:
     neither can lead the other by it, so the band holds by the ceiling, as gating's two cells at skill
     0.998 on the adding problem); for "a is better than b", the larger of what a and b leave too (both
     saturated: a difference between them, whichever its sign, is not one in what they learned, as the
-    LSTM's two initialisations at skill 0.998 and 0.999 on the adding problem). None where that does not
-    apply: a band or bound with no margin, no b, a paired change, or a metric not bounded by 1 (accuracy,
-    skill)."""
+    LSTM's two initialisations at skill 0.998 and 0.999 on the adding problem). A change between two
+    metrics of the same runs against 0 (the code's trustworthiness against PCA's) plays its first metric
+    as b and its second as a. None where that does not apply: a band or bound with no margin, no b, any
+    other change, or a metric not bounded by 1 (`bounded`)."""
+    sides = _bounded_sides(claim)
     if (claim.test not in ("better", "not_better", "negligible") or (claim.margin <= 0 and claim.test != "better")
-            or not claim.b or claim.change or claim.statistic != "mean"
-            or claim.metric.split("/")[-1] not in BOUNDED or not claim.prefers_higher):
+            or sides is None or claim.statistic != "mean" or not claim.prefers_higher):
         return None
     rooms = []
-    for condition in ((claim.b,) if claim.test == "not_better" else (claim.a, claim.b)):
+    a, b = sides
+    for condition in ((b,) if claim.test == "not_better" else (a, b)):
         values = condition_values(frame, condition, True).reset_index()
         values = values[values["n_train"].isin(sizes) & values["seed"].isin(seeds)]
         if values.empty:
             return None
         rooms.append(float(1.0 - values.groupby("seed")["value"].mean().mean()))
     return max(rooms)
+
+
+def _bounded_sides(claim) -> tuple[Mapping, Mapping] | None:
+    """(a, b) as conditions on runs whose metric is bounded by 1, for `room_to_perfect`; None otherwise."""
+    if not claim.change:
+        return (claim.a, claim.b) if claim.b and bounded(claim.metric) else None
+    metrics = claim.change.get("metric")
+    if claim.b or claim.reference != 0 or not metrics or not all(bounded(m) for m in metrics):
+        return None
+    base, other = metrics
+    return {**claim.a, "metric": other}, {**claim.a, "metric": base}
 
 
 def spread_difference(claim, frame):

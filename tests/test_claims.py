@@ -471,6 +471,26 @@ def test_no_more_than_a_margin_better_than_a_model_at_the_ceiling_cannot_fail():
     assert "at the ceiling" in evaluate_claim(claim, top.assign(value=np.where(top["arch"] == "a", 0.5, top["value"])))[0].note
 
 
+def test_a_bound_between_two_metrics_of_the_same_runs_at_the_ceiling_cannot_fail():
+    """"The code's trustworthiness is at least PCA's less 0.01" with the code at 0.993: PCA cannot lead it by
+    0.01 whatever it does (undecidable); with the code at 0.90 the same claim is decided."""
+    claim = Claim(text="", a={"arch": "ae"}, b={}, test="not_better", margin=0.01, reference=0.0,
+                  metric="trained/trust_code", change={"metric": ("trained/trust_code", "trained/trust_pca")})
+
+    def runs(code):
+        rows = []
+        for s in range(5):
+            base = {"dataset": "d", "arch": "ae", "variant": "natural", "n_train": 100, "seed": s}
+            rows += [{**base, "metric": "trained/trust_code", "value": code + 0.001 * s},
+                     {**base, "metric": "trained/trust_pca", "value": code - 0.003 + 0.0005 * s}]
+        return pd.DataFrame(rows)
+
+    (top,) = evaluate_claim(claim, runs(0.993))
+    assert top.verdict == "undecidable" and "at the ceiling: b leaves 0.006" in top.note and not top.counts
+    (room,) = evaluate_claim(claim, runs(0.90))
+    assert room.verdict == "supported"
+
+
 def test_a_better_claim_between_two_saturated_models_is_undecidable_whichever_leads():
     """Both above 0.99 (skill or accuracy): a lead of 0.001 either way is not a difference in what they
     learned (the LSTM's two initialisations at skill 0.998 and 0.999 on adding at T = 50), so neither
