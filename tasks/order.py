@@ -44,7 +44,8 @@ ORDER_FREE = ("italy_power", "gunpoint")  # real series whose classes an order-f
 # Competence gates: "destroying the order costs a model accuracy" and "the order bias buys nothing over
 # the MLP" say something only of models that learn the natural sequences; measured on natural order at
 # the largest training set. No source gives a level for these tasks at these sizes: the suite's floor.
-# The MLP's gate is on the order-free data alone: on the motif task an order-free model is at chance by design.
+# The MLP's gate is on the order-free data alone, the only data where a claim compares it with the others (on
+# the motif task it is a control's model: it learns the motif positions from enough examples, 0.96 at 4,900).
 GATES = tuple(Gate(model={"arch": arch}, metric="test/skill", level=FLOOR, source=FLOOR_SOURCE)
               for arch in ORDERED) + (
     Gate(model={"arch": "mlp"}, metric="test/skill", level=FLOOR, source=FLOOR_SOURCE, datasets=ORDER_FREE),)
@@ -68,7 +69,7 @@ register_study(
                 cell=("order", "sequences, order matters"),
             ),
             Claim(
-                text="Where the classes do not need order (ItalyPowerDemand, GunPoint), the order bias buys nothing: no "
+                text="Where the classes do not need order (ItalyPowerDemand; GunPoint in full), the order bias buys nothing: no "
                 "recurrent or convolutional model is more than 1 point more accurate than the MLP.",
                 a={"variant": "natural"}, b={"arch": "mlp", "variant": "natural"}, each={"arch": ORDERED},
                 test="not_better", margin=0.01, sizes="all", datasets=ORDER_FREE,
