@@ -79,12 +79,14 @@ def claim_verdict(results: list, verdicts: list[str] | None = None) -> str:
 
 def coverage(results: list) -> str:
     """Which datasets decided a claim's verdict over several, where some could not ("" where every one
-    counts, or there is one): "on copy_T50 only (adding_T50 cannot decide it)"."""
+    counts, or there is one), with what the others measured, so that a direction left out is in sight:
+    "on adding_T50 only; copy_T50 (a - b = -0.883) cannot decide it"."""
     counted = [r.dataset for r in results if r.counts]
     if len(results) < 2 or len(counted) == len(results) or not counted:
         return ""
-    left = [r.dataset for r in results if not r.counts]
-    return f"on {', '.join(counted)} only ({', '.join(left)} cannot decide it)"
+    left = [r.dataset + ("" if r.estimate is None else f" (a - b = {r.estimate:+.3f})") for r in results
+            if not r.counts]
+    return f"on {', '.join(counted)} only; {', '.join(left)} cannot decide it"
 
 
 def holm_verdicts(results: list, level: float = ONE_SIDED) -> list[tuple[str, float | None]]:
