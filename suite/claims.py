@@ -109,10 +109,10 @@ import numpy as np
 from suite.adequacy import SATURATED, checked_note, gate_checks, learned_nothing, longer_training, qualifiers
 from suite.aggregation import AGGREGATION, CONTROL_FAILED, decide_control
 from suite.conditions import select_sizes
-from suite.differences import room_to_perfect, spread_difference, weakest_difference
+from suite.differences import pair_differences, room_to_perfect, spread_difference, weakest_difference
 from suite.metrics import higher_is_better
 from suite.sequential import PROCEDURE, SPENDING, repeated_interval, sequential_test
-from suite.statistics import ONE_SIDED, TESTS, verdict_of
+from suite.statistics import ONE_SIDED, TESTS, decision_p_values, verdict_of
 
 INTERVAL = PROCEDURE
 TOST = f"group-sequential two one-sided t-tests (TOST) over seeds ({SPENDING})"
@@ -383,8 +383,12 @@ def evaluate_claim(claim: Claim, runs, gates=(), checks=None, planned: int | Non
         sizes = tuple(int(s) for s in sizes)
         per_seed = per_seed.sort_index()  # the seeds in order: look k reads the first n_k
         # the verdict's tests at the looks of the sequential procedure; at the look it rests on, they reject
-        # exactly where its repeated interval's rule (`suite.statistics.decide`) says
-        decision = sequential_test(claim.test, per_seed.to_numpy(), claim.margin, planned)
+        # exactly where its repeated interval's rule (`suite.statistics.decide`) says, but for a claim over
+        # several pairs, whose contradiction needs one pair against it (`pairwise_p_values`)
+        p_values, pairs = pairwise_p_values(claim, sub, sizes, per_seed.index, per_seed.to_numpy())
+        decision = sequential_test(claim.test, per_seed.to_numpy(), claim.margin, planned, p_values)
+        plain = decision if p_values is None else sequential_test(claim.test, per_seed.to_numpy(), claim.margin,
+                                                                  planned)
         values = per_seed.to_numpy()[: decision.n_seeds]
         used.append(list(per_seed.index[: decision.n_seeds]))
         sequential = dict(looks=decision.looks, level=decision.level, pending=decision.pending,
@@ -409,6 +413,10 @@ def evaluate_claim(claim: Claim, runs, gates=(), checks=None, planned: int | Non
             verdict, note, limited = "undecidable", reason, reason.startswith(DATA_LIMITS)
         else:
             note = ""
+        if decision.verdict != plain.verdict:
+            note = "; ".join(filter(None, (f"the weakest of the pairs per seed is against the claim, but no one "
+                                           f"pair is (each tested at the look's level / {len(pairs)}): the noise "
+                                           f"of a minimum over pairs, not a contradiction", note)))
         if decision.pending:
             note = "; ".join(filter(None, (f"no decision yet at {decision.n_seeds} of {decision.looks[-1]} "
                                            f"planned seeds", note)))
@@ -446,6 +454,27 @@ def evaluate_claim(claim: Claim, runs, gates=(), checks=None, planned: int | Non
                                              data_limited=r.data_limited or bool(blind),
                                              qualifier=qualifiers(claim, data, sizes, moved))
     return [decide_control(r) for r in results] if claim.control else results
+
+
+def pairwise_p_values(claim: Claim, frame, sizes, seeds, values):
+    """For a claim over several pairs (`each`): the look's p-values from its first n seeds, the test for it
+    on the per-seed weakest pair (`values`: sound, as every pair is at least as favourable) and the test
+    against it on each pair's own differences, Bonferroni over the pairs (a minimum over noisy pairs is
+    pulled against the claim by the noise alone: four pairs each at +0.01 give a per-seed minimum below
+    0). Returns (p_values for `suite.sequential.sequential_test`, the pairs); None without `each`."""
+    if not claim.each or claim.statistic != "mean":
+        return None, ()
+    pairs = []
+    for part in pair_differences(claim, frame):
+        diff = part.reset_index(name="diff")
+        pairs.append(diff[diff["n_train"].isin(sizes)].groupby("seed")["diff"].mean().reindex(seeds).to_numpy())
+
+    def p_values(n):
+        p_for = decision_p_values(claim.test, values[:n], claim.margin)[0]
+        against = [decision_p_values(claim.test, pair[:n], claim.margin)[1] for pair in pairs]
+        return p_for, min(1.0, len(pairs) * min(against))
+
+    return p_values, pairs
 
 
 def across_datasets(claim: Claim) -> tuple | None:

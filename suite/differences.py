@@ -165,12 +165,20 @@ def spread_difference(claim, frame):
     return estimate, p_more, p_less, len(seeds), sizes
 
 
+def pair_differences(claim, frame) -> list:
+    """Per pair of conditions of an `each` claim (`suite.conditions.compared_pairs`), its differences per
+    seed (and size); one part without `each`."""
+    if not claim.each:
+        return [differences(claim, frame, claim.a, claim.b)]
+    return [differences(claim, frame, a, b) for a, b in compared_pairs(claim.a, claim.b, claim.each)]
+
+
 def weakest_difference(claim, frame):
     """The differences, or with `each`, per seed (and size) the one least favourable to the claim
     (the pairs of conditions: `suite.conditions.compared_pairs`)."""
     if not claim.each:
         return differences(claim, frame, claim.a, claim.b)
-    parts = [differences(claim, frame, a, b) for a, b in compared_pairs(claim.a, claim.b, claim.each)]
+    parts = pair_differences(claim, frame)
     joined = pd.concat(parts, axis=1, join="inner")
     if claim.test == "better" or joined.empty:
         return joined.min(axis=1)

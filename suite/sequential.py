@@ -132,11 +132,13 @@ def first_rejection(p_for, p_against, levels) -> tuple[np.ndarray, np.ndarray]:
     return np.take_along_axis(outcome, look[None], axis=0)[0], look
 
 
-def sequential_test(test: str, values, margin: float, planned: int | None = None) -> Decision:
+def sequential_test(test: str, values, margin: float, planned: int | None = None, p_values=None) -> Decision:
     """The sequential verdict of `test` ("better", "not_better", "negligible") on per-seed `values` in
     seed order, with `planned` seeds planned (None: as many as there are values): look k tests the first
     n_k values (`looks_for`, `reached_looks`) at its nominal level (`nominal_levels`). The decision rests
-    only on the values up to its look: seeds beyond it never change it."""
+    only on the values up to its look: seeds beyond it never change it. `p_values(n)`: the look's two
+    p-values from the first n seeds, where they are not `decision_p_values` of `values` (a claim over
+    several pairs, `suite.claims.pairwise_p_values`)."""
     values = np.asarray(values, dtype=float)
     looks = looks_for(planned or max(len(values), 1))
     reached = tuple(n for n in reached_looks(looks, len(values)) if n >= 2)  # a t-test needs 2 seeds
@@ -148,8 +150,8 @@ def sequential_test(test: str, values, margin: float, planned: int | None = None
     levels = nominal_levels(reached, looks[-1]) if final else nominal_levels(looks)[: len(reached)]
     # a look before the last whose seeds all gave the same value decides nothing: its t statistic has no
     # spread to divide by, and the next seeds may differ (modes covered: 8, 8, 8 at 3 seeds, then a 5)
-    p = [decision_p_values(test, values[:n], margin) if n == reached[-1] and final or np.ptp(values[:n]) > 0
-         else (1.0, 1.0) for n in reached]
+    p_values = p_values or (lambda n: decision_p_values(test, values[:n], margin))
+    p = [p_values(n) if n == reached[-1] and final or np.ptp(values[:n]) > 0 else (1.0, 1.0) for n in reached]
     verdict, look = first_rejection([q[0] for q in p], [q[1] for q in p], levels)
     verdict, look = int(verdict), int(look)
     return Decision({1: "supported", -1: "contradicted", 0: "inconclusive"}[verdict], reached[look], looks,

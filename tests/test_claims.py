@@ -135,6 +135,31 @@ def test_a_dataset_at_the_ceiling_counts_for_nothing_and_the_verdict_says_which_
     assert claim_verdict(results) == "inconclusive" and coverage(results) == ""
 
 
+def test_a_contradiction_of_an_each_claim_needs_one_pair_against_it():
+    """Four models, each ahead on most seeds and behind on one in turn: the per-seed minimum over the pairs
+    is below 0 on every seed, though no model is behind on the whole. That is the noise of a minimum, not
+    a contradiction; where one model is behind on every seed, the contradiction stands."""
+    archs = ("w", "x", "y", "z")
+    claim = Claim(text="order helps every model", a={"variant": "natural"}, b={"variant": "permuted"},
+                  each={"arch": archs}, test="better")
+
+    def runs(behind):
+        rows = []
+        for k, arch in enumerate(archs):
+            for s in range(10):
+                gain = behind(k, s)
+                for variant, value in (("natural", 0.5 + gain), ("permuted", 0.5)):
+                    rows.append({"dataset": "d", "arch": arch, "variant": variant, "n_train": 100, "seed": s,
+                                 "metric": "test/accuracy", "value": value})
+        return pd.DataFrame(rows)
+
+    (turns,) = evaluate_claim(claim, runs(lambda k, s: -0.03 - 0.001 * s if s % 4 == k else 0.02 + 0.001 * s))
+    assert turns.estimate < 0 and turns.high < 0  # the minimum's interval is below 0 ...
+    assert turns.verdict == "inconclusive" and "no one pair is" in turns.note  # ... but no model is behind
+    (one,) = evaluate_claim(claim, runs(lambda k, s: -0.03 - 0.001 * s if k == 0 else 0.02 + 0.001 * s))
+    assert one.verdict == "contradicted" and "no one pair" not in one.note
+
+
 def test_unknown_test_is_rejected():
     with pytest.raises(ValueError, match="unknown claim test 'bigger'"):
         Claim(text="", a={}, b={}, test="bigger")
