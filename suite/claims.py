@@ -441,6 +441,15 @@ def evaluate_claim(claim: Claim, runs, gates=(), checks=None, planned: int | Non
                 data = data[data["dataset"].isin(claim.datasets)]
             gated = tuple(gate_checks(claim, data, gates))
             failed = [c.text() for c in gated if not c.passed]
+            without = competent_pairs(claim, data, gates) if failed and not across else None
+            if without:  # the pairs whose models pass their gates decide, the others are named
+                reduced, left_out = without
+                (inner,) = [x for x in evaluate_claim(reduced, everything[everything["dataset"] == r.dataset],
+                                                      gates, checks, planned) if x.dataset == r.dataset]
+                note = f"without {left_out}: {'; '.join(failed)}"
+                results[i] = dataclasses.replace(inner, claim=claim,
+                                                 note="; ".join(filter(None, (note, inner.note))))
+                continue
             blind = list(dict.fromkeys(c.limit() for c in gated if c.uninformative))
             # sizes across datasets are ranks, not sizes: every size counts
             sizes = () if across else r.sizes
@@ -454,6 +463,23 @@ def evaluate_claim(claim: Claim, runs, gates=(), checks=None, planned: int | Non
                                              data_limited=r.data_limited or bool(blind),
                                              qualifier=qualifiers(claim, data, sizes, moved))
     return [decide_control(r) for r in results] if claim.control else results
+
+
+def competent_pairs(claim: Claim, runs, gates) -> tuple[Claim, str] | None:
+    """For a claim over several pairs (`each`) some of whose models are below their gates on `runs` (one
+    dataset's): (the claim over the pairs whose models pass, the values left out, e.g. "arch=ft_transformer");
+    None where every pair or none passes. A model below its gate says nothing of the others: "no network
+    beats the trees" on the MLP, the grid CNN and the column LSTM stands or falls on them when the
+    FT-Transformer is not competent (its pair cannot decide, as a dataset at the ceiling cannot)."""
+    if not claim.each or claim.statistic != "mean":
+        return None
+    (column, values), = claim.each.items()
+    kept = tuple(v for v in values if all(c.passed for c in gate_checks(
+        dataclasses.replace(claim, each={column: (v,)}), runs, gates)))
+    if not kept or len(kept) == len(values):
+        return None
+    left_out = ", ".join(f"{column}={v}" for v in values if v not in kept)
+    return dataclasses.replace(claim, each={column: kept}), left_out
 
 
 def pairwise_p_values(claim: Claim, frame, sizes, seeds, values):

@@ -727,6 +727,35 @@ def test_a_lead_between_two_models_that_learned_nothing_is_undecidable():
     assert learned.verdict == "supported" and "at chance on test_shift/accuracy: arch=b" in learned.qualifier
 
 
+def test_a_model_below_its_gate_leaves_the_other_pairs_of_an_each_claim_to_decide():
+    """"No network beats the trees by more than 1 point": the network q is below its gate, so its pair cannot
+    decide; the claim stands or falls on p, and the verdict names q as left out. With both below their
+    gates the claim is undecidable there."""
+    claim = Claim(text="trees match every network", a={"variant": "natural"}, b={"arch": "trees"},
+                  each={"arch": ("p", "q")}, test="not_better", margin=0.01)
+    gates = tuple(Gate(model={"arch": arch}, metric="test/skill", level=0.5, source="a test's level")
+                  for arch in ("p", "q"))
+
+    def runs(skill_p, skill_q):
+        rows = []
+        for s in range(5):
+            for arch, value, skill in (("p", 0.78 + 0.001 * s, skill_p), ("q", 0.9 + 0.002 * s, skill_q),
+                                       ("trees", 0.8, 0.9)):
+                base = {"dataset": "d", "arch": arch, "variant": "natural", "matched": 1, "n_train": 100,
+                        "seed": s, "run_key": f"{arch}-{s}"}
+                rows += [{**base, "metric": "test/accuracy", "value": value},
+                         {**base, "metric": "test/skill", "value": skill}]
+        return pd.DataFrame(rows)
+
+    (r,) = evaluate_claim(claim, runs(0.9, 0.2), gates)
+    assert r.verdict == "supported" and r.counts and r.estimate == pytest.approx(-0.019)
+    assert r.note.startswith("without arch=q: q not competent (0.2 < 0.5)")
+    (both,) = evaluate_claim(claim, runs(0.2, 0.2), gates)
+    assert both.verdict == "undecidable" and not both.counts
+    (all_pass,) = evaluate_claim(claim, runs(0.9, 0.9), gates)
+    assert all_pass.verdict == "contradicted"  # q, competent, is 10 points ahead of the trees
+
+
 def test_a_gate_concerns_the_model_on_every_variant_and_is_measured_on_its_matched_data():
     """A CNN unable to learn natural images says nothing on permuted ones: the gate on "arch=a" concerns a
     claim about a's permuted runs, and is measured on its natural (matched) runs."""
