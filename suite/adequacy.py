@@ -104,7 +104,7 @@ class Gate:
         else:
             level = f"{self.level:g}"
         where = f" on {', '.join(self.datasets)}" if self.datasets else ""
-        if self.relative_to and self.metric == "test/accuracy":  # `_trivial_bar`
+        if self.relative_to and self.metric == "test/accuracy" and self.level:  # `_trivial_bar`
             level += f"; cannot decide where that is within {abs(self.level):g} of the commonest label"
         return f"{self.metric} {at} {level} ({self.sizes} sizes{where})"
 
@@ -169,6 +169,8 @@ class GateCheck:
             plus = "-" if self.gate.level < 0 else "+"
             threshold += f" = {base} {self.reference:.3g} {plus} {abs(self.gate.level):g}"
         what = "not competent" if not self.passed else "competent"
+        if self.uninformative:
+            what = f"cannot tell (the bar is within {abs(self.gate.level):g} of the commonest label {self.trivial:.3g})"
         return f"{self.gate.label} {what} ({self.value:.3g} {sign} {threshold})"
 
 

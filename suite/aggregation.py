@@ -35,7 +35,9 @@ def decide_control(result):
     if result.verdict == "supported" or (result.pending and result.verdict == "inconclusive"):
         return result
     claim = result.claim
-    if result.low is None:
+    if result.data_limited:  # its note says why no interval could decide it (a band below one test example)
+        why = "the data cannot check the machinery here"
+    elif result.low is None:
         why = "no interval to check the machinery with"
     else:
         interval = f"the interval [{result.low:+.3f}, {result.high:+.3f}]"
@@ -82,8 +84,8 @@ def coverage(results: list) -> str:
     counts, or there is one), with what the others measured, so that a direction left out is in sight:
     "on adding_T50 only; copy_T50 (a - b = -0.883) cannot decide it"."""
     counted = [r.dataset for r in results if r.counts]
-    if len(results) < 2 or len(counted) == len(results) or not counted:
-        return ""
+    if len(results) < 2 or len(counted) == len(results) or not counted or results[0].claim.control:
+        return ""  # a control fails where it fails on any dataset: none counts for nothing
     left = [r.dataset + ("" if r.estimate is None else f" (a - b = {r.estimate:+.3f})") for r in results
             if not r.counts]
     return f"on {', '.join(counted)} only; {', '.join(left)} cannot decide it"

@@ -67,12 +67,17 @@ the other, e.g. "the code gains more over the pixels on digits than on
 noise".
 
 Verdicts are per dataset; a claim over several datasets is contradicted when
-it is contradicted on any dataset whose models pass their competence gates,
-and supported only where every such dataset supports it (`suite.aggregation`).
-A competence gate (`suite.adequacy.Gate`, declared by the study) is the level
-a compared model must reach on its matched task: a verdict comparing a model
-below its gate is *undecidable* ("MODEL not competent (value < gate)"),
-never supported or contradicted.
+it is contradicted on any dataset that can decide it, and supported only
+where every such dataset supports it (`suite.aggregation`; a dataset cannot
+decide where its models are below their gates or its data leave no room:
+`ClaimResult.counts`). A competence gate (`suite.adequacy.Gate`, declared by
+the study) is the level a compared model must reach on its matched task: a
+verdict comparing a model below its gate is *undecidable* ("MODEL not
+competent (value < gate)"), never supported or contradicted; in a claim
+over several models (`each`) that model's pair is left out and the others
+decide (`competent_pairs`). Over several models, per seed the pair least
+favourable to the claim is tested for it, and each pair's own differences
+against it (`pairwise_p_values`).
 
 Two more outcomes keep a verdict from claiming what the data cannot say.
 *Undecidable*: the data could not decide the claim at all, whatever the
@@ -105,6 +110,7 @@ import json
 from typing import Mapping
 
 import numpy as np
+import pandas as pd
 
 from suite.adequacy import SATURATED, checked_note, gate_checks, learned_nothing, longer_training, qualifiers
 from suite.aggregation import AGGREGATION, CONTROL_FAILED, decide_control
@@ -200,6 +206,11 @@ class Claim:
         if self.statistic == "spread" and (self.each or self.change or not self.b):
             raise ValueError("statistic 'spread' compares two conditions a and b directly: "
                              "it does not combine with each, change or an empty b")
+        if self.test == "negligible" and self.each:
+            # the per-seed difference farthest from 0 is no sound test of "every pair within the band" (one
+            # pair outside it passed 43 of 60 random draws): one claim per pair says what is meant
+            raise ValueError(f"test 'negligible' does not combine with each: declare one claim per value of "
+                             f"{', '.join(self.each)}. Received: each={dict(self.each)}")
 
     @property
     def prefers_higher(self) -> bool:
@@ -267,18 +278,20 @@ class Claim:
                 rule = f"a and b are each condition's {what} in the metric from {column} {base} to {other}; " + rule
         if self.each:
             (column, values), = self.each.items()
-            rule += f"; for each {column} in {', '.join(map(str, values))}, the weakest counts"
+            rule += (f"; for each {column} in {', '.join(map(str, values))}: the weakest counts for it, one "
+                     f"{column}'s own difference against it")
         if self.control:
             return (rule + "; a control: it passes where supported and is 'control failed' otherwise (its "
                     "outcome is known in advance, so it is never undecidable)")
         if not self.b:
             return rule + "; per dataset, over several datasets: " + AGGREGATION
+        pairs = " (over several models, its pair is left out where others can decide)" if self.each else ""
         if self.gated == "a":
-            return rule + ("; undecidable where a's model is below its competence gate (b's failing is the "
-                           "claim's subject, so b's gate does not count); per dataset, over several datasets: "
-                           + AGGREGATION)
-        return rule + ("; undecidable where a compared model is below its competence gate; per dataset, over "
-                       "several datasets: " + AGGREGATION)
+            return rule + ("; undecidable where a's model is below its competence gate" + pairs + " (b's failing "
+                           "is the claim's subject, so b's gate does not count); per dataset, over several "
+                           "datasets: " + AGGREGATION)
+        return rule + ("; undecidable where a compared model is below its competence gate" + pairs + "; per "
+                       "dataset, over several datasets: " + AGGREGATION)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -403,6 +416,14 @@ def evaluate_claim(claim: Claim, runs, gates=(), checks=None, planned: int | Non
             continue
         estimate, low, high = repeated_interval(values, decision)
         verdict = decision.verdict
+        by_pair = ""
+        if verdict == "contradicted" and len(pairs) > 1:
+            # contradicted by one pair's own differences (`pairwise_p_values`): its interval, at the level it
+            # was tested at, is the one that lies against the claim
+            name, pair = min(pairs.items(), key=lambda kv: decision_p_values(
+                claim.test, kv[1][: decision.n_seeds], claim.margin)[1])
+            estimate, low, high = repeated_interval(pair, dataclasses.replace(decision, level=decision.level / len(pairs)))
+            by_pair = f"contradicted by {name} (its own difference, at the look's level / {len(pairs)})"
         room = room_to_perfect(claim, sub, sizes, per_seed.index[: decision.n_seeds])
         reason = undecidable(claim, values, low, high, test_split_size(everything, dataset), decision.pending,
                              room)
@@ -413,7 +434,8 @@ def evaluate_claim(claim: Claim, runs, gates=(), checks=None, planned: int | Non
             verdict, note, limited = "undecidable", reason, reason.startswith(DATA_LIMITS)
         else:
             note = ""
-        if decision.verdict != plain.verdict:
+        note = "; ".join(filter(None, (by_pair, note)))
+        if plain.verdict == "contradicted" and decision.verdict != "contradicted":
             note = "; ".join(filter(None, (f"the weakest of the pairs per seed is against the claim, but no one "
                                            f"pair is (each tested at the look's level / {len(pairs)}): the noise "
                                            f"of a minimum over pairs, not a contradiction", note)))
@@ -441,19 +463,19 @@ def evaluate_claim(claim: Claim, runs, gates=(), checks=None, planned: int | Non
                 data = data[data["dataset"].isin(claim.datasets)]
             gated = tuple(gate_checks(claim, data, gates))
             failed = [c.text() for c in gated if not c.passed]
-            without = competent_pairs(claim, data, gates) if failed and not across else None
-            if without:  # the pairs whose models pass their gates decide, the others are named
+            # sizes across datasets are ranks, not sizes: every size counts
+            sizes = () if across else r.sizes
+            nothing = learned_nothing(claim, data, sizes)
+            without = competent_pairs(claim, data, gates, sizes) if (failed or nothing) and not across else None
+            if without:  # the pairs that can decide do; the others are named, with why
                 reduced, left_out = without
                 (inner,) = [x for x in evaluate_claim(reduced, everything[everything["dataset"] == r.dataset],
                                                       gates, checks, planned) if x.dataset == r.dataset]
-                note = f"without {left_out}: {'; '.join(failed)}"
                 results[i] = dataclasses.replace(inner, claim=claim,
-                                                 note="; ".join(filter(None, (note, inner.note))))
+                                                 note="; ".join(filter(None, (left_out, inner.note))))
                 continue
             blind = list(dict.fromkeys(c.limit() for c in gated if c.uninformative))
-            # sizes across datasets are ranks, not sizes: every size counts
-            sizes = () if across else r.sizes
-            blind += list(filter(None, [learned_nothing(claim, data, sizes)]))
+            blind += list(filter(None, [nothing]))
             # never supported or contradicted on a model below its gate, or where a gate cannot tell
             verdict, note = (("undecidable", "; ".join([*blind, *failed, r.note])) if failed or blind
                              else (r.verdict, r.note))
@@ -465,20 +487,27 @@ def evaluate_claim(claim: Claim, runs, gates=(), checks=None, planned: int | Non
     return [decide_control(r) for r in results] if claim.control else results
 
 
-def competent_pairs(claim: Claim, runs, gates) -> tuple[Claim, str] | None:
-    """For a claim over several pairs (`each`) some of whose models are below their gates on `runs` (one
-    dataset's): (the claim over the pairs whose models pass, the values left out, e.g. "arch=ft_transformer");
-    None where every pair or none passes. A model below its gate says nothing of the others: "no network
-    beats the trees" on the MLP, the grid CNN and the column LSTM stands or falls on them when the
-    FT-Transformer is not competent (its pair cannot decide, as a dataset at the ceiling cannot)."""
+def competent_pairs(claim: Claim, runs, gates, sizes) -> tuple[Claim, str] | None:
+    """For a claim over several pairs (`each`) some of which cannot decide it on `runs` (one dataset's, at
+    the claim's `sizes`): a model below its gate, or two models that learned nothing the claim reads
+    (`suite.adequacy.learned_nothing`): (the claim over the other pairs, which are left out and why,
+    "without arch=ft_transformer: ft_transformer not competent (0.932 < 0.939 = ...)"); None where every
+    pair or none can decide. Such a pair says nothing of the others: "no network beats the trees" on the
+    MLP, the grid CNN and the column LSTM stands or falls on them when the FT-Transformer is not
+    competent, as a claim over datasets stands on those that can decide it. The pairs are chosen on the
+    seeds of the whole claim's verdict (`runs`); the claim over the others then reads its own looks."""
     if not claim.each or claim.statistic != "mean":
         return None
     (column, values), = claim.each.items()
-    kept = tuple(v for v in values if all(c.passed for c in gate_checks(
-        dataclasses.replace(claim, each={column: (v,)}), runs, gates)))
+    why = {}
+    for v in values:
+        single = dataclasses.replace(claim, each={column: (v,)})
+        reasons = [c.text() for c in gate_checks(single, runs, gates) if not c.passed]
+        why[v] = "; ".join(filter(None, [*reasons, learned_nothing(single, runs, sizes)]))
+    kept = tuple(v for v in values if not why[v])
     if not kept or len(kept) == len(values):
         return None
-    left_out = ", ".join(f"{column}={v}" for v in values if v not in kept)
+    left_out = "; ".join(f"without {column}={v}: {why[v]}" for v in values if why[v])
     return dataclasses.replace(claim, each={column: kept}), left_out
 
 
@@ -487,17 +516,21 @@ def pairwise_p_values(claim: Claim, frame, sizes, seeds, values):
     on the per-seed weakest pair (`values`: sound, as every pair is at least as favourable) and the test
     against it on each pair's own differences, Bonferroni over the pairs (a minimum over noisy pairs is
     pulled against the claim by the noise alone: four pairs each at +0.01 give a per-seed minimum below
-    0). Returns (p_values for `suite.sequential.sequential_test`, the pairs); None without `each`."""
+    0). Returns (p_values for `suite.sequential.sequential_test`, each pair's per-seed values by name, as
+    "arch=lstm"); (None, {}) without `each` or for slopes and scaling exponents (their contradiction
+    still reads the weakest pair)."""
     if not claim.each or claim.statistic != "mean":
-        return None, ()
-    pairs = []
-    for part in pair_differences(claim, frame):
-        diff = part.reset_index(name="diff")
-        pairs.append(diff[diff["n_train"].isin(sizes)].groupby("seed")["diff"].mean().reindex(seeds).to_numpy())
+        return None, {}
+    (column, names), = claim.each.items()
+    # the (seed, size) cells of the weakest series (`weakest_difference`): those where every pair has runs
+    joined = pd.concat(pair_differences(claim, frame), axis=1, join="inner", keys=names)
+    joined = joined[joined.index.get_level_values("n_train").isin(sizes)]
+    pairs = {f"{column}={name}": joined[name].groupby(level="seed").mean().reindex(seeds).to_numpy()
+             for name in names}
 
     def p_values(n):
         p_for = decision_p_values(claim.test, values[:n], claim.margin)[0]
-        against = [decision_p_values(claim.test, pair[:n], claim.margin)[1] for pair in pairs]
+        against = [decision_p_values(claim.test, pair[:n], claim.margin)[1] for pair in pairs.values()]
         return p_for, min(1.0, len(pairs) * min(against))
 
     return p_values, pairs

@@ -143,7 +143,7 @@ def _bounded_sides(claim) -> tuple[Mapping, Mapping] | None:
     if not claim.change:
         return (claim.a, claim.b) if claim.b and bounded(claim.metric) else None
     metrics = claim.change.get("metric")
-    if claim.b or claim.reference != 0 or not metrics or not all(bounded(m) for m in metrics):
+    if claim.b or claim.reference != 0 or claim.absolute or not metrics or not all(bounded(m) for m in metrics):
         return None
     base, other = metrics
     return {**claim.a, "metric": other}, {**claim.a, "metric": base}

@@ -133,6 +133,9 @@ def test_a_dataset_at_the_ceiling_counts_for_nothing_and_the_verdict_says_which_
     assert [r.verdict for r in results] == ["supported", "undecidable"] and results[1].counts
     assert "wider than the band" in results[1].note
     assert claim_verdict(results) == "inconclusive" and coverage(results) == ""
+    # a control fails where it fails on any dataset: no dataset counts for nothing, so no coverage line
+    control = dataclasses.replace(better, control=True)
+    assert coverage([dataclasses.replace(r, claim=control, data_limited=True) for r in results]) == ""
 
 
 def test_a_contradiction_of_an_each_claim_needs_one_pair_against_it():
@@ -158,6 +161,11 @@ def test_a_contradiction_of_an_each_claim_needs_one_pair_against_it():
     assert turns.verdict == "inconclusive" and "no one pair is" in turns.note  # ... but no model is behind
     (one,) = evaluate_claim(claim, runs(lambda k, s: -0.03 - 0.001 * s if k == 0 else 0.02 + 0.001 * s))
     assert one.verdict == "contradicted" and "no one pair" not in one.note
+    # the interval shown is the contradicting pair's, at the level it was tested at: it lies against the claim
+    assert "contradicted by arch=w" in one.note and one.high < 0
+    with pytest.raises(ValueError, match="test 'negligible' does not combine with each"):
+        Claim(text="", a={"variant": "natural"}, b={"variant": "permuted"}, each={"arch": archs},
+              test="negligible", margin=0.01)
 
 
 def test_unknown_test_is_rejected():
