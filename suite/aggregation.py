@@ -6,7 +6,7 @@ supported only where every such dataset supports it. A dataset cannot
 decide a claim where a compared model is below its competence gate
 (`suite.adequacy.Gate`) or where its verdict there is undecidable for what
 the data allow (both models at the ceiling, a margin below one test
-example, a constant difference: `suite.claims.DATA_LIMITS`): such a
+example, a constant difference: `suite.decidable.DATA_LIMITS`): such a
 dataset counts for nothing either way, as a measurement that could not
 have gone the other way is no evidence. The verdict then says which
 datasets decided it (`coverage`), and the per-dataset rows stay on the

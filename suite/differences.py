@@ -113,7 +113,7 @@ def bounded(metric: str) -> bool:
 
 def room_to_perfect(claim, frame, sizes, seeds) -> float | None:
     """What a claim's models leave to a perfect score, as a mean over the claim's sizes and `seeds`, where
-    that can make the claim true whatever the models do (`suite.claims.undecidable`): for "a is not
+    that can make the claim true whatever the models do (`suite.decidable.undecidable`): for "a is not
     better than b by more than the margin", what b leaves (below the margin, a cannot beat b by it); for
     "a and b within the margin of each other", the larger of what a and b leave (both below the margin:
     neither can lead the other by it, so the band holds by the ceiling, as gating's two cells at skill

@@ -138,7 +138,7 @@ def sequential_test(test: str, values, margin: float, planned: int | None = None
     n_k values (`looks_for`, `reached_looks`) at its nominal level (`nominal_levels`). The decision rests
     only on the values up to its look: seeds beyond it never change it. `p_values(n)`: the look's two
     p-values from the first n seeds, where they are not `decision_p_values` of `values` (a claim over
-    several pairs, `suite.claims.pairwise_p_values`)."""
+    several pairs, `suite.decidable.pairwise_p_values`)."""
     values = np.asarray(values, dtype=float)
     looks = looks_for(planned or max(len(values), 1))
     reached = tuple(n for n in reached_looks(looks, len(values)) if n >= 2)  # a t-test needs 2 seeds

@@ -69,7 +69,7 @@ register_study(
                 cell=("order", "sequences, order matters"),
             ),
             Claim(
-                text="Where the classes do not need order (ItalyPowerDemand; GunPoint in full), the order bias buys nothing: no "
+                text="Where the classes do not need order (ItalyPowerDemand, GunPoint), the order bias buys nothing: no "
                 "recurrent or convolutional model is more than 1 point more accurate than the MLP.",
                 a={"variant": "natural"}, b={"arch": "mlp", "variant": "natural"}, each={"arch": ORDERED},
                 test="not_better", margin=0.01, sizes="all", datasets=ORDER_FREE,

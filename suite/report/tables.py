@@ -82,7 +82,7 @@ def decision_table(tidy: pd.DataFrame, claims) -> pd.DataFrame:
     is the source's own, kept for every seed: `test/canonical_split`), what one test example is worth
     on an accuracy (its resolution), the best model's mean on its natural variant at the largest size (the
     ceiling, and the room left to perfect), and the smallest margin a claim on it tests. A margin below
-    one example cannot be resolved (such a verdict is undecidable, `suite.claims.undecidable`); a ceiling
+    one example cannot be resolved (such a verdict is undecidable, `suite.decidable.undecidable`); a ceiling
     with less room than that margin leaves "no model beats another by more" true whatever the models."""
     from suite.differences import BOUNDED
 

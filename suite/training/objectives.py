@@ -197,7 +197,7 @@ def baseline_metrics(kind: str | None, y_train, y_test, metrics: dict) -> dict:
     labels = y_test.reshape(len(y_test), -1)
     predicted = trivial(DummyClassifier(strategy="most_frequent"), y_train.reshape(len(y_train), -1))
     base = float(np.mean(labels == predicted.reshape(labels.shape)))
-    # the test split's size: an accuracy moves in steps of 1 / examples (suite.claims.undecidable)
+    # the test split's size: an accuracy moves in steps of 1 / examples (suite.decidable.undecidable)
     return {"test/baseline_accuracy": base, "test/examples": float(len(y_test)),
             "test/skill": (metrics["test/accuracy"] - base) / max(1e-12, 1.0 - base)}
 
