@@ -80,15 +80,27 @@ def claim_verdict(results: list, verdicts: list[str] | None = None) -> str:
 
 
 def coverage(results: list) -> str:
-    """Which datasets decided a claim's verdict over several, where some could not ("" where every one
-    counts, or there is one), with what the others measured, so that a direction left out is in sight:
-    "on adding_T50 only; copy_T50 (a - b = -0.883) cannot decide it"."""
-    counted = [r.dataset for r in results if r.counts]
-    if len(results) < 2 or len(counted) == len(results) or not counted or results[0].claim.control:
+    """Which datasets decided a claim's verdict over several, where some could not, with what the others
+    measured, so that a direction left out is in sight: "on adding_T50 only; copy_T50 (a - b = -0.883)
+    cannot decide it"; and the models of a claim over several left out where they decided (`left_out`):
+    "without arch=ft_transformer on breast_cancer, synth_irregular (...)". "" where nothing was left out."""
+    if not results or results[0].claim.control:
         return ""  # a control fails where it fails on any dataset: none counts for nothing
-    left = [r.dataset + ("" if r.estimate is None else f" (a - b = {r.estimate:+.3f})") for r in results
-            if not r.counts]
-    return f"on {', '.join(counted)} only; {', '.join(left)} cannot decide it"
+    counted = [r.dataset for r in results if r.counts]
+    out = []
+    if len(results) > 1 and 0 < len(counted) < len(results):
+        left = [r.dataset + ("" if r.estimate is None else f" (a - b = {r.estimate:+.3f})") for r in results
+                if not r.counts]
+        out.append(f"on {', '.join(counted)} only; {', '.join(left)} cannot decide it")
+    # a claim over several models whose pair with one of them could not decide on some datasets
+    dropped = {}
+    for r in results:
+        if r.counts:
+            for value in r.left_out:
+                dropped.setdefault(value, []).append(r.dataset)
+    out += [f"without {value} on {', '.join(datasets)} (below its gate or learned nothing there)"
+            for value, datasets in dropped.items()]
+    return "; ".join(out)
 
 
 def holm_verdicts(results: list, level: float = ONE_SIDED) -> list[tuple[str, float | None]]:

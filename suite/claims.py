@@ -305,6 +305,8 @@ class ClaimResult:
     # undecidable here whatever more seeds would show: both models at the ceiling, a margin below one test
     # example, a difference fixed by construction, a device the claim is not about (`DATA_LIMITS`)
     data_limited: bool = False
+    # the values of a claim over several models whose pairs could not decide it here ("arch=ft_transformer")
+    left_out: tuple = ()
 
     @property
     def competent(self) -> bool:
@@ -458,7 +460,9 @@ def evaluate_claim(claim: Claim, runs, gates=(), checks=None, planned: int | Non
                 reduced, left_out = without
                 (inner,) = [x for x in evaluate_claim(reduced, everything[everything["dataset"] == r.dataset],
                                                       gates, checks, planned) if x.dataset == r.dataset]
-                results[i] = dataclasses.replace(inner, claim=claim,
+                (column, values), = claim.each.items()
+                dropped = tuple(f"{column}={v}" for v in values if v not in reduced.each[column])
+                results[i] = dataclasses.replace(inner, claim=claim, left_out=dropped + inner.left_out,
                                                  note="; ".join(filter(None, (left_out, inner.note))))
                 continue
             blind = list(dict.fromkeys(c.limit() for c in gated if c.uninformative))

@@ -758,6 +758,7 @@ def test_a_model_below_its_gate_leaves_the_other_pairs_of_an_each_claim_to_decid
     (r,) = evaluate_claim(claim, runs(0.9, 0.2), gates)
     assert r.verdict == "supported" and r.counts and r.estimate == pytest.approx(-0.019)
     assert r.note.startswith("without arch=q: q not competent (0.2 < 0.5)")
+    assert r.left_out == ("arch=q",) and coverage([r]).startswith("without arch=q on d")  # named beside the verdict
     (both,) = evaluate_claim(claim, runs(0.2, 0.2), gates)
     assert both.verdict == "undecidable" and not both.counts
     (all_pass,) = evaluate_claim(claim, runs(0.9, 0.9), gates)
