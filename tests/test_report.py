@@ -330,3 +330,17 @@ def test_the_decision_table_states_resolution_and_ceiling():
                       metric="test/skill")]
     assert "ceiling" not in decision_table(pd.concat([tidy, skill]), constant).set_index("dataset").loc[
         "small", "can it decide?"]
+
+
+def test_the_bias_map_marks_a_verdict_decided_by_some_of_its_datasets_only():
+    """A claim supported on one dataset of two (the other unable to decide it) is green on the map like one
+    supported on both: the map marks it, and its table says which dataset decided and what the other measured."""
+    from suite.report.index import bias_map
+
+    row = {"cell": ("locality", "images"), "control": False, "holm": "supported", "verdict": "supported",
+           "datasets": 2, "short": "", "qualifier": "", "study": "s", "text": "t", "effect": "",
+           "coverage": "on x only; y (a - b = -0.100) cannot decide it"}
+    svg, table = bias_map([row])
+    assert "\u2020" in svg and table["decided"].tolist() == [row["coverage"]]
+    svg, table = bias_map([{**row, "coverage": ""}])
+    assert "\u2020" not in svg

@@ -86,6 +86,8 @@ def bias_map(rows: list[dict]) -> tuple[str, pd.DataFrame]:
                 label = f"{len(claims)} claim{'s' * (len(claims) > 1)}"
             if any(c["qualifier"] for c in claims):
                 label += " *"
+            if any(c["coverage"] for c in claims):  # decided by some of its datasets or models only
+                label += " \u2020"
             ax.text(j + 0.5, i + 0.5, label, ha="center", va="center", fontsize=7.5)
     ax.set_xlim(0, len(kinds))
     ax.set_ylim(len(biases), 0)
@@ -101,7 +103,7 @@ def bias_map(rows: list[dict]) -> tuple[str, pd.DataFrame]:
                  f"({MAP_VERDICTS} verdicts, across the run's claims)", fontsize=10)
     table = pd.DataFrame([{"bias": r["cell"][0], "data": r["cell"][1], "study": r["study"], "claim": r["text"],
                            f"verdict ({MAP_VERDICTS})": r["holm"], "verdict (unadjusted)": r["verdict"],
-                           "effect: a - b [95% interval]": r["effect"],
+                           "effect: a - b [95% interval]": r["effect"], "decided": r["coverage"],
                            "qualifier": r["qualifier"]} for r in placed])
     return to_svg(fig), table
 
