@@ -98,6 +98,8 @@ import dataclasses
 import json
 from typing import Mapping
 
+import numpy as np
+
 from suite.adequacy import checked_note, gate_checks, learned_nothing, longer_training, qualifiers
 from suite.aggregation import AGGREGATION, CONTROL_FAILED, decide_control
 from suite.conditions import select_sizes
@@ -413,6 +415,10 @@ def evaluate_claim(claim: Claim, runs, gates=(), checks=None, planned: int | Non
                 claim.test, kv[1][: decision.n_seeds], claim.margin)[1])
             estimate, low, high = repeated_interval(pair, dataclasses.replace(decision, level=decision.level / len(pairs)))
             by_pair = f"contradicted by {name} (its own difference, at the look's level / {len(pairs)})"
+        if len(pairs) > 1:  # the estimate is the per-seed weakest pair's: each pair's own mean beside it
+            sign = 1.0 if claim.prefers_higher else -1.0
+            by_pair = "; ".join(filter(None, (by_pair, "per pair, a - b: " + ", ".join(
+                f"{name} {sign * float(np.mean(pair[: decision.n_seeds])):+.3f}" for name, pair in pairs.items()))))
         room = room_to_perfect(claim, sub, sizes, per_seed.index[: decision.n_seeds])
         reason = undecidable(claim, values, low, high, test_split_size(everything, dataset), decision.pending,
                              room)

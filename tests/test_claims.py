@@ -159,6 +159,7 @@ def test_a_contradiction_of_an_each_claim_needs_one_pair_against_it():
     (turns,) = evaluate_claim(claim, runs(lambda k, s: -0.03 - 0.001 * s if s % 4 == k else 0.02 + 0.001 * s))
     assert turns.estimate < 0 and turns.high < 0  # the minimum's interval is below 0 ...
     assert turns.verdict == "inconclusive" and "no one pair is" in turns.note  # ... but no model is behind
+    assert "per pair, a - b: arch=w +0." in turns.note  # each model's own mean beside the weakest's
     (one,) = evaluate_claim(claim, runs(lambda k, s: -0.03 - 0.001 * s if k == 0 else 0.02 + 0.001 * s))
     assert one.verdict == "contradicted" and "no one pair" not in one.note
     # the interval shown is the contradicting pair's, at the level it was tested at: it lies against the claim
