@@ -308,6 +308,13 @@ def at_chance(runs, metric) -> tuple[int, int, float]:
     return int((skill <= AT_BASELINE).sum()), len(skill), float(pivot[metric].mean())
 
 
+def _stuck(runs) -> tuple[int, int, float]:
+    """(runs that ended at their trivial baseline, runs, mean test skill) among `runs`' test skills (the
+    rule of "at the trivial baseline": test skill at most AT_BASELINE, wherever the run stopped)."""
+    skill = runs.loc[runs["metric"] == SKILL, "value"]
+    return int((skill <= AT_BASELINE).sum()), len(skill), float(skill.mean()) if len(skill) else float("nan")
+
+
 def _condition_runs(runs, condition, sizes):
     mask = selects(runs, condition)
     if len(sizes):
@@ -360,11 +367,10 @@ def qualifiers(claim, runs, sizes, moved: dict | None = None) -> str:
     for condition in claim_conditions(claim):
         sub = _condition_runs(runs, condition, sizes)
         name = condition_name(condition)
-        skill = sub.loc[sub["metric"] == SKILL, "value"]
-        stuck = int((skill <= AT_BASELINE).sum())
-        if claim.b and len(skill) and stuck >= len(skill) / 2:
-            notes.append(f"at the trivial baseline: {name} ({stuck} of {len(skill)} runs end with test skill "
-                         f"<= {AT_BASELINE:g}; mean {np.mean(skill):+.2f})")
+        stuck, n, mean = _stuck(sub)
+        if claim.b and n and stuck >= n / 2:
+            notes.append(f"at the trivial baseline: {name} ({stuck} of {n} runs end with test skill "
+                         f"<= {AT_BASELINE:g}; mean {mean:+.2f})")
         else:
             # a model that learned its own test set and is at chance on the shifted or longer one (the
             # strided CNN under a 2-pixel shift, the MLP on pixels never lit in training): a comparison with
@@ -394,16 +400,11 @@ def learned_nothing(claim, runs, sizes) -> str:
     if claim.test != "better" or not claim.b or "matched" not in runs.columns:
         return ""
 
-    def stuck(condition) -> tuple[int, int]:
-        skill = _condition_runs(runs, condition, sizes)
-        skill = skill.loc[skill["metric"] == SKILL, "value"]
-        return int((skill <= AT_BASELINE).sum()), len(skill)
-
     for a, b in compared_pairs(claim.a, claim.b, claim.each):
-        low_a, n_a = stuck(a)
+        low_a, n_a, _ = _stuck(_condition_runs(runs, a, sizes))
         if not (n_a and low_a >= n_a / 2):
             continue
-        low_b, n_b = stuck(b)
+        low_b, n_b, _ = _stuck(_condition_runs(runs, b, sizes))
         if n_b and low_b >= n_b / 2:
             why_b = f"{condition_name(b)} too ({low_b} of {n_b})"
         else:
