@@ -24,7 +24,6 @@ import dataclasses
 import json
 from typing import Mapping
 
-import numpy as np
 import pandas as pd
 
 from suite.conditions import compared_pairs, select_sizes, selects
