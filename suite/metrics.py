@@ -22,6 +22,7 @@ FIRST_WORD = {
     "trust": True,  # trustworthiness: how well a code keeps its inputs' nearest neighbours (suite.probes.codes)
     "oscillation": False,  # how much a loss still swings late in training: a settled loss swings less
     "cycling": False,  # how much of that swing is periodic (Fisher's g): a settled loss has none
+    "mode": False,  # mode_swing: how much a generator's samples still move between modes (suite.probes.samples)
 }
 
 # last word (or words) of a name -> higher is better

@@ -326,6 +326,83 @@ def test_cycling_is_fishers_g_high_for_a_cycle_and_low_for_noise():
     assert "train/cycling_loss" not in loss_oscillation({"loss": list(trend[:2 * CYCLING_VALUES - 2])})
 
 
+def test_mode_swing_is_zero_for_a_settled_generator_and_the_share_of_mass_that_moves_between_snapshots():
+    """The probe reads the model at each snapshot (the same noise each time) and gives it back as it found it."""
+    import keras
+
+    from suite.probes import PROBES
+    from suite.probes.core import model_state
+
+    ring = MIXTURES["ring8"]
+    data = load_variant("ring8", "natural", seed=0)
+
+    class OneKnob:  # a "generator" whose one variable says which mode a share of its samples goes to
+        def __init__(self):
+            self.knob = keras.Variable(np.zeros(2, dtype="float32"))  # (mode, share of samples sent there)
+            self.trainable_variables, self.non_trainable_variables = [self.knob], []
+
+        def sample(self, n, seed):
+            mode, share = keras.ops.convert_to_numpy(self.knob)
+            rng = np.random.default_rng(seed)
+            points = np.repeat(ring.centres[:1], n, axis=0) + rng.normal(0, ring.std, (n, 2))
+            points[: int(round(share * n))] = ring.centres[int(mode)]
+            return points
+
+    model = OneKnob()
+    probe = PROBES["mode_swing"]
+
+    def swing(states):
+        snapshots = [(check, ([np.asarray(s, dtype="float32")], [])) for check, s in enumerate(states)]
+        return probe(model, None, data, data.x_pool, data.y_pool, snapshots=snapshots)
+
+    model.knob.assign([3.0, 0.5])
+    settled = swing([[1, 0.5]] * 5)
+    assert settled.metrics["mode_swing"] == 0.0
+    # the samples sent to mode 1, then to mode 2, and back: that share moves at every snapshot
+    moving = swing([[1, 0.5], [2, 0.5], [1, 0.5], [2, 0.5]])
+    assert moving.metrics["mode_swing"] == pytest.approx(0.5)
+    assert list(moving.series["mode_swing"][0]) == [2, 3, 4] and np.allclose(moving.series["mode_swing"][1], 0.5)
+    assert np.allclose(model_state(model)[0][0], [3.0, 0.5])  # put back as found
+    assert swing([[1, 0.5], [1, 0.5]]).metrics == {}  # two snapshots: one distance is no mean to speak of
+    assert probe(model, None, data, data.x_pool, data.y_pool, snapshots=None).metrics == {}  # at initialisation
+
+
+def test_snapshots_are_spread_over_the_second_half_and_end_at_the_last_check():
+    from suite.probes.core import PROBE_SNAPSHOTS, snapshot_checks
+
+    wanted = PROBE_SNAPSHOTS["mode_swing"]
+    assert snapshot_checks(("samples",), 160) == set()  # no probe asks: nothing is copied
+    checks = sorted(snapshot_checks(("samples", "mode_swing"), 160))
+    assert len(checks) == wanted and checks[0] == 80 and checks[-1] == 159
+    assert len(set(np.diff(checks))) <= 2  # evenly spaced, to rounding
+    assert sorted(snapshot_checks(("mode_swing",), 6)) == [3, 4, 5]  # a short run: every check of its half
+
+
+@pytest.mark.slow
+def test_both_trainers_hand_the_mode_swing_probe_its_snapshots():
+    """The per-run trainer (a Keras callback) and the population trainer (its own loop) copy the model at the
+    same checks, and the probe measures a GAN on the ring from them."""
+    from test_backends import run_python_ok
+    from test_population import PRELUDE
+
+    run_python_ok(PRELUDE + (
+        "from suite.training import Trainer\n"
+        "from suite.probes.core import snapshot_checks\n"
+        "task = Task(name='t/gan', study='t', dataset='ring8', arch='gan', objective='generate',\n"
+        "            metric='trained/modes', probes=('samples', 'mode_swing'))\n"
+        "budget = Budget(max_steps=60, eval_every=10, patience=10, batch_size=64)\n"
+        "members = specs(task, [(640, 0), (640, 1)], {'width': 32}, budget)  # 10 steps a pass: 6 checks on both\n"
+        "expected = [c + 1 for c in sorted(snapshot_checks(task.probes, 6))][1:]\n"
+        "alone = Trainer('CPU').run(dataclasses.replace(members[0], trainer='fit'))\n"
+        "for run in [alone, *PopulationTrainer('CPU').run(members)]:\n"
+        "    assert run.ok, run.record.error\n"
+        "    assert 0 <= run.metrics['trained/mode_swing'] <= 1, run.metrics\n"
+        "    assert [x for x, _ in run.series['mode_swing/trained']] == expected, run.series\n"
+        "    assert 'init/mode_swing' not in run.metrics\n"
+        "print('ok')\n"
+    ))
+
+
 @pytest.mark.slow
 def test_the_same_seed_gives_the_same_gan_twice():
     """Reproducibility on a CPU: a GAN run (both players, their turns, the sampled modes) repeats, also

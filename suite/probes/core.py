@@ -42,16 +42,54 @@ PROBES: Registry = Registry("probe")
 
 
 PROBE_VERSIONS: dict[str, int] = {}
+PROBE_SNAPSHOTS: dict[str, int] = {}  # probe -> how many snapshots of the training trajectory it reads
 
 
-def register_probe(name: str, version: int = 1):
+def register_probe(name: str, version: int = 1, snapshots: int = 0):
     """Decorator: registers `fn(model, objective, data, x_train, y_train) -> Measured` under `name`.
 
     `version` is raised when what the probe measures changes, so that runs
     stored with the old probe are not reused (it enters the run key).
+    `snapshots` > 0: the probe also reads the model as it was during
+    training; both trainers keep that many copies of its variables over the
+    second half of the run (`snapshot_checks`) and pass them, after
+    training, as `snapshots=` (a list of `(check, state)`, `state` for
+    `assign_state`; none at initialisation).
     """
     PROBE_VERSIONS[name] = version
+    if snapshots:
+        PROBE_SNAPSHOTS[name] = snapshots
     return PROBES.decorator(name)
+
+
+def snapshot_checks(probes, checks: int) -> set[int]:
+    """The validation checks (0-based) after which the trainers copy a run's variables for `probes`:
+    evenly spaced over the second half of the run's `checks`, the last check among them, as many as
+    the most any of the probes asks for (fewer where the half has fewer checks); none if no probe asks.
+    The second half: what a model still does once it has had time to learn, not how it got there."""
+    count = max((PROBE_SNAPSHOTS.get(name, 0) for name in probes), default=0)
+    if not count:
+        return set()
+    first = checks // 2
+    return {int(c) for c in np.round(np.linspace(first, checks - 1, min(count, checks - first)))}
+
+
+def assign_state(model, state) -> None:
+    """Puts a snapshot's `state` (the values of `model.trainable_variables`, then of
+    `model.non_trainable_variables`) into `model`."""
+    trainable, non_trainable = state
+    for variable, value in zip(model.trainable_variables, trainable):
+        variable.assign(value)
+    for variable, value in zip(model.non_trainable_variables, non_trainable):
+        variable.assign(value)
+
+
+def model_state(model):
+    """A copy of `model`'s variables as `assign_state` takes them back."""
+    from keras import ops
+
+    return ([ops.convert_to_numpy(v) for v in model.trainable_variables],
+            [ops.convert_to_numpy(v) for v in model.non_trainable_variables])
 
 
 def probe_key(name: str) -> str:

@@ -82,6 +82,48 @@ def _samples(model, objective, data, x_train, y_train, n_points: int = 2500, n_i
         arrays={"samples": samples[:36].astype(np.float32)})
 
 
+SWING_SNAPSHOTS = 11  # snapshots over the second half of training: 10 steps between them
+
+
+@register_probe("mode_swing", snapshots=SWING_SNAPSHOTS)
+def _mode_swing(model, objective, data, x_train, y_train, snapshots=None, n_points: int = 2000) -> Measured:
+    """How much what a generative model generates on a mixture still moves late in training: `mode_swing`,
+    the mean over consecutive snapshots (`SWING_SNAPSHOTS` over the second half of the run) of the total
+    variation distance between their shares of samples per mode (and off every mode), each of `n_points`
+    samples from the same noise.
+
+    0 for a model whose distribution has settled (the same noise gives the
+    same samples), up to 1 for one that moves all of its mass to other modes
+    between snapshots: a GAN whose two players cycle, the generator chasing
+    the discriminator from mode to mode (Metz et al. 2017, fig. 1, on this
+    kind of ring). In the generated distribution, not in a loss: the losses
+    of a GAN and of a diffusion model are of different objectives, and how
+    much one swings says nothing of how much the other would. Series
+    `mode_swing`: the distance per pair of snapshots against the later one's
+    check. Nothing at initialisation or on images.
+    """
+    from suite.data import MIXTURES
+    from suite.probes.core import assign_state, model_state
+
+    if not snapshots or len(snapshots) < 3 or data.name not in MIXTURES or not hasattr(model, "sample"):
+        return Measured()
+    mixture = MIXTURES[data.name]
+    final = model_state(model)
+    shares = []
+    for _, state in snapshots:
+        assign_state(model, state)
+        if hasattr(model, "fit_sampler"):  # a plain autoencoder samples a density fitted to its codes then
+            model.fit_sampler(x_train)
+        per_mode = mode_coverage(model.sample(n_points, SAMPLE_SEED), mixture.centres, mixture.std)["per_mode"]
+        shares.append(np.append(per_mode, n_points - per_mode.sum()) / n_points)
+    assign_state(model, final)
+    if hasattr(model, "fit_sampler"):
+        model.fit_sampler(x_train)
+    distance = 0.5 * np.abs(np.diff(np.asarray(shares), axis=0)).sum(axis=1)
+    checks = [check + 1 for check, _ in snapshots[1:]]
+    return Measured(metrics={"mode_swing": float(distance.mean())}, series={"mode_swing": (checks, distance)})
+
+
 DENOISING_STEPS = (5, 10, 25, 100)  # denoising steps to sample with (the model's schedule has 100)
 
 

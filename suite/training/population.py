@@ -60,6 +60,7 @@ import numpy as np
 
 from suite.architectures import build_model, count_flops, get_architecture
 from suite.data import load_variant, subsample_indices
+from suite.probes.core import snapshot_checks
 from suite.store.schema import RunResult
 from suite.training.devices import library_versions
 from suite.training.halving import population_rule, rung_stops
@@ -209,13 +210,13 @@ class PopulationTrainer:
                 variable.assign(value)
             return model
 
-        def probe(when, tv_all, ntv_all):
+        def probe(when, tv_all, ntv_all, snapshots=None):
             for i, result in enumerate(results):
                 if not specs[i].probes or not result.ok:  # a failed (diverged) member has no model to probe
                     continue
                 m = member_model([v[i] for v in tv_all], [v[i] for v in ntv_all])
                 run_probes(result, specs[i].probes, when, m, objective, datas[i], datas[i].x_pool[subsets[i]],
-                           datas[i].y_pool[subsets[i]], specs[i].seed)
+                           datas[i].y_pool[subsets[i]], specs[i].seed, None if snapshots is None else snapshots[i])
 
         probe("init", trainable, non_trainable)
 
@@ -225,6 +226,8 @@ class PopulationTrainer:
         val_sets = stacked(splits, lambda d: (d.x_val, d.y_val))
         streams = [batch_stream(subset, budget.batch_size, spec.seed) for subset, spec in zip(subsets, specs)]
         checks = max(1, math.ceil(budget.max_steps / budget.eval_every))
+        keep = snapshot_checks(first.probes, checks)  # where a probe reads the members during training
+        snapshots = [[] for _ in specs]  # per member: (check, state)
         eval_batch = min(evaluation_batch_size(data.input_shape), len(data.y_val))
         history: dict = {}  # name -> one list per member, a value per check
 
@@ -269,6 +272,10 @@ class PopulationTrainer:
                 for name, values in (val or {}).items():
                     log(f"val_{name}", i, values[i])
                 checks_done[i] += 1
+                if check in keep:  # the member's row of the (possibly compacted) stack
+                    row = int(np.searchsorted(live, i))
+                    snapshots[i].append((check, ([np.asarray(v[row]) for v in trainable],
+                                                 [np.asarray(v[row]) for v in non_trainable])))
             # a member whose loss left the finite numbers stops there, as a run does on TerminateOnNaN;
             # `finish_run` applies the divergence rule to it
             active &= np.isfinite(losses).all(axis=0)
@@ -318,7 +325,7 @@ class PopulationTrainer:
                 train_seconds=train_seconds / k, epochs=int(checks_done[i]),
                 steps=int(checks_done[i]) * budget.eval_every, halted_at=int(halted_at[i]) or None)
             results[i] = finish_run(results[i], spec, datas[i], measured)
-        probe("trained", trainable, non_trainable)
+        probe("trained", trainable, non_trainable, snapshots)
         for result in results:
             result.record.finished_at = time.time()
         return results

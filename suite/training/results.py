@@ -140,18 +140,22 @@ def score_sets(extra_tests: dict, score) -> dict:
     return out
 
 
-def run_probes(result: RunResult, probes, when: str, model, objective, data, x, y, seed: int) -> None:
+def run_probes(result: RunResult, probes, when: str, model, objective, data, x, y, seed: int,
+               snapshots=None) -> None:
     """Runs each probe on `model` and files what it measured in `result`: curves as series
     `<name>/<when>`, numbers as metrics `<when>/<name>`, arrays as `<name>/<when>`. A probe whose
-    function takes `seed` gets the run's (e.g. to draw its labelled examples anew per seed)."""
+    function takes `seed` gets the run's (e.g. to draw its labelled examples anew per seed); one that
+    takes `snapshots` gets the run's copies of the model during training (`suite.probes.core.snapshot_checks`;
+    None at initialisation)."""
     import inspect
 
     from suite.probes import PROBES
 
     for name in probes:
         fn = PROBES[name]
-        measured = fn(model, objective, data, x, y, **({"seed": seed} if "seed" in inspect.signature(fn).parameters
-                                                       else {}))
+        takes = inspect.signature(fn).parameters
+        measured = fn(model, objective, data, x, y, **({"seed": seed} if "seed" in takes else {}),
+                      **({"snapshots": snapshots} if "snapshots" in takes else {}))
         result.series.update({f"{k}/{when}": [(float(a), float(b)) for a, b in zip(*xy)]
                               for k, xy in measured.series.items()})
         result.metrics.update({f"{when}/{k}": float(v) for k, v in measured.metrics.items()})

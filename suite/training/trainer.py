@@ -27,6 +27,7 @@ import numpy as np
 
 from suite.architectures import build_model, count_flops, get_architecture
 from suite.data import load_variant, subsample
+from suite.probes.core import model_state, snapshot_checks
 from suite.store.schema import RunResult
 from suite.training.devices import library_versions
 from suite.training.models import evaluation_batch_size, initial_model, learning_rate_slot, make_optimizer, program_key
@@ -215,8 +216,8 @@ class Trainer:
         x, y = subsample(data, spec.n_train, spec.seed)
         result = RunResult(self._record(spec, "ok", data=data, framework="keras"))
 
-        def probe(when):
-            run_probes(result, spec.probes, when, model, objective, data, x, y, spec.seed)
+        def probe(when, snapshots=None):
+            run_probes(result, spec.probes, when, model, objective, data, x, y, spec.seed, snapshots)
 
         probe("init")
         keras.utils.set_random_seed(spec.seed)  # whatever the probes drew, training starts from the seed
@@ -230,7 +231,13 @@ class Trainer:
         eval_batch = evaluation_batch_size(data.input_shape)
 
         timer = make_step_timer(budget.steps_per_execution, steps_per_epoch)
+        snapshots = []  # (check, state) where a probe reads the model during training
+        keep = snapshot_checks(spec.probes, epochs)
         callbacks = [timer, keras.callbacks.TerminateOnNaN()]
+        if keep:
+            callbacks.append(keras.callbacks.LambdaCallback(
+                on_epoch_end=lambda epoch, logs: snapshots.append((epoch, model_state(model))) if epoch in keep
+                else None))
         validation = stopping = None
         if not objective.train_only:
             stopping = keras.callbacks.EarlyStopping(monitor=objective.monitor, patience=budget.patience,
@@ -259,7 +266,7 @@ class Trainer:
         if not result.ok:  # diverged: the compiled model holds non-finite values (`failed` drops it too)
             self._forget_model()
             return result
-        probe("trained")
+        probe("trained", snapshots)
         return result
 
     def _run_estimator(self, spec: RunSpec, data) -> RunResult:
