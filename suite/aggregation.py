@@ -89,8 +89,8 @@ def coverage(results: list) -> str:
     counted = [r.dataset for r in results if r.counts]
     out = []
     if len(results) > 1 and 0 < len(counted) < len(results):
-        left = [r.dataset + ("" if r.estimate is None else f" (a - b = {r.estimate:+.3f})") for r in results
-                if not r.counts]
+        left = [f"{r.dataset} ({'' if r.estimate is None else f'a - b = {r.estimate:+.3f}: '}{_why_not(r)})"
+                for r in results if not r.counts]
         out.append(f"on {', '.join(counted)} only; {', '.join(left)} cannot decide it")
     # a claim over several models whose pair with one of them could not decide on some datasets
     dropped = {}
@@ -101,6 +101,26 @@ def coverage(results: list) -> str:
     out += [f"without {value} on {', '.join(datasets)} (below its gate or learned nothing there)"
             for value, datasets in dropped.items()]
     return "; ".join(out)
+
+
+def _why_not(result) -> str:
+    """Why a dataset counts for nothing, in a few words: a model's failing (below its gate: a recipe or a
+    budget may be at fault, and more training could change it) is told apart from the data's (at the
+    ceiling, a margin below one example, a gate that cannot tell: no training changes it)."""
+    failed = [check.gate.label for check in result.gates if not check.passed and not check.uninformative]
+    if failed:
+        return f"{', '.join(failed)} below {'its gate' if len(failed) == 1 else 'their gates'}"
+    if any(check.uninformative for check in result.gates):
+        return "its gate cannot tell a competent model there"
+    for words, why in LIMITS:  # the first clause of the note `suite.decidable.undecidable` wrote
+        if words in result.note:
+            return why
+    return "neither side learned anything" if "neither side learned" in result.note else "its data"
+
+
+# (words in an undecidable dataset's note, what a coverage line says of it), in the order they are tried
+LIMITS = (("at the ceiling", "at the ceiling"), ("for every seed: fixed by construction", "the same difference on "
+          "every seed"), ("below one example", "a margin below one test example"), ("not testable on", "the device"))
 
 
 def holm_verdicts(results: list, level: float = ONE_SIDED) -> list[tuple[str, float | None]]:

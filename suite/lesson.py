@@ -261,10 +261,11 @@ STATEMENTS = (
     Statement(
         'Generative models: VAEs, GANs, diffusion',
         'Oscillation: the two players cycle instead of converging.',
-        '`generation`: "Oscillation: the GAN\'s generator loss swings more in the second half of '
-        'training than the diffusion model\'s loss" (how much it swings) and "Cycling: in the second '
-        'half of training the GAN\'s generator loss swings with a period" (whether the swing is a cycle: '
-        'Fisher\'s g of a loss value every 50 steps).',
+        '`generation`: "Oscillation: in the second half of training what the GAN generates moves '
+        'between the modes more than what the diffusion model generates does" (how far the generated '
+        'distribution still moves: samples from the same noise at 11 snapshots) and "Cycling: in the second '
+        'half of training the GAN\'s generator loss swings with a period" (whether its loss swings in a '
+        'cycle: Fisher\'s g of a loss value every 50 steps).',
     ),
     Statement(
         'Generative models: VAEs, GANs, diffusion',
@@ -286,7 +287,8 @@ STATEMENTS = (
         ' its training is stable (it only predicts the noise at each step).',
         '`generation` trains a DDPM-style model through the same runner; it is the stable '
         'reference of "Instability across seeds: the number of modes the GAN covers varies more" and '
-        '"Oscillation: the GAN\'s generator loss swings more" above.',
+        '"Oscillation: in the second half of training what the GAN generates moves between the modes '
+        'more" above.',
     ),
     Statement(
         'Generative models: VAEs, GANs, diffusion',

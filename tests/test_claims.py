@@ -124,7 +124,15 @@ def test_a_dataset_at_the_ceiling_counts_for_nothing_and_the_verdict_says_which_
     assert [(r.dataset, r.verdict, r.counts) for r in results] == [("adding", "undecidable", False),
                                                                   ("copy", "supported", True)]
     assert claim_verdict(results) == "supported"
-    assert coverage(results) == "on copy only; adding (a - b = +0.003) cannot decide it"
+    assert coverage(results) == "on copy only; adding (a - b = +0.003: at the ceiling) cannot decide it"
+    # a model below its gate is its failing, not the data's: the line says which, apart from a data limit
+    from suite.adequacy import Gate, GateCheck
+
+    gate = Gate(model={"arch": "a"}, metric="test/skill", level=0.95, source="a test")
+    failing = [dataclasses.replace(results[0], data_limited=False, note="",
+                                   gates=(GateCheck(gate, "adding", 0.5, 0.95, None, 3),)), results[1]]
+    assert not failing[0].counts
+    assert coverage(failing) == "on copy only; adding (a - b = +0.003: a below its gate) cannot decide it"
     # a band narrower than the interval: undecidable there, but more seeds may decide it, so it counts
     band = Claim(text="", a={"arch": "a"}, b={"arch": "b"}, test="negligible", margin=0.01)
     tight = frame({"a": lambda n, s: 0.8 + 0.001 * s, "b": lambda n, s: 0.8}, dataset="one")

@@ -103,7 +103,7 @@ GENERATION_METRICS = (
     ("trained/modes", "modes covered", 1), ("trained/high_quality", "high-quality share", 3),
     ("trained/collapse", "collapse", 3),
     ("trained/frechet_distance", "Frechet distance", 2), ("trained/classes", "classes covered", 1),
-    ("train/oscillation_generator", "generator-loss oscillation", 3),
+    ("trained/mode_swing", "mode swing", 3), ("train/oscillation_generator", "generator-loss oscillation", 3),
 )
 
 
