@@ -252,7 +252,10 @@ def gate_checks(claim, runs, gates) -> list[GateCheck]:
 
 def gated_conditions(claim) -> list[Mapping]:
     """The conditions whose models must pass their gates: every condition of the claim, or a's alone
-    where the claim says b's failing is its subject (`Claim.gated`)."""
+    where the claim says b's failing is its subject, none for a claim on the models as initialised
+    (`Claim.gated`)."""
+    if claim.gated == "none":
+        return []
     if claim.gated == "a":
         return [c for c, _ in compared_pairs(claim.a, claim.b, claim.each) if c]
     return claim_conditions(claim)

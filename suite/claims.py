@@ -155,7 +155,9 @@ class Claim:
       gated: whose competence gates the verdict rests on: "both" sides (the
         default: a claim that a beats a broken b says nothing) or only "a",
         where b's failing is what the claim is about (chrono initialisation
-        against the default one that cannot learn the task).
+        against the default one that cannot learn the task), or "none" for a
+        claim on the models as initialised (an `init/` metric): training plays
+        no part in it, so neither its gates nor how its runs ended do.
     """
 
     text: str
@@ -178,8 +180,11 @@ class Claim:
     gated: str = "both"
 
     def __post_init__(self):
-        if self.gated not in ("both", "a"):
-            raise ValueError(f"gated must be 'both' or 'a'. Received: gated={self.gated!r}")
+        if self.gated not in ("both", "a", "none"):
+            raise ValueError(f"gated must be 'both', 'a' or 'none'. Received: gated={self.gated!r}")
+        if self.gated == "none" and not self.metric.startswith("init/"):
+            raise ValueError("gated='none' is for claims on the models as initialised (an init/ metric): "
+                             f"a trained model's verdict rests on its training. Received: metric={self.metric!r}")
         if self.test not in TESTS:
             raise ValueError(
                 f"unknown claim test {self.test!r}; valid tests: {', '.join(TESTS)}"
@@ -275,6 +280,9 @@ class Claim:
         if not self.b:
             return rule + "; per dataset, over several datasets: " + AGGREGATION
         pairs = " (over several models, its pair is left out where others can decide)" if self.each else ""
+        if self.gated == "none":
+            return rule + ("; on the models as initialised, so no competence gate counts (training plays no "
+                           "part); per dataset, over several datasets: " + AGGREGATION)
         if self.gated == "a":
             return rule + ("; undecidable where a's model is below its competence gate" + pairs + " (b's failing "
                            "is the claim's subject, so b's gate does not count); per dataset, over several "
@@ -460,7 +468,7 @@ def evaluate_claim(claim: Claim, runs, gates=(), checks=None, planned: int | Non
             failed = [c.text() for c in gated if not c.passed]
             # sizes across datasets are ranks, not sizes: every size counts
             sizes = () if across else r.sizes
-            nothing = learned_nothing(claim, data, sizes)
+            nothing = learned_nothing(claim, data, sizes) if claim.gated != "none" else ""
             without = competent_pairs(claim, data, gates, sizes) if (failed or nothing) and not across else None
             if without:  # the pairs that can decide do; the others are named, with why
                 reduced, left_out = without
@@ -476,11 +484,12 @@ def evaluate_claim(claim: Claim, runs, gates=(), checks=None, planned: int | Non
             # never supported or contradicted on a model below its gate, or where a gate cannot tell
             verdict, note = (("undecidable", "; ".join([*blind, *failed, r.note])) if failed or blind
                              else (r.verdict, r.note))
-            moved = {} if checks is None else longer_training(claim, data, checks, r, across)
+            moved = {} if checks is None or claim.gated == "none" else longer_training(claim, data, checks, r, across)
             note = "; ".join(filter(None, (note.strip("; "), checked_note(moved))))
             results[i] = dataclasses.replace(r, verdict=verdict, note=note, gates=gated,
                                              data_limited=r.data_limited or bool(blind),
-                                             qualifier=qualifiers(claim, data, sizes, moved))
+                                             qualifier=qualifiers(claim, data, sizes, moved)
+                                             if claim.gated != "none" else "")
     return [decide_control(r) for r in results] if claim.control else results
 
 

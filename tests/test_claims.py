@@ -870,3 +870,23 @@ def test_a_claim_about_b_failing_rests_on_a_s_gate_alone():
     assert "b's gate does not count" in dataclasses.replace(both, gated="a").rule()
     with pytest.raises(ValueError, match="gated must be"):
         Claim(text="x", a={"arch": "a"}, b={"arch": "b"}, gated="b")
+
+
+def test_a_claim_on_the_models_as_initialised_rests_on_no_gate():
+    """gated="none": a claim on an init/ metric compares the models before any training, so a model that
+    later fails to learn leaves it decided (the memory mechanism at Keras's default initialisation on copy,
+    where the default LSTM never learns the task); only init/ metrics may say so."""
+    weights = frame({"a": lambda n, s: 2.0 + 0.1 * s, "b": lambda n, s: 1.0 + 0.1 * s}).assign(
+        matched=1, metric="init/gradient_reach")
+    learned = frame({"a": lambda n, s: 0.1, "b": lambda n, s: 0.9 + 0.01 * s}).assign(matched=1)
+    runs = pd.concat([weights, learned])
+    gates = (Gate(model={"arch": "a"}, metric="test/accuracy", level=0.5, source="test"),)
+    at_init = Claim(text="a's gradient reaches further at initialisation", a={"arch": "a"}, b={"arch": "b"},
+                    metric="init/gradient_reach")
+    [r] = evaluate_claim(at_init, runs, gates=gates)
+    assert r.verdict == "undecidable" and "a not competent" in r.note  # gated as trained models are by default
+    [r] = evaluate_claim(dataclasses.replace(at_init, gated="none"), runs, gates=gates)
+    assert r.verdict == "supported" and r.gates == () and r.qualifier == ""
+    assert "no competence gate counts" in dataclasses.replace(at_init, gated="none").rule()
+    with pytest.raises(ValueError, match="init/ metric"):
+        Claim(text="x", a={"arch": "a"}, b={"arch": "b"}, metric="test/accuracy", gated="none")
