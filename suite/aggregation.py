@@ -115,12 +115,13 @@ def _why_not(result) -> str:
     for words, why in LIMITS:  # the first clause of the note `suite.decidable.undecidable` wrote
         if words in result.note:
             return why
-    return "neither side learned anything" if "neither side learned" in result.note else "its data"
+    return "neither side learned what the claim reads" if "neither side learned" in result.note else "its data"
 
 
 # (words in an undecidable dataset's note, what a coverage line says of it), in the order they are tried
 LIMITS = (("at the ceiling", "at the ceiling"), ("for every seed: fixed by construction", "the same difference on "
-          "every seed"), ("below one example", "a margin below one test example"), ("not testable on", "the device"))
+          "every seed"), ("below one example", "a margin below one test example"), ("not testable on", "not testable on "
+          "this device"))
 
 
 def holm_verdicts(results: list, level: float = ONE_SIDED) -> list[tuple[str, float | None]]:

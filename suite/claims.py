@@ -182,9 +182,10 @@ class Claim:
     def __post_init__(self):
         if self.gated not in ("both", "a", "none"):
             raise ValueError(f"gated must be 'both', 'a' or 'none'. Received: gated={self.gated!r}")
-        if self.gated == "none" and not self.metric.startswith("init/"):
-            raise ValueError("gated='none' is for claims on the models as initialised (an init/ metric): "
-                             f"a trained model's verdict rests on its training. Received: metric={self.metric!r}")
+        compared = (self.metric, *(self.change or {}).get("metric", ()))
+        if self.gated == "none" and not all(m.startswith("init/") for m in compared):
+            raise ValueError("gated='none' is for claims on the models as initialised (init/ metrics only): "
+                             f"a trained model's verdict rests on its training. Received: metrics {compared}")
         if self.test not in TESTS:
             raise ValueError(
                 f"unknown claim test {self.test!r}; valid tests: {', '.join(TESTS)}"

@@ -22,7 +22,6 @@ FIRST_WORD = {
     "trust": True,  # trustworthiness: how well a code keeps its inputs' nearest neighbours (suite.probes.codes)
     "oscillation": False,  # how much a loss still swings late in training: a settled loss swings less
     "cycling": False,  # how much of that swing is periodic (Fisher's g): a settled loss has none
-    "mode": False,  # mode_swing: how much a generator's samples still move between modes (suite.probes.samples)
 }
 
 # last word (or words) of a name -> higher is better
@@ -34,6 +33,7 @@ LAST_WORD = {
     "loss": False, "mae": False, "mse": False, "kl": False, "reconstruction": False,
     "distance": False,  # e.g. the Frechet distance of samples to the data
     "collapse": False,  # the share of a generator's samples on its favourite modes
+    "swing": False,  # mode_swing: how much a generator's samples still move between modes (suite.probes.samples)
     "step_ms": False,  # the time of one training step
     "diverged": False,
 }

@@ -872,6 +872,32 @@ def test_a_claim_about_b_failing_rests_on_a_s_gate_alone():
         Claim(text="x", a={"arch": "a"}, b={"arch": "b"}, gated="b")
 
 
+def test_each_limit_of_the_data_is_named_in_the_coverage_line():
+    """`coverage` names why a dataset cannot decide from the words of `suite.decidable.undecidable`'s notes:
+    each of its reasons, as it writes them today, is recognised (a rewording would otherwise fall back to
+    "its data" unnoticed)."""
+    from suite.aggregation import LIMITS, _why_not
+    from suite.decidable import undecidable
+
+    better = Claim(text="", a={"arch": "a"}, b={"arch": "b"}, test="better")
+    notes = [
+        undecidable(better, np.array([0.1, 0.1, 0.1]), 0.1, 0.1, None),
+        undecidable(dataclasses.replace(better, margin=0.001), np.array([0.0, 0.01, 0.02]), -0.1, 0.1, 100),
+        undecidable(better, np.array([0.0, 0.001, 0.002]), -0.1, 0.1, None, room=0.001),
+        undecidable(dataclasses.replace(better, test="negligible", margin=0.01), np.array([0.0, 0.001, 0.002]),
+                    -0.1, 0.1, None, room=0.001),
+        undecidable(dataclasses.replace(better, test="not_better", margin=0.01), np.array([0.0, 0.001, 0.002]),
+                    -0.1, 0.1, None, room=0.001),
+    ]
+    device = evaluate_claim(dataclasses.replace(better, device="GPU"),
+                            frame({"a": lambda n, s: 0.9, "b": lambda n, s: 0.8 + 0.01 * s}).assign(device="CPU"))
+    notes.append(device[0].note)
+    result = evaluate_claim(better, frame({"a": lambda n, s: 0.9 + 0.01 * s, "b": lambda n, s: 0.8}))[0]
+    why = [_why_not(dataclasses.replace(result, note=note, data_limited=True)) for note in notes]
+    assert all(notes) and "its data" not in why, list(zip(notes, why))
+    assert set(why) == {w for _, w in LIMITS}  # every entry of the table is reached
+
+
 def test_a_claim_on_the_models_as_initialised_rests_on_no_gate():
     """gated="none": a claim on an init/ metric compares the models before any training, so a model that
     later fails to learn leaves it decided (the memory mechanism at Keras's default initialisation on copy,
@@ -888,5 +914,8 @@ def test_a_claim_on_the_models_as_initialised_rests_on_no_gate():
     [r] = evaluate_claim(dataclasses.replace(at_init, gated="none"), runs, gates=gates)
     assert r.verdict == "supported" and r.gates == () and r.qualifier == ""
     assert "no competence gate counts" in dataclasses.replace(at_init, gated="none").rule()
-    with pytest.raises(ValueError, match="init/ metric"):
+    with pytest.raises(ValueError, match="init/ metrics only"):
         Claim(text="x", a={"arch": "a"}, b={"arch": "b"}, metric="test/accuracy", gated="none")
+    with pytest.raises(ValueError, match="init/ metrics only"):  # a change from init to trained reads training
+        Claim(text="x", a={"arch": "a"}, b={}, metric="init/x", change={"metric": ("init/x", "trained/x")},
+              gated="none")

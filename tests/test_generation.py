@@ -361,7 +361,7 @@ def test_mode_swing_is_zero_for_a_settled_generator_and_the_share_of_mass_that_m
     # the samples sent to mode 1, then to mode 2, and back: that share moves at every snapshot
     moving = swing([[1, 0.5], [2, 0.5], [1, 0.5], [2, 0.5]])
     assert moving.metrics["mode_swing"] == pytest.approx(0.5)
-    assert list(moving.series["mode_swing"][0]) == [2, 3, 4] and np.allclose(moving.series["mode_swing"][1], 0.5)
+    assert list(moving.series["mode_swing"][0]) == [1, 2, 3] and np.allclose(moving.series["mode_swing"][1], 0.5)
     assert np.allclose(model_state(model)[0][0], [3.0, 0.5])  # put back as found
     assert swing([[1, 0.5], [1, 0.5]]).metrics == {}  # two snapshots: one distance is no mean to speak of
     assert probe(model, None, data, data.x_pool, data.y_pool, snapshots=None).metrics == {}  # at initialisation
@@ -392,13 +392,17 @@ def test_both_trainers_hand_the_mode_swing_probe_its_snapshots():
         "            metric='trained/modes', probes=('samples', 'mode_swing'))\n"
         "budget = Budget(max_steps=60, eval_every=10, patience=10, batch_size=64)\n"
         "members = specs(task, [(640, 0), (640, 1)], {'width': 32}, budget)  # 10 steps a pass: 6 checks on both\n"
-        "expected = [c + 1 for c in sorted(snapshot_checks(task.probes, 6))][1:]\n"
+        "expected = [10 * (c + 1) for c in sorted(snapshot_checks(task.probes, 6))][1:]  # the copies' steps\n"
         "alone = Trainer('CPU').run(dataclasses.replace(members[0], trainer='fit'))\n"
         "for run in [alone, *PopulationTrainer('CPU').run(members)]:\n"
         "    assert run.ok, run.record.error\n"
         "    assert 0 <= run.metrics['trained/mode_swing'] <= 1, run.metrics\n"
         "    assert [x for x, _ in run.series['mode_swing/trained']] == expected, run.series\n"
         "    assert 'init/mode_swing' not in run.metrics\n"
+        "# 700 examples make passes of 11 steps: the per-run trainer's checks are not every 10 steps, and its\n"
+        "# copies say at which step they were taken (6 passes, the last 3 copied; the first has no distance)\n"
+        "odd = Trainer('CPU').run(dataclasses.replace(members[0], n_train=700, trainer='fit'))\n"
+        "assert [x for x, _ in odd.series['mode_swing/trained']] == [55, 66], odd.series\n"
         "print('ok')\n"
     ))
 

@@ -53,8 +53,10 @@ def register_probe(name: str, version: int = 1, snapshots: int = 0):
     `snapshots` > 0: the probe also reads the model as it was during
     training; both trainers keep that many copies of its variables over the
     second half of the run (`snapshot_checks`) and pass them, after
-    training, as `snapshots=` (a list of `(check, state)`, `state` for
-    `assign_state`; none at initialisation).
+    training, as `snapshots=` (a list of `(steps, state)`: the optimizer
+    steps done when it was copied, and `state` for `assign_state`; none at
+    initialisation). A run that early stopping ends has the copies it
+    reached, the weights it keeps (its best) perhaps among none of them.
     """
     PROBE_VERSIONS[name] = version
     if snapshots:
@@ -64,8 +66,10 @@ def register_probe(name: str, version: int = 1, snapshots: int = 0):
 
 def snapshot_checks(probes, checks: int) -> set[int]:
     """The validation checks (0-based) after which the trainers copy a run's variables for `probes`:
-    evenly spaced over the second half of the run's `checks`, the last check among them, as many as
-    the most any of the probes asks for (fewer where the half has fewer checks); none if no probe asks.
+    evenly spaced over the second half of the run's planned `checks` (the per-run trainer's checks are
+    passes over the repeated subset, the population trainer's every `eval_every` steps: the copies carry
+    their step), the last check among them, as many as the most any of the probes asks for (fewer where
+    the half has fewer checks); none if no probe asks.
     The second half: what a model still does once it has had time to learn, not how it got there."""
     count = max((PROBE_SNAPSHOTS.get(name, 0) for name in probes), default=0)
     if not count:

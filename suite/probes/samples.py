@@ -100,7 +100,12 @@ def _mode_swing(model, objective, data, x_train, y_train, snapshots=None, n_poin
     of a GAN and of a diffusion model are of different objectives, and how
     much one swings says nothing of how much the other would. Series
     `mode_swing`: the distance per pair of snapshots against the later one's
-    check. Nothing at initialisation or on images.
+    optimizer steps. Nothing at initialisation or on images.
+
+    What it does not tell apart: every sample off the modes is one bin, so
+    a model that has learned nothing reads as settled (read it beside the
+    high-quality share); and it counts steady movement (a model still
+    learning) as well as back-and-forth.
     """
     from suite.data import MIXTURES
     from suite.probes.core import assign_state, model_state
@@ -120,8 +125,8 @@ def _mode_swing(model, objective, data, x_train, y_train, snapshots=None, n_poin
     if hasattr(model, "fit_sampler"):
         model.fit_sampler(x_train)
     distance = 0.5 * np.abs(np.diff(np.asarray(shares), axis=0)).sum(axis=1)
-    checks = [check + 1 for check, _ in snapshots[1:]]
-    return Measured(metrics={"mode_swing": float(distance.mean())}, series={"mode_swing": (checks, distance)})
+    steps = [step for step, _ in snapshots[1:]]
+    return Measured(metrics={"mode_swing": float(distance.mean())}, series={"mode_swing": (steps, distance)})
 
 
 DENOISING_STEPS = (5, 10, 25, 100)  # denoising steps to sample with (the model's schedule has 100)

@@ -227,7 +227,7 @@ class PopulationTrainer:
         streams = [batch_stream(subset, budget.batch_size, spec.seed) for subset, spec in zip(subsets, specs)]
         checks = max(1, math.ceil(budget.max_steps / budget.eval_every))
         keep = snapshot_checks(first.probes, checks)  # where a probe reads the members during training
-        snapshots = [[] for _ in specs]  # per member: (check, state)
+        snapshots = [[] for _ in specs]  # per member: (optimizer steps done, state)
         eval_batch = min(evaluation_batch_size(data.input_shape), len(data.y_val))
         history: dict = {}  # name -> one list per member, a value per check
 
@@ -274,8 +274,8 @@ class PopulationTrainer:
                 checks_done[i] += 1
                 if check in keep:  # the member's row of the (possibly compacted) stack
                     row = int(np.searchsorted(live, i))
-                    snapshots[i].append((check, ([np.asarray(v[row]) for v in trainable],
-                                                 [np.asarray(v[row]) for v in non_trainable])))
+                    snapshots[i].append(((check + 1) * budget.eval_every, ([np.asarray(v[row]) for v in trainable],
+                                                                           [np.asarray(v[row]) for v in non_trainable])))
             # a member whose loss left the finite numbers stops there, as a run does on TerminateOnNaN;
             # `finish_run` applies the divergence rule to it
             active &= np.isfinite(losses).all(axis=0)

@@ -231,13 +231,13 @@ class Trainer:
         eval_batch = evaluation_batch_size(data.input_shape)
 
         timer = make_step_timer(budget.steps_per_execution, steps_per_epoch)
-        snapshots = []  # (check, state) where a probe reads the model during training
+        snapshots = []  # (optimizer steps done, state) where a probe reads the model during training
         keep = snapshot_checks(spec.probes, epochs)
         callbacks = [timer, keras.callbacks.TerminateOnNaN()]
         if keep:
             callbacks.append(keras.callbacks.LambdaCallback(
-                on_epoch_end=lambda epoch, logs: snapshots.append((epoch, model_state(model))) if epoch in keep
-                else None))
+                on_epoch_end=lambda epoch, logs: snapshots.append(((epoch + 1) * steps_per_epoch, model_state(model)))
+                if epoch in keep else None))
         validation = stopping = None
         if not objective.train_only:
             stopping = keras.callbacks.EarlyStopping(monitor=objective.monitor, patience=budget.patience,
