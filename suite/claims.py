@@ -187,9 +187,7 @@ class Claim:
             raise ValueError("gated='none' is for claims on the models as initialised (init/ metrics only): "
                              f"a trained model's verdict rests on its training. Received: metrics {compared}")
         if self.test not in TESTS:
-            raise ValueError(
-                f"unknown claim test {self.test!r}; valid tests: {', '.join(TESTS)}"
-            )
+            raise ValueError(f"unknown claim test {self.test!r}; valid tests: {', '.join(TESTS)}")
         if self.statistic not in STATISTICS:
             raise ValueError(
                 f"unknown claim statistic {self.statistic!r}; valid statistics: {', '.join(STATISTICS)}"
@@ -281,9 +279,8 @@ class Claim:
         if not self.b:
             return rule + "; per dataset, over several datasets: " + AGGREGATION
         pairs = " (over several models, its pair is left out where others can decide)" if self.each else ""
-        if self.gated == "none":
-            return rule + ("; on the models as initialised, so no competence gate counts (training plays no "
-                           "part); per dataset, over several datasets: " + AGGREGATION)
+        if self.gated == "none":  # training plays no part
+            return rule + "; on the models as initialised: no gate counts; per dataset, over several: " + AGGREGATION
         if self.gated == "a":
             return rule + ("; undecidable where a's model is below its competence gate" + pairs + " (b's failing "
                            "is the claim's subject, so b's gate does not count); per dataset, over several "
