@@ -42,12 +42,17 @@ which one's round-off won: a choice moves only when a rate is better by more
 than its seeds' noise. A task whose every rate failed has no choice (its
 runs keep the architecture's default rate).
 
-The grid extends past an edge (`extension`): where the choice is the
-smallest or the largest rate tried, the next half-decade step beyond it
-(`next_rate`: 1 and 3 times a power of ten) is tried too, until the choice
-is interior or the next step would leave `BOUNDS` ("at the bound"). A rate
-that halving stopped counts as tried: it was clearly behind when it
-stopped, so the grid does not grow past it.
+The grid extends past an edge (`extension`): where the choice, or the best
+rate, is the smallest or the largest rate tried, the next half-decade step
+beyond it (`next_rate`: 1 and 3 times a power of ten) is tried too, until
+both are interior or the next step would leave `BOUNDS` ("at the bound"). A
+rate that halving stopped counts as tried: it was clearly behind when it
+stopped, so the grid does not grow past it. The best rate counts, not only
+the choice: where every rate tried is at chance (the GRU at four times the
+budget on copy at T = 50, 3e-4 to 1e-2 on jax's tuning seeds), the best by
+a hair may sit at the edge while the rule's smaller choice is interior, and
+the rates beyond the edge, where the task may be learned (0.1 on
+tensorflow's: bench/README.md), would never be tried.
 """
 
 from __future__ import annotations
@@ -100,39 +105,54 @@ def score_table(frame: pd.DataFrame) -> pd.DataFrame:
     return table.reset_index()[columns]
 
 
-def choose(table: pd.DataFrame) -> float | None:
-    """The one-standard-error rule (module docstring) on one task's rows of `score_table`."""
+def _valid(table: pd.DataFrame) -> pd.DataFrame:
+    """The rates of one task's `score_table` rows that may be chosen: none failed or halved."""
     out = table["failed"].astype(bool) | (table["halted"].astype(bool) if "halted" in table else False)
-    valid = table[~out]
+    return table[~out]
+
+
+def best(table: pd.DataFrame) -> float | None:
+    """The best rate of one task's `score_table` rows (rule 2 of the module docstring), None if none."""
+    valid = _valid(table)
     if valid.empty:
         return None
-    best = valid.sort_values(["mean", "learning_rate"], ascending=[False, True]).iloc[0]
-    near = next_rate(float(best["learning_rate"]), -1) * (1 - 1e-9)  # one half-decade step below the best
-    acceptable = valid[(valid["mean"] >= best["mean"] - best["se"]) & (valid["learning_rate"] >= near)]
+    return float(valid.sort_values(["mean", "learning_rate"], ascending=[False, True]).iloc[0]["learning_rate"])
+
+
+def choose(table: pd.DataFrame) -> float | None:
+    """The one-standard-error rule (module docstring) on one task's rows of `score_table`."""
+    top = best(table)
+    if top is None:
+        return None
+    valid = _valid(table)
+    leader = valid[valid["learning_rate"] == top].iloc[0]
+    near = next_rate(top, -1) * (1 - 1e-9)  # one half-decade step below the best
+    acceptable = valid[(valid["mean"] >= leader["mean"] - leader["se"]) & (valid["learning_rate"] >= near)]
     return float(acceptable["learning_rate"].min())
 
 
-def choose_rates(frame: pd.DataFrame) -> dict:
+def choose_rates(frame: pd.DataFrame, rule=choose) -> dict:
     """task -> the chosen learning rate, from the tuning runs in `frame` (see `score_table`); a task
-    whose every rate failed has none."""
+    whose every rate failed has none. `rule=best`: each task's best rate instead."""
     chosen = {}
     for task, table in score_table(frame).groupby("task"):
-        rate = choose(table)
+        rate = rule(table)
         if rate is not None:
             chosen[task] = rate
     return chosen
 
 
-def extension(tried, chosen: float | None) -> tuple[list, bool]:
-    """(the rates to try next, whether the choice stopped at a bound): the next half-decade step beyond
-    `chosen` on each side where it is the smallest or the largest of the rates `tried` (both sides when
-    only one rate was tried), those of them within `BOUNDS`; none where the choice is interior (or
-    there is none). At a bound: a step beyond an edge choice would leave `BOUNDS`."""
+def extension(tried, chosen: float | None, best: float | None = None) -> tuple[list, bool]:
+    """(the rates to try next, whether the grid stopped at a bound): the next half-decade step beyond
+    each edge of the rates `tried` (both edges when only one rate was tried) where `chosen` or the
+    `best` rate (module docstring) is that edge rate, those of them within `BOUNDS`; none where both
+    are interior (or there is no choice). At a bound: a step beyond such an edge would leave `BOUNDS`."""
     tried = sorted(tried)
     if chosen is None or not tried:
         return [], False
-    directions = ([-1] if chosen == tried[0] else []) + ([1] if chosen == tried[-1] else [])
-    steps = [next_rate(chosen, d) for d in directions]
+    edges = {chosen} | ({best} if best is not None else set())
+    directions = ([-1] if tried[0] in edges else []) + ([1] if tried[-1] in edges else [])
+    steps = [next_rate(tried[0] if d < 0 else tried[-1], d) for d in directions]
     inside = [s for s in steps if BOUNDS[0] * (1 - 1e-9) <= s <= BOUNDS[1] * (1 + 1e-9)]
     return inside, len(inside) < len(steps)
 

@@ -62,10 +62,10 @@ def _grid(tune: pd.DataFrame, evaluated: pd.DataFrame) -> dict:
     """Per rate group (the task tuned for it, its natural variant): the mean score and its standard error at
     each rate tried, the rate chosen, whether the grid grew or stopped at a bound, and the variants whose
     evaluation runs train at it."""
-    from suite.selection import BOUNDS, SCORE, choose_rates, extension, score_table
+    from suite.selection import BOUNDS, SCORE, best, choose_rates, extension, score_table
 
     table = score_table(tune)
-    chosen = choose_rates(tune)
+    chosen, leading = choose_rates(tune), choose_rates(tune, rule=best)
     grid = sorted(table["learning_rate"].unique())
     evaluated = evaluated.assign(setting=evaluated["setting"].fillna(""))
     rows = []
@@ -75,7 +75,7 @@ def _grid(tune: pd.DataFrame, evaluated: pd.DataFrame) -> dict:
         tried = sorted(scores["learning_rate"])
         cells = {r["learning_rate"]: _cell(r) for _, r in scores.iterrows()}
         added = sorted(tune.loc[(tune["task"] == task) & (tune["extension"] > 0), "learning_rate"].unique())
-        grew, bound = bool(added), extension(tried, rate)[1]
+        grew, bound = bool(added), extension(tried, rate, leading.get(task))[1]
         edge = rate is not None and len(tried) > 1 and rate in (tried[0], tried[-1]) and not bound
         note = "; ".join(filter(None, [
             f"extended ({', '.join(_rate(r) for r in added)})" if grew else "",

@@ -54,7 +54,7 @@ from __future__ import annotations
 import dataclasses
 
 from suite.architectures import get_architecture
-from suite.selection import SCORE, choose_rates, extension, tuning_frame
+from suite.selection import SCORE, best as best_rate, choose_rates, extension, tuning_frame
 from suite.training.halving import Halving
 from suite.training.objectives import OBJECTIVES
 from suite.training.plan import RunSpec
@@ -164,15 +164,17 @@ def tune_rates(specs: list[RunSpec], studies, grid, profile: str, train, read, h
     tuning = Tuning()
     pending = [run for runs in groups.values() for run in _grid_runs(runs, grid, profile, halving=halving)]
     chosen: dict = {}
+    best: dict = {}
     while pending:
         train(pending)
         tuning.runs += pending
         tuning.rounds += 1
-        chosen = choose_rates(read(tuning.runs))
+        scores = read(tuning.runs)
+        chosen, best = choose_rates(scores), choose_rates(scores, rule=best_rate)
         pending = []
         for group, runs in groups.items():
             tried = {s.learning_rate for s in tuning.runs if rate_group(s.task) == group}
-            beyond, _ = extension(tried, chosen.get(runs[0].task.name))
+            beyond, _ = extension(tried, chosen.get(runs[0].task.name), best.get(runs[0].task.name))
             if beyond:
                 tuning.extended.setdefault(group, []).extend(beyond)
                 pending += _grid_runs(runs, beyond, profile, tuning.rounds, halving)
@@ -181,7 +183,7 @@ def tune_rates(specs: list[RunSpec], studies, grid, profile: str, train, read, h
         if rate is not None:
             tuning.rates[group] = rate
         tried = {s.learning_rate for s in tuning.runs if rate_group(s.task) == group}
-        if extension(tried, rate)[1]:
+        if extension(tried, rate, best.get(runs[0].task.name))[1]:
             tuning.at_bound.add(group)
     return tuning
 
