@@ -17,10 +17,11 @@ happens to suit. So each study says how its learning rates are set
   classifiers, the objective's own loss otherwise), and the rate is chosen
   by the one-standard-error rule (`suite.selection`: the smallest rate
   whose mean score is within one standard error of the best rate's; a rate
-  that diverged or failed on any seed never is). Where the choice is the
-  smallest or the largest rate tried, the next half-decade step beyond it
-  trains too (same seeds, same size), and the choice is made again, until it
-  is interior or the next step would leave `suite.selection.BOUNDS`. Every
+  that diverged or failed on any seed never is). Where the choice, or the
+  best rate, is the smallest or the largest rate tried, the next half-decade
+  step beyond that edge trains too (same seeds, same size), and the choice is
+  made again, until both are interior or the next step would leave
+  `suite.selection.BOUNDS`. Every
   structure-destroying variant of that (study, architecture, dataset,
   setting) then trains at the rate chosen on the natural one, so a control
   compares the same recipe on two versions of the data, and a permuted
