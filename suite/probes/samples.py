@@ -82,7 +82,7 @@ def _samples(model, objective, data, x_train, y_train, n_points: int = 2500, n_i
         arrays={"samples": samples[:36].astype(np.float32)})
 
 
-SWING_SNAPSHOTS = 11  # snapshots over the second half of training: 10 steps between them
+SWING_SNAPSHOTS = 11  # snapshots over the second half of training: 10 distances between consecutive ones
 
 
 @register_probe("mode_swing", snapshots=SWING_SNAPSHOTS)

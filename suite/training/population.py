@@ -60,7 +60,7 @@ import numpy as np
 
 from suite.architectures import build_model, count_flops, get_architecture
 from suite.data import load_variant, subsample_indices
-from suite.probes.core import snapshot_checks
+from suite.probes.core import assign_state, snapshot_checks
 from suite.store.schema import RunResult
 from suite.training.devices import library_versions
 from suite.training.halving import population_rule, rung_stops
@@ -204,10 +204,7 @@ class PopulationTrainer:
         subsets = [subsample_indices(member_data, spec.n_train, spec.seed) for spec, member_data in zip(specs, datas)]
 
         def member_model(tv, ntv):
-            for variable, value in zip(model.trainable_variables, tv):
-                variable.assign(value)
-            for variable, value in zip(model.non_trainable_variables, ntv):
-                variable.assign(value)
+            assign_state(model, (tv, ntv))
             return model
 
         def probe(when, tv_all, ntv_all, snapshots=None):
