@@ -77,12 +77,14 @@ def results(db: str, declared: bool) -> list[dict]:
             found = (evaluate_claim(claim, tidy, gates, **extra) if gated else evaluate_claim(claim, tidy)) if len(tidy) else []
             for r in found:
                 rows.append({"study": study["name"], "claim": claim.text, "dataset": r.dataset,
-                             **{f: list(getattr(r, f)) if f == "sizes" else getattr(r, f, None) for f in FIELDS}})
+                             **{f: list(getattr(r, f)) if f == "sizes" else getattr(r, f, None) for f in FIELDS},
+                             "repeat": getattr(r, "repeat", None)})  # not compared: a checkout may not have it
             if found:  # over the datasets, by the checkout's own rule
                 overall = (verdicts.claim_verdict(found) if hasattr(verdicts, "claim_verdict")
                            else verdicts.overall_verdict([r.verdict for r in found]))
                 rows.append({"study": study["name"], "claim": claim.text, "dataset": "(overall)",
-                             **dict.fromkeys(FIELDS), "verdict": overall})
+                             **dict.fromkeys(FIELDS), "verdict": overall,
+                             "repeat": verdicts.claim_repeat(found) if hasattr(verdicts, "claim_repeat") else None})
     return rows
 
 

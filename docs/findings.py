@@ -9,8 +9,8 @@
 One row per claim, in the lesson's order: the study, the claim, its verdict,
 its Holm-adjusted verdict and, per dataset, the verdict, the mean difference
 a - b with its 95% interval (or the permutation test's p-value, or why it is
-undecidable) and the number of seeds. With --counts, one row per study: its verdicts counted, controls
-apart. It reads the database alone, as the report does, with the same claim
+undecidable) and the number of seeds; beside the verdict, the estimated chance that a second set of seeds
+repeats it. With --counts, one row per study: its verdicts counted, controls apart. It reads the database alone, as the report does, with the same claim
 evaluation. With --lesson, the lesson-coverage tables (`suite.lesson`): each statement of the lesson
 beside the verdicts of the claims that measure it.
 """
@@ -102,14 +102,16 @@ def main(path: str, counts: bool = False, lesson: bool = False) -> None:
     if lesson:
         return lesson_tables(found)
     if counts:
-        print("| study | supported / contradicted / inconclusive / undecidable (qualified; controls) |")
+        print("| study | supported / contradicted / inconclusive / undecidable (qualified; may not repeat; "
+              "controls) |")
         print("| --- | --- |")
         for name, vs in found:
             claims = [v for v in vs if not v["control"]]
             n = [sum(v["verdict"] == k for v in claims) for k in ("supported", "contradicted", "inconclusive",
                                                                   "undecidable")]
+            fragile = sum("may not" in v["repeat"] for v in claims)
             print(f"| `{name}` | {' / '.join(map(str, n))} ({sum(bool(v['qualifier']) for v in claims)}; "
-                  f"{len(vs) - len(claims)}) |")
+                  f"{fragile}; {len(vs) - len(claims)}) |")
         return
     print("| study | claim | verdict | Holm-adjusted | per dataset: verdict, a - b [95% interval] (seeds) |")
     print("| --- | --- | --- | --- | --- |")
@@ -119,7 +121,8 @@ def main(path: str, counts: bool = False, lesson: bool = False) -> None:
                              f"({r['n_seeds']})".replace("  ", " ") for r in v["rows"])
             text = ("control: " if v["control"] else "") + v["text"].replace("|", "/")
             verdict = (f"**{v['verdict']}**" + (f" {v['coverage']}" if v["coverage"] else "")
-                       + (f" ({v['qualifier']})" if v["qualifier"] else ""))
+                       + (f" ({v['qualifier']})" if v["qualifier"] else "")
+                       + (f" (repeats {v['repeat']})" if v["repeat"] else ""))
             holm = "" if v["control"] else v["holm"]
             print(f"| {name} | {text} | {verdict} | {holm} | {rows} |")
 
@@ -157,12 +160,13 @@ def write(path: str, root: Path = Path(__file__).resolve().parents[1]) -> None:
     first = next(i for i, line in enumerate(lines) if line.startswith("## "))
     lesson.write_text("\n".join(lines[:first] + printed(main, path, lesson=True)) + "\n")
     lines = readme.read_text().splitlines()
-    header = "| study | question | supported / contradicted / inconclusive / undecidable (qualified; controls) |"
-    start = lines.index(header)
+    counted = printed(main, path, counts=True)
+    header = "| study | question | " + counted[0].split(" | ", 1)[1]
+    start = next(i for i, line in enumerate(lines) if line.startswith("| study | question | "))
     questions = {line.split(" | ")[0].strip("| "): line.split(" | ")[1] for line in lines[start + 2:]
                  if line.startswith("| `")}
     rows = [f"| {name} | {questions.get(name, '')} | {counted}" for name, counted in
-            (line[2:].split(" | ", 1) for line in printed(main, path, counts=True)[2:])]
+            (line[2:].split(" | ", 1) for line in counted[2:])]
     end = next((i for i in range(start, len(lines)) if not lines[i].startswith("|")), len(lines))
     readme.write_text("\n".join(lines[:start] + [header, "| --- | --- | --- |", *rows] + lines[end:]) + "\n")
 

@@ -19,6 +19,9 @@ from __future__ import annotations
 
 import dataclasses
 
+import numpy as np
+
+from suite.sequential import CODES, DECIDED
 from suite.statistics import ONE_SIDED, holm
 
 CONTROL_FAILED = "control failed"
@@ -77,6 +80,22 @@ def claim_verdict(results: list, verdicts: list[str] | None = None) -> str:
     verdicts = [r.verdict for r in results] if verdicts is None else verdicts
     return overall_verdict(verdicts, [r.counts for r in results],
                            control=bool(results) and results[0].claim.control)
+
+
+def claim_repeat(results: list) -> float | None:
+    """The estimated chance that a second set of seeds gives the claim's decision over its datasets
+    (`claim_verdict`): per draw of `suite.sequential.repeat_codes`, each dataset's verdict from that draw
+    (each dataset's draws its own: their runs are independent), the others' as found (a verdict no test
+    made: below a gate, at the ceiling), and the share of draws whose verdict over the datasets is the one
+    found. None for a control, for a claim that no dataset's test decided, or one that is no decision."""
+    found = claim_verdict(results) if results else None
+    drawn = [r for r in results if r.repeats and r.verdict in CODES]
+    if found not in DECIDED or not drawn or results[0].claim.control:
+        return None
+    names = {code: verdict for verdict, code in CODES.items()}
+    draws = zip(*[r.repeats if r.repeats and r.verdict in CODES else [r.verdict] * len(drawn[0].repeats)
+                  for r in results])
+    return float(np.mean([claim_verdict(results, [names.get(v, v) for v in draw]) == found for draw in draws]))
 
 
 def coverage(results: list) -> str:

@@ -29,14 +29,12 @@ interval" is that one.
                 is positive: at 0, a zero difference could never be supported
                 (registration refuses it, `suite.studies.check_study`).
 
-Each verdict is also a test with a p-value (`suite.statistics.decision_p_values`:
-the one-sided t-test that rejects, TOST for "negligible", the permutation
-test for a spread), which decides exactly as the interval does; across the
-run's evidential verdicts (controls aside) the report shows them again after
-Holm's adjustment (`suite.aggregation.holm_verdicts`), beside the unadjusted ones.
-A sequential verdict's p-value is its look's, scaled to the 0.025 of a single
-test (`suite.sequential.Decision.p_value`). A spread stays a fixed design on
-every planned seed (`evaluate_claim` says why).
+Each verdict is also a test with a p-value (`suite.statistics.decision_p_values`),
+which decides exactly as the interval does; the report shows the run's
+evidential verdicts again after Holm's adjustment (`suite.aggregation.holm_verdicts`),
+and beside each decision the chance that a second set of seeds repeats it
+(`ClaimResult.repeat`, `suite.sequential.repeat_codes`). A spread stays a
+fixed design on every planned seed (`evaluate_claim` says why).
 
 Variations: an empty *b* compares *a* with the constant `reference` (e.g.
 "the RNN's skill over the trivial baseline is at most 0.1"); `each` repeats
@@ -66,27 +64,18 @@ pairing seed with seed and the k-th smallest size of one with the k-th of
 the other, e.g. "the code gains more over the pixels on digits than on
 noise".
 
-Verdicts are per dataset; a claim over several datasets is contradicted when
-it is contradicted on any dataset that can decide it, and supported only
-where every such dataset supports it (`suite.aggregation`; a dataset cannot
-decide where its models are below their gates or its data leave no room:
-`ClaimResult.counts`). A competence gate (`suite.adequacy.Gate`, declared by
-the study) is the level a compared model must reach on its matched task: a
-verdict comparing a model below its gate is *undecidable* ("MODEL not
-competent (value < gate)"), never supported or contradicted; in a claim
-over several models (`each`) that model's pair is left out and the others
-decide (`competent_pairs`). Over several models, per seed the pair least
-favourable to the claim is tested for it, and each pair's own differences
-against it (`pairwise_p_values`).
-
-Two more outcomes keep a verdict from claiming what the data cannot say.
-*Undecidable*: the data could not decide the claim at all, whatever the
-effect (`suite.decidable`). A *control* (`control=True`)
-checks that the machinery works (e.g. a fixed permutation cannot change an
-MLP's accuracy) and is shown as such, not as evidence for the lesson. Its
-outcome is known, so it is decided or failed, never undecidable: it passes
-("supported") where its test supports it and is *control failed* otherwise
-(e.g. its interval leaves its band), which says the machinery is broken.
+Verdicts are per dataset, and over several datasets as `suite.aggregation`
+says (a dataset whose models are below their gates or whose data leave no
+room counts for nothing: `ClaimResult.counts`). A verdict comparing a model
+below its competence gate (`suite.adequacy.Gate`, declared by the study) is
+*undecidable* ("MODEL not competent (value < gate)"); over several models
+(`each`) that model's pair is left out and the others decide
+(`competent_pairs`), per seed the pair least favourable to the claim tested
+for it and each pair's own differences against it (`pairwise_p_values`).
+*Undecidable* also where the data could not decide the claim whatever the
+effect (`suite.decidable`). A *control* (`control=True`) checks the
+machinery (a fixed permutation cannot change an MLP's accuracy): never
+undecidable, it passes ("supported") or is *control failed*.
 
 Claims are plain data (JSON round-trip), so they are stored in the results
 database and the report can be rebuilt from the database alone.
@@ -96,6 +85,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import zlib
 from typing import Mapping
 
 import numpy as np
@@ -106,7 +96,7 @@ from suite.conditions import select_sizes
 from suite.decidable import DATA_LIMITS, competent_pairs, pairwise_p_values, test_split_size, undecidable
 from suite.differences import room_to_perfect, spread_difference, weakest_difference
 from suite.metrics import higher_is_better
-from suite.sequential import PROCEDURE, SPENDING, repeated_interval, sequential_test
+from suite.sequential import PROCEDURE, SPENDING, repeat_codes, repeat_share, repeated_interval, sequential_test
 from suite.statistics import ONE_SIDED, TESTS, decision_p_values, verdict_of
 
 INTERVAL = PROCEDURE
@@ -315,6 +305,12 @@ class ClaimResult:
     data_limited: bool = False
     # the values of a claim over several models whose pairs could not decide it here ("arch=ft_transformer")
     left_out: tuple = ()
+    repeats: tuple = dataclasses.field(default=(), repr=False)  # `suite.sequential.repeat_codes`'s draws
+
+    @property
+    def repeat(self) -> float | None:
+        """The estimated chance that a second set of seeds decides the same (`suite.sequential.repeat_share`)."""
+        return repeat_share(self.repeats, self.verdict)
 
     @property
     def competent(self) -> bool:
@@ -329,7 +325,8 @@ class ClaimResult:
         return self.competent and not self.data_limited
 
 
-def evaluate_claim(claim: Claim, runs, gates=(), checks=None, planned: int | None = None) -> list[ClaimResult]:
+def evaluate_claim(claim: Claim, runs, gates=(), checks=None, planned: int | None = None,
+                   repeats: bool = True) -> list[ClaimResult]:
     """Verdicts of one claim, one per dataset (one in all for slopes), from a tidy frame of ok runs.
 
     `runs` needs the columns dataset, seed, n_train, metric, value, the
@@ -343,6 +340,7 @@ def evaluate_claim(claim: Claim, runs, gates=(), checks=None, planned: int | Non
     last look (`suite.sequential`); None: every seed the runs hold. A verdict
     reads the seeds in order, and only those up to the look it rests on
     (its gates and qualifiers too): seeds beyond it never change it.
+    `repeats`: whether to estimate each verdict's chance of repeating (`ClaimResult.repeats`).
     """
     compared = {claim.metric}
     if claim.change and "metric" in claim.change:  # two measurements of the same runs
@@ -448,8 +446,11 @@ def evaluate_claim(claim: Claim, runs, gates=(), checks=None, planned: int | Non
         # shown as plain a - b (the sign flip for lower-is-better metrics is internal)
         if not claim.prefers_higher:
             estimate, low, high = -estimate, -high, -low
+        drawn = repeat_codes(claim.test, per_seed.to_numpy(), claim.margin, decision.looks[-1], p_values,
+                             decision.n_seeds, seed=zlib.crc32(str(dataset).encode())) if repeats else ()
         results.append(ClaimResult(claim, dataset, verdict, estimate, low, high, len(values), sizes,
-                                   note=note, p_value=decision.p_value, data_limited=limited, **sequential))
+                                   note=note, p_value=decision.p_value, data_limited=limited, repeats=drawn,
+                                   **sequential))
     if claim.device and "device" in everything.columns:
         devices = sorted(everything["device"].dropna().unique())
         if not any(claim.device in d for d in devices):
@@ -471,7 +472,7 @@ def evaluate_claim(claim: Claim, runs, gates=(), checks=None, planned: int | Non
             if without:  # the pairs that can decide do; the others are named, with why
                 reduced, left_out = without
                 (inner,) = [x for x in evaluate_claim(reduced, everything[everything["dataset"] == r.dataset],
-                                                      gates, checks, planned) if x.dataset == r.dataset]
+                                                      gates, checks, planned, repeats) if x.dataset == r.dataset]
                 (column, values), = claim.each.items()
                 dropped = tuple(f"{column}={v}" for v in values if v not in reduced.each[column])
                 results[i] = dataclasses.replace(inner, claim=claim, left_out=dropped + inner.left_out,

@@ -61,7 +61,7 @@ def competent_pairs(claim, runs, gates, sizes) -> tuple | None:
 
 
 def pairwise_p_values(claim, frame, sizes, seeds, values):
-    """For a claim over several pairs (`each`): the look's p-values from its first n seeds, the test for it
+    """For a claim over several pairs (`each`): a look's p-values from the seeds at given positions, the test for it
     on the per-seed weakest pair (`values`: sound, as every pair is at least as favourable) and the test
     against it on each pair's own differences, Bonferroni over the pairs (a minimum over noisy pairs is
     pulled against the claim by the noise alone: four pairs each at +0.01 give a per-seed minimum below
@@ -77,10 +77,10 @@ def pairwise_p_values(claim, frame, sizes, seeds, values):
     pairs = {f"{column}={name}": joined[name].groupby(level="seed").mean().reindex(seeds).to_numpy()
              for name in names}
 
-    def p_values(n):
-        p_for = decision_p_values(claim.test, values[:n], claim.margin)[0]
-        against = [decision_p_values(claim.test, pair[:n], claim.margin)[1] for pair in pairs.values()]
-        return p_for, min(1.0, len(pairs) * min(against))
+    def p_values(index):  # the seeds at `index` (the first n, or `suite.sequential.repeat_codes`'s draws)
+        p_for = decision_p_values(claim.test, values[index], claim.margin)[0]
+        against = [decision_p_values(claim.test, pair[index], claim.margin)[1] for pair in pairs.values()]
+        return p_for, np.minimum(1.0, len(pairs) * np.min(against, axis=0))
 
     return p_values, pairs
 

@@ -116,19 +116,67 @@ def best(table: pd.DataFrame) -> float | None:
     valid = _valid(table)
     if valid.empty:
         return None
-    return float(valid.sort_values(["mean", "learning_rate"], ascending=[False, True]).iloc[0]["learning_rate"])
+    rates = valid["learning_rate"].to_numpy(dtype=float)
+    return float(rates[_rule(rates, valid["mean"].to_numpy(dtype=float), valid["se"].to_numpy(dtype=float))[0]])
 
 
 def choose(table: pd.DataFrame) -> float | None:
     """The one-standard-error rule (module docstring) on one task's rows of `score_table`."""
-    top = best(table)
-    if top is None:
-        return None
     valid = _valid(table)
-    leader = valid[valid["learning_rate"] == top].iloc[0]
-    near = next_rate(top, -1) * (1 - 1e-9)  # one half-decade step below the best
-    acceptable = valid[(valid["mean"] >= leader["mean"] - leader["se"]) & (valid["learning_rate"] >= near)]
-    return float(acceptable["learning_rate"].min())
+    if valid.empty:
+        return None
+    rates = valid["learning_rate"].to_numpy(dtype=float)
+    return float(rates[_rule(rates, valid["mean"].to_numpy(dtype=float), valid["se"].to_numpy(dtype=float))[1]])
+
+
+def _rule(rates, means, ses) -> tuple[np.ndarray, np.ndarray]:
+    """Rules 2-4 of the module docstring on the valid rates of one task, over the last axis of `means` and
+    `ses` (many draws of the tuning seeds at once: `choice_repeat`): the positions in `rates` of (the best
+    rate, the chosen one)."""
+    rates, means = np.asarray(rates, dtype=float), np.asarray(means, dtype=float)
+    shape = means.shape[:-1]
+    means = means.reshape(-1, len(rates))
+    ses = np.broadcast_to(np.asarray(ses, dtype=float), shape + (len(rates),)).reshape(means.shape)
+    order = np.argsort(rates, kind="stable")
+    rates, means, ses = rates[order], means[:, order], ses[:, order]
+    top = np.argmax(means, axis=-1)  # the highest mean; of equal ones the first: the smaller rate
+    rows = np.arange(len(means))
+    near = np.array([next_rate(r, -1) for r in rates])[top] * (1 - 1e-9)  # one half-decade step below the best
+    acceptable = (means >= (means[rows, top] - ses[rows, top])[:, None]) & (rates[None] >= near[:, None])
+    chosen = np.argmax(acceptable, axis=-1)  # the first acceptable: the smallest rate (the best always is)
+    return order[top].reshape(shape), order[chosen].reshape(shape)
+
+
+def choice_repeat(frame: pd.DataFrame, table: pd.DataFrame | None = None, draws: int = 400, seed: int = 0) -> dict:
+    """Whether a second set of tuning seeds would choose the same rate, estimated: one task's tuning runs
+    (`tuning_frame`'s rows) drawn again `draws` times, the seeds with replacement and in two stages as
+    `suite.sequential.repeat_codes` draws a verdict's (`suite.statistics.redraw`), and the rule applied to
+    each draw. Every rate trains on the same tuning seeds, so a draw takes the same seeds at every rate
+    (a seed that learns at one rate tends to at its neighbours too); a rate some seed is missing at
+    (an interrupted tuning) draws its own. Returns {rate: the share of draws that choose it}, largest first
+    ({} where no rate can be chosen). Rates that failed or that halving stopped stay out, as in the rule.
+    `table`: the task's `score_table` rows, where they are at hand."""
+    from suite.statistics import redraw
+
+    table = _valid(score_table(frame) if table is None else table)
+    if table.empty:
+        return {}
+    rates = table["learning_rate"].to_numpy(dtype=float)
+    scores = frame.assign(score=pd.to_numeric(frame[SCORE], errors="coerce")).dropna(subset=["score"])
+    grid = scores[scores["learning_rate"].isin(rates)].pivot_table(index="seed", columns="learning_rate",
+                                                                   values="score", aggfunc="first")
+    rng = np.random.default_rng(seed)
+    shared = redraw(len(grid), len(grid), draws, rng)  # seed positions, the same at every rate
+    means, ses = [], []
+    for rate in rates:
+        column = grid[rate].dropna().to_numpy()
+        drawn = grid[rate].to_numpy()[shared] if len(column) == len(grid) else column[
+            redraw(len(column), len(column), draws, rng)]
+        means.append(drawn.mean(axis=-1))
+        ses.append(drawn.std(axis=-1, ddof=1) / np.sqrt(len(column)) if len(column) > 1 else np.zeros(draws))
+    chosen = rates[_rule(rates, np.stack(means, -1), np.stack(ses, -1))[1]]
+    found, counts = np.unique(chosen, return_counts=True)
+    return {float(r): float(c / draws) for r, c in sorted(zip(found, counts), key=lambda rc: -rc[1])}
 
 
 def choose_rates(frame: pd.DataFrame, rule=choose) -> dict:

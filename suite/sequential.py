@@ -36,13 +36,23 @@ import functools
 
 import numpy as np
 
-from suite.statistics import ONE_SIDED, decision_p_values, mean_ci
+from suite.statistics import ONE_SIDED, decision_p_values, mean_ci, redraw
 
 # the seed counts at which a verdict is looked at, below the seeds planned (the last look)
 LOOKS = (3, 5, 10, 20, 40)
 # the power family's exponent (Kim and DeMets 1987): rho = 1 spends like Pocock's design, rho = 3 close to
 # O'Brien and Fleming's (Jennison and Turnbull 2000, section 7.2.1)
 RHO = 3.0
+# `repeat_codes`: the bootstrap draws of seeds, and each verdict's code
+DRAWS = 1000
+CODES = {"supported": 1, "contradicted": -1, "inconclusive": 0}
+# the verdicts whose chance of repeating is estimated and shown: a decision. An inconclusive verdict claims
+# nothing, and the estimate is far too gloomy there (a mean of exactly 0 reads about 0.8; bench/README.md)
+DECIDED = ("supported", "contradicted")
+# a decision that a second set of seeds repeats with a smaller estimated probability is flagged as one that
+# may not repeat; 0.8 borrows, by analogy, the power a study is conventionally designed for (Cohen 1988,
+# "Statistical Power Analysis for the Behavioral Sciences", section 2.4)
+REPEATABLE = 0.8
 # a verdict's `method` (`suite.claims.ClaimResult`): the procedure, its looks recorded beside it
 SPENDING = f"level spent as 0.025 t^{RHO:g}, Kim and DeMets 1987"
 PROCEDURE = f"group-sequential t-tests over seeds ({SPENDING})"
@@ -136,9 +146,10 @@ def sequential_test(test: str, values, margin: float, planned: int | None = None
     """The sequential verdict of `test` ("better", "not_better", "negligible") on per-seed `values` in
     seed order, with `planned` seeds planned (None: as many as there are values): look k tests the first
     n_k values (`looks_for`, `reached_looks`) at its nominal level (`nominal_levels`). The decision rests
-    only on the values up to its look: seeds beyond it never change it. `p_values(n)`: the look's two
-    p-values from the first n seeds, where they are not `decision_p_values` of `values` (a claim over
-    several pairs, `suite.decidable.pairwise_p_values`)."""
+    only on the values up to its look: seeds beyond it never change it. `p_values(index)`: the look's two
+    p-values from the seeds at the positions `index` (an integer array, seeds along its last axis: here
+    the first n), where they are not `decision_p_values` of `values` (a claim over several pairs,
+    `suite.decidable.pairwise_p_values`); `repeat_codes` calls it with many draws of seeds at once."""
     values = np.asarray(values, dtype=float)
     looks = looks_for(planned or max(len(values), 1))
     reached = tuple(n for n in reached_looks(looks, len(values)) if n >= 2)  # a t-test needs 2 seeds
@@ -150,12 +161,59 @@ def sequential_test(test: str, values, margin: float, planned: int | None = None
     levels = nominal_levels(reached, looks[-1]) if final else nominal_levels(looks)[: len(reached)]
     # a look before the last whose seeds all gave the same value decides nothing: its t statistic has no
     # spread to divide by, and the next seeds may differ (modes covered: 8, 8, 8 at 3 seeds, then a 5)
-    p_values = p_values or (lambda n: decision_p_values(test, values[:n], margin))
-    p = [p_values(n) if n == reached[-1] and final or np.ptp(values[:n]) > 0 else (1.0, 1.0) for n in reached]
+    p_values = p_values or (lambda index: decision_p_values(test, values[index], margin))
+    p = [p_values(np.arange(n)) if n == reached[-1] and final or np.ptp(values[:n]) > 0 else (1.0, 1.0)
+         for n in reached]
     verdict, look = first_rejection([q[0] for q in p], [q[1] for q in p], levels)
     verdict, look = int(verdict), int(look)
     return Decision({1: "supported", -1: "contradicted", 0: "inconclusive"}[verdict], reached[look], looks,
                     look, levels[look], p[look][0], p[look][1], pending=verdict == 0 and not final)
+
+
+def repeat_codes(test: str, values, margin: float, planned: int | None = None, p_values=None, n: int | None = None,
+                 draws: int = DRAWS, seed: int = 0, stages: int = 2) -> tuple:
+    """The verdict a second set of seeds would give, estimated: the procedure of `sequential_test` run
+    again on `draws` fresh sets of `planned` seeds, each drawn with replacement from the first `n` of
+    `values` (the seeds the verdict rests on; all by default) in two stages (`suite.statistics.redraw`:
+    a set as the truth might be, then the study's seeds from it), and each draw's verdict as a code (1
+    supported, -1 contradicted, 0 inconclusive; `CODES`). The share of draws that give the verdict found
+    (`repeat_share`) estimates its reproducibility probability (Shao and Chow 2002, "Reproducibility
+    probability in clinical trials", Statistics in Medicine 21: the chance that an identical second study
+    decides as the first did, for a significant first study): about 0.5 for a decision at the edge of its
+    test (Goodman 1992), near 1 only far from it, so on the scale of "would a second machine agree" it
+    says how far from its test's edge a decision sits. From the seeds alone it cannot know they were lucky:
+    for a decision on a weak effect it is far too hopeful (bench/README.md, "Does a verdict repeat?").
+    Resampling keeps the seeds' shape (a model that learns on some seeds and not on others stays a
+    mixture), but five seeds that all fell in one mode look decisive to it as to the t-test. `p_values` as
+    in `sequential_test`, given the drawn positions. A fixed generator (`seed`): the same values give the
+    same estimate on every machine. Empty where fewer than 2 seeds are there (no test)."""
+    values = np.asarray(values, dtype=float)
+    n = len(values) if n is None else n
+    if n < 2:
+        return ()
+    looks = looks_for(planned or n)
+    index = redraw(n, looks[-1], draws, np.random.default_rng(seed), stages)
+    p_values = p_values or (lambda positions: decision_p_values(test, values[positions], margin))
+    p_for, p_against = [], []
+    for k, m in enumerate(looks):
+        if m < 2:  # a t-test needs two seeds
+            p_for.append(np.ones(draws)), p_against.append(np.ones(draws))
+            continue
+        f, a = (np.broadcast_to(np.asarray(p, dtype=float), (draws,)) for p in p_values(index[:, :m]))
+        if k < len(looks) - 1:  # an early look whose seeds all agree decides nothing (`sequential_test`)
+            spread = np.ptp(values[index[:, :m]], axis=-1) > 0
+            f, a = np.where(spread, f, 1.0), np.where(spread, a, 1.0)
+        p_for.append(f), p_against.append(a)
+    verdict, _ = first_rejection(p_for, p_against, nominal_levels(looks))
+    return tuple(int(v) for v in verdict)
+
+
+def repeat_share(codes, verdict: str) -> float | None:
+    """The share of `repeat_codes`'s draws that give `verdict`; None where there are no draws or the verdict
+    is no decision (`DECIDED`: inconclusive, or not a test's outcome: undecidable, control failed)."""
+    if not len(codes) or verdict not in DECIDED:
+        return None
+    return float(np.mean(np.asarray(codes) == CODES[verdict]))
 
 
 def repeated_interval(values, decision: Decision) -> tuple[float, float, float]:

@@ -70,9 +70,10 @@ def loglog_slope(lengths, values) -> float:
     return float(np.polyfit(np.log(np.asarray(lengths, float)), np.log(np.asarray(values, float)), 1)[0])
 
 
-def one_sided_p(values, popmean: float, alternative: str) -> float:
+def one_sided_p(values, popmean: float, alternative: str):
     """The p-value of a one-sample Student t-test over seeds (`scipy.stats.ttest_1samp`) that the mean of
-    `values` is greater (`alternative="greater"`) or less ("less") than `popmean`.
+    `values` is greater (`alternative="greater"`) or less ("less") than `popmean`; over the last axis, so
+    that many sets of seeds are tested at once (a float for one set, an array of the leading shape else).
 
     Values without spread (every seed the same) have no standard error: then p is 0 where they lie
     strictly beyond `popmean` in that direction and 1 otherwise, the limit of the test as the spread
@@ -80,22 +81,27 @@ def one_sided_p(values, popmean: float, alternative: str) -> float:
     from scipy import stats
 
     values = np.asarray(values, dtype=float)
-    if np.ptp(values) == 0:
-        beyond = values[0] > popmean if alternative == "greater" else values[0] < popmean
-        return 0.0 if beyond else 1.0
+    flat = np.ptp(values, axis=-1) == 0
     with warnings.catch_warnings():  # nearly equal values: scipy warns of round-off, as `mean_ci` would not
         warnings.filterwarnings("ignore", "Precision loss", RuntimeWarning)
-        return float(stats.ttest_1samp(values, popmean, alternative=alternative).pvalue)
+        warnings.filterwarnings("ignore", "invalid value", RuntimeWarning)  # the flat sets, replaced below
+        warnings.filterwarnings("ignore", "divide by zero", RuntimeWarning)  # one value: flat too
+        p = np.asarray(stats.ttest_1samp(values, popmean, axis=-1, alternative=alternative).pvalue, dtype=float)
+    first = values[..., 0]
+    beyond = first > popmean if alternative == "greater" else first < popmean
+    p = np.where(flat, np.where(beyond, 0.0, 1.0), p)
+    return float(p) if p.ndim == 0 else p
 
 
-def tost(values, margin: float) -> float:
+def tost(values, margin: float):
     """Two one-sided t-tests (TOST, Schuirmann 1987) that the mean of `values` lies within [-margin,
     margin]: the larger of the p-values of "mean > -margin" and "mean < margin". At p <= 0.025 both
-    reject, exactly where the 95% Student-t interval lies inside the band."""
-    return max(one_sided_p(values, -margin, "greater"), one_sided_p(values, margin, "less"))
+    reject, exactly where the 95% Student-t interval lies inside the band. Over the last axis, as
+    `one_sided_p`."""
+    return _same_kind(np.maximum(one_sided_p(values, -margin, "greater"), one_sided_p(values, margin, "less")))
 
 
-def decision_p_values(test: str, values, margin: float) -> tuple[float, float]:
+def decision_p_values(test: str, values, margin: float) -> tuple:
     """(p_for, p_against): the one-sided p-values of the two tests a verdict makes on per-seed values
     (positive: a better), at one-sided `ONE_SIDED` each, the tails of the 95% interval:
 
@@ -105,15 +111,34 @@ def decision_p_values(test: str, values, margin: float) -> tuple[float, float]:
                     mean < -margin (contradicted: the interval wholly outside the band).
 
     Each rejects exactly where `decide`'s interval rule says (tests/test_claims.py checks it on random
-    inputs)."""
+    inputs). Over the last axis, as `one_sided_p`: floats for one set of seeds."""
     if test == "better":
         return one_sided_p(values, 0.0, "greater"), one_sided_p(values, 0.0, "less")
     if test == "not_better":
         return one_sided_p(values, margin, "less"), one_sided_p(values, margin, "greater")
     if test == "negligible":
-        return tost(values, margin), min(one_sided_p(values, margin, "greater"),
-                                         one_sided_p(values, -margin, "less"))
+        return tost(values, margin), _same_kind(np.minimum(one_sided_p(values, margin, "greater"),
+                                                           one_sided_p(values, -margin, "less")))
     raise ValueError(f"unknown claim test {test!r}; valid tests: {', '.join(TESTS)}")
+
+
+def _same_kind(p):
+    """A float for a 0-d result, the array otherwise (as `one_sided_p` returns)."""
+    p = np.asarray(p, dtype=float)
+    return float(p) if p.ndim == 0 else p
+
+
+def redraw(n: int, size: int, draws: int, rng, stages: int = 2) -> np.ndarray:
+    """Positions (draws, size) into n values, drawn with replacement in two stages: a set of n (the values
+    as the truth might be), then `size` from that set: a second study's values under a bootstrap that lets
+    the effect itself vary. `stages=1`: `size` straight from the n values, which plugs in the effect
+    observed (more hopeful: bench/README.md, "Does a verdict repeat?", measures both)."""
+    if stages not in (1, 2):
+        raise ValueError(f"stages must be 1 or 2. Received: stages={stages}")
+    if stages == 1:
+        return rng.integers(0, n, size=(draws, size))
+    worlds = rng.integers(0, n, size=(draws, n))
+    return np.take_along_axis(worlds, rng.integers(0, n, size=(draws, size)), axis=1)
 
 
 def verdict_of(p_for: float, p_against: float, level: float = ONE_SIDED) -> str:

@@ -40,6 +40,11 @@ def test_backends_tabulates_each_claim_side_by_side_and_flags_a_different_verdic
     text = backends.markdown(table, ["a", "b"])
     assert text.count("\n") == 1 + len(table) and "**no**" in text
     assert backends.summary(table).startswith("1 of 2 results") and "1 of 2 claims' overall" in backends.summary(table)
+    # each decision's estimated chance of repeating is beside it (an inconclusive verdict has none): "a"'s
+    # support at +0.3 is far from its test's edge, so this difference (the data differ, not the seeds' draw)
+    # is not one the report foresaw
+    assert fragile_row["a"]["repeat"] >= 0.95 and fragile_row["b"]["repeat"] is None and not fragile_row["flagged"]
+    assert "repeats 1.00" in text and "Of the 2 that differ, 0 are flagged" in backends.summary(table)
 
     # a result that one database lacks (its study has no such claim) is a difference, never the same
     with Writer(tmp_path / "c.sqlite") as store:

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from suite.adequacy import Gate
-from suite.aggregation import CONTROL_FAILED, claim_verdict, coverage, holm_verdicts, overall_verdict
+from suite.aggregation import CONTROL_FAILED, claim_repeat, claim_verdict, coverage, holm_verdicts, overall_verdict
 from suite.claims import Claim, ClaimResult, evaluate_claim
 from suite.statistics import decide, holm, mean_ci, spread_permutation_test, decision_p_values, tost, verdict_of
 
@@ -111,6 +111,48 @@ def test_overall_verdict_contradicted_on_any_deciding_dataset_supported_only_on_
     # a control passes only where it passes everywhere
     assert overall_verdict(["supported", "supported"], control=True) == "supported"
     assert overall_verdict(["supported", CONTROL_FAILED], control=True) == CONTROL_FAILED
+
+
+def test_a_claim_repeats_where_its_datasets_draws_together_give_its_verdict():
+    """`claim_repeat`: per draw, each dataset's drawn verdict, those no test made as found; a dataset that
+    counts for nothing cannot move it. Supported on two datasets, one always repeating and one half the
+    time: the claim repeats half the time."""
+    claim = Claim(text="", a={"arch": "a"}, b={"arch": "b"})
+    sure = ClaimResult(claim, "one", "supported", 0.1, 0.05, 0.15, 10, (), repeats=(1,) * 4)
+    coin = ClaimResult(claim, "two", "supported", 0.1, 0.01, 0.2, 10, (), repeats=(1, 0, 1, 0))
+    limited = ClaimResult(claim, "three", "undecidable", 0.0, 0.0, 0.0, 10, (), data_limited=True,
+                          repeats=(-1,) * 4)
+    assert sure.repeat == 1.0 and coin.repeat == 0.5 and limited.repeat is None
+    assert claim_repeat([sure, coin, limited]) == 0.5
+    assert claim_repeat([sure, limited]) == 1.0
+    # a dataset inconclusive makes the claim inconclusive: no decision, no chance given; its draws still
+    # count where another dataset decides the claim (a draw that contradicts there contradicts the claim)
+    unsure = dataclasses.replace(coin, verdict="inconclusive", repeats=(0, -1, 0, 0))
+    against = dataclasses.replace(sure, verdict="contradicted", repeats=(-1,) * 4)
+    assert claim_repeat([sure, unsure]) is None and unsure.repeat is None
+    assert claim_repeat([against, unsure]) == 1.0
+    assert claim_repeat([limited]) is None
+    # a control is decided or failed, never a finding: no chance given
+    control = Claim(text="", a={"arch": "a"}, b={"arch": "b"}, test="negligible", margin=0.1, control=True)
+    assert claim_repeat([dataclasses.replace(sure, claim=control)]) is None
+
+
+def test_the_chance_of_repeating_redraws_the_seeds_planned_and_each_dataset_its_own():
+    """A verdict decided at an early look is redrawn at the seeds planned, also where the frame holds no
+    more seeds than its look (planned=None reads every seed there as planned); two datasets with the same
+    values draw apart (their runs are independent)."""
+    values = {"a": lambda n, s: 0.9 + 0.01 * (s % 3), "b": lambda n, s: 0.5 + 0.01 * ((s * 7) % 5)}
+    ten = evaluate_claim(CLAIM, frame(values, seeds=range(10)), planned=10)[0]
+    assert ten.n_seeds < 10 and ten.repeat is not None
+    edge = {"a": lambda n, s: 0.55 + 0.1 * np.random.default_rng(s).normal(), "b": lambda n, s: 0.5}
+    one, two = evaluate_claim(CLAIM, pd.concat([frame(edge, seeds=range(10), dataset=d) for d in ("x", "y")]),
+                              planned=10)
+    assert len(set(one.repeats)) > 1 and one.repeats != two.repeats
+    assert evaluate_claim(CLAIM, frame(values, seeds=range(10)), planned=10, repeats=False)[0].repeats == ()
+    # a dataset with no test (one seed) before one with ten: the second still draws
+    few, many = evaluate_claim(CLAIM, pd.concat([frame(values, seeds=[0], dataset="a_one"),
+                                                 frame(values, seeds=range(10), dataset="b_ten")]), planned=10)
+    assert few.repeats == () and len(many.repeats) > 0
 
 
 def test_a_dataset_at_the_ceiling_counts_for_nothing_and_the_verdict_says_which_decided():

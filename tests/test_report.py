@@ -95,6 +95,9 @@ def test_report_renders_figures_verdicts_and_escapes_hostile_text(tmp_path):
     # cnn is 0.38-0.40 above mlp on every seed: the claim's row in the index says so
     rows = re.findall(r'<tr data-verdict="(\w+)"[^>]*>.*?cnn beats mlp', html)
     assert rows == ["supported"], rows
+    # so clear that a second set of seeds would decide it the same: said beside it, and not flagged
+    assert float(re.search(r"repeats it with probability (\d\.\d\d)", html).group(1)) >= 0.95
+    assert not re.search(r"probability \d\.\d\d: may not repeat", html)
     assert "Q &lt;script&gt;" in html
     assert "natural (matched)" in html and "permuted (mismatched)" in html
     assert "CPU (test)" in html

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from scipy import optimize, stats
 
-from suite.sequential import (LOOKS, first_rejection, looks_for, nominal_levels, reached_looks, repeated_interval,
-                              sequential_test)
+from suite.sequential import (LOOKS, REPEATABLE, first_rejection, looks_for, nominal_levels, reached_looks,
+                              repeat_codes, repeat_share, repeated_interval, sequential_test)
 from suite.statistics import ONE_SIDED, decide, decision_p_values
 
 PLANNED = 10  # the seeds a study plans in the quick and full profiles
@@ -202,3 +202,71 @@ def test_an_undecided_verdict_is_pending_until_its_last_look_and_a_spread_waits_
     for held, pending in ((range(5), True), (range(10), False), (range(12), False)):
         result = evaluate_claim(spread, _runs(noisy, held), planned=PLANNED)[0]
         assert result.pending == pending and result.looks == (PLANNED,) and result.n_seeds == min(len(held), PLANNED)
+
+
+def test_a_decisive_verdict_repeats_and_one_at_the_edge_of_its_test_is_a_coin():
+    """The chance that a second set of seeds repeats a verdict (`repeat_codes`): near 1 far from the test's
+    edge, near one half on it (Shao and Chow 2002), so such a verdict is flagged (below REPEATABLE)."""
+    rng = np.random.default_rng(3)
+    far = rng.normal(3.0, 1.0, PLANNED)
+    decision = sequential_test("better", far, 0.0, PLANNED)
+    assert decision.verdict == "supported"
+    assert repeat_share(repeat_codes("better", far, 0.0, PLANNED, n=decision.n_seeds), "supported") >= 0.95
+    # values whose t statistic at the last look sits exactly on that look's critical value
+    z = rng.normal(size=PLANNED)
+    z = (z - z.mean()) / z.std(ddof=1)
+    critical = stats.t.isf(nominal_levels(looks_for(PLANNED))[-1], PLANNED - 1)
+    edge = z + critical / np.sqrt(PLANNED)
+    codes = np.asarray(repeat_codes("better", edge, 0.0, PLANNED))
+    supported = repeat_share(codes, "supported")
+    assert 0.3 <= supported <= 0.7 and supported < REPEATABLE
+    assert supported + np.mean(codes == 0) == pytest.approx(1.0)  # never contradicted there
+    # an inconclusive verdict claims nothing: no chance of repeating is given for it
+    assert repeat_share(codes, "inconclusive") is None
+
+
+def test_repeat_codes_read_the_seeds_a_verdict_rests_on_alone_and_are_the_same_on_every_call():
+    """Seeds beyond the deciding look change nothing (as they change nothing in the verdict), and a fixed
+    generator gives the same draws on every call and machine; no test, no draws."""
+    rng = np.random.default_rng(4)
+    values = rng.normal(0.5, 1.0, PLANNED)
+    other = values.copy()
+    other[5:] = 100.0
+    assert repeat_codes("better", values, 0.0, PLANNED, n=5) == repeat_codes("better", other, 0.0, PLANNED, n=5)
+    assert repeat_codes("negligible", values, 0.3, PLANNED) == repeat_codes("negligible", values, 0.3, PLANNED)
+    assert repeat_codes("better", values[:1], 0.0, PLANNED) == ()
+    assert repeat_share((), "supported") is None and repeat_share((1, 0), "undecidable") is None
+
+
+def test_the_decisions_it_flags_repeat_less_often_than_those_it_does_not():
+    """Over studies whose true effects spread from none to clear (normal seeds, 10 planned), an independent
+    second study agrees with the decisions flagged (estimate below REPEATABLE) less often than with the
+    others. (It cannot know a lucky draw: on a weak effect it is far too hopeful, bench/repeat.py.)"""
+    rng = np.random.default_rng(5)
+    estimates, agree = [], []
+    for effect in np.linspace(0.0, 2.0, 300):
+        first, second = (rng.normal(effect, 1.0, PLANNED) for _ in range(2))
+        a, b = (sequential_test("better", v, 0.0, PLANNED) for v in (first, second))
+        share = repeat_share(repeat_codes("better", first, 0.0, PLANNED, n=a.n_seeds, draws=300), a.verdict)
+        if share is not None:  # a decision
+            estimates.append(share), agree.append(a.verdict == b.verdict)
+    estimates, agree = np.array(estimates), np.array(agree)
+    assert (estimates < REPEATABLE).sum() >= 20 and (estimates >= REPEATABLE).sum() >= 20
+    assert agree[estimates >= REPEATABLE].mean() > agree[estimates < REPEATABLE].mean() + 0.2
+
+
+@pytest.mark.parametrize("test, margin, shift", [("better", 0.0, 0.4), ("not_better", 0.3, 0.0),
+                                                 ("negligible", 0.5, 0.1)])
+def test_on_the_seeds_themselves_the_redraw_decides_as_the_verdict_did(monkeypatch, test, margin, shift):
+    """`repeat_codes` runs the procedure of `sequential_test`, looks, levels and the early looks' rule
+    included: with its redraw replaced by the seeds themselves, every draw gives the verdict found."""
+    import suite.sequential as sequential
+
+    monkeypatch.setattr(sequential, "redraw", lambda n, size, draws, rng, stages: np.tile(np.arange(size), (draws, 1)))
+    rng = np.random.default_rng(6)
+    for _ in range(40):
+        values = rng.normal(shift, 1.0, PLANNED)
+        values[:3] = np.round(values[:3], 0) if rng.random() < 0.2 else values[:3]  # some flat early looks
+        found = sequential_test(test, values, margin, PLANNED)
+        codes = repeat_codes(test, values, margin, PLANNED, draws=4)
+        assert set(codes) == {sequential.CODES[found.verdict]}, (values, found)

@@ -15,12 +15,13 @@ import pandas as pd
 
 from suite import UsageError
 from suite.adequacy import AT_BASELINE, Gate, at_baseline, measure
-from suite.aggregation import claim_verdict, coverage, holm_verdicts
+from suite.aggregation import claim_repeat, claim_verdict, coverage, holm_verdicts
 from suite.claims import Claim, evaluate_claim
 from suite.report.figures import FIGURES
 from suite.report.frames import kind, study_runs
 from suite.report.rates import rate_section
 from suite.report.tables import decision_table, params_table, summary_table
+from suite.sequential import REPEATABLE
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 
@@ -106,13 +107,15 @@ def claim_verdicts(claims: list, tidy: pd.DataFrame, gates=(), checks: pd.DataFr
             "verdict": claim_verdict(results) if results else "no data",
             "holm": claim_verdict(results) if results else "no data",  # until add_holm adjusts it
             "coverage": coverage(results),  # the datasets that decided it, where some could not
+            # the chance that a second set of seeds gives the same verdict (`suite.sequential.repeat_codes`)
+            "repeat": repeat_text(claim_repeat(results)),
             "seeds": "/".join(dict.fromkeys(str(r.n_seeds) for r in results)),  # per dataset, where they differ
             # what may make the verdict measure training rather than the bias (suite.claims.qualifiers)
             "qualifier": "; ".join(dict.fromkeys(f"{r.dataset}: {r.qualifier}" for r in results if r.qualifier)),
             "results": results,
             "rows": [{
                 "dataset": r.dataset, "verdict": r.verdict, "holm": r.verdict, "p": _p(r.p_value), "p_holm": "",
-                "n_seeds": seeds_used(r),
+                "n_seeds": seeds_used(r), "repeat": repeat_text(r.repeat),
                 "sizes": ", ".join(map(str, r.sizes)),
                 "estimate": "" if r.estimate is None else _signed(r.estimate),
                 "interval": "" if r.low is None else f"[{_signed(r.low)}, {_signed(r.high)}]",
@@ -124,6 +127,14 @@ def claim_verdicts(claims: list, tidy: pd.DataFrame, gates=(), checks: pd.DataFr
             } for r in results],
         })
     return verdicts
+
+
+def repeat_text(share: float | None) -> str:
+    """The estimated chance that a second set of seeds repeats a verdict, for the page: "0.95", or "0.45: may
+    not repeat" below `REPEATABLE`; "" where no test made the verdict."""
+    if share is None:
+        return ""
+    return f"{share:.2f}" + (": may not repeat" if share < REPEATABLE else "")
 
 
 def seeds_used(result) -> str:

@@ -35,7 +35,7 @@ def claim_rows(sections: list[dict]) -> list[dict]:
             first = v["rows"][0] if v["rows"] else {}
             rows.append({
                 "study": section["name"], "text": v["text"], "verdict": v["verdict"], "holm": v["holm"],
-                "qualifier": v["qualifier"], "coverage": v["coverage"],
+                "qualifier": v["qualifier"], "coverage": v["coverage"], "repeat": v.get("repeat", ""),
                 "per_dataset": [{"dataset": r["dataset"], "verdict": r["verdict"], "holm": r["holm"]}
                                 for r in v["rows"]],
                 "control": v["control"], "cell": v["cell"], "seeds": v["seeds"], "smoke": section["profile"] == "smoke",
@@ -104,7 +104,7 @@ def bias_map(rows: list[dict]) -> tuple[str, pd.DataFrame]:
     table = pd.DataFrame([{"bias": r["cell"][0], "data": r["cell"][1], "study": r["study"], "claim": r["text"],
                            f"verdict ({MAP_VERDICTS})": r["holm"], "verdict (unadjusted)": r["verdict"],
                            "effect: a - b [95% interval]": r["effect"], "decided": r["coverage"],
-                           "qualifier": r["qualifier"]} for r in placed])
+                           "qualifier": r["qualifier"], "repeats (the unadjusted verdict)": r.get("repeat", "")} for r in placed])
     return to_svg(fig), table
 
 

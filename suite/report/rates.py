@@ -62,7 +62,7 @@ def _grid(tune: pd.DataFrame, evaluated: pd.DataFrame) -> dict:
     """Per rate group (the task tuned for it, its natural variant): the mean score and its standard error at
     each rate tried, the rate chosen, whether the grid grew or stopped at a bound, and the variants whose
     evaluation runs train at it."""
-    from suite.selection import BOUNDS, SCORE, best, choose_rates, extension, score_table
+    from suite.selection import BOUNDS, SCORE, best, choice_repeat, choose_rates, extension, score_table
 
     table = score_table(tune)
     chosen, leading = choose_rates(tune), choose_rates(tune, rule=best)
@@ -92,6 +92,7 @@ def _grid(tune: pd.DataFrame, evaluated: pd.DataFrame) -> dict:
             "tuned on": first["variant"],
             **{_rate(lr): cells.get(lr, "") for lr in grid},
             "chosen": "" if rate is None else _rate(rate), "grid": note,
+            "chosen again": _again(choice_repeat(tune[tune["task"] == task], scores), rate),
             "variants at the chosen rate": ", ".join(sharing) or "none",
             **({"evaluated apart": "; ".join(apart)} if apart else {}),
         })
@@ -111,6 +112,11 @@ def _grid(tune: pd.DataFrame, evaluated: pd.DataFrame) -> dict:
                f"until it was interior or the next step would leave [{_rate(BOUNDS[0])}, {_rate(BOUNDS[1])}] "
                f"('at the bound'). Every variant of the model on that dataset trains at the rate chosen on its "
                f"natural variant, so a control compares the same recipe.")
+    caption += (" 'Chosen again': the share of 400 redraws of the tuning seeds (each rate's seeds drawn with "
+                "replacement, in two stages as a verdict's are) in which the rule chooses the same rate, and the "
+                "others chosen instead: how likely a second set of tuning seeds is to choose another rate. A "
+                "low share between neighbouring rates whose scores the seeds cannot tell apart (a flat optimum) "
+                "moves the rate, not necessarily the results; it matters where the scores differ.")
     halted = int(table["halted"].astype(bool).sum())
     if halted:
         caption += (f" Successive halving stopped {halted} of the {len(table)} rates tried early ('stopped early by "
@@ -125,6 +131,14 @@ def _grid(tune: pd.DataFrame, evaluated: pd.DataFrame) -> dict:
         caption += (f" {edges} of {len(frame)} chose a rate at the edge of the rates tried without extending it "
                     f"(runs from an interrupted or earlier tuning): a wider grid might find a better one there.")
     return {"caption": caption, "html": frame.to_html(index=False, classes="num", border=0), "frame": frame}
+
+
+def _again(shares: dict, rate: float | None) -> str:
+    """"0.68 (1e-3: 0.32)": the share of redraws choosing `rate`, then the others'."""
+    if rate is None or not shares:
+        return ""
+    others = ", ".join(f"{_rate(r)}: {p:.2f}" for r, p in shares.items() if r != rate)
+    return f"{shares.get(rate, 0.0):.2f}" + (f" ({others})" if others else "")
 
 
 def _sensitivity(runs: pd.DataFrame, metrics: pd.DataFrame) -> dict | None:

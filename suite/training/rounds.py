@@ -98,7 +98,8 @@ def undecided_reads(specs: list[RunSpec], studies, store, profile: str, seeds, k
             continue
         tasks = reads.setdefault(study.name, {})
         for claim in study.claims:
-            for result in evaluate_claim(claim, tidy, tuple(study.gates), planned=planned_seeds(study, profile, seeds)):
+            for result in evaluate_claim(claim, tidy, tuple(study.gates), planned=planned_seeds(study, profile, seeds),
+                                         repeats=False):
                 if result.pending:
                     for task in {planned[k].task.name for k in read_keys(claim, result, tidy)}:
                         tasks[task] = min(tasks.get(task, float("inf")), closeness(result))
