@@ -93,9 +93,9 @@ def backends(output: str) -> None:
               f"{sum(row['same verdict'] for row in part)} with the same verdict on both")
     for row in rows:
         if not row["same verdict"]:
+            found = {b: (row[b]["verdict"], row[b]["repeat"]) for b in ("jax", "tensorflow")}
             print(f"  differs: {row['study']}, {row['claim'][:50]}..., {row['dataset']}: " + "; ".join(
-                f"{b} {row[b]['verdict']} (repeats {row[b]['repeat'] if row[b]['repeat'] is None else round(row[b]['repeat'], 2)})"
-                for b in ("jax", "tensorflow")))
+                f"{b} {verdict} (repeats {'none' if p is None else f'{p:.2f}'})" for b, (verdict, p) in found.items()))
 
 
 def main(argv=None) -> int:

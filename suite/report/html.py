@@ -107,7 +107,7 @@ def claim_verdicts(claims: list, tidy: pd.DataFrame, gates=(), checks: pd.DataFr
             "verdict": claim_verdict(results) if results else "no data",
             "holm": claim_verdict(results) if results else "no data",  # until add_holm adjusts it
             "coverage": coverage(results),  # the datasets that decided it, where some could not
-            # the chance that a second set of seeds gives the same verdict (`suite.sequential.repeat_codes`)
+            # the chance that a second set of seeds decides the same (`suite.sequential.repeat_codes`)
             "repeat": repeat_text(claim_repeat(results)),
             "seeds": "/".join(dict.fromkeys(str(r.n_seeds) for r in results)),  # per dataset, where they differ
             # what may make the verdict measure training rather than the bias (suite.claims.qualifiers)
@@ -130,8 +130,8 @@ def claim_verdicts(claims: list, tidy: pd.DataFrame, gates=(), checks: pd.DataFr
 
 
 def repeat_text(share: float | None) -> str:
-    """The estimated chance that a second set of seeds repeats a verdict, for the page: "0.95", or "0.45: may
-    not repeat" below `REPEATABLE`; "" where no test made the verdict."""
+    """The estimated chance that a second set of seeds repeats a decision, for the page: "0.95", or "0.45: may
+    not repeat" below `REPEATABLE`; "" where the verdict is no decision."""
     if share is None:
         return ""
     return f"{share:.2f}" + (": may not repeat" if share < REPEATABLE else "")

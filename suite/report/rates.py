@@ -112,9 +112,10 @@ def _grid(tune: pd.DataFrame, evaluated: pd.DataFrame) -> dict:
                f"until it was interior or the next step would leave [{_rate(BOUNDS[0])}, {_rate(BOUNDS[1])}] "
                f"('at the bound'). Every variant of the model on that dataset trains at the rate chosen on its "
                f"natural variant, so a control compares the same recipe.")
-    caption += (" 'Chosen again': the share of 400 redraws of the tuning seeds (each rate's seeds drawn with "
-                "replacement, in two stages as a verdict's are) in which the rule chooses the same rate, and the "
-                "others chosen instead: how likely a second set of tuning seeds is to choose another rate. A "
+    caption += (" 'Chosen again': the share of 400 redraws of the tuning seeds (drawn with replacement, the "
+                "same seeds at every rate, in two stages as a verdict's are) in which the rule chooses the same "
+                "rate, and the others chosen instead: how likely a second set of tuning seeds is to choose another "
+                "rate. A "
                 "low share between neighbouring rates whose scores the seeds cannot tell apart (a flat optimum) "
                 "moves the rate, not necessarily the results; it matters where the scores differ.")
     halted = int(table["halted"].astype(bool).sum())
