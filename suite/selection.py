@@ -113,20 +113,21 @@ def _valid(table: pd.DataFrame) -> pd.DataFrame:
 
 def best(table: pd.DataFrame) -> float | None:
     """The best rate of one task's `score_table` rows (rule 2 of the module docstring), None if none."""
-    valid = _valid(table)
-    if valid.empty:
-        return None
-    rates = valid["learning_rate"].to_numpy(dtype=float)
-    return float(rates[_rule(rates, valid["mean"].to_numpy(dtype=float), valid["se"].to_numpy(dtype=float))[0]])
+    return _pick(table, 0)
 
 
 def choose(table: pd.DataFrame) -> float | None:
     """The one-standard-error rule (module docstring) on one task's rows of `score_table`."""
+    return _pick(table, 1)
+
+
+def _pick(table: pd.DataFrame, which: int) -> float | None:
+    """`_rule`'s best rate (which=0) or chosen one (1) among one task's valid rows; None if none is valid."""
     valid = _valid(table)
     if valid.empty:
         return None
     rates = valid["learning_rate"].to_numpy(dtype=float)
-    return float(rates[_rule(rates, valid["mean"].to_numpy(dtype=float), valid["se"].to_numpy(dtype=float))[1]])
+    return float(rates[_rule(rates, valid["mean"].to_numpy(dtype=float), valid["se"].to_numpy(dtype=float))[which]])
 
 
 def _rule(rates, means, ses) -> tuple[np.ndarray, np.ndarray]:
